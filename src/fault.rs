@@ -1,0 +1,397 @@
+//! Faults: the closed set of things that can go wrong ([`Fault`]), timed faults for a
+//! schedule ([`TimedFault`]), and the random nemesis ([`NemesisConfig`]) that draws a
+//! schedule from its own seeded stream.
+//!
+//! The nemesis plans its whole schedule when the run starts, keeping its own invariants
+//! (a restart only after a crash, a resume only after a pause, everything healed by
+//! `stop`). What it planned is the realized schedule: run again as an explicit schedule
+//! with no nemesis, it gives the same trace, byte for byte.
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::hash::StableHasher;
+use crate::net::{ClogTarget, LinkConfig, check_probability};
+use crate::node::NodeId;
+use crate::rng::SimRng;
+use crate::time::SimTime;
+
+/// One fault. Applying a fault that does not apply (restart a node that is up) is a
+/// no-op, recorded in the trace as such.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// The node loses its volatile state and pending timers; messages to it are dropped.
+    Crash { node: NodeId },
+    /// A crashed node is rebuilt from its factory, with its durable storage, and started.
+    Restart { node: NodeId },
+    /// The node processes nothing; what arrives (messages, timers) waits.
+    Pause { node: NodeId },
+    /// A paused node handles what waited, in order.
+    Resume { node: NodeId },
+    /// Split nodes into groups that cannot reach each other (unnamed nodes form one group).
+    Partition { groups: Vec<Vec<NodeId>> },
+    /// Block one direction of one link.
+    Block { from: NodeId, to: NodeId },
+    /// Cut one node off from all others.
+    Isolate { node: NodeId },
+    /// Remove every partition, block and isolation.
+    Heal,
+    /// Hold traffic on a node or link.
+    Clog { target: ClogTarget },
+    /// Release a clog; held messages are delivered late, not lost.
+    Unclog { target: ClogTarget },
+    /// Release every clog.
+    UnclogAll,
+    /// Change the settings of one link (`link: Some((from, to))`) or the default (`None`).
+    SetLink {
+        link: Option<(NodeId, NodeId)>,
+        config: LinkConfig,
+    },
+}
+
+impl Fault {
+    pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
+        match self {
+            Fault::Crash { node } => {
+                h.word(1);
+                h.word(node.0 as u64)
+            }
+            Fault::Restart { node } => {
+                h.word(2);
+                h.word(node.0 as u64)
+            }
+            Fault::Pause { node } => {
+                h.word(3);
+                h.word(node.0 as u64)
+            }
+            Fault::Resume { node } => {
+                h.word(4);
+                h.word(node.0 as u64)
+            }
+            Fault::Partition { groups } => {
+                h.word(5);
+                h.word(groups.len() as u64);
+                for g in groups {
+                    h.word(g.len() as u64);
+                    g.iter().for_each(|n| h.word(n.0 as u64));
+                }
+            }
+            Fault::Block { from, to } => {
+                h.word(6);
+                h.word(((from.0 as u64) << 32) | to.0 as u64)
+            }
+            Fault::Isolate { node } => {
+                h.word(7);
+                h.word(node.0 as u64)
+            }
+            Fault::Heal => h.word(8),
+            Fault::Clog { target } | Fault::Unclog { target } => {
+                h.word(if matches!(self, Fault::Clog { .. }) { 9 } else { 10 });
+                match target {
+                    ClogTarget::Node { node } => h.word(node.0 as u64),
+                    ClogTarget::Link { from, to } => h.word((1 << 63) | ((from.0 as u64) << 32) | to.0 as u64),
+                }
+            }
+            Fault::UnclogAll => h.word(11),
+            Fault::SetLink { link, config } => {
+                h.word(12);
+                match link {
+                    None => h.word(u64::MAX),
+                    Some((f, t)) => h.word(((f.0 as u64) << 32) | t.0 as u64),
+                }
+                config.stable_hash(h);
+            }
+        }
+    }
+
+    /// The nodes this fault names (for validation).
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node } => vec![*node],
+            Fault::Partition { groups } => groups.iter().flatten().copied().collect(),
+            Fault::Block { from, to } => vec![*from, *to],
+            Fault::Clog { target } | Fault::Unclog { target } => match target {
+                ClogTarget::Node { node } => vec![*node],
+                ClogTarget::Link { from, to } => vec![*from, *to],
+            },
+            Fault::SetLink { link, .. } => link.map(|(a, b)| vec![a, b]).unwrap_or_default(),
+            Fault::Heal | Fault::UnclogAll => vec![],
+        }
+    }
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimedFault {
+    /// When it happens.
+    pub at: SimTime,
+    /// What happens.
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// A range of durations `[min, max]`, drawn uniformly.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DurationRange {
+    /// Shortest.
+    pub min: SimTime,
+    /// Longest.
+    pub max: SimTime,
+}
+
+impl DurationRange {
+    /// A range.
+    pub fn new(min: SimTime, max: SimTime) -> Self {
+        DurationRange { min, max }
+    }
+    fn draw(&self, rng: &mut SimRng) -> SimTime {
+        SimTime(rng.range(self.min.0, self.max.0.saturating_add(1)))
+    }
+}
+
+/// The random nemesis: independent Poisson processes of faults, one per kind, each with
+/// a rate (events per simulated second; 0 turns the kind off), active in `[start, stop)`.
+/// At `stop` everything is healed: crashed nodes restart, paused nodes resume,
+/// partitions heal, clogs release, link settings return to what they were.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NemesisConfig {
+    /// When the nemesis starts.
+    pub start: SimTime,
+    /// When it stops and heals everything.
+    pub stop: SimTime,
+    /// Nodes it may crash, pause, isolate or clog (partitions split all of these).
+    pub targets: Vec<NodeId>,
+    /// Crashes per second; each crashed node restarts after `downtime`.
+    pub crash_rate: f64,
+    /// How long a crashed node stays down.
+    pub downtime: DurationRange,
+    /// Pauses per second.
+    pub pause_rate: f64,
+    /// How long a pause lasts.
+    pub pause_time: DurationRange,
+    /// Partitions (random split in two, or isolation of one node) per second.
+    pub partition_rate: f64,
+    /// How long a partition lasts before it heals.
+    pub partition_time: DurationRange,
+    /// Clogs of one node per second.
+    pub clog_rate: f64,
+    /// How long a clog lasts.
+    pub clog_time: DurationRange,
+    /// Bursts of loss and duplication on the whole network per second.
+    pub loss_rate: f64,
+    /// How long a burst lasts.
+    pub loss_time: DurationRange,
+    /// Drop probability during a burst.
+    pub burst_drop: f64,
+    /// Duplicate probability during a burst.
+    pub burst_duplicate: f64,
+    /// Never take down (crash or pause) more than this many targets at once.
+    pub max_down: usize,
+}
+
+impl Default for NemesisConfig {
+    fn default() -> Self {
+        let d = DurationRange::new(SimTime::from_millis(100), SimTime::from_secs(1));
+        NemesisConfig {
+            start: SimTime::ZERO,
+            stop: SimTime::from_secs(10),
+            targets: vec![],
+            crash_rate: 0.0,
+            downtime: d,
+            pause_rate: 0.0,
+            pause_time: d,
+            partition_rate: 0.0,
+            partition_time: d,
+            clog_rate: 0.0,
+            clog_time: d,
+            loss_rate: 0.0,
+            loss_time: d,
+            burst_drop: 0.2,
+            burst_duplicate: 0.05,
+            max_down: 1,
+        }
+    }
+}
+
+impl NemesisConfig {
+    /// Check every parameter.
+    pub fn validate(&self, nodes: u32) -> Result<(), Error> {
+        for (what, r) in [
+            ("crash_rate", self.crash_rate),
+            ("pause_rate", self.pause_rate),
+            ("partition_rate", self.partition_rate),
+            ("clog_rate", self.clog_rate),
+            ("loss_rate", self.loss_rate),
+        ] {
+            if !r.is_finite() || r < 0.0 {
+                return Err(Error::InvalidParameter(format!(
+                    "nemesis {what} must be a finite rate >= 0, got {r}"
+                )));
+            }
+        }
+        check_probability("nemesis burst_drop", self.burst_drop)?;
+        check_probability("nemesis burst_duplicate", self.burst_duplicate)?;
+        for (what, d) in [
+            ("downtime", self.downtime),
+            ("pause_time", self.pause_time),
+            ("partition_time", self.partition_time),
+            ("clog_time", self.clog_time),
+            ("loss_time", self.loss_time),
+        ] {
+            if d.min > d.max {
+                return Err(Error::InvalidParameter(format!(
+                    "nemesis {what}: min is greater than max"
+                )));
+            }
+        }
+        if self.start > self.stop {
+            return Err(Error::InvalidParameter("nemesis start is after stop".into()));
+        }
+        if let Some(n) = self.targets.iter().find(|n| n.0 >= nodes) {
+            return Err(Error::UnknownNode(*n));
+        }
+        Ok(())
+    }
+
+    /// Plan the whole schedule from the nemesis stream. `base` is the default link
+    /// setting to restore after a loss burst. The result is sorted by time (stable).
+    pub(crate) fn plan(&self, rng: &mut SimRng, base: &LinkConfig) -> Vec<TimedFault> {
+        let mut out = Vec::new();
+        if self.targets.is_empty() || self.stop <= self.start {
+            return out;
+        }
+        let targets = &self.targets;
+        // Node-level faults share one timeline per node so they never overlap on a node.
+        let mut busy_until = vec![SimTime::ZERO; targets.len()];
+        // (down from, down until) of crash/pause windows, to honour max_down.
+        let mut down: Vec<(SimTime, SimTime)> = Vec::new();
+        let kinds: [(f64, u8); 5] = [
+            (self.crash_rate, 0),
+            (self.pause_rate, 1),
+            (self.partition_rate, 2),
+            (self.clog_rate, 3),
+            (self.loss_rate, 4),
+        ];
+        // Network-level faults (partition, loss) do not overlap within their own kind.
+        let mut net_busy = [SimTime::ZERO; 5];
+        for (rate, kind) in kinds {
+            if rate <= 0.0 {
+                continue;
+            }
+            let mut t = self.start;
+            loop {
+                let gap = -(1.0 - rng.unit()).ln() / rate * 1e9;
+                t = t + SimTime::from_nanos_f64(gap);
+                if t >= self.stop {
+                    break;
+                }
+                let window = match kind {
+                    0 => self.downtime,
+                    1 => self.pause_time,
+                    2 => self.partition_time,
+                    3 => self.clog_time,
+                    _ => self.loss_time,
+                };
+                let end = (t + window.draw(rng)).min(self.stop);
+                match kind {
+                    0 | 1 | 3 => {
+                        let ti = rng.range(0, targets.len() as u64) as usize;
+                        let node = targets[ti];
+                        if busy_until[ti] > t {
+                            continue;
+                        }
+                        if kind != 3 {
+                            let overlapping = down.iter().filter(|(a, b)| *a < end && t < *b).count();
+                            if overlapping >= self.max_down {
+                                continue;
+                            }
+                            down.push((t, end));
+                        }
+                        busy_until[ti] = end;
+                        let (on, off) = match kind {
+                            0 => (Fault::Crash { node }, Fault::Restart { node }),
+                            1 => (Fault::Pause { node }, Fault::Resume { node }),
+                            _ => (
+                                Fault::Clog {
+                                    target: ClogTarget::Node { node },
+                                },
+                                Fault::Unclog {
+                                    target: ClogTarget::Node { node },
+                                },
+                            ),
+                        };
+                        out.push(TimedFault { at: t, fault: on });
+                        out.push(TimedFault { at: end, fault: off });
+                    }
+                    2 => {
+                        if net_busy[2] > t {
+                            continue;
+                        }
+                        net_busy[2] = end;
+                        let fault = if targets.len() < 2 || rng.chance(0.3) {
+                            let node = targets[rng.range(0, targets.len() as u64) as usize];
+                            Fault::Isolate { node }
+                        } else {
+                            // A random split in two non-empty halves of the targets.
+                            let mut side: Vec<bool> = targets.iter().map(|_| rng.chance(0.5)).collect();
+                            let flip = rng.range(0, targets.len() as u64) as usize;
+                            if side.iter().all(|s| *s) || side.iter().all(|s| !*s) {
+                                side[flip] = !side[flip];
+                            }
+                            let a = targets
+                                .iter()
+                                .zip(&side)
+                                .filter(|(_, s)| **s)
+                                .map(|(n, _)| *n)
+                                .collect();
+                            let b = targets
+                                .iter()
+                                .zip(&side)
+                                .filter(|(_, s)| !**s)
+                                .map(|(n, _)| *n)
+                                .collect();
+                            Fault::Partition { groups: vec![a, b] }
+                        };
+                        out.push(TimedFault { at: t, fault });
+                        out.push(TimedFault {
+                            at: end,
+                            fault: Fault::Heal,
+                        });
+                    }
+                    _ => {
+                        if net_busy[4] > t {
+                            continue;
+                        }
+                        net_busy[4] = end;
+                        let burst = LinkConfig {
+                            drop: self.burst_drop,
+                            duplicate: self.burst_duplicate,
+                            ..base.clone()
+                        };
+                        out.push(TimedFault {
+                            at: t,
+                            fault: Fault::SetLink {
+                                link: None,
+                                config: burst,
+                            },
+                        });
+                        out.push(TimedFault {
+                            at: end,
+                            fault: Fault::SetLink {
+                                link: None,
+                                config: base.clone(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|f| f.at);
+        out
+    }
+}

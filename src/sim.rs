@@ -1,0 +1,768 @@
+//! The simulation: nodes, network, event queue and the run loop (`step`, `run_until`,
+//! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::fault::{Fault, NemesisConfig, TimedFault};
+use crate::history::History;
+use crate::net::{DropReason, Network};
+use crate::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage};
+use crate::queue::EventQueue;
+use crate::rng::{SimRng, Stream};
+use crate::time::SimTime;
+use crate::trace::{HoldReason, TraceEvent, Tracer};
+use crate::{FastMap, FastSet};
+
+/// How a simulation runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// The seed every random stream is derived from.
+    pub seed: u64,
+    /// Order same-time events at random (drawn from the seed) instead of by scheduling order.
+    pub random_tiebreak: bool,
+    /// Stop before processing any event later than this.
+    pub max_time: Option<SimTime>,
+    /// Stop after processing this many events.
+    pub max_events: Option<u64>,
+}
+
+impl SimConfig {
+    /// Defaults with this seed: no random tie-breaking, no limits.
+    pub fn new(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            random_tiebreak: false,
+            max_time: None,
+            max_events: None,
+        }
+    }
+    /// Set the time limit.
+    pub fn max_time(mut self, t: SimTime) -> Self {
+        self.max_time = Some(t);
+        self
+    }
+    /// Set the event budget.
+    pub fn max_events(mut self, n: u64) -> Self {
+        self.max_events = Some(n);
+        self
+    }
+    /// Turn random tie-breaking on or off.
+    pub fn random_tiebreak(mut self, on: bool) -> Self {
+        self.random_tiebreak = on;
+        self
+    }
+}
+
+/// What a node is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Running.
+    Up,
+    /// Crashed: no volatile state, no timers; messages to it are dropped.
+    Down,
+    /// Paused: messages and timers wait until it resumes.
+    Paused,
+}
+
+/// Counters of what happened, kept as the run goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Events taken off the queue and processed.
+    pub events: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Message copies handed to a node.
+    pub delivered: u64,
+    /// Duplicate copies made.
+    pub duplicated: u64,
+    /// Messages lost at random.
+    pub dropped_loss: u64,
+    /// Messages cut by a partition, block or isolation.
+    pub dropped_partition: u64,
+    /// Messages that arrived at a crashed node.
+    pub dropped_node_down: u64,
+    /// Messages sent to a node id that does not exist.
+    pub dropped_unknown: u64,
+    /// Messages held by a node that crashed before handling them.
+    pub dropped_crashed: u64,
+    /// Messages held by a clog at delivery time (delivered later).
+    pub held_clogged: u64,
+    /// Messages held by a paused node (delivered after it resumes).
+    pub held_paused: u64,
+    /// Timers fired.
+    pub timers: u64,
+    /// Faults applied (those that did not apply are not counted).
+    pub faults: u64,
+}
+
+impl Stats {
+    /// All dropped messages, whatever the reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_loss
+            + self.dropped_partition
+            + self.dropped_node_down
+            + self.dropped_unknown
+            + self.dropped_crashed
+    }
+}
+
+/// Why `run` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// No event left to process.
+    Quiescent,
+    /// The next event is after the time limit; the clock stands at the limit.
+    TimeLimit,
+    /// The event budget is spent.
+    EventBudget,
+}
+
+/// A queued event.
+#[derive(Debug)]
+pub(crate) enum Event<M> {
+    Start {
+        node: NodeId,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        timer: u64,
+        tag: u64,
+    },
+    Fault(Box<Fault>),
+}
+
+/// What a paused node holds until it resumes.
+enum Held<M> {
+    Msg { from: NodeId, id: u64, msg: M },
+    Timer { timer: u64, tag: u64 },
+}
+
+/// The shared state a handler's [`Ctx`] reaches into.
+pub struct Core<M, O> {
+    pub(crate) now: SimTime,
+    pub(crate) queue: EventQueue<Event<M>>,
+    pub(crate) net: Network,
+    pub(crate) net_rng: SimRng,
+    tiebreak: Option<SimRng>,
+    pub(crate) tracer: Tracer,
+    pub(crate) history: History<O>,
+    pub(crate) stats: Stats,
+    pub(crate) next_msg_id: u64,
+    pub(crate) next_timer_id: u64,
+    pub(crate) live_timers: FastSet<u64>,
+    pub(crate) node_count: u32,
+    /// Messages held by clogs, in arrival order.
+    clog_held: Vec<(NodeId, NodeId, u64, M)>,
+}
+
+impl<M: Message, O> Core<M, O> {
+    #[inline]
+    pub(crate) fn push(&mut self, at: SimTime, ev: Event<M>) {
+        let tb = match &mut self.tiebreak {
+            Some(r) => r.next_u64(),
+            None => 0,
+        };
+        self.queue.push(at, tb, ev);
+    }
+
+    #[inline]
+    pub(crate) fn drop_msg(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
+        let s = &mut self.stats;
+        match reason {
+            DropReason::Loss => s.dropped_loss += 1,
+            DropReason::Partition => s.dropped_partition += 1,
+            DropReason::NodeDown => s.dropped_node_down += 1,
+            DropReason::UnknownNode => s.dropped_unknown += 1,
+            DropReason::Crashed => s.dropped_crashed += 1,
+        }
+        self.tracer
+            .record::<M>(self.now, TraceEvent::Drop { from, to, id, reason });
+    }
+}
+
+struct Slot<M, O> {
+    node: Option<Box<dyn Node<M, O>>>,
+    factory: NodeFactory<M, O>,
+    rng: SimRng,
+    storage: Storage,
+    state: NodeState,
+    incarnation: u32,
+    held: Vec<Held<M>>,
+}
+
+/// A deterministic simulation of nodes exchanging messages of type `M` and recording
+/// observations of type `O`.
+///
+/// ```
+/// use detsim::{Ctx, Node, NodeId, SimConfig, SimTime, Simulation};
+///
+/// struct Echo;
+/// impl Node<u64> for Echo {
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, u64, ()>, from: NodeId, msg: u64) {
+///         if msg < 10 { ctx.send(from, msg + 1) }
+///     }
+/// }
+/// struct Kick;
+/// impl Node<u64> for Kick {
+///     fn on_start(&mut self, ctx: &mut Ctx<'_, u64, ()>) { ctx.send(NodeId(0), 0) }
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, u64, ()>, from: NodeId, msg: u64) {
+///         if msg < 10 { ctx.send(from, msg + 1) }
+///     }
+/// }
+/// let mut sim = Simulation::<u64>::new(SimConfig::new(7));
+/// sim.add_node("echo", || Box::new(Echo));
+/// sim.add_node("kick", || Box::new(Kick));
+/// sim.run().unwrap();
+/// assert_eq!(sim.stats().delivered, 11);
+/// assert_eq!(sim.now(), SimTime::from_millis(11)); // 1 ms per hop by default
+/// ```
+pub struct Simulation<M, O = ()> {
+    core: Core<M, O>,
+    nodes: Vec<Slot<M, O>>,
+    names: Vec<String>,
+    by_name: FastMap<String, NodeId>,
+    config: SimConfig,
+    pending: Vec<TimedFault>,
+    nemesis: Option<NemesisConfig>,
+    realized: Vec<TimedFault>,
+    started: bool,
+}
+
+impl<M: Message, O: 'static> Simulation<M, O> {
+    /// An empty simulation.
+    pub fn new(config: SimConfig) -> Self {
+        let tiebreak = config
+            .random_tiebreak
+            .then(|| SimRng::new(config.seed, Stream::TieBreak));
+        Simulation {
+            core: Core {
+                now: SimTime::ZERO,
+                queue: EventQueue::default(),
+                net: Network::new(config.random_tiebreak),
+                net_rng: SimRng::new(config.seed, Stream::Network),
+                tiebreak,
+                tracer: Tracer::default(),
+                history: History::default(),
+                stats: Stats::default(),
+                next_msg_id: 0,
+                next_timer_id: 0,
+                live_timers: FastSet::default(),
+                node_count: 0,
+                clog_held: Vec::new(),
+            },
+            nodes: Vec::new(),
+            names: Vec::new(),
+            by_name: FastMap::default(),
+            config,
+            pending: Vec::new(),
+            nemesis: None,
+            realized: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Add a node built by `factory` (called again at every restart); it starts now.
+    /// Names must be unique.
+    pub fn add_node<F>(&mut self, name: &str, mut factory: F) -> Result<NodeId, Error>
+    where
+        F: FnMut() -> Box<dyn Node<M, O>> + 'static,
+    {
+        if self.by_name.contains_key(name) {
+            return Err(Error::DuplicateNode(name.to_string()));
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        let node = factory();
+        self.nodes.push(Slot {
+            node: Some(node),
+            factory: Box::new(factory),
+            rng: SimRng::new(self.config.seed, Stream::Node(id.0)),
+            storage: Storage::default(),
+            state: NodeState::Up,
+            incarnation: 0,
+            held: Vec::new(),
+        });
+        self.names.push(name.to_string());
+        self.by_name.insert(name.to_string(), id);
+        self.core.node_count += 1;
+        self.core.net.add_node();
+        let now = self.core.now;
+        self.core.push(now, Event::Start { node: id });
+        Ok(id)
+    }
+
+    /// The id of the node called `name`.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The name of a node.
+    pub fn node_name(&self, id: NodeId) -> Option<&str> {
+        self.names.get(id.0 as usize).map(|s| s.as_str())
+    }
+
+    /// All node names, by id.
+    pub fn node_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// What a node is doing.
+    pub fn node_state(&self, id: NodeId) -> Option<NodeState> {
+        self.nodes.get(id.0 as usize).map(|s| s.state)
+    }
+
+    /// A node's durable storage (survives crashes).
+    pub fn storage(&self, id: NodeId) -> Option<&Storage> {
+        self.nodes.get(id.0 as usize).map(|s| &s.storage)
+    }
+
+    /// The network, to configure before the run (changes during a run are faults).
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.core.net
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.core.net
+    }
+
+    /// Schedule a fault at `at`. Checked now: unknown nodes and bad settings are errors.
+    pub fn schedule(&mut self, at: SimTime, fault: Fault) -> Result<(), Error> {
+        self.check_fault(&fault)?;
+        let tf = TimedFault { at, fault };
+        if self.started {
+            self.core
+                .push(at.max(self.core.now), Event::Fault(Box::new(tf.fault.clone())));
+            self.realized.push(tf);
+        } else {
+            self.pending.push(tf);
+        }
+        Ok(())
+    }
+
+    fn check_fault(&self, fault: &Fault) -> Result<(), Error> {
+        if let Some(n) = fault.nodes().into_iter().find(|n| n.0 >= self.core.node_count) {
+            return Err(Error::UnknownNode(n));
+        }
+        match fault {
+            Fault::Partition { groups } => {
+                // Dry run on a scratch copy of the node set.
+                let mut seen = vec![false; self.core.node_count as usize];
+                for (gi, g) in groups.iter().enumerate() {
+                    if g.is_empty() {
+                        return Err(Error::InvalidParameter(format!("partition group {gi} is empty")));
+                    }
+                    for n in g {
+                        if std::mem::replace(&mut seen[n.0 as usize], true) {
+                            return Err(Error::InvalidParameter(format!("partition names node {} twice", n.0)));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Fault::SetLink { config, .. } => config.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Enable the random nemesis; its schedule is planned when the run starts.
+    pub fn set_nemesis(&mut self, cfg: NemesisConfig) -> Result<(), Error> {
+        cfg.validate(self.core.node_count)?;
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "the nemesis must be set before the run starts".into(),
+            ));
+        }
+        self.nemesis = Some(cfg);
+        Ok(())
+    }
+
+    /// Stream every processed event to `w` as JSON lines.
+    pub fn set_trace_writer(&mut self, w: Box<dyn Write>) {
+        self.core.tracer.set_writer(w);
+    }
+
+    /// Flush the trace writer and report the first write error, if any.
+    pub fn flush_trace(&mut self) -> Result<(), Error> {
+        self.core.tracer.flush().map_err(|e| Error::Io(e.to_string()))
+    }
+
+    /// The history of observations.
+    pub fn history(&self) -> &History<O> {
+        &self.core.history
+    }
+
+    /// The history, to set an observer or stop keeping records.
+    pub fn history_mut(&mut self) -> &mut History<O> {
+        &mut self.core.history
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.core.now
+    }
+
+    /// The stable hash of every event processed so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.core.tracer.hash()
+    }
+
+    /// Trace events recorded so far (sends, deliveries, drops, timers, faults, ...).
+    pub fn trace_events(&self) -> u64 {
+        self.core.tracer.events()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.core.stats
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.config.seed
+    }
+
+    /// Every fault of this run as a concrete timed schedule (scheduled ones and those the
+    /// nemesis drew), sorted by time. Before the run starts, the nemesis part is empty.
+    pub fn realized_faults(&self) -> &[TimedFault] {
+        if self.started { &self.realized } else { &self.pending }
+    }
+
+    /// Events waiting in the queue.
+    pub fn pending_events(&self) -> usize {
+        self.core.queue.len()
+    }
+
+    fn start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let mut all = std::mem::take(&mut self.pending);
+        if let Some(nem) = &self.nemesis {
+            let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
+            all.extend(nem.plan(&mut rng, self.core.net.default_config()));
+        }
+        all.sort_by_key(|f| f.at);
+        for tf in &all {
+            self.core.push(tf.at, Event::Fault(Box::new(tf.fault.clone())));
+        }
+        self.realized = all;
+    }
+
+    /// Process the next event. Returns its time, or `None` when the queue is empty.
+    /// (`step` ignores the time limit and event budget; `run` honours them.)
+    pub fn step(&mut self) -> Option<SimTime> {
+        self.start();
+        let (at, ev) = self.core.queue.pop()?;
+        self.core.now = at;
+        self.core.stats.events += 1;
+        self.process(ev);
+        Some(at)
+    }
+
+    /// Process every event up to and including `t`, then set the clock to `t`.
+    pub fn run_until(&mut self, t: SimTime) -> Result<Outcome, Error> {
+        self.start();
+        while let Some(next) = self.core.queue.peek_time() {
+            if next > t {
+                break;
+            }
+            if self.budget_spent() {
+                return Ok(Outcome::EventBudget);
+            }
+            self.step();
+        }
+        self.core.now = self.core.now.max(t);
+        self.flush_trace()?;
+        Ok(if self.core.queue.is_empty() {
+            Outcome::Quiescent
+        } else {
+            Outcome::TimeLimit
+        })
+    }
+
+    /// Run to quiescence, or to the time limit or event budget of the config.
+    pub fn run(&mut self) -> Result<Outcome, Error> {
+        self.start();
+        let limit = self.config.max_time.unwrap_or(SimTime::MAX);
+        let outcome = loop {
+            match self.core.queue.peek_time() {
+                None => break Outcome::Quiescent,
+                Some(next) if next > limit => {
+                    self.core.now = limit;
+                    break Outcome::TimeLimit;
+                }
+                Some(_) => {}
+            }
+            if self.budget_spent() {
+                break Outcome::EventBudget;
+            }
+            self.step();
+        };
+        self.flush_trace()?;
+        Ok(outcome)
+    }
+
+    #[inline]
+    fn budget_spent(&self) -> bool {
+        self.config.max_events.is_some_and(|b| self.core.stats.events >= b)
+    }
+
+    #[inline]
+    fn process(&mut self, ev: Event<M>) {
+        match ev {
+            Event::Deliver { from, to, id, msg } => self.deliver(from, to, id, msg),
+            Event::Timer {
+                node,
+                incarnation,
+                timer,
+                tag,
+            } => self.fire_timer(node, incarnation, timer, tag),
+            Event::Start { node } => self.start_node(node),
+            Event::Fault(f) => self.apply(*f),
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
+        let core = &mut self.core;
+        if core.net.is_cut(from, to) {
+            core.drop_msg(from, to, id, DropReason::Partition);
+            return;
+        }
+        if core.net.is_clogged(from, to) {
+            core.stats.held_clogged += 1;
+            core.tracer.record::<M>(
+                core.now,
+                TraceEvent::Hold {
+                    from,
+                    to,
+                    id,
+                    reason: HoldReason::Clogged,
+                },
+            );
+            core.clog_held.push((from, to, id, msg));
+            return;
+        }
+        let slot = &mut self.nodes[to.0 as usize];
+        match slot.state {
+            NodeState::Up => {}
+            NodeState::Down => {
+                core.drop_msg(from, to, id, DropReason::NodeDown);
+                return;
+            }
+            NodeState::Paused => {
+                core.stats.held_paused += 1;
+                core.tracer.record::<M>(
+                    core.now,
+                    TraceEvent::Hold {
+                        from,
+                        to,
+                        id,
+                        reason: HoldReason::Paused,
+                    },
+                );
+                slot.held.push(Held::Msg { from, id, msg });
+                return;
+            }
+        }
+        core.stats.delivered += 1;
+        core.tracer.record::<M>(core.now, TraceEvent::Deliver { from, to, id });
+        let mut ctx = Ctx {
+            core,
+            me: to,
+            incarnation: slot.incarnation,
+            rng: &mut slot.rng,
+            storage: &mut slot.storage,
+        };
+        if let Some(node) = slot.node.as_mut() {
+            node.on_message(&mut ctx, from, msg);
+        }
+    }
+
+    fn fire_timer(&mut self, node: NodeId, incarnation: u32, timer: u64, tag: u64) {
+        let core = &mut self.core;
+        let slot = &mut self.nodes[node.0 as usize];
+        if slot.incarnation != incarnation || slot.state == NodeState::Down {
+            core.live_timers.remove(&timer);
+            return;
+        }
+        if slot.state == NodeState::Paused {
+            slot.held.push(Held::Timer { timer, tag });
+            return;
+        }
+        if !core.live_timers.remove(&timer) {
+            return; // cancelled
+        }
+        core.stats.timers += 1;
+        core.tracer
+            .record::<M>(core.now, TraceEvent::Timer { node, timer, tag });
+        let mut ctx = Ctx {
+            core,
+            me: node,
+            incarnation,
+            rng: &mut slot.rng,
+            storage: &mut slot.storage,
+        };
+        if let Some(n) = slot.node.as_mut() {
+            n.on_timer(&mut ctx, crate::node::TimerId(timer), tag);
+        }
+    }
+
+    fn start_node(&mut self, node: NodeId) {
+        let core = &mut self.core;
+        let slot = &mut self.nodes[node.0 as usize];
+        if slot.state == NodeState::Down {
+            return;
+        }
+        core.tracer.record::<M>(
+            core.now,
+            TraceEvent::Start {
+                node,
+                incarnation: slot.incarnation,
+            },
+        );
+        let mut ctx = Ctx {
+            core,
+            me: node,
+            incarnation: slot.incarnation,
+            rng: &mut slot.rng,
+            storage: &mut slot.storage,
+        };
+        if let Some(n) = slot.node.as_mut() {
+            n.on_start(&mut ctx);
+        }
+    }
+
+    fn apply(&mut self, fault: Fault) {
+        let applied = self.try_apply(&fault);
+        if applied {
+            self.core.stats.faults += 1;
+        }
+        let now = self.core.now;
+        self.core
+            .tracer
+            .record::<M>(now, TraceEvent::Fault { fault: &fault, applied });
+        match fault {
+            Fault::Restart { node } if applied => self.start_node(node),
+            Fault::Resume { node } if applied => self.release_held(node),
+            Fault::Unclog { .. } | Fault::UnclogAll if applied => self.release_clogged(),
+            _ => {}
+        }
+    }
+
+    /// Change state for `fault`; false when it does not apply.
+    fn try_apply(&mut self, fault: &Fault) -> bool {
+        let net = &mut self.core.net;
+        match fault {
+            Fault::Crash { node } => {
+                let slot = &mut self.nodes[node.0 as usize];
+                if slot.state == NodeState::Down {
+                    return false;
+                }
+                slot.state = NodeState::Down;
+                slot.node = None;
+                slot.incarnation += 1;
+                for h in std::mem::take(&mut slot.held) {
+                    if let Held::Msg { from, id, .. } = h {
+                        self.core.drop_msg(from, *node, id, DropReason::Crashed);
+                    }
+                }
+                true
+            }
+            Fault::Restart { node } => {
+                let slot = &mut self.nodes[node.0 as usize];
+                if slot.state != NodeState::Down {
+                    return false;
+                }
+                slot.node = Some((slot.factory)());
+                slot.state = NodeState::Up;
+                true
+            }
+            Fault::Pause { node } => {
+                let slot = &mut self.nodes[node.0 as usize];
+                if slot.state != NodeState::Up {
+                    return false;
+                }
+                slot.state = NodeState::Paused;
+                true
+            }
+            Fault::Resume { node } => {
+                let slot = &mut self.nodes[node.0 as usize];
+                if slot.state != NodeState::Paused {
+                    return false;
+                }
+                slot.state = NodeState::Up;
+                true
+            }
+            Fault::Partition { groups } => net.partition(groups).is_ok(),
+            Fault::Block { from, to } => net.block(*from, *to).is_ok(),
+            Fault::Isolate { node } => net.isolate(*node).is_ok(),
+            Fault::Heal => {
+                net.heal();
+                true
+            }
+            Fault::Clog { target } => net.clog(*target).is_ok(),
+            Fault::Unclog { target } => net.unclog(*target).is_ok(),
+            Fault::UnclogAll => {
+                net.unclog_all();
+                true
+            }
+            Fault::SetLink { link: None, config } => net.set_default(config.clone()).is_ok(),
+            Fault::SetLink {
+                link: Some((from, to)),
+                config,
+            } => net.set_link(*from, *to, config.clone()).is_ok(),
+        }
+    }
+
+    /// A resumed node gets what it held, now, in the order it arrived.
+    fn release_held(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.0 as usize];
+        let incarnation = slot.incarnation;
+        let now = self.core.now;
+        for h in std::mem::take(&mut slot.held) {
+            let ev = match h {
+                Held::Msg { from, id, msg } => Event::Deliver {
+                    from,
+                    to: node,
+                    id,
+                    msg,
+                },
+                Held::Timer { timer, tag } => Event::Timer {
+                    node,
+                    incarnation,
+                    timer,
+                    tag,
+                },
+            };
+            self.core.push(now, ev);
+        }
+    }
+
+    /// Messages whose link is no longer clogged are delivered now, in arrival order.
+    fn release_clogged(&mut self) {
+        let core = &mut self.core;
+        let held = std::mem::take(&mut core.clog_held);
+        let now = core.now;
+        for (from, to, id, msg) in held {
+            if core.net.is_clogged(from, to) {
+                core.clog_held.push((from, to, id, msg));
+            } else {
+                core.push(now, Event::Deliver { from, to, id, msg });
+            }
+        }
+    }
+}
