@@ -45,12 +45,14 @@
 //! assert!(run(42).1 < 5);        // the crash cost some answers
 //! ```
 
+pub mod check;
 pub mod error;
 pub mod fault;
 pub mod hash;
 pub mod history;
 pub mod net;
 pub mod node;
+pub mod protocols;
 pub mod queue;
 pub mod rng;
 pub mod sim;
