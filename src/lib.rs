@@ -45,6 +45,7 @@
 //! assert!(run(42).1 < 5);        // the crash cost some answers
 //! ```
 
+pub mod bench;
 pub mod check;
 pub mod error;
 pub mod fault;
