@@ -279,6 +279,9 @@ impl NemesisConfig {
         ];
         // Network-level faults (partition, loss) do not overlap within their own kind.
         let mut net_busy = [SimTime::ZERO; 5];
+        // Arrival times of each kind's Poisson process, then all kinds merged in time order
+        // so that no kind crowds out another (the max_down budget is shared).
+        let mut arrivals: Vec<(SimTime, u8)> = Vec::new();
         for (rate, kind) in kinds {
             if rate <= 0.0 {
                 continue;
@@ -290,104 +293,108 @@ impl NemesisConfig {
                 if t >= self.stop {
                     break;
                 }
-                let window = match kind {
-                    0 => self.downtime,
-                    1 => self.pause_time,
-                    2 => self.partition_time,
-                    3 => self.clog_time,
-                    _ => self.loss_time,
-                };
-                let end = (t + window.draw(rng)).min(self.stop);
-                match kind {
-                    0 | 1 | 3 => {
-                        let ti = rng.range(0, targets.len() as u64) as usize;
-                        let node = targets[ti];
-                        if busy_until[ti] > t {
-                            continue;
-                        }
-                        if kind != 3 {
-                            let overlapping = down.iter().filter(|(a, b)| *a < end && t < *b).count();
-                            if overlapping >= self.max_down {
-                                continue;
-                            }
-                            down.push((t, end));
-                        }
-                        busy_until[ti] = end;
-                        let (on, off) = match kind {
-                            0 => (Fault::Crash { node }, Fault::Restart { node }),
-                            1 => (Fault::Pause { node }, Fault::Resume { node }),
-                            _ => (
-                                Fault::Clog {
-                                    target: ClogTarget::Node { node },
-                                },
-                                Fault::Unclog {
-                                    target: ClogTarget::Node { node },
-                                },
-                            ),
-                        };
-                        out.push(TimedFault { at: t, fault: on });
-                        out.push(TimedFault { at: end, fault: off });
+                arrivals.push((t, kind));
+            }
+        }
+        arrivals.sort();
+        for (t, kind) in arrivals {
+            let window = match kind {
+                0 => self.downtime,
+                1 => self.pause_time,
+                2 => self.partition_time,
+                3 => self.clog_time,
+                _ => self.loss_time,
+            };
+            let end = (t + window.draw(rng)).min(self.stop);
+            match kind {
+                0 | 1 | 3 => {
+                    let ti = rng.range(0, targets.len() as u64) as usize;
+                    let node = targets[ti];
+                    if busy_until[ti] > t {
+                        continue;
                     }
-                    2 => {
-                        if net_busy[2] > t {
+                    if kind != 3 {
+                        let overlapping = down.iter().filter(|(a, b)| *a < end && t < *b).count();
+                        if overlapping >= self.max_down {
                             continue;
                         }
-                        net_busy[2] = end;
-                        let fault = if targets.len() < 2 || rng.chance(0.3) {
-                            let node = targets[rng.range(0, targets.len() as u64) as usize];
-                            Fault::Isolate { node }
-                        } else {
-                            // A random split in two non-empty halves of the targets.
-                            let mut side: Vec<bool> = targets.iter().map(|_| rng.chance(0.5)).collect();
-                            let flip = rng.range(0, targets.len() as u64) as usize;
-                            if side.iter().all(|s| *s) || side.iter().all(|s| !*s) {
-                                side[flip] = !side[flip];
-                            }
-                            let a = targets
-                                .iter()
-                                .zip(&side)
-                                .filter(|(_, s)| **s)
-                                .map(|(n, _)| *n)
-                                .collect();
-                            let b = targets
-                                .iter()
-                                .zip(&side)
-                                .filter(|(_, s)| !**s)
-                                .map(|(n, _)| *n)
-                                .collect();
-                            Fault::Partition { groups: vec![a, b] }
-                        };
-                        out.push(TimedFault { at: t, fault });
-                        out.push(TimedFault {
-                            at: end,
-                            fault: Fault::Heal,
-                        });
+                        down.push((t, end));
                     }
-                    _ => {
-                        if net_busy[4] > t {
-                            continue;
-                        }
-                        net_busy[4] = end;
-                        let burst = LinkConfig {
-                            drop: self.burst_drop,
-                            duplicate: self.burst_duplicate,
-                            ..base.clone()
-                        };
-                        out.push(TimedFault {
-                            at: t,
-                            fault: Fault::SetLink {
-                                link: None,
-                                config: burst,
+                    busy_until[ti] = end;
+                    let (on, off) = match kind {
+                        0 => (Fault::Crash { node }, Fault::Restart { node }),
+                        1 => (Fault::Pause { node }, Fault::Resume { node }),
+                        _ => (
+                            Fault::Clog {
+                                target: ClogTarget::Node { node },
                             },
-                        });
-                        out.push(TimedFault {
-                            at: end,
-                            fault: Fault::SetLink {
-                                link: None,
-                                config: base.clone(),
+                            Fault::Unclog {
+                                target: ClogTarget::Node { node },
                             },
-                        });
+                        ),
+                    };
+                    out.push(TimedFault { at: t, fault: on });
+                    out.push(TimedFault { at: end, fault: off });
+                }
+                2 => {
+                    if net_busy[2] > t {
+                        continue;
                     }
+                    net_busy[2] = end;
+                    let fault = if targets.len() < 2 || rng.chance(0.3) {
+                        let node = targets[rng.range(0, targets.len() as u64) as usize];
+                        Fault::Isolate { node }
+                    } else {
+                        // A random split in two non-empty halves of the targets.
+                        let mut side: Vec<bool> = targets.iter().map(|_| rng.chance(0.5)).collect();
+                        let flip = rng.range(0, targets.len() as u64) as usize;
+                        if side.iter().all(|s| *s) || side.iter().all(|s| !*s) {
+                            side[flip] = !side[flip];
+                        }
+                        let a = targets
+                            .iter()
+                            .zip(&side)
+                            .filter(|(_, s)| **s)
+                            .map(|(n, _)| *n)
+                            .collect();
+                        let b = targets
+                            .iter()
+                            .zip(&side)
+                            .filter(|(_, s)| !**s)
+                            .map(|(n, _)| *n)
+                            .collect();
+                        Fault::Partition { groups: vec![a, b] }
+                    };
+                    out.push(TimedFault { at: t, fault });
+                    out.push(TimedFault {
+                        at: end,
+                        fault: Fault::Heal,
+                    });
+                }
+                _ => {
+                    if net_busy[4] > t {
+                        continue;
+                    }
+                    net_busy[4] = end;
+                    let burst = LinkConfig {
+                        drop: self.burst_drop,
+                        duplicate: self.burst_duplicate,
+                        ..base.clone()
+                    };
+                    out.push(TimedFault {
+                        at: t,
+                        fault: Fault::SetLink {
+                            link: None,
+                            config: burst,
+                        },
+                    });
+                    out.push(TimedFault {
+                        at: end,
+                        fault: Fault::SetLink {
+                            link: None,
+                            config: base.clone(),
+                        },
+                    });
                 }
             }
         }

@@ -728,40 +728,28 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
     }
 
-    /// A resumed node gets what it held, now, in the order it arrived.
+    /// A resumed node handles what it held, now, in the order it arrived, before anything
+    /// else due at this instant (so a FIFO link stays FIFO across a pause).
     fn release_held(&mut self, node: NodeId) {
         let slot = &mut self.nodes[node.0 as usize];
         let incarnation = slot.incarnation;
-        let now = self.core.now;
         for h in std::mem::take(&mut slot.held) {
-            let ev = match h {
-                Held::Msg { from, id, msg } => Event::Deliver {
-                    from,
-                    to: node,
-                    id,
-                    msg,
-                },
-                Held::Timer { timer, tag } => Event::Timer {
-                    node,
-                    incarnation,
-                    timer,
-                    tag,
-                },
-            };
-            self.core.push(now, ev);
+            match h {
+                Held::Msg { from, id, msg } => self.deliver(from, node, id, msg),
+                Held::Timer { timer, tag } => self.fire_timer(node, incarnation, timer, tag),
+            }
         }
     }
 
-    /// Messages whose link is no longer clogged are delivered now, in arrival order.
+    /// Messages whose link is no longer clogged are delivered now, in arrival order,
+    /// before anything else due at this instant.
     fn release_clogged(&mut self) {
-        let core = &mut self.core;
-        let held = std::mem::take(&mut core.clog_held);
-        let now = core.now;
+        let held = std::mem::take(&mut self.core.clog_held);
         for (from, to, id, msg) in held {
-            if core.net.is_clogged(from, to) {
-                core.clog_held.push((from, to, id, msg));
+            if self.core.net.is_clogged(from, to) {
+                self.core.clog_held.push((from, to, id, msg));
             } else {
-                core.push(now, Event::Deliver { from, to, id, msg });
+                self.deliver(from, to, id, msg);
             }
         }
     }
