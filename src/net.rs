@@ -6,7 +6,7 @@
 //! so a partition also cuts messages already in flight.
 
 use rand_distr::{Exp, LogNormal, Normal, Pareto};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::hash::StableHasher;
@@ -17,8 +17,8 @@ use crate::{FastMap, FastSet};
 
 /// A one-way latency distribution. All parameters are durations in nanoseconds of
 /// virtual time; samples are rounded to whole nanoseconds and never negative.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "dist", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Latency {
     /// Always the same.
     Constant { value: SimTime },

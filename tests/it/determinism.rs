@@ -199,3 +199,65 @@ fn the_queue_stays_bounded_over_a_long_run() {
     assert!(events > 10_000);
     assert!(sim.pending_events() < 100, "pending {}", sim.pending_events());
 }
+
+/// A `Write` into a shared buffer.
+#[derive(Clone, Default)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn trace_writer_streams_every_event_as_a_json_line_without_changing_the_hash() {
+    let cfg = SimConfig::new(8).max_time(SimTime::from_millis(300));
+    let make = || {
+        let mut sim = Simulation::<u64, u64>::new(cfg.clone());
+        for i in 0..3 {
+            sim.add_node(&format!("g{i}"), || Box::new(Gossip)).unwrap();
+        }
+        sim.network_mut()
+            .set_default(LinkConfig {
+                drop: 0.2,
+                duplicate: 0.1,
+                ..LinkConfig::default()
+            })
+            .unwrap();
+        sim.schedule(SimTime::from_millis(100), detsim::Fault::Crash { node: NodeId(1) })
+            .unwrap();
+        sim.schedule(SimTime::from_millis(200), detsim::Fault::Restart { node: NodeId(1) })
+            .unwrap();
+        sim
+    };
+    let mut plain = make();
+    plain.run().unwrap();
+    let buf = SharedBuf::default();
+    let mut traced = make();
+    traced.set_trace_writer(Box::new(buf.clone()));
+    traced.run().unwrap();
+    assert_eq!(
+        plain.trace_hash(),
+        traced.trace_hash(),
+        "writing the trace does not change the run"
+    );
+    let text = String::from_utf8(buf.0.borrow().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len() as u64, traced.trace_events());
+    let count = |ev: &str| lines.iter().filter(|l| l["ev"] == ev).count() as u64;
+    let s = traced.stats();
+    assert_eq!(count("send"), s.sent);
+    assert_eq!(count("deliver"), s.delivered);
+    assert_eq!(count("drop"), s.dropped());
+    assert_eq!(count("duplicate"), s.duplicated);
+    assert_eq!(count("fault"), 2);
+    assert!(lines.iter().any(|l| l["ev"] == "drop" && l["reason"] == "loss"));
+    assert!(lines.iter().any(|l| l["ev"] == "drop" && l["reason"] == "node_down"));
+    let times: Vec<u64> = lines.iter().map(|l| l["t"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace is in time order");
+}
