@@ -90,7 +90,6 @@ impl Node<Msg, Obs> for Registry {
     }
 
     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
-        #[allow(irrefutable_let_patterns)]
         let Msg::Disc(msg) = msg else { return };
         self.sweep(ctx);
         let now = ctx.now();
