@@ -43,3 +43,6 @@ pub struct Violation {
     /// The events involved, with their times.
     pub events: Vec<Evidence>,
 }
+
+pub mod discovery;
+pub mod rpc;

@@ -1,17 +1,282 @@
-//! Placeholder: to be replaced by the rpc protocol.
+//! RPC: the Go `net/rpc` example made distributed. A server offers
+//! `Arithmetic.Multiply`, `Arithmetic.Divide` and the non-idempotent `Account.Deposit`;
+//! clients call with a per-call timeout and retry with exponential backoff and jitter.
+//!
+//! This file holds the requests and replies ([`Request`], [`Reply`], [`execute`]), the
+//! wire messages ([`RpcMsg`]) and the observations ([`RpcObs`]); the nodes live in
+//! [`server`] ([`RpcServerConfig`], [`server()`]) and [`client`] ([`RpcClientConfig`],
+//! [`client()`]).
+//!
+//! At-most-once: every request names its call id, and the client's `ack_below` (every
+//! call of that client below it is finished). With `dedupe` on, a server keeps, in
+//! durable storage, the reply of every call at or above the client's `ack_below`, answers
+//! a retried call from it without executing again, and ignores requests for calls below
+//! `ack_below` (late duplicates of finished calls). So a call executes at most once, even
+//! across server restarts, with memory bounded by the calls in flight.
+
+pub mod client;
+pub mod server;
+
+pub use client::{CallMix, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
+pub use server::{RpcServerConfig, server};
+
+use std::collections::BTreeMap;
 
 use crate::hash::{StableHash, StableHasher};
+use crate::node::NodeId;
+use crate::time::SimTime;
 
-/// Rpc messages.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RpcMsg {}
+/// One call's method and arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `Arithmetic.Multiply(Args{A, B})`: `a * b`, or [`AppError::Overflow`].
+    Multiply {
+        /// A.
+        a: u64,
+        /// B.
+        b: u64,
+    },
+    /// `Arithmetic.Divide(Args{A, B})`: `a / b` (integer quotient), or
+    /// [`AppError::DivideByZero`].
+    Divide {
+        /// A.
+        a: u64,
+        /// B.
+        b: u64,
+    },
+    /// `Account.Deposit(account, amount)`: adds `amount`, returns the new balance, or
+    /// [`AppError::Overflow`] (then nothing is added). Not idempotent.
+    Deposit {
+        /// Which account.
+        account: u32,
+        /// How much.
+        amount: u64,
+    },
+}
 
-impl StableHash for RpcMsg {
-    fn stable_hash(&self, _h: &mut StableHasher) {
-        match *self {}
+impl Request {
+    /// The Go-style method name, e.g. `"Arithmetic.Multiply"`.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Request::Multiply { .. } => "Arithmetic.Multiply",
+            Request::Divide { .. } => "Arithmetic.Divide",
+            Request::Deposit { .. } => "Account.Deposit",
+        }
+    }
+
+    /// May this request be executed twice without harm?
+    pub fn is_idempotent(&self) -> bool {
+        !matches!(self, Request::Deposit { .. })
+    }
+
+    /// The reply a correct server gives, when it depends on the arguments only
+    /// (`None` for `Deposit`, whose reply depends on the account's history).
+    pub fn expected(&self) -> Option<Reply> {
+        match *self {
+            Request::Multiply { a, b } => Some(a.checked_mul(b).ok_or(AppError::Overflow)),
+            Request::Divide { a, b } => Some(a.checked_div(b).ok_or(AppError::DivideByZero)),
+            Request::Deposit { .. } => None,
+        }
+    }
+
+    fn stable_hash(&self, h: &mut StableHasher) {
+        match *self {
+            Request::Multiply { a, b } => {
+                h.word(1);
+                h.word(a);
+                h.word(b);
+            }
+            Request::Divide { a, b } => {
+                h.word(2);
+                h.word(a);
+                h.word(b);
+            }
+            Request::Deposit { account, amount } => {
+                h.word(3);
+                h.word(account as u64);
+                h.word(amount);
+            }
+        }
     }
 }
 
-/// Rpc observations.
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Multiply { a, b } | Request::Divide { a, b } => write!(f, "{}({a}, {b})", self.method()),
+            Request::Deposit { account, amount } => write!(f, "{}({account}, {amount})", self.method()),
+        }
+    }
+}
+
+/// An application-level error reply (the call itself completed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AppError {
+    /// The result does not fit in a `u64`.
+    Overflow,
+    /// Division by zero.
+    DivideByZero,
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Overflow => f.write_str("overflow"),
+            AppError::DivideByZero => f.write_str("divide by zero"),
+        }
+    }
+}
+
+/// A server's reply: the value, or an application error.
+pub type Reply = Result<u64, AppError>;
+
+fn hash_reply(r: &Reply, h: &mut StableHasher) {
+    match r {
+        Ok(v) => {
+            h.word(0);
+            h.word(*v)
+        }
+        Err(AppError::Overflow) => h.word(1),
+        Err(AppError::DivideByZero) => h.word(2),
+    }
+}
+
+/// Execute `req` against `accounts` (balances by account; absent means 0).
+pub fn execute(req: &Request, accounts: &mut BTreeMap<u32, u64>) -> Reply {
+    match *req {
+        Request::Deposit { account, amount } => {
+            let balance = accounts.entry(account).or_insert(0);
+            let new = balance.checked_add(amount).ok_or(AppError::Overflow)?;
+            *balance = new;
+            Ok(new)
+        }
+        _ => req.expected().unwrap_or(Err(AppError::Overflow)),
+    }
+}
+
+/// RPC traffic.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RpcObs {}
+pub enum RpcMsg {
+    /// Client -> server: execute `req` as call `call` of the sender.
+    Call {
+        /// The client's call id (unique per client, across its restarts).
+        call: u64,
+        /// Every call of this client below this id is finished (ok, failed or abandoned).
+        ack_below: u64,
+        /// What to execute.
+        req: Request,
+    },
+    /// Server -> client: the reply to call `call`.
+    Return {
+        /// The call id.
+        call: u64,
+        /// The reply.
+        reply: Reply,
+    },
+}
+
+impl StableHash for RpcMsg {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        match self {
+            RpcMsg::Call { call, ack_below, req } => {
+                h.word(1);
+                h.word(*call);
+                h.word(*ack_below);
+                req.stable_hash(h);
+            }
+            RpcMsg::Return { call, reply } => {
+                h.word(2);
+                h.word(*call);
+                hash_reply(reply, h);
+            }
+        }
+    }
+}
+
+/// Why a call failed (the client gave up).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// No reply after `attempts` attempts, each waiting the per-call timeout.
+    RetriesExhausted {
+        /// How many attempts were made.
+        attempts: u32,
+        /// How many of them found a server to send to (the others found none).
+        sent: u32,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::RetriesExhausted { attempts, sent } => write!(
+                f,
+                "no reply after {attempts} attempts ({sent} sent to a server, {} found none)",
+                attempts - sent
+            ),
+        }
+    }
+}
+
+/// RPC observations (the record's `node` says who observed it).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RpcObs {
+    /// A client invoked call `call`; it will finish within `budget` (ok or failed) unless
+    /// the client crashes.
+    Invoke {
+        /// The call id.
+        call: u64,
+        /// What is called.
+        req: Request,
+        /// The longest the call can take: every attempt's timeout plus every backoff.
+        budget: SimTime,
+    },
+    /// A client sent attempt `attempt` (1-based) of call `call` to `server`.
+    Attempt {
+        /// The call id.
+        call: u64,
+        /// Which attempt.
+        attempt: u32,
+        /// Where it was sent.
+        server: NodeId,
+    },
+    /// A client got the reply to call `call` (an application error is still a reply).
+    Ok {
+        /// The call id.
+        call: u64,
+        /// What was called.
+        req: Request,
+        /// The reply.
+        reply: Reply,
+        /// Which server answered.
+        server: NodeId,
+        /// Attempts started (1 = no retry).
+        attempts: u32,
+        /// When the call was invoked.
+        invoked_at: SimTime,
+    },
+    /// A client gave up on call `call`.
+    Fail {
+        /// The call id.
+        call: u64,
+        /// What was called.
+        req: Request,
+        /// Why.
+        error: CallError,
+        /// Attempts started.
+        attempts: u32,
+        /// When the call was invoked.
+        invoked_at: SimTime,
+    },
+    /// A server executed call `call` of `client` (replays from the dedupe table are not
+    /// executions and are not recorded).
+    Executed {
+        /// The calling client.
+        client: NodeId,
+        /// The call id.
+        call: u64,
+        /// What was executed.
+        req: Request,
+        /// The reply it produced.
+        reply: Reply,
+    },
+}

@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step instead of one per file).
 
 mod determinism;
+mod discovery;
 mod lifecycle;
 mod network;
+mod rpc;
 mod support;

@@ -1,0 +1,119 @@
+//! The RPC server node: executes calls, deduplicates them by (client, call id) in durable
+//! storage (so a restart keeps the at-most-once promise), keeps account balances durable,
+//! and optionally registers itself with a service registry.
+
+use std::collections::BTreeMap;
+
+use crate::node::{Node, NodeId, TimerId};
+use crate::protocols::discovery::{Registrant, RegistrantConfig};
+use crate::protocols::rpc::{Reply, RpcMsg, RpcObs, execute};
+use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
+
+/// How an RPC server behaves.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RpcServerConfig {
+    /// Deduplicate by (client, call id) for at-most-once execution. Turning it off is the
+    /// planted bug (canary) that `check::rpc::check_at_most_once` must catch.
+    pub dedupe: bool,
+    /// Register with a service registry (and renew by heartbeat), if set.
+    pub register: Option<RegistrantConfig>,
+}
+
+impl RpcServerConfig {
+    /// A correct server (dedupe on) that does not register anywhere.
+    pub fn new() -> Self {
+        RpcServerConfig {
+            dedupe: true,
+            register: None,
+        }
+    }
+
+    /// Register with a registry.
+    pub fn registering(mut self, cfg: RegistrantConfig) -> Self {
+        self.register = Some(cfg);
+        self
+    }
+}
+
+/// A factory for the server node, for `Simulation::add_node` (called again on restart).
+pub fn server(cfg: RpcServerConfig) -> impl FnMut() -> Box<ProtoNode> + 'static {
+    move || Box::new(RpcServer::new(cfg.clone()))
+}
+
+/// What one client's calls left in the dedupe table.
+#[derive(Clone, Debug, Default)]
+struct ClientCalls {
+    /// Every call below this is finished at the client: requests for them are ignored.
+    ack_below: u64,
+    /// Replies of executed calls at or above `ack_below`.
+    done: BTreeMap<u64, Reply>,
+}
+
+/// What survives a crash: balances and the dedupe table.
+#[derive(Clone, Debug, Default)]
+struct Durable {
+    accounts: BTreeMap<u32, u64>,
+    dedupe: BTreeMap<NodeId, ClientCalls>,
+}
+
+/// The RPC server node.
+#[derive(Debug)]
+pub struct RpcServer {
+    cfg: RpcServerConfig,
+    registrant: Option<Registrant>,
+}
+
+impl RpcServer {
+    /// A server with this configuration.
+    pub fn new(cfg: RpcServerConfig) -> Self {
+        let registrant = cfg.register.clone().map(Registrant::new);
+        RpcServer { cfg, registrant }
+    }
+}
+
+impl Node<Msg, Obs> for RpcServer {
+    fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+        if let Some(r) = &mut self.registrant {
+            r.start(ctx);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+        let Msg::Rpc(RpcMsg::Call { call, ack_below, req }) = msg else {
+            return;
+        };
+        let dedupe = self.cfg.dedupe;
+        let store = ctx.durable::<Durable>();
+        if dedupe {
+            let calls = store.dedupe.entry(from).or_default();
+            if ack_below > calls.ack_below {
+                calls.ack_below = ack_below;
+                calls.done = calls.done.split_off(&ack_below);
+            }
+            if call < calls.ack_below {
+                return; // a late duplicate of a call the client has finished
+            }
+            if let Some(reply) = calls.done.get(&call).copied() {
+                ctx.send(from, Msg::Rpc(RpcMsg::Return { call, reply }));
+                return;
+            }
+        }
+        let reply = execute(&req, &mut store.accounts);
+        if dedupe {
+            store.dedupe.entry(from).or_default().done.insert(call, reply);
+        }
+        ctx.observe(Obs::Rpc(RpcObs::Executed {
+            client: from,
+            call,
+            req,
+            reply,
+        }));
+        ctx.send(from, Msg::Rpc(RpcMsg::Return { call, reply }));
+    }
+
+    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+        if let Some(r) = &mut self.registrant {
+            r.on_timer(ctx, timer, tag);
+        }
+    }
+}
