@@ -50,6 +50,7 @@ pub mod error;
 pub mod fault;
 pub mod hash;
 pub mod history;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod protocols;

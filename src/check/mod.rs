@@ -43,3 +43,5 @@ pub struct Violation {
     /// The events involved, with their times.
     pub events: Vec<Evidence>,
 }
+
+pub mod pool;
