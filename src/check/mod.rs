@@ -45,4 +45,5 @@ pub struct Violation {
 }
 
 pub mod discovery;
+pub mod pool;
 pub mod rpc;

@@ -3,7 +3,10 @@
 //! summarise into serialisable structs. This file holds the shared latency summary.
 
 pub mod discovery;
+pub mod pool;
+pub mod queueing;
 pub mod rpc;
+pub mod summary;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;

@@ -1,17 +1,342 @@
-//! Placeholder: to be replaced by the worker_pool protocol.
+//! The worker pool: the Go goroutine pool made distributed.
+//!
+//! A dispatcher node owns a FIFO job queue (optionally bounded) and hands jobs to worker
+//! nodes with free slots; a worker holds a job for a drawn service time (a timer) and
+//! returns the job's value doubled. The dispatcher leases every assignment and puts the
+//! job back at the head of the queue when the lease expires (worker crashed, message
+//! lost); it accepts the first result of each job only. Jobs arrive as a fixed batch, as
+//! an open-loop Poisson stream drawn by the dispatcher from its own random stream, or
+//! from closed-loop client nodes.
+//!
+//! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
+//! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
+//! plain configuration structs in `worker_pool/config.rs`.
+//!
+//! ## What survives a dispatcher crash
+//!
+//! The dispatcher keeps all of its job state in durable storage ([`crate::Ctx::durable`]),
+//! as if every change were written synchronously to a local disk before the handler
+//! returns: the queue, the jobs in flight with their leases, the worker registry, the
+//! arrival counters and, per client, the last accepted job. A crash therefore loses only
+//! the messages in flight and the timers; on restart the dispatcher re-arms every lease
+//! timer at its original deadline and restarts the arrival process (arrivals that would
+//! have happened while it was down are not made up: the source was down). No job that
+//! was submitted is ever forgotten, and no job is accepted twice across a crash.
+//!
+//! Workers are volatile: a crashed worker loses the jobs it held; the leases bring them
+//! back. A worker says hello on start and then every `heartbeat`, with its incarnation,
+//! so a restarted worker is known again with all its slots free. Clients keep their
+//! current job in durable storage and resubmit it until they hear its result.
 
+mod client;
+mod config;
+mod dispatcher;
+mod worker;
+
+pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, ServiceTime, WorkerConfig};
+
+use crate::error::Error;
 use crate::hash::{StableHash, StableHasher};
+use crate::node::NodeId;
+use crate::protocols::{Msg, Obs, ProtoNode};
+use crate::sim::Simulation;
+use crate::time::SimTime;
 
-/// Pool messages.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PoolMsg {}
+/// A job's identity: the node that made it (a client, or the dispatcher for batch and
+/// Poisson jobs) and that node's sequence number (from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct JobId {
+    /// The node that made the job.
+    pub origin: NodeId,
+    /// Its sequence number at that node.
+    pub seq: u64,
+}
 
-impl StableHash for PoolMsg {
-    fn stable_hash(&self, _h: &mut StableHasher) {
-        match *self {}
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "job {}/{}", self.origin, self.seq)
     }
 }
 
-/// Pool observations.
+impl StableHash for JobId {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(self.origin.0 as u64);
+        h.word(self.seq);
+    }
+}
+
+/// Worker-pool messages.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PoolObs {}
+pub enum PoolMsg {
+    /// Worker -> dispatcher, on start and every heartbeat: "I am here with `slots` slots".
+    Hello {
+        /// How many jobs it runs at once.
+        slots: u32,
+        /// The worker's incarnation (restart count); a higher one means it restarted.
+        incarnation: u32,
+    },
+    /// Client -> dispatcher: run this job (resent until its result arrives).
+    Submit {
+        /// The job.
+        job: JobId,
+        /// Its input.
+        value: u64,
+    },
+    /// Dispatcher -> worker: run this job under lease `assign`.
+    Assign {
+        /// The lease (assignment) number, unique per dispatcher.
+        assign: u64,
+        /// The job.
+        job: JobId,
+        /// Its input.
+        value: u64,
+    },
+    /// Worker -> dispatcher: the result of an assignment.
+    Done {
+        /// The lease it answers.
+        assign: u64,
+        /// The job.
+        job: JobId,
+        /// The result.
+        result: u64,
+    },
+    /// Dispatcher -> client: the accepted result of a job.
+    Result {
+        /// The job.
+        job: JobId,
+        /// The result.
+        result: u64,
+    },
+    /// Dispatcher -> client: the queue was full; the job was not taken.
+    Rejected {
+        /// The job.
+        job: JobId,
+    },
+}
+
+impl StableHash for PoolMsg {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        match self {
+            PoolMsg::Hello { slots, incarnation } => {
+                h.word(1);
+                h.word(*slots as u64);
+                h.word(*incarnation as u64);
+            }
+            PoolMsg::Submit { job, value } => {
+                h.word(2);
+                job.stable_hash(h);
+                h.word(*value);
+            }
+            PoolMsg::Assign { assign, job, value } => {
+                h.word(3);
+                h.word(*assign);
+                job.stable_hash(h);
+                h.word(*value);
+            }
+            PoolMsg::Done { assign, job, result } => {
+                h.word(4);
+                h.word(*assign);
+                job.stable_hash(h);
+                h.word(*result);
+            }
+            PoolMsg::Result { job, result } => {
+                h.word(5);
+                job.stable_hash(h);
+                h.word(*result);
+            }
+            PoolMsg::Rejected { job } => {
+                h.word(6);
+                job.stable_hash(h);
+            }
+        }
+    }
+}
+
+/// Worker-pool observations. Dispatcher observations that change the queue carry the
+/// queue length after the change (`queue_len`), and the timestamps the metrics need
+/// travel inside them, so that metrics keep no per-job state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PoolObs {
+    /// Dispatcher: a job entered the queue (first time only).
+    Submitted {
+        /// The job.
+        job: JobId,
+        /// Its input.
+        value: u64,
+        /// Jobs waiting in the queue after this one joined.
+        queue_len: u32,
+    },
+    /// Dispatcher: the queue was full, the job was turned away.
+    Rejected {
+        /// The job.
+        job: JobId,
+    },
+    /// Dispatcher: a job left the queue for `worker` under lease `assign`.
+    Assigned {
+        /// The job.
+        job: JobId,
+        /// The worker.
+        worker: NodeId,
+        /// The lease number.
+        assign: u64,
+        /// When the job was submitted.
+        submitted_at: SimTime,
+        /// `true` for the job's first assignment (waiting time ends here).
+        first: bool,
+        /// Jobs waiting in the queue after this one left.
+        queue_len: u32,
+    },
+    /// Dispatcher: a lease expired; the job went back to the head of the queue.
+    Reassigned {
+        /// The job.
+        job: JobId,
+        /// The worker whose lease expired.
+        worker: NodeId,
+        /// The expired lease.
+        assign: u64,
+        /// Jobs waiting in the queue after this one rejoined.
+        queue_len: u32,
+    },
+    /// Worker: it finished a job and sent the result.
+    Completed {
+        /// The job.
+        job: JobId,
+        /// The lease it ran under.
+        assign: u64,
+        /// The result it computed.
+        result: u64,
+        /// How long it held the job (its service time).
+        service: SimTime,
+    },
+    /// Dispatcher: the first result of a job was accepted.
+    Accepted {
+        /// The job.
+        job: JobId,
+        /// Its input.
+        value: u64,
+        /// The accepted result.
+        result: u64,
+        /// The worker that produced it.
+        worker: NodeId,
+        /// When the job was submitted.
+        submitted_at: SimTime,
+        /// Jobs waiting in the queue after this acceptance (it may remove a job that
+        /// had been put back by an expired lease).
+        queue_len: u32,
+    },
+    /// Dispatcher: a later result of an already accepted job was ignored.
+    DuplicateResult {
+        /// The job.
+        job: JobId,
+        /// The worker that sent it.
+        worker: NodeId,
+    },
+    /// Worker: it started (or restarted) with this many slots.
+    WorkerUp {
+        /// Slots.
+        slots: u32,
+        /// Its incarnation.
+        incarnation: u32,
+    },
+    /// Client: it received the accepted result of its job.
+    Returned {
+        /// The job.
+        job: JobId,
+        /// The result.
+        result: u64,
+    },
+}
+
+/// A node factory for the built-in protocols, as [`Simulation::add_node`] takes it.
+pub trait ProtoFactory: FnMut() -> Box<ProtoNode> + 'static {}
+impl<F: FnMut() -> Box<ProtoNode> + 'static> ProtoFactory for F {}
+
+/// The dispatcher's factory (checked now; called again at every restart).
+pub fn dispatcher(cfg: DispatcherConfig) -> Result<impl ProtoFactory, Error> {
+    cfg.validate()?;
+    let cfg = std::rc::Rc::new(cfg);
+    Ok(move || Box::new(dispatcher::Dispatcher::new(cfg.clone())) as Box<ProtoNode>)
+}
+
+/// A worker's factory (checked now; called again at every restart).
+pub fn worker(cfg: WorkerConfig) -> Result<impl ProtoFactory, Error> {
+    cfg.validate()?;
+    let sampler = cfg.service.sampler()?;
+    let cfg = std::rc::Rc::new(cfg);
+    Ok(move || Box::new(worker::Worker::new(cfg.clone(), sampler.clone())) as Box<ProtoNode>)
+}
+
+/// A closed-loop client's factory (checked now; called again at every restart).
+pub fn client(cfg: ClientConfig) -> Result<impl ProtoFactory, Error> {
+    cfg.validate()?;
+    let think = cfg.think.sampler()?;
+    let cfg = std::rc::Rc::new(cfg);
+    Ok(move || Box::new(client::Client::new(cfg.clone(), think.clone())) as Box<ProtoNode>)
+}
+
+/// The nodes [`add_pool`] added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolNodes {
+    /// The dispatcher.
+    pub dispatcher: NodeId,
+    /// The workers, in order.
+    pub workers: Vec<NodeId>,
+    /// The closed-loop clients (empty for batch and Poisson arrivals).
+    pub clients: Vec<NodeId>,
+}
+
+/// Add a whole pool to `sim`: the dispatcher (`"dispatcher"`), `cfg.workers` workers
+/// (`"worker-0"`, ...) and, for closed-loop arrivals, the clients (`"client-0"`, ...).
+pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<PoolNodes, Error> {
+    cfg.validate()?;
+    let d = sim.add_node("dispatcher", dispatcher(cfg.dispatcher.clone())?)?;
+    let mut workers = Vec::with_capacity(cfg.workers as usize);
+    for i in 0..cfg.workers {
+        let w = WorkerConfig {
+            dispatcher: d,
+            ..cfg.worker.clone()
+        };
+        workers.push(sim.add_node(&format!("worker-{i}"), worker(w)?)?);
+    }
+    let mut clients = Vec::new();
+    if let Arrivals::ClosedLoop {
+        clients: n,
+        think,
+        jobs_per_client,
+        retry,
+    } = &cfg.dispatcher.arrivals
+    {
+        for i in 0..*n {
+            let c = ClientConfig {
+                dispatcher: d,
+                jobs: *jobs_per_client,
+                think: think.clone(),
+                retry: *retry,
+            };
+            clients.push(sim.add_node(&format!("client-{i}"), client(c)?)?);
+        }
+    }
+    Ok(PoolNodes {
+        dispatcher: d,
+        workers,
+        clients,
+    })
+}
+
+/// The result a correct worker returns for `value`: the value doubled (wrapping).
+#[inline]
+pub fn expected_result(value: u64) -> u64 {
+    value.wrapping_mul(2)
+}
+
+/// Shorthand: send a pool message.
+#[inline]
+fn send(ctx: &mut crate::protocols::ProtoCtx<'_>, to: NodeId, m: PoolMsg) {
+    ctx.send(to, Msg::Pool(m));
+}
+
+/// Shorthand: record a pool observation.
+#[inline]
+fn observe(ctx: &mut crate::protocols::ProtoCtx<'_>, o: PoolObs) {
+    ctx.observe(Obs::Pool(o));
+}

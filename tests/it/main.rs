@@ -4,5 +4,6 @@ mod determinism;
 mod discovery;
 mod lifecycle;
 mod network;
+mod pool;
 mod rpc;
 mod support;

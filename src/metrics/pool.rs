@@ -1,0 +1,234 @@
+//! Worker-pool metrics, computed STREAMING: [`PoolMetrics::observe`] folds one record at a
+//! time, keeping counters, two constant-size histograms, the current queue length and one
+//! small entry per worker, and nothing per job. Ten million jobs take the same memory as
+//! a thousand. Feed it after the run ([`pool_metrics`]) or during it
+//! ([`PoolMetrics::observer`] with `History::set_observer`, and `set_keep(false)`).
+//!
+//! The timestamps a per-job figure needs travel inside the observations
+//! (`Assigned::submitted_at`, `Accepted::submitted_at`), which is what keeps this stateless
+//! per job.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use super::summary::{DurationStats, DurationSummary};
+use crate::history::{ObserverFn, Record};
+use crate::node::NodeId;
+use crate::protocols::Obs;
+use crate::protocols::worker_pool::PoolObs;
+use crate::time::SimTime;
+
+/// Per-worker accumulators.
+#[derive(Clone, Debug, Default)]
+struct WorkerAcc {
+    slots: u32,
+    first_up: SimTime,
+    busy_ns: u128,
+    completed: u64,
+}
+
+/// The streaming fold. See [`PoolReport`] for the definition of every figure.
+#[derive(Clone, Debug, Default)]
+pub struct PoolMetrics {
+    submitted: u64,
+    accepted: u64,
+    rejected: u64,
+    reassigned: u64,
+    duplicates: u64,
+    completed: u64,
+    waiting: DurationSummary,
+    sojourn: DurationSummary,
+    queue_len: u32,
+    queue_max: u32,
+    queue_since: SimTime,
+    queue_area: u128,
+    workers: BTreeMap<NodeId, WorkerAcc>,
+}
+
+/// One worker's utilisation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkerUtilisation {
+    /// The worker.
+    pub node: NodeId,
+    /// Its slots (as last reported).
+    pub slots: u32,
+    /// Jobs it completed (including results the dispatcher then ignored).
+    pub completed: u64,
+    /// Busy slot-time: the sum of the service times of the jobs it completed, ns.
+    pub busy_ns: f64,
+    /// Available slot-time: `slots * (end - first start)`, ns.
+    pub available_ns: f64,
+    /// `busy_ns / available_ns` (0 when nothing was available).
+    pub utilisation: f64,
+}
+
+/// The figures of a run, over the window `[0, end]`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolReport {
+    /// Jobs that entered the queue (`Submitted`; a job counts once however often resubmitted).
+    pub submitted: u64,
+    /// Jobs whose first result the dispatcher accepted (`Accepted`).
+    pub accepted: u64,
+    /// Jobs turned away by a full queue (`Rejected`; a resubmission rejected again counts again).
+    pub rejected: u64,
+    /// Expired leases whose job went back to the queue (`Reassigned`).
+    pub reassigned: u64,
+    /// Results ignored because the job was already accepted (`DuplicateResult`).
+    pub duplicate_results: u64,
+    /// Jobs workers finished (`Completed`, duplicates of work included).
+    pub completed: u64,
+    /// Waiting time: from a job's submission to its FIRST assignment, for every job
+    /// assigned at least once (recorded at the first `Assigned`).
+    pub waiting: DurationStats,
+    /// Sojourn time: from a job's submission to the acceptance of its result, for every
+    /// accepted job (recorded at `Accepted`).
+    pub sojourn: DurationStats,
+    /// Throughput: accepted jobs per simulated second, `accepted / end`.
+    pub throughput_per_s: f64,
+    /// Time-averaged queue length: the integral over `[0, end]` of the number of jobs
+    /// waiting in the queue (not those out at workers), divided by `end`.
+    pub mean_queue_len: f64,
+    /// Longest the queue was.
+    pub max_queue_len: u32,
+    /// Utilisation of each worker, by node id. A worker's busy slot-time is the sum of the
+    /// service times of the jobs it completed (work lost in a crash is not counted); its
+    /// available slot-time is `slots * (end - when it first started)`. Downtime after a
+    /// crash counts as available: a node cannot observe its own crash.
+    pub workers: Vec<WorkerUtilisation>,
+    /// Pool utilisation: total busy slot-time over total available slot-time.
+    pub utilisation: f64,
+    /// The end of the window, ns.
+    pub end_ns: u64,
+}
+
+impl PoolMetrics {
+    /// An empty fold.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fold one record (non-pool records are ignored).
+    #[inline]
+    pub fn observe(&mut self, rec: &Record<Obs>) {
+        let Obs::Pool(o) = &rec.obs else {
+            return;
+        };
+        let at = rec.at;
+        match o {
+            PoolObs::Submitted { queue_len, .. } => {
+                self.submitted += 1;
+                self.queue_to(at, *queue_len);
+            }
+            PoolObs::Rejected { .. } => self.rejected += 1,
+            PoolObs::Assigned {
+                submitted_at,
+                first,
+                queue_len,
+                ..
+            } => {
+                if *first {
+                    self.waiting.record((at - *submitted_at).0);
+                }
+                self.queue_to(at, *queue_len);
+            }
+            PoolObs::Reassigned { queue_len, .. } => {
+                self.reassigned += 1;
+                self.queue_to(at, *queue_len);
+            }
+            PoolObs::Completed { service, .. } => {
+                self.completed += 1;
+                let w = self.workers.entry(rec.node).or_insert_with(|| WorkerAcc {
+                    first_up: at.saturating_sub(*service),
+                    slots: 1,
+                    ..WorkerAcc::default()
+                });
+                w.busy_ns += service.0 as u128;
+                w.completed += 1;
+            }
+            PoolObs::Accepted {
+                submitted_at,
+                queue_len,
+                ..
+            } => {
+                self.accepted += 1;
+                self.sojourn.record((at - *submitted_at).0);
+                self.queue_to(at, *queue_len);
+            }
+            PoolObs::DuplicateResult { .. } => self.duplicates += 1,
+            PoolObs::WorkerUp { slots, .. } => {
+                let w = self.workers.entry(rec.node).or_insert_with(|| WorkerAcc {
+                    first_up: at,
+                    ..WorkerAcc::default()
+                });
+                w.slots = *slots;
+            }
+            PoolObs::Returned { .. } => {}
+        }
+    }
+
+    #[inline]
+    fn queue_to(&mut self, at: SimTime, len: u32) {
+        self.queue_area += self.queue_len as u128 * (at - self.queue_since).0 as u128;
+        self.queue_since = at;
+        self.queue_len = len;
+        self.queue_max = self.queue_max.max(len);
+    }
+
+    /// The figures over `[0, end]` (`end`: when the run ended, at least the last record).
+    pub fn report(&self, end: SimTime) -> PoolReport {
+        let end = end.max(self.queue_since);
+        let secs = end.as_secs_f64();
+        let area = self.queue_area + self.queue_len as u128 * (end - self.queue_since).0 as u128;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let workers: Vec<WorkerUtilisation> = self
+            .workers
+            .iter()
+            .map(|(node, w)| {
+                let available = w.slots as f64 * (end - w.first_up).0 as f64;
+                WorkerUtilisation {
+                    node: *node,
+                    slots: w.slots,
+                    completed: w.completed,
+                    busy_ns: w.busy_ns as f64,
+                    available_ns: available,
+                    utilisation: ratio(w.busy_ns as f64, available),
+                }
+            })
+            .collect();
+        let busy: f64 = workers.iter().map(|w| w.busy_ns).sum();
+        let available: f64 = workers.iter().map(|w| w.available_ns).sum();
+        PoolReport {
+            submitted: self.submitted,
+            accepted: self.accepted,
+            rejected: self.rejected,
+            reassigned: self.reassigned,
+            duplicate_results: self.duplicates,
+            completed: self.completed,
+            waiting: self.waiting.stats(),
+            sojourn: self.sojourn.stats(),
+            throughput_per_s: ratio(self.accepted as f64, secs),
+            mean_queue_len: ratio(area as f64, end.0 as f64),
+            max_queue_len: self.queue_max,
+            workers,
+            utilisation: ratio(busy, available),
+            end_ns: end.0,
+        }
+    }
+
+    /// An observer for `History::set_observer` that folds into `shared`; read the figures
+    /// with `shared.borrow().report(end)` after the run.
+    pub fn observer(shared: &Rc<RefCell<PoolMetrics>>) -> ObserverFn<Obs> {
+        let m = shared.clone();
+        Box::new(move |rec| m.borrow_mut().observe(rec))
+    }
+}
+
+/// Fold a kept history: the figures over `[0, end]`.
+pub fn pool_metrics(records: &[Record<Obs>], end: SimTime) -> PoolReport {
+    let mut m = PoolMetrics::new();
+    records.iter().for_each(|r| m.observe(r));
+    m.report(end)
+}

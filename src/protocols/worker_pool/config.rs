@@ -1,0 +1,278 @@
+//! Plain configuration structs of the worker pool (no serde: the scenario layer maps its
+//! own format onto these), their validation, and the service-time sampler.
+
+use rand_distr::{Exp, LogNormal};
+
+use crate::error::Error;
+use crate::node::NodeId;
+use crate::rng::SimRng;
+use crate::time::SimTime;
+
+/// A distribution of durations: a worker's service time, a client's think time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServiceTime {
+    /// Always the same.
+    Constant(SimTime),
+    /// Exponential with this mean (service rate `mu = 1 / mean`).
+    Exponential {
+        /// The mean.
+        mean: SimTime,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Shortest.
+        min: SimTime,
+        /// Longest.
+        max: SimTime,
+    },
+    /// Log-normal with this median (`e^mu`) and shape `sigma`.
+    LogNormal {
+        /// The median.
+        median: SimTime,
+        /// The shape.
+        sigma: f64,
+    },
+}
+
+impl ServiceTime {
+    /// The distribution's mean in nanoseconds.
+    pub fn mean_ns(&self) -> f64 {
+        match *self {
+            ServiceTime::Constant(t) => t.0 as f64,
+            ServiceTime::Exponential { mean } => mean.0 as f64,
+            ServiceTime::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
+            ServiceTime::LogNormal { median, sigma } => median.0 as f64 * (sigma * sigma / 2.0).exp(),
+        }
+    }
+
+    /// Check the parameters.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.sampler().map(|_| ())
+    }
+
+    pub(crate) fn sampler(&self) -> Result<Sampler, Error> {
+        let bad = |why: &str| Error::InvalidParameter(format!("service time {self:?}: {why}"));
+        Ok(match *self {
+            ServiceTime::Constant(t) => Sampler::Constant(t.0),
+            ServiceTime::Uniform { min, max } => {
+                if min > max {
+                    return Err(bad("min is greater than max"));
+                }
+                Sampler::Uniform(min.0, max.0)
+            }
+            ServiceTime::Exponential { mean } => {
+                if mean.0 == 0 {
+                    return Err(bad("mean must be positive"));
+                }
+                Sampler::Exp(Exp::new(1.0 / mean.0 as f64).map_err(|e| bad(&e.to_string()))?)
+            }
+            ServiceTime::LogNormal { median, sigma } => {
+                if median.0 == 0 || !sigma.is_finite() || sigma < 0.0 {
+                    return Err(bad("median must be positive and sigma finite and >= 0"));
+                }
+                Sampler::LogNormal(LogNormal::new((median.0 as f64).ln(), sigma).map_err(|e| bad(&e.to_string()))?)
+            }
+        })
+    }
+}
+
+/// A validated, ready-to-draw [`ServiceTime`].
+#[derive(Clone, Debug)]
+pub(crate) enum Sampler {
+    Constant(u64),
+    Uniform(u64, u64),
+    Exp(Exp<f64>),
+    LogNormal(LogNormal<f64>),
+}
+
+impl Sampler {
+    /// One draw from the node's stream (no draw at all for a constant).
+    #[inline]
+    pub(crate) fn sample(&self, rng: &mut SimRng) -> SimTime {
+        match self {
+            Sampler::Constant(v) => SimTime(*v),
+            Sampler::Uniform(lo, hi) => SimTime(rng.range(*lo, hi.saturating_add(1))),
+            Sampler::Exp(d) => SimTime::from_nanos_f64(rng.sample(d)),
+            Sampler::LogNormal(d) => SimTime::from_nanos_f64(rng.sample(d)),
+        }
+    }
+}
+
+/// How jobs arrive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrivals {
+    /// `n` jobs, all submitted by the dispatcher when it first starts.
+    Batch {
+        /// How many.
+        n: u64,
+    },
+    /// Closed-loop client nodes: each submits a job, waits for its result, thinks, and
+    /// submits the next. The dispatcher generates nothing; [`super::add_pool`] adds the
+    /// clients.
+    ClosedLoop {
+        /// How many clients.
+        clients: u32,
+        /// Think time between a result and the next submission.
+        think: ServiceTime,
+        /// Jobs per client (`None`: no limit).
+        jobs_per_client: Option<u64>,
+        /// How long a client waits for a result before it resubmits the same job.
+        retry: SimTime,
+    },
+    /// An open-loop Poisson stream drawn by the dispatcher from its own random stream:
+    /// exponential inter-arrival times with mean `1 / rate`.
+    Poisson {
+        /// Arrivals per simulated second.
+        rate: f64,
+        /// Stop after this many arrivals (`None`: no limit).
+        jobs: Option<u64>,
+    },
+}
+
+/// The dispatcher's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatcherConfig {
+    /// How jobs arrive.
+    pub arrivals: Arrivals,
+    /// Bound on waiting jobs (`None`: unbounded); a job arriving at a full queue is rejected.
+    pub queue_capacity: Option<u32>,
+    /// How long an assignment may stay out before the job is put back in the queue.
+    pub lease: SimTime,
+    /// A worker not heard from (hello) for this long gets no new jobs until it is heard again.
+    pub worker_timeout: SimTime,
+    /// CANARY (planted bug): never put a job back when its lease expires.
+    pub never_reassign: bool,
+}
+
+impl Default for DispatcherConfig {
+    /// 100 jobs in a batch, unbounded queue, 1 s leases, 3 s worker timeout.
+    fn default() -> Self {
+        DispatcherConfig {
+            arrivals: Arrivals::Batch { n: 100 },
+            queue_capacity: None,
+            lease: SimTime::from_secs(1),
+            worker_timeout: SimTime::from_secs(3),
+            never_reassign: false,
+        }
+    }
+}
+
+impl DispatcherConfig {
+    /// Check every parameter.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.lease.0 == 0 {
+            return Err(Error::InvalidParameter("pool lease must be positive".into()));
+        }
+        if self.worker_timeout.0 == 0 {
+            return Err(Error::InvalidParameter("pool worker_timeout must be positive".into()));
+        }
+        match &self.arrivals {
+            Arrivals::Batch { .. } => Ok(()),
+            Arrivals::Poisson { rate, .. } => {
+                if rate.is_finite() && *rate > 0.0 {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidParameter(format!(
+                        "pool Poisson rate must be a finite number > 0, got {rate}"
+                    )))
+                }
+            }
+            Arrivals::ClosedLoop { think, retry, .. } => {
+                think.validate()?;
+                if retry.0 == 0 {
+                    return Err(Error::InvalidParameter("pool client retry must be positive".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A worker's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerConfig {
+    /// The dispatcher to register with.
+    pub dispatcher: NodeId,
+    /// Jobs it runs at once (at least 1).
+    pub slots: u32,
+    /// Service time per job.
+    pub service: ServiceTime,
+    /// Interval between hellos.
+    pub heartbeat: SimTime,
+    /// CANARY (planted bug): return the value unchanged instead of doubled.
+    pub return_unchanged: bool,
+}
+
+impl Default for WorkerConfig {
+    /// One slot, 10 ms exponential service, 500 ms heartbeat.
+    fn default() -> Self {
+        WorkerConfig {
+            dispatcher: NodeId(0),
+            slots: 1,
+            service: ServiceTime::Exponential {
+                mean: SimTime::from_millis(10),
+            },
+            heartbeat: SimTime::from_millis(500),
+            return_unchanged: false,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Check every parameter.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.slots == 0 {
+            return Err(Error::InvalidParameter("pool worker slots must be at least 1".into()));
+        }
+        if self.heartbeat.0 == 0 {
+            return Err(Error::InvalidParameter("pool worker heartbeat must be positive".into()));
+        }
+        self.service.validate()
+    }
+}
+
+/// A closed-loop client's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    /// The dispatcher to submit to.
+    pub dispatcher: NodeId,
+    /// How many jobs to submit (`None`: no limit).
+    pub jobs: Option<u64>,
+    /// Think time between a result and the next submission.
+    pub think: ServiceTime,
+    /// How long to wait for a result before resubmitting the same job.
+    pub retry: SimTime,
+}
+
+impl ClientConfig {
+    /// Check every parameter.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.retry.0 == 0 {
+            return Err(Error::InvalidParameter("pool client retry must be positive".into()));
+        }
+        self.think.validate()
+    }
+}
+
+/// A whole pool, for [`super::add_pool`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolConfig {
+    /// The dispatcher (its `arrivals` also decides whether clients are added).
+    pub dispatcher: DispatcherConfig,
+    /// How many workers.
+    pub workers: u32,
+    /// Every worker's settings (`dispatcher` is filled in by `add_pool`).
+    pub worker: WorkerConfig,
+}
+
+impl PoolConfig {
+    /// Check every parameter.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.dispatcher.validate()?;
+        self.worker.validate()?;
+        if self.workers == 0 {
+            return Err(Error::InvalidParameter("a pool needs at least one worker".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,370 @@
+//! The pool dispatcher: a FIFO job queue (optionally bounded), a registry of workers and
+//! their free slots, leases on every assignment, first-result-wins acceptance, and the
+//! batch and Poisson arrival processes.
+//!
+//! All job state is durable (see the module docs of `worker_pool`): each handler takes the
+//! [`State`] out of durable storage, works on it, and puts it back. Per-job state exists
+//! only for jobs not yet accepted; per-client state is one entry per client.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use rand_distr::Exp;
+
+use super::config::{Arrivals, DispatcherConfig};
+use super::{JobId, PoolMsg, PoolObs, observe, send};
+use crate::FastMap;
+use crate::node::{Node, NodeId, TimerId};
+use crate::protocols::{Msg, Obs, ProtoCtx};
+use crate::time::SimTime;
+
+/// The arrival timer's tag; lease timers are tagged with their lease number (< 2^63).
+const ARRIVAL: u64 = u64::MAX;
+
+/// A job not yet accepted.
+struct Job {
+    value: u64,
+    submitted_at: SimTime,
+    assigned_once: bool,
+    /// In the queue (the queue may also hold stale ids of accepted jobs; they are skipped).
+    queued: bool,
+}
+
+/// An assignment out at a worker.
+struct Lease {
+    job: JobId,
+    worker: NodeId,
+    /// The worker's incarnation when assigned: only then does its slot come back.
+    incarnation: u32,
+    deadline: SimTime,
+    timer: TimerId,
+}
+
+/// What the dispatcher knows of a worker.
+struct WorkerInfo {
+    incarnation: u32,
+    last_seen: SimTime,
+    /// Free slots set aside because the worker went silent; back at its next hello.
+    parked: u32,
+}
+
+/// The dispatcher's durable state.
+#[derive(Default)]
+struct State {
+    started: bool,
+    jobs: FastMap<JobId, Job>,
+    queue: VecDeque<JobId>,
+    /// Live entries in `queue`.
+    queued: u32,
+    leases: FastMap<u64, Lease>,
+    next_assign: u64,
+    /// Jobs made by the dispatcher itself (batch, Poisson).
+    generated: u64,
+    workers: BTreeMap<NodeId, WorkerInfo>,
+    /// One entry per free slot, least recently freed first: (worker, its incarnation).
+    free: VecDeque<(NodeId, u32)>,
+    /// Per client: the last accepted job's sequence number and result.
+    clients: FastMap<NodeId, (u64, u64)>,
+}
+
+pub(super) struct Dispatcher {
+    cfg: Rc<DispatcherConfig>,
+    /// Inter-arrival distribution in nanoseconds (Poisson arrivals only).
+    gap: Option<Exp<f64>>,
+}
+
+impl Dispatcher {
+    pub(super) fn new(cfg: Rc<DispatcherConfig>) -> Self {
+        let gap = match cfg.arrivals {
+            Arrivals::Poisson { rate, .. } => Exp::new(rate / 1e9).ok(),
+            _ => None,
+        };
+        Dispatcher { cfg, gap }
+    }
+
+    /// Run `f` on the durable state taken out of storage, then put it back.
+    fn with_state(&mut self, ctx: &mut ProtoCtx<'_>, f: impl FnOnce(&mut Self, &mut ProtoCtx<'_>, &mut State)) {
+        let mut st = std::mem::take(ctx.durable::<State>());
+        f(self, ctx, &mut st);
+        *ctx.durable::<State>() = st;
+    }
+
+    fn arm_arrival(&self, ctx: &mut ProtoCtx<'_>, st: &State) {
+        if let (Some(gap), Arrivals::Poisson { jobs, .. }) = (&self.gap, &self.cfg.arrivals)
+            && jobs.is_none_or(|n| st.generated < n)
+        {
+            let after = SimTime::from_nanos_f64(ctx.rng().sample(gap));
+            ctx.set_timer(after, ARRIVAL);
+        }
+    }
+
+    /// A job the dispatcher makes itself.
+    fn generate(&self, ctx: &mut ProtoCtx<'_>, st: &mut State) {
+        st.generated += 1;
+        let job = JobId {
+            origin: ctx.me(),
+            seq: st.generated,
+        };
+        let value = ctx.rng().range(1, 1 << 32);
+        self.enqueue(ctx, st, job, value);
+    }
+
+    /// Put a new job at the tail of the queue, or reject it when the queue is full.
+    /// Returns whether it was taken.
+    fn enqueue(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, job: JobId, value: u64) -> bool {
+        if self.cfg.queue_capacity.is_some_and(|c| st.queued >= c) {
+            observe(ctx, PoolObs::Rejected { job });
+            return false;
+        }
+        st.jobs.insert(
+            job,
+            Job {
+                value,
+                submitted_at: ctx.now(),
+                assigned_once: false,
+                queued: true,
+            },
+        );
+        st.queue.push_back(job);
+        st.queued += 1;
+        observe(
+            ctx,
+            PoolObs::Submitted {
+                job,
+                value,
+                queue_len: st.queued,
+            },
+        );
+        true
+    }
+
+    /// Hand queued jobs to free slots while there are both.
+    fn dispatch(&self, ctx: &mut ProtoCtx<'_>, st: &mut State) {
+        while st.queued > 0 {
+            let Some((w, inc)) = st.free.pop_front() else {
+                return;
+            };
+            let now = ctx.now();
+            let Some(info) = st.workers.get_mut(&w) else {
+                continue;
+            };
+            if info.incarnation != inc {
+                continue; // a slot of a previous incarnation
+            }
+            if now.saturating_sub(info.last_seen) > self.cfg.worker_timeout {
+                info.parked += 1;
+                continue;
+            }
+            // The head of the queue, skipping ids of jobs accepted meanwhile.
+            let (job, value, submitted_at, first) = loop {
+                let Some(id) = st.queue.pop_front() else {
+                    return; // unreachable while `queued > 0`
+                };
+                if let Some(j) = st.jobs.get_mut(&id).filter(|j| j.queued) {
+                    j.queued = false;
+                    let first = !std::mem::replace(&mut j.assigned_once, true);
+                    break (id, j.value, j.submitted_at, first);
+                }
+            };
+            st.queued -= 1;
+            let assign = st.next_assign;
+            st.next_assign += 1;
+            let timer = ctx.set_timer(self.cfg.lease, assign);
+            st.leases.insert(
+                assign,
+                Lease {
+                    job,
+                    worker: w,
+                    incarnation: inc,
+                    deadline: now + self.cfg.lease,
+                    timer,
+                },
+            );
+            observe(
+                ctx,
+                PoolObs::Assigned {
+                    job,
+                    worker: w,
+                    assign,
+                    submitted_at,
+                    first,
+                    queue_len: st.queued,
+                },
+            );
+            send(ctx, w, PoolMsg::Assign { assign, job, value });
+        }
+    }
+
+    /// A lease is over (result or expiry): the worker's slot is free again, unless the
+    /// worker restarted since.
+    fn release(st: &mut State, lease: &Lease) {
+        if st
+            .workers
+            .get(&lease.worker)
+            .is_some_and(|w| w.incarnation == lease.incarnation)
+        {
+            st.free.push_back((lease.worker, lease.incarnation));
+        }
+    }
+
+    fn on_hello(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, slots: u32, incarnation: u32) {
+        let now = ctx.now();
+        match st.workers.get_mut(&from) {
+            Some(w) if incarnation < w.incarnation => return, // a late hello of a past life
+            Some(w) if incarnation == w.incarnation => {
+                w.last_seen = now;
+                for _ in 0..std::mem::take(&mut w.parked) {
+                    st.free.push_back((from, incarnation));
+                }
+            }
+            _ => {
+                // New, or restarted: all its slots are free; old slots and leases are stale.
+                st.workers.insert(
+                    from,
+                    WorkerInfo {
+                        incarnation,
+                        last_seen: now,
+                        parked: 0,
+                    },
+                );
+                for _ in 0..slots {
+                    st.free.push_back((from, incarnation));
+                }
+            }
+        }
+        self.dispatch(ctx, st);
+    }
+
+    fn on_submit(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, job: JobId, value: u64) {
+        if job.origin != from {
+            return;
+        }
+        if let Some(&(seq, result)) = st.clients.get(&from) {
+            if job.seq == seq {
+                send(ctx, from, PoolMsg::Result { job, result }); // the result was lost
+                return;
+            }
+            if job.seq < seq {
+                return;
+            }
+        }
+        if st.jobs.contains_key(&job) {
+            return; // a resubmission of a job in progress
+        }
+        if self.enqueue(ctx, st, job, value) {
+            self.dispatch(ctx, st);
+        } else {
+            send(ctx, from, PoolMsg::Rejected { job });
+        }
+    }
+
+    fn on_done(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, assign: u64, job: JobId, result: u64) {
+        if let Some(lease) = st.leases.remove(&assign) {
+            ctx.cancel_timer(lease.timer);
+            Self::release(st, &lease);
+        }
+        match st.jobs.remove(&job) {
+            Some(j) => {
+                if j.queued {
+                    st.queued -= 1;
+                }
+                observe(
+                    ctx,
+                    PoolObs::Accepted {
+                        job,
+                        value: j.value,
+                        result,
+                        worker: from,
+                        submitted_at: j.submitted_at,
+                        queue_len: st.queued,
+                    },
+                );
+                if job.origin != ctx.me() {
+                    st.clients.insert(job.origin, (job.seq, result));
+                    send(ctx, job.origin, PoolMsg::Result { job, result });
+                }
+            }
+            None => observe(ctx, PoolObs::DuplicateResult { job, worker: from }),
+        }
+        self.dispatch(ctx, st);
+    }
+
+    fn on_lease_expired(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, assign: u64) {
+        let Some(lease) = st.leases.remove(&assign) else {
+            return;
+        };
+        Self::release(st, &lease);
+        if !self.cfg.never_reassign
+            && let Some(j) = st.jobs.get_mut(&lease.job)
+            && !j.queued
+        {
+            j.queued = true;
+            st.queue.push_front(lease.job);
+            st.queued += 1;
+            observe(
+                ctx,
+                PoolObs::Reassigned {
+                    job: lease.job,
+                    worker: lease.worker,
+                    assign,
+                    queue_len: st.queued,
+                },
+            );
+        }
+        self.dispatch(ctx, st);
+    }
+}
+
+impl Node<Msg, Obs> for Dispatcher {
+    fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+        self.with_state(ctx, |me, ctx, st| {
+            if !st.started {
+                st.started = true;
+                if let Arrivals::Batch { n } = me.cfg.arrivals {
+                    for _ in 0..n {
+                        me.generate(ctx, st);
+                    }
+                }
+            } else {
+                // A restart: the timers died with the crash; re-arm the leases, in order.
+                let mut leases: Vec<(u64, SimTime)> = st.leases.iter().map(|(a, l)| (*a, l.deadline)).collect();
+                leases.sort_unstable();
+                let now = ctx.now();
+                for (assign, deadline) in leases {
+                    let t = ctx.set_timer(deadline.saturating_sub(now), assign);
+                    if let Some(l) = st.leases.get_mut(&assign) {
+                        l.timer = t;
+                    }
+                }
+            }
+            me.arm_arrival(ctx, st);
+            me.dispatch(ctx, st);
+        });
+    }
+
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+        // Irrefutable only while the other protocols' message types are placeholders.
+        #[allow(irrefutable_let_patterns)]
+        let Msg::Pool(m) = msg else {
+            return;
+        };
+        self.with_state(ctx, |me, ctx, st| match m {
+            PoolMsg::Hello { slots, incarnation } => me.on_hello(ctx, st, from, slots, incarnation),
+            PoolMsg::Submit { job, value } => me.on_submit(ctx, st, from, job, value),
+            PoolMsg::Done { assign, job, result } => me.on_done(ctx, st, from, assign, job, result),
+            PoolMsg::Assign { .. } | PoolMsg::Result { .. } | PoolMsg::Rejected { .. } => {}
+        });
+    }
+
+    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, _timer: TimerId, tag: u64) {
+        self.with_state(ctx, |me, ctx, st| {
+            if tag == ARRIVAL {
+                me.generate(ctx, st);
+                me.arm_arrival(ctx, st);
+                me.dispatch(ctx, st);
+            } else {
+                me.on_lease_expired(ctx, st, tag);
+            }
+        });
+    }
+}
