@@ -211,7 +211,7 @@ impl std::fmt::Display for CallError {
             CallError::RetriesExhausted { attempts, sent } => write!(
                 f,
                 "no reply after {attempts} attempts ({sent} sent to a server, {} found none)",
-                attempts - sent
+                attempts.saturating_sub(*sent)
             ),
         }
     }
