@@ -211,7 +211,7 @@ impl std::fmt::Display for CallError {
             CallError::RetriesExhausted { attempts, sent } => write!(
                 f,
                 "no reply after {attempts} attempts ({sent} sent to a server, {} found none)",
-                attempts - sent
+                attempts.saturating_sub(*sent)
             ),
         }
     }
@@ -279,4 +279,52 @@ pub enum RpcObs {
         /// The reply it produced.
         reply: Reply,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_reports_errors_instead_of_panicking() {
+        let mut acc = BTreeMap::new();
+        assert_eq!(execute(&Request::Multiply { a: 6, b: 7 }, &mut acc), Ok(42));
+        assert_eq!(
+            execute(&Request::Multiply { a: u64::MAX, b: 2 }, &mut acc),
+            Err(AppError::Overflow)
+        );
+        assert_eq!(
+            execute(&Request::Divide { a: 7, b: 0 }, &mut acc),
+            Err(AppError::DivideByZero)
+        );
+        assert_eq!(execute(&Request::Divide { a: 7, b: 2 }, &mut acc), Ok(3));
+        let dep = |amount| Request::Deposit { account: 1, amount };
+        assert_eq!(execute(&dep(5), &mut acc), Ok(5));
+        assert_eq!(execute(&dep(u64::MAX), &mut acc), Err(AppError::Overflow));
+        assert_eq!(execute(&dep(2), &mut acc), Ok(7), "a failed deposit adds nothing");
+        assert!(!dep(1).is_idempotent() && Request::Divide { a: 1, b: 1 }.is_idempotent());
+        assert_eq!(dep(1).to_string(), "Account.Deposit(1, 1)");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let p = RetryPolicy {
+            timeout: SimTime::from_millis(10),
+            max_attempts: 5,
+            backoff_base: SimTime::from_millis(20),
+            backoff_max: SimTime::from_millis(50),
+        };
+        let caps: Vec<u64> = (2..=5).map(|k| p.backoff_cap(k).0 / 1_000_000).collect();
+        assert_eq!(caps, vec![20, 40, 50, 50]);
+        assert_eq!(p.budget(), SimTime::from_millis(5 * 10 + 20 + 40 + 50 + 50));
+        let huge = RetryPolicy {
+            max_attempts: 200,
+            backoff_max: SimTime::MAX,
+            ..p
+        };
+        assert!(
+            huge.budget() > SimTime::from_secs(1),
+            "saturates instead of overflowing"
+        );
+    }
 }

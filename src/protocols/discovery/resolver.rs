@@ -15,6 +15,50 @@
 //! last answer was empty it looks up again every `retry_interval`; with
 //! `refresh_every`, it also looks up periodically while it knows members. At most one
 //! lookup is in flight at a time. Each answer is recorded as [`DiscObs::LookupResult`].
+//!
+//! ```
+//! use detsim::protocols::discovery::{
+//!     registry, DiscMsg, RegistrantConfig, Registrant, RegistryConfig, Resolver, ResolverConfig,
+//! };
+//! use detsim::protocols::{Msg, Obs, ProtoCtx};
+//! use detsim::{Node, NodeId, SimConfig, SimTime, Simulation, TimerId};
+//!
+//! /// A node that finds the members of "svc" and keeps the last answer.
+//! struct Finder(Resolver, Vec<NodeId>);
+//! impl Node<Msg, Obs> for Finder {
+//!     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) { self.0.start(ctx) }
+//!     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+//!         if let Msg::Disc(m) = &msg && self.0.on_message(ctx, from, m) {
+//!             self.1 = self.0.members().to_vec();
+//!         }
+//!     }
+//!     fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, t: TimerId, tag: u64) { self.0.on_timer(ctx, t, tag); }
+//! }
+//! /// A node that registers under "svc".
+//! struct Member(Registrant);
+//! impl Node<Msg, Obs> for Member {
+//!     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) { self.0.start(ctx) }
+//!     fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Msg) {}
+//!     fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, t: TimerId, tag: u64) { self.0.on_timer(ctx, t, tag); }
+//! }
+//!
+//! let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
+//! let reg = sim.add_node("registry", registry(RegistryConfig::default())).unwrap();
+//! sim.add_node("member", move || {
+//!     Box::new(Member(Registrant::new(RegistrantConfig::new(reg, "svc", SimTime::from_millis(300)))))
+//! }).unwrap();
+//! sim.add_node("finder", move || {
+//!     Box::new(Finder(Resolver::new(ResolverConfig::new(reg, "svc")), vec![]))
+//! }).unwrap();
+//! sim.run().unwrap();
+//! // Every answer (the first lookup, then one each 50 ms retry while empty) ends with
+//! // the member found.
+//! let answers: Vec<_> = sim.history().records().iter().filter_map(|r| match &r.obs {
+//!     Obs::Disc(detsim::protocols::discovery::DiscObs::LookupResult { members, .. }) => Some(members.clone()),
+//!     _ => None,
+//! }).collect();
+//! assert_eq!(answers.last(), Some(&vec![NodeId(1)]));
+//! ```
 
 use crate::node::{NodeId, TimerId};
 use crate::protocols::discovery::{DiscMsg, DiscObs};
