@@ -48,6 +48,7 @@
 pub mod bench;
 pub mod check;
 pub mod error;
+pub mod explore;
 pub mod fault;
 pub mod hash;
 pub mod history;
@@ -56,7 +57,10 @@ pub mod net;
 pub mod node;
 pub mod protocols;
 pub mod queue;
+pub mod report;
 pub mod rng;
+pub mod runner;
+pub mod scenario;
 pub mod sim;
 pub mod time;
 pub mod trace;

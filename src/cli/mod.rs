@@ -1,14 +1,23 @@
-//! Command-line definitions (clap derive) and dispatch to each subcommand.
+//! Command-line definitions (clap derive), dispatch to each subcommand, and the shared
+//! human summary of a run.
 
 mod bench;
+mod explore;
+mod replay;
+mod run;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use detsim::report::RunReport;
+use detsim::scenario::{Scenario, load_scenario};
 
 /// detsim: a deterministic simulator for distributed systems.
+///
+/// Exit codes: 0 all checks passed, 1 a check failed (a finding), 2 bad input or usage.
 #[derive(Parser, Debug)]
-#[command(name = "detsim", version, about, long_about = None)]
+#[command(name = "detsim", version, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,6 +25,22 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run one scenario and report what happened.
+    #[command(
+        after_help = "Examples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism"
+    )]
+    Run(run::RunArgs),
+    /// Check scenario files and report every problem (exit 2 if any).
+    #[command(after_help = "Example:\n  detsim validate scenarios/*.json")]
+    Validate(run::ValidateArgs),
+    /// Run a range of seeds in parallel and write each failure as a FAILURE file.
+    #[command(
+        after_help = "Examples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
+    )]
+    Explore(explore::ExploreArgs),
+    /// Re-run a FAILURE file and say whether the same violation and trace hash came back.
+    #[command(after_help = "Example:\n  detsim replay failures/deposit-canary-seed3.json")]
+    Replay(replay::ReplayArgs),
     /// Measure the engine on the RPC ping-pong workload against a hand-written reference loop.
     #[command(
         after_help = "Examples:\n  detsim bench\n  detsim bench --clients 100 --messages 5000000 --repeat 5 --json"
@@ -26,6 +51,68 @@ enum Command {
 /// Run the parsed command; `Err` is bad input or usage (exit 2).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => run::validate(a),
+        Command::Explore(a) => explore::run(a),
+        Command::Replay(a) => replay::run(a),
         Command::Bench(a) => bench::run(a),
     }
+}
+
+/// Load a scenario, or print every problem and give exit code 2.
+fn load_or_exit(path: &Path) -> Result<Scenario, ExitCode> {
+    load_scenario(path).map_err(|errs| {
+        for e in errs.0 {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// 0 when every check passed, 1 otherwise.
+fn finding(r: &RunReport) -> ExitCode {
+    if r.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The human summary of a run.
+fn print_summary(r: &RunReport, reproduce: &str) {
+    let m = &r.messages;
+    println!("scenario {}  seed {}  trace hash {}", r.scenario, r.seed, r.trace_hash);
+    println!(
+        "ran to {} ({:?}): {} events; messages sent {}, delivered {}, dropped {}, duplicated {}; {} faults",
+        detsim::SimTime(r.sim_time_ns),
+        r.outcome,
+        r.events,
+        m.sent,
+        m.delivered,
+        m.dropped,
+        m.duplicated,
+        r.faults.len()
+    );
+    for c in &r.checks {
+        let mark = match c.status {
+            detsim::report::Status::Pass => "pass",
+            detsim::report::Status::Fail => "FAIL",
+        };
+        println!("  [{mark}] {}", c.name);
+    }
+    for v in r.violations.iter().take(10) {
+        println!("  violation {} at {}: {}", v.check, v.at, v.message);
+        for e in v.events.iter().take(5) {
+            println!("      {} {}: {}", e.at, e.node, e.what);
+        }
+    }
+    if r.violations.len() > 10 {
+        println!("  ... and {} more violations (see --json)", r.violations.len() - 10);
+    }
+    if let serde_json::Value::Object(m) = &r.metrics {
+        for (proto, v) in m {
+            println!("  metrics {proto}: {v}");
+        }
+    }
+    println!("reproduce: {reproduce}");
 }

@@ -17,7 +17,7 @@
 pub mod client;
 pub mod server;
 
-pub use client::{CallMix, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
+pub use client::{CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
 pub use server::{RpcServerConfig, server};
 
 use std::collections::BTreeMap;

@@ -1,0 +1,128 @@
+//! `detsim explore`: runs a range of seeds in parallel (rayon), shows progress on a
+//! terminal, writes each failing seed as a FAILURE file, and prints seeds run, failures
+//! and seeds per second. With `--shard I/N` it runs exactly shard I's seeds; with `--json`
+//! it prints one line per seed, so shards' outputs merge with `cat`.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, shard_seeds};
+use detsim::report::RunReport;
+use detsim::runner::run_scenario;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use super::load_or_exit;
+
+#[derive(Args, Debug)]
+pub struct ExploreArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// Seeds to run: A..B (B excluded) or A..=B.
+    #[arg(long)]
+    seeds: SeedRange,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard I of N (every N-th seed from A + I).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Where FAILURE files go.
+    #[arg(long, default_value = "failures")]
+    out: PathBuf,
+    /// Keep going after the first failing seed.
+    #[arg(long)]
+    keep_going: bool,
+    /// One JSON line per seed on stdout; the summary goes to stderr.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load_or_exit(&a.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let source = a.scenario.display().to_string();
+    let shard = a.shard.unwrap_or(Shard { index: 0, count: 1 });
+    let seeds: Vec<u64> = shard_seeds(a.seeds, shard).collect();
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build()?;
+    let bar = if !a.json && std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(seeds.len() as u64);
+        b.set_style(ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta}",
+        )?);
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let mut ran = 0u64;
+    let mut failures: Vec<(u64, PathBuf)> = Vec::new();
+    // Chunks in seed order: without --keep-going we stop after the chunk holding the
+    // first failure, and what is printed is always in seed order.
+    for chunk in seeds.chunks(jobs.max(1) * 4) {
+        let results: Vec<anyhow::Result<RunReport>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|&seed| {
+                    let r = run_scenario(&scenario, seed, None);
+                    bar.inc(1);
+                    r.map_err(anyhow::Error::from)
+                })
+                .collect()
+        });
+        for r in results {
+            let r = r?;
+            ran += 1;
+            if a.json {
+                println!("{}", serde_json::to_string(&SeedLine::of(&r))?);
+            }
+            if let Some(f) = failure_file(&scenario, &source, &r) {
+                std::fs::create_dir_all(&a.out)?;
+                let path = a.out.join(format!("{}-seed{}.json", scenario.name, r.seed));
+                std::fs::write(&path, serde_json::to_string_pretty(&f)? + "\n")?;
+                failures.push((r.seed, path));
+            }
+        }
+        if !failures.is_empty() && !a.keep_going {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let summary = format!(
+        "explored {ran} seeds of {} in {secs:.2}s ({:.1} seeds/s, {jobs} jobs): {} failing",
+        scenario.name,
+        ran as f64 / secs.max(1e-9),
+        failures.len()
+    );
+    let mut lines = vec![summary];
+    for (seed, path) in &failures {
+        lines.push(format!(
+            "  seed {seed}: {}  (detsim replay {})",
+            path.display(),
+            path.display()
+        ));
+    }
+    for l in lines {
+        if a.json {
+            eprintln!("{l}");
+        } else {
+            println!("{l}");
+        }
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,63 @@
+//! `detsim replay`: re-run a FAILURE file and say whether the same violation and the same
+//! trace hash came back.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use detsim::explore::{parse_failure, replay};
+
+use super::print_summary;
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The FAILURE file written by `explore`.
+    failure: PathBuf,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let name = a.failure.display().to_string();
+    let text = std::fs::read_to_string(&a.failure).map_err(|e| anyhow::anyhow!("{name}: cannot read: {e}"))?;
+    let f = match parse_failure(&name, &text) {
+        Ok(f) => f,
+        Err(errs) => {
+            for e in errs.0 {
+                eprintln!("error: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let out = replay(&f)?;
+    if a.json {
+        let v = serde_json::json!({
+            "failure": name,
+            "check": f.check,
+            "expected_trace_hash": f.trace_hash,
+            "same_violation": out.same_violation,
+            "same_hash": out.same_hash,
+            "report": out.report,
+        });
+        println!("{v}");
+    } else {
+        print_summary(&out.report, &format!("detsim replay {name}"));
+        println!(
+            "replay: violation of {} {}; trace hash {} ({} recorded)",
+            f.check,
+            if out.same_violation {
+                "came back"
+            } else {
+                "did NOT come back"
+            },
+            if out.same_hash { "matches" } else { "DIFFERS" },
+            f.trace_hash
+        );
+    }
+    Ok(if out.same_violation {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,98 @@
+//! `detsim run` and `detsim validate`: run one scenario and print its summary or JSON
+//! report; check scenario files and report every problem.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use detsim::report::RunReport;
+use detsim::runner::{check_determinism, effective_seed, run_scenario};
+use detsim::scenario::load_scenario;
+
+use super::{finding, load_or_exit, print_summary};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// Use this seed instead of the scenario's (DETSIM_SEED does the same).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print one JSON object (the report) instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// Stream every trace event to this file as JSON lines.
+    #[arg(long, value_name = "FILE.jsonl")]
+    trace: Option<PathBuf>,
+    /// Run twice and report the first event where the traces diverge, if they do.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load_or_exit(&a.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let env = std::env::var("DETSIM_SEED").ok();
+    let seed = effective_seed(&scenario, a.seed, env.as_deref())?;
+    let report: RunReport = if a.check_determinism {
+        let (report, divergence) = check_determinism(&scenario, seed)?;
+        match divergence {
+            None => eprintln!("determinism: two runs agree (trace hash {})", report.trace_hash),
+            Some(d) => {
+                eprintln!("determinism: runs diverge at trace event #{}", d.index);
+                eprintln!("  first run:  {}", d.first.as_deref().unwrap_or("(ended)"));
+                eprintln!("  second run: {}", d.second.as_deref().unwrap_or("(ended)"));
+                return Ok(ExitCode::from(1));
+            }
+        }
+        report
+    } else {
+        let trace: Option<Box<dyn std::io::Write>> = match &a.trace {
+            Some(p) => {
+                let f = std::fs::File::create(p)
+                    .map_err(|e| anyhow::anyhow!("cannot create trace file {}: {e}", p.display()))?;
+                Some(Box::new(std::io::BufWriter::new(f)))
+            }
+            None => None,
+        };
+        run_scenario(&scenario, seed, trace)?
+    };
+    let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_summary(&report, &cmd);
+    }
+    Ok(finding(&report))
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Scenario files to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+pub fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let mut bad = 0;
+    for f in &a.files {
+        match load_scenario(f) {
+            Ok(s) => println!(
+                "{}: ok ({} nodes, {} faults, duration {})",
+                f.display(),
+                s.nodes.len(),
+                s.faults.len(),
+                s.duration
+            ),
+            Err(errs) => {
+                bad += 1;
+                for e in errs.0 {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

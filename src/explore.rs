@@ -1,0 +1,209 @@
+//! Seed sweeps and FAILURE files: which seeds a shard runs, what one seed's result is,
+//! and the self-contained file that replays a failing seed (the scenario with the
+//! realized faults as an explicit schedule, the seed, the expected hash and violation).
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::Violation;
+use crate::error::Error;
+use crate::report::RunReport;
+use crate::runner::run_scenario;
+use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
+
+/// A range of seeds `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    /// First seed.
+    pub start: u64,
+    /// One past the last seed.
+    pub end: u64,
+}
+
+impl std::str::FromStr for SeedRange {
+    type Err = String;
+    /// `A..B` (B excluded) or `A..=B` (B included).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid seed range {s:?}: expected A..B (B excluded) or A..=B, e.g. 0..1000");
+        let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+            (a, b, true)
+        } else if let Some((a, b)) = s.split_once("..") {
+            (a, b, false)
+        } else {
+            return Err(bad());
+        };
+        let start: u64 = a.trim().parse().map_err(|_| bad())?;
+        let last: u64 = b.trim().parse().map_err(|_| bad())?;
+        let end = if inclusive {
+            last.checked_add(1).ok_or_else(bad)?
+        } else {
+            last
+        };
+        if end <= start {
+            return Err(format!("seed range {s:?} is empty"));
+        }
+        Ok(SeedRange { start, end })
+    }
+}
+
+/// Shard `index` of `count`: every `count`-th seed of the range starting at `start + index`,
+/// so `count` machines cover the range exactly, with no overlap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards.
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    /// `I/N` with `0 <= I < N`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid shard {s:?}: expected I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u64 = i.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// The seeds of `shard` within `range`, in increasing order.
+pub fn shard_seeds(range: SeedRange, shard: Shard) -> impl Iterator<Item = u64> {
+    (range.start..range.end).filter(move |s| (s - range.start) % shard.count == shard.index)
+}
+
+/// One seed's result, as `explore --json` prints it (one line per seed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedLine {
+    /// The seed.
+    pub seed: u64,
+    /// Its trace hash.
+    pub trace_hash: String,
+    /// "pass" or "fail".
+    pub status: String,
+    /// Names of the checks that failed.
+    pub violations: Vec<String>,
+}
+
+impl SeedLine {
+    /// The line for a report.
+    pub fn of(r: &RunReport) -> SeedLine {
+        let mut names: Vec<String> = r.violations.iter().map(|v| v.check.clone()).collect();
+        names.dedup();
+        SeedLine {
+            seed: r.seed,
+            trace_hash: r.trace_hash.clone(),
+            status: if r.passed() { "pass" } else { "fail" }.into(),
+            violations: names,
+        }
+    }
+}
+
+/// A self-contained failing run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureFile {
+    /// Format version.
+    pub detsim_failure: u32,
+    /// The seed.
+    pub seed: u64,
+    /// The trace hash the failing run had.
+    pub trace_hash: String,
+    /// The check that failed first.
+    pub check: String,
+    /// Its message.
+    pub message: String,
+    /// The scenario file it came from.
+    pub source: String,
+    /// The scenario with the realized faults as an explicit schedule and no nemesis.
+    pub scenario: Scenario,
+}
+
+/// The FAILURE file for a failing report of `s`.
+pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<FailureFile> {
+    let v: &Violation = r.violations.first()?;
+    let mut explicit = s.clone();
+    explicit.nemesis = None;
+    explicit.faults = r.faults.clone();
+    explicit.seed = r.seed;
+    Some(FailureFile {
+        detsim_failure: 1,
+        seed: r.seed,
+        trace_hash: r.trace_hash.clone(),
+        check: v.check.clone(),
+        message: v.message.clone(),
+        source: source.to_string(),
+        scenario: explicit,
+    })
+}
+
+/// Read a FAILURE file, with the same precise errors as a scenario file.
+pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let f: FailureFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            place: format!("{}:{}: at {path}", inner.line(), inner.column()),
+            message: inner.to_string(),
+        }])
+    })?;
+    let problems = crate::scenario::validate::validate(&f.scenario);
+    if !problems.is_empty() {
+        return Err(ScenarioErrors(
+            problems
+                .into_iter()
+                .map(|(p, m)| ScenarioError {
+                    file: file.to_string(),
+                    place: format!("at scenario.{p}"),
+                    message: m,
+                })
+                .collect(),
+        ));
+    }
+    Ok(f)
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayOutcome {
+    /// The replayed run.
+    pub report: RunReport,
+    /// The same check failed again.
+    pub same_violation: bool,
+    /// The trace hash matched the recorded one.
+    pub same_hash: bool,
+}
+
+/// Re-run a FAILURE file.
+pub fn replay(f: &FailureFile) -> Result<ReplayOutcome, Error> {
+    let report = run_scenario(&f.scenario, f.seed, None)?;
+    Ok(ReplayOutcome {
+        same_violation: report.violations.iter().any(|v| v.check == f.check),
+        same_hash: report.trace_hash == f.trace_hash,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_range_exactly() {
+        let range: SeedRange = "10..=30".parse().unwrap();
+        let mut all: Vec<u64> = (0..3)
+            .flat_map(|i| shard_seeds(range, Shard { index: i, count: 3 }).collect::<Vec<_>>())
+            .collect();
+        all.sort();
+        assert_eq!(all, (10..31).collect::<Vec<_>>());
+        assert!("5..5".parse::<SeedRange>().is_err());
+        assert!("x..5".parse::<SeedRange>().is_err());
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! Turning a validated scenario into a ready-to-run [`Simulation`] of the built-in
+//! protocols: node ids in file order, network settings, the fault schedule (windows
+//! expanded into their undo faults) and the nemesis.
+
+use std::collections::BTreeMap;
+
+use crate::error::Error;
+use crate::fault::{DurationRange, Fault, NemesisConfig, TimedFault};
+use crate::net::ClogTarget;
+use crate::node::NodeId;
+use crate::protocols::{Msg, Obs};
+use crate::sim::{SimConfig, Simulation};
+
+use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, RangeSpec, Scenario};
+
+/// Node ids by name.
+pub type IdMap = BTreeMap<String, NodeId>;
+
+/// A scenario made into a simulation.
+pub struct Built {
+    /// The simulation, not yet run.
+    pub sim: Simulation<Msg, Obs>,
+    /// Node ids by name.
+    pub ids: IdMap,
+}
+
+fn id(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
+    ids.get(name)
+        .copied()
+        .ok_or_else(|| Error::InvalidParameter(format!("unknown node id {name:?}")))
+}
+
+/// Build the simulation for `s` with `seed`.
+pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
+    let cfg = SimConfig::new(seed)
+        .max_time(s.duration)
+        .max_events(s.max_events)
+        .random_tiebreak(s.random_tiebreak);
+    let mut sim = Simulation::new(cfg);
+    let ids: IdMap = s
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id().to_string(), NodeId(i as u32)))
+        .collect();
+    let net = sim.network_mut();
+    net.set_default(s.network.default.to_config())?;
+    for l in &s.network.links {
+        let (from, to) = (id(&ids, &l.from)?, id(&ids, &l.to)?);
+        let cfg = l.over(&s.network.default).to_config();
+        if l.both {
+            net.set_link_both(from, to, cfg)?;
+        } else {
+            net.set_link(from, to, cfg)?;
+        }
+    }
+    for n in &s.nodes {
+        n.add_to(&mut sim, &ids, s)?;
+    }
+    for f in &s.faults {
+        for tf in expand(f, &ids, s)? {
+            sim.schedule(tf.at, tf.fault)?;
+        }
+    }
+    if let Some(n) = &s.nemesis {
+        sim.set_nemesis(nemesis(n, &ids)?)?;
+    }
+    Ok(Built { sim, ids })
+}
+
+fn clog_target(c: &ClogSpec, ids: &IdMap) -> Result<ClogTarget, Error> {
+    match (&c.node, &c.from, &c.to) {
+        (Some(n), None, None) => Ok(ClogTarget::Node { node: id(ids, n)? }),
+        (None, Some(f), Some(t)) => Ok(ClogTarget::Link {
+            from: id(ids, f)?,
+            to: id(ids, t)?,
+        }),
+        _ => Err(Error::InvalidParameter("a clog names a node, or a from/to link".into())),
+    }
+}
+
+/// The link settings in force at the start for `from -> to` (or the default).
+fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
+    let Some((from, to)) = link else {
+        return s.network.default.clone();
+    };
+    s.network
+        .links
+        .iter()
+        .rev()
+        .find(|l| (l.from == from && l.to == to) || (l.both && l.from == to && l.to == from))
+        .map(|l| l.over(&s.network.default))
+        .unwrap_or_else(|| s.network.default.clone())
+}
+
+/// One fault spec as timed engine faults (two when it has a window).
+pub fn expand(f: &FaultSpec, ids: &IdMap, s: &Scenario) -> Result<Vec<TimedFault>, Error> {
+    let at = f.at();
+    let (on, off) = match f {
+        FaultSpec::Crash { node, .. } => {
+            let node = id(ids, node)?;
+            (Fault::Crash { node }, Some(Fault::Restart { node }))
+        }
+        FaultSpec::Restart { node, .. } => (Fault::Restart { node: id(ids, node)? }, None),
+        FaultSpec::Pause { node, .. } => {
+            let node = id(ids, node)?;
+            (Fault::Pause { node }, Some(Fault::Resume { node }))
+        }
+        FaultSpec::Resume { node, .. } => (Fault::Resume { node: id(ids, node)? }, None),
+        FaultSpec::Partition { groups, .. } => {
+            let groups = groups
+                .iter()
+                .map(|g| g.iter().map(|n| id(ids, n)).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()?;
+            (Fault::Partition { groups }, Some(Fault::Heal))
+        }
+        FaultSpec::Block { from, to, .. } => (
+            Fault::Block {
+                from: id(ids, from)?,
+                to: id(ids, to)?,
+            },
+            Some(Fault::Heal),
+        ),
+        FaultSpec::Isolate { node, .. } => (Fault::Isolate { node: id(ids, node)? }, Some(Fault::Heal)),
+        FaultSpec::Heal { .. } => (Fault::Heal, None),
+        FaultSpec::Clog { target, .. } => {
+            let target = clog_target(target, ids)?;
+            (Fault::Clog { target }, Some(Fault::Unclog { target }))
+        }
+        FaultSpec::Unclog { target, .. } => (
+            Fault::Unclog {
+                target: clog_target(target, ids)?,
+            },
+            None,
+        ),
+        FaultSpec::UnclogAll { .. } => (Fault::UnclogAll, None),
+        FaultSpec::SetLink { from, to, config, .. } => {
+            let names = from.as_deref().zip(to.as_deref());
+            let link = match names {
+                Some((f, t)) => Some((id(ids, f)?, id(ids, t)?)),
+                None => None,
+            };
+            let restore = initial_link(s, names).to_config();
+            (
+                Fault::SetLink {
+                    link,
+                    config: config.to_config(),
+                },
+                Some(Fault::SetLink { link, config: restore }),
+            )
+        }
+    };
+    let mut out = vec![TimedFault { at, fault: on }];
+    if let (Some(until), Some(off)) = (f.until(), off) {
+        out.push(TimedFault { at: until, fault: off });
+    }
+    Ok(out)
+}
+
+fn range(r: &RangeSpec) -> DurationRange {
+    DurationRange::new(r.min, r.max)
+}
+
+fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
+    let targets = if n.targets.is_empty() {
+        let mut all: Vec<NodeId> = ids.values().copied().collect();
+        all.sort();
+        all
+    } else {
+        n.targets.iter().map(|t| id(ids, t)).collect::<Result<_, _>>()?
+    };
+    Ok(NemesisConfig {
+        start: n.start,
+        stop: n.stop,
+        targets,
+        crash_rate: n.crash_rate,
+        downtime: range(&n.downtime),
+        pause_rate: n.pause_rate,
+        pause_time: range(&n.pause_time),
+        partition_rate: n.partition_rate,
+        partition_time: range(&n.partition_time),
+        clog_rate: n.clog_rate,
+        clog_time: range(&n.clog_time),
+        loss_rate: n.loss_rate,
+        loss_time: range(&n.loss_time),
+        burst_drop: n.burst_drop,
+        burst_duplicate: n.burst_duplicate,
+        max_down: n.max_down,
+    })
+}
+
+/// Engine faults back into scenario faults (for FAILURE files and shrinking): each one
+/// becomes its own entry, without windows.
+pub fn to_specs(faults: &[TimedFault], names: &[String]) -> Vec<FaultSpec> {
+    let name = |n: NodeId| names.get(n.0 as usize).cloned().unwrap_or_default();
+    let clog = |t: &ClogTarget| match *t {
+        ClogTarget::Node { node } => ClogSpec {
+            node: Some(name(node)),
+            from: None,
+            to: None,
+        },
+        ClogTarget::Link { from, to } => ClogSpec {
+            node: None,
+            from: Some(name(from)),
+            to: Some(name(to)),
+        },
+    };
+    faults
+        .iter()
+        .map(|tf| {
+            let at = tf.at;
+            match &tf.fault {
+                Fault::Crash { node } => FaultSpec::Crash {
+                    at,
+                    until: None,
+                    node: name(*node),
+                },
+                Fault::Restart { node } => FaultSpec::Restart { at, node: name(*node) },
+                Fault::Pause { node } => FaultSpec::Pause {
+                    at,
+                    until: None,
+                    node: name(*node),
+                },
+                Fault::Resume { node } => FaultSpec::Resume { at, node: name(*node) },
+                Fault::Partition { groups } => FaultSpec::Partition {
+                    at,
+                    until: None,
+                    groups: groups.iter().map(|g| g.iter().map(|n| name(*n)).collect()).collect(),
+                },
+                Fault::Block { from, to } => FaultSpec::Block {
+                    at,
+                    until: None,
+                    from: name(*from),
+                    to: name(*to),
+                },
+                Fault::Isolate { node } => FaultSpec::Isolate {
+                    at,
+                    until: None,
+                    node: name(*node),
+                },
+                Fault::Heal => FaultSpec::Heal { at },
+                Fault::Clog { target } => FaultSpec::Clog {
+                    at,
+                    until: None,
+                    target: clog(target),
+                },
+                Fault::Unclog { target } => FaultSpec::Unclog {
+                    at,
+                    target: clog(target),
+                },
+                Fault::UnclogAll => FaultSpec::UnclogAll { at },
+                Fault::SetLink { link, config } => FaultSpec::SetLink {
+                    at,
+                    until: None,
+                    from: link.map(|(f, _)| name(f)),
+                    to: link.map(|(_, t)| name(t)),
+                    config: super::LinkSpec {
+                        latency: config.latency.clone(),
+                        drop: config.drop,
+                        duplicate: config.duplicate,
+                        fifo: config.fifo,
+                    },
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,734 @@
+//! Node roles in a scenario file (`"role": "rpc_server"`, ...), how each becomes a node of
+//! the built-in protocols, which checks a scenario runs, and its streaming metrics.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckContext, Violation};
+use crate::error::Error;
+use crate::history::Record;
+use crate::metrics::discovery::DiscMetrics;
+use crate::metrics::pool::PoolMetrics;
+use crate::metrics::rpc::RpcMetrics;
+use crate::net::Latency;
+use crate::node::NodeId;
+use crate::protocols::discovery::{RegistrantConfig, RegistryConfig, ResolverConfig, registry};
+use crate::protocols::rpc::{
+    CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, RpcServerConfig, Target, Workload, client, server,
+};
+use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, ServiceTime, WorkerConfig};
+use crate::protocols::{Msg, Obs};
+use crate::sim::Simulation;
+use crate::time::SimTime;
+
+use super::Scenario;
+use super::build::IdMap;
+use super::validate::{Ids, Problem, positive, probability};
+
+const fn ms(n: u64) -> SimTime {
+    SimTime::from_millis(n)
+}
+fn d_sweep() -> SimTime {
+    ms(50)
+}
+fn d_true() -> bool {
+    true
+}
+fn d_accounts() -> u32 {
+    4
+}
+fn d_start_after() -> SimTime {
+    ms(10)
+}
+fn d_timeout() -> SimTime {
+    ms(50)
+}
+fn d_attempts() -> u32 {
+    6
+}
+fn d_backoff_base() -> SimTime {
+    ms(20)
+}
+fn d_backoff_max() -> SimTime {
+    ms(400)
+}
+fn d_lease() -> SimTime {
+    SimTime::from_secs(1)
+}
+fn d_worker_timeout() -> SimTime {
+    SimTime::from_secs(3)
+}
+fn d_slots() -> u32 {
+    1
+}
+fn d_heartbeat() -> SimTime {
+    ms(500)
+}
+fn d_zero() -> Latency {
+    Latency::constant(SimTime::ZERO)
+}
+fn d_retry() -> SimTime {
+    SimTime::from_secs(2)
+}
+fn d_liveness_bound() -> SimTime {
+    SimTime::from_secs(10)
+}
+
+/// Register this node in a registry under a service name, renewing by heartbeat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSpec {
+    /// The registry node's id.
+    pub registry: String,
+    /// The service name.
+    pub service: String,
+    /// Time to live of the entry.
+    pub ttl: SimTime,
+    /// Renewal interval (default: a third of the TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<SimTime>,
+}
+
+/// Find servers of a service through a registry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// The registry node's id.
+    pub registry: String,
+    /// The service name.
+    pub service: String,
+    /// Look up again this often even when members are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_every: Option<SimTime>,
+}
+
+/// Relative weights of generated RPC calls.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixSpec {
+    /// Weight of `Arithmetic.Multiply`.
+    #[serde(default)]
+    pub multiply: u32,
+    /// Weight of `Arithmetic.Divide`.
+    #[serde(default)]
+    pub divide: u32,
+    /// Weight of `Account.Deposit`.
+    #[serde(default)]
+    pub deposit: u32,
+}
+
+impl Default for MixSpec {
+    fn default() -> Self {
+        MixSpec {
+            multiply: 1,
+            divide: 1,
+            deposit: 1,
+        }
+    }
+}
+
+/// How jobs reach the dispatcher.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArrivalsSpec {
+    /// `jobs` jobs submitted at once when the dispatcher starts.
+    Batch {
+        /// How many.
+        jobs: u64,
+    },
+    /// An open-loop Poisson stream of `rate` jobs per second, at most `jobs` of them.
+    Poisson {
+        /// Arrivals per simulated second.
+        rate: f64,
+        /// Stop after this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jobs: Option<u64>,
+    },
+    /// Jobs come from `pool_client` nodes (closed loop); the dispatcher makes none.
+    Clients,
+}
+
+/// One node and its role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NodeSpec {
+    /// The service registry.
+    Registry {
+        /// Node id.
+        id: String,
+        /// How often expired entries are swept.
+        #[serde(default = "d_sweep")]
+        sweep_every: SimTime,
+        /// CANARY: never expire entries.
+        #[serde(default)]
+        canary_never_expire: bool,
+    },
+    /// An RPC server (Arithmetic.Multiply, Arithmetic.Divide, Account.Deposit).
+    RpcServer {
+        /// Node id.
+        id: String,
+        /// Deduplicate by (client, call id) in durable storage (false = the dedupe canary).
+        #[serde(default = "d_true")]
+        dedupe: bool,
+        /// Register in a registry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        register: Option<RegisterSpec>,
+    },
+    /// An RPC client making `calls` calls.
+    RpcClient {
+        /// Node id.
+        id: String,
+        /// A fixed server's id (or give `service`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// Find servers through a registry (or give `server`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceSpec>,
+        /// How many calls.
+        calls: u64,
+        /// Method weights.
+        #[serde(default)]
+        mix: MixSpec,
+        /// Deposits spread over accounts `0..accounts`.
+        #[serde(default = "d_accounts")]
+        accounts: u32,
+        /// Open loop: one call every `interval`. Without it, closed loop with `think`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interval: Option<SimTime>,
+        /// Closed loop: pause between a call's end and the next.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        think: Option<SimTime>,
+        /// Delay before the first call.
+        #[serde(default = "d_start_after")]
+        start_after: SimTime,
+        /// Per-attempt timeout.
+        #[serde(default = "d_timeout")]
+        timeout: SimTime,
+        /// Attempts before a call fails.
+        #[serde(default = "d_attempts")]
+        max_attempts: u32,
+        /// Backoff before the second attempt (doubles after).
+        #[serde(default = "d_backoff_base")]
+        backoff_base: SimTime,
+        /// Backoff cap.
+        #[serde(default = "d_backoff_max")]
+        backoff_max: SimTime,
+    },
+    /// The worker-pool dispatcher.
+    Dispatcher {
+        /// Node id.
+        id: String,
+        /// Where jobs come from.
+        arrivals: ArrivalsSpec,
+        /// Bound on waiting jobs (full: rejected).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue_capacity: Option<u32>,
+        /// Lease of an assignment.
+        #[serde(default = "d_lease")]
+        lease: SimTime,
+        /// A worker not heard from for this long gets no new jobs.
+        #[serde(default = "d_worker_timeout")]
+        worker_timeout: SimTime,
+        /// CANARY: never reassign an expired lease.
+        #[serde(default)]
+        canary_never_reassign: bool,
+    },
+    /// A worker.
+    Worker {
+        /// Node id.
+        id: String,
+        /// The dispatcher's id.
+        dispatcher: String,
+        /// Jobs at once.
+        #[serde(default = "d_slots")]
+        slots: u32,
+        /// Service time per job (constant, uniform, exponential or log_normal).
+        service_time: Latency,
+        /// Hello interval.
+        #[serde(default = "d_heartbeat")]
+        heartbeat: SimTime,
+        /// CANARY: return the value unchanged instead of doubled.
+        #[serde(default)]
+        canary_return_unchanged: bool,
+    },
+    /// A closed-loop job client.
+    PoolClient {
+        /// Node id.
+        id: String,
+        /// The dispatcher's id.
+        dispatcher: String,
+        /// How many jobs (default: no limit).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        jobs: Option<u64>,
+        /// Think time between a result and the next job.
+        #[serde(default = "d_zero")]
+        think: Latency,
+        /// Resubmit after this long without a result.
+        #[serde(default = "d_retry")]
+        retry: SimTime,
+    },
+}
+
+/// Which checks run. A protocol's checks run only when the scenario has its nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSpec {
+    /// The RPC checks.
+    #[serde(default = "d_true")]
+    pub rpc: bool,
+    /// The worker-pool checks.
+    #[serde(default = "d_true")]
+    pub pool: bool,
+    /// The discovery checks.
+    #[serde(default = "d_true")]
+    pub discovery: bool,
+    /// Every job submitted is accepted within this after the last fault healed.
+    #[serde(default = "d_liveness_bound")]
+    pub pool_liveness_bound: SimTime,
+}
+
+impl Default for ChecksSpec {
+    fn default() -> Self {
+        ChecksSpec {
+            rpc: true,
+            pool: true,
+            discovery: true,
+            pool_liveness_bound: d_liveness_bound(),
+        }
+    }
+}
+
+impl ChecksSpec {
+    /// Field problems.
+    pub fn validate(&self, path: &str, out: &mut Vec<Problem>) {
+        positive(&format!("{path}.pool_liveness_bound"), self.pool_liveness_bound, out);
+    }
+}
+
+/// A latency-style distribution as a service time.
+fn service_time(l: &Latency) -> Result<ServiceTime, String> {
+    Ok(match *l {
+        Latency::Constant { value } => ServiceTime::Constant(value),
+        Latency::Uniform { min, max } => ServiceTime::Uniform { min, max },
+        Latency::Exponential { mean } => ServiceTime::Exponential { mean },
+        Latency::LogNormal { median, sigma } => ServiceTime::LogNormal { median, sigma },
+        Latency::Normal { .. } | Latency::Pareto { .. } => {
+            return Err("a service time is constant, uniform, exponential or log_normal".into());
+        }
+    })
+}
+
+fn lookup(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
+    ids.get(name)
+        .copied()
+        .ok_or_else(|| Error::InvalidParameter(format!("unknown node id {name:?}")))
+}
+
+impl NodeSpec {
+    /// The node's id.
+    pub fn id(&self) -> &str {
+        match self {
+            NodeSpec::Registry { id, .. }
+            | NodeSpec::RpcServer { id, .. }
+            | NodeSpec::RpcClient { id, .. }
+            | NodeSpec::Dispatcher { id, .. }
+            | NodeSpec::Worker { id, .. }
+            | NodeSpec::PoolClient { id, .. } => id,
+        }
+    }
+
+    /// Which protocol the node belongs to.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            NodeSpec::Registry { .. } => "discovery",
+            NodeSpec::RpcServer { .. } | NodeSpec::RpcClient { .. } => "rpc",
+            NodeSpec::Dispatcher { .. } | NodeSpec::Worker { .. } | NodeSpec::PoolClient { .. } => "pool",
+        }
+    }
+
+    /// Field problems of this node (`path` is `nodes[i]`).
+    pub fn validate(&self, path: &str, ids: &Ids, s: &Scenario, out: &mut Vec<Problem>) {
+        let role_of = |name: &str| s.nodes.iter().find(|n| n.id() == name);
+        let expect_role = |field: &str, name: &str, want: &str, out: &mut Vec<Problem>| {
+            ids.check(&format!("{path}.{field}"), name, out);
+            if let Some(n) = role_of(name) {
+                let role = serde_json::to_value(n)
+                    .ok()
+                    .and_then(|v| v.get("role").and_then(|r| r.as_str().map(String::from)))
+                    .unwrap_or_default();
+                if role != want {
+                    out.push((
+                        format!("{path}.{field}"),
+                        format!("node {name:?} is a {role}, expected a {want}"),
+                    ));
+                }
+            }
+        };
+        let register = |r: &RegisterSpec, out: &mut Vec<Problem>| {
+            expect_role("register.registry", &r.registry, "registry", out);
+            positive(&format!("{path}.register.ttl"), r.ttl, out);
+            if let Some(i) = r.interval {
+                positive(&format!("{path}.register.interval"), i, out);
+            }
+        };
+        match self {
+            NodeSpec::Registry { sweep_every, .. } => positive(&format!("{path}.sweep_every"), *sweep_every, out),
+            NodeSpec::RpcServer { register: r, .. } => {
+                if let Some(r) = r {
+                    register(r, out);
+                }
+            }
+            NodeSpec::RpcClient {
+                server: srv,
+                service,
+                mix,
+                accounts,
+                interval,
+                think,
+                timeout,
+                max_attempts,
+                backoff_max,
+                backoff_base,
+                ..
+            } => {
+                match (srv, service) {
+                    (Some(name), None) => expect_role("server", name, "rpc_server", out),
+                    (None, Some(svc)) => expect_role("service.registry", &svc.registry, "registry", out),
+                    _ => out.push((path.to_string(), "give exactly one of `server` and `service`".into())),
+                }
+                if mix.multiply as u64 + mix.divide as u64 + mix.deposit as u64 == 0 {
+                    out.push((format!("{path}.mix"), "needs at least one positive weight".into()));
+                }
+                if *accounts == 0 {
+                    out.push((format!("{path}.accounts"), "must be at least 1".into()));
+                }
+                if interval.is_some() && think.is_some() {
+                    out.push((
+                        path.to_string(),
+                        "give `interval` (open loop) or `think` (closed loop), not both".into(),
+                    ));
+                }
+                if let Some(i) = interval {
+                    positive(&format!("{path}.interval"), *i, out);
+                }
+                positive(&format!("{path}.timeout"), *timeout, out);
+                if *max_attempts == 0 {
+                    out.push((format!("{path}.max_attempts"), "must be at least 1".into()));
+                }
+                if backoff_base > backoff_max {
+                    out.push((
+                        format!("{path}.backoff_base"),
+                        "must not be greater than backoff_max".into(),
+                    ));
+                }
+            }
+            NodeSpec::Dispatcher {
+                arrivals,
+                lease,
+                worker_timeout,
+                ..
+            } => {
+                positive(&format!("{path}.lease"), *lease, out);
+                positive(&format!("{path}.worker_timeout"), *worker_timeout, out);
+                if let ArrivalsSpec::Poisson { rate, .. } = arrivals
+                    && !(rate.is_finite() && *rate > 0.0 && *rate <= 1e9)
+                {
+                    out.push((
+                        format!("{path}.arrivals.rate"),
+                        format!("must be a rate in (0, 1e9] per second, got {rate}"),
+                    ));
+                }
+            }
+            NodeSpec::Worker {
+                dispatcher,
+                slots,
+                service_time: st,
+                heartbeat,
+                ..
+            } => {
+                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                if *slots == 0 || *slots > 1_000_000 {
+                    out.push((
+                        format!("{path}.slots"),
+                        format!("must be between 1 and 1000000, got {slots}"),
+                    ));
+                }
+                positive(&format!("{path}.heartbeat"), *heartbeat, out);
+                match service_time(st) {
+                    Err(m) => out.push((format!("{path}.service_time.dist"), m)),
+                    Ok(st) => {
+                        if let Err(e) = st.validate() {
+                            out.push((format!("{path}.service_time"), e.to_string()));
+                        }
+                    }
+                }
+            }
+            NodeSpec::PoolClient {
+                dispatcher,
+                think,
+                retry,
+                ..
+            } => {
+                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                positive(&format!("{path}.retry"), *retry, out);
+                if let Err(m) = service_time(think) {
+                    out.push((format!("{path}.think.dist"), m));
+                }
+            }
+        }
+        // Probabilities live in the network section; nothing here is one, but keep the
+        // helper in use for future roles.
+        let _ = probability;
+    }
+
+    /// Add this node to `sim` (its id is its position in the file).
+    pub fn add_to(&self, sim: &mut Simulation<Msg, Obs>, ids: &IdMap, _s: &Scenario) -> Result<NodeId, Error> {
+        let bad = |m: String| Error::InvalidParameter(format!("node {:?}: {m}", self.id()));
+        match self {
+            NodeSpec::Registry {
+                id,
+                sweep_every,
+                canary_never_expire,
+            } => sim.add_node(
+                id,
+                registry(RegistryConfig {
+                    sweep_every: *sweep_every,
+                    never_expire: *canary_never_expire,
+                }),
+            ),
+            NodeSpec::RpcServer { id, dedupe, register } => {
+                let mut cfg = RpcServerConfig::new();
+                cfg.dedupe = *dedupe;
+                if let Some(r) = register {
+                    let mut rc = RegistrantConfig::new(lookup(ids, &r.registry)?, r.service.clone(), r.ttl);
+                    if let Some(i) = r.interval {
+                        rc.interval = i;
+                    }
+                    cfg = cfg.registering(rc);
+                }
+                sim.add_node(id, server(cfg))
+            }
+            NodeSpec::RpcClient {
+                id,
+                server: srv,
+                service,
+                calls,
+                mix,
+                accounts,
+                interval,
+                think,
+                start_after,
+                timeout,
+                max_attempts,
+                backoff_base,
+                backoff_max,
+            } => {
+                let target = match (srv, service) {
+                    (Some(name), _) => Target::Fixed(lookup(ids, name)?),
+                    (None, Some(svc)) => {
+                        let mut r = ResolverConfig::new(lookup(ids, &svc.registry)?, svc.service.clone());
+                        r.refresh_every = svc.refresh_every;
+                        Target::Service(r)
+                    }
+                    (None, None) => return Err(bad("needs `server` or `service`".into())),
+                };
+                let pacing = match (interval, think) {
+                    (Some(i), _) => Pacing::Interval(*i),
+                    (None, t) => Pacing::ClosedLoop {
+                        think: t.unwrap_or(SimTime::ZERO),
+                    },
+                };
+                let cfg = RpcClientConfig {
+                    target,
+                    retry: RetryPolicy {
+                        timeout: *timeout,
+                        max_attempts: *max_attempts,
+                        backoff_base: *backoff_base,
+                        backoff_max: *backoff_max,
+                    },
+                    workload: Workload {
+                        calls: Calls::Generated {
+                            count: *calls,
+                            mix: CallMix {
+                                multiply: mix.multiply,
+                                divide: mix.divide,
+                                deposit: mix.deposit,
+                            },
+                            accounts: *accounts,
+                        },
+                        pacing,
+                        start_after: *start_after,
+                    },
+                };
+                sim.add_node(id, client(cfg)?)
+            }
+            NodeSpec::Dispatcher {
+                id,
+                arrivals,
+                queue_capacity,
+                lease,
+                worker_timeout,
+                canary_never_reassign,
+            } => {
+                let arrivals = match arrivals {
+                    ArrivalsSpec::Batch { jobs } => Arrivals::Batch { n: *jobs },
+                    ArrivalsSpec::Poisson { rate, jobs } => Arrivals::Poisson {
+                        rate: *rate,
+                        jobs: *jobs,
+                    },
+                    ArrivalsSpec::Clients => Arrivals::ClosedLoop {
+                        clients: 0,
+                        think: ServiceTime::Constant(SimTime::ZERO),
+                        jobs_per_client: None,
+                        retry: d_retry(),
+                    },
+                };
+                let cfg = DispatcherConfig {
+                    arrivals,
+                    queue_capacity: *queue_capacity,
+                    lease: *lease,
+                    worker_timeout: *worker_timeout,
+                    never_reassign: *canary_never_reassign,
+                };
+                sim.add_node(id, worker_pool::dispatcher(cfg)?)
+            }
+            NodeSpec::Worker {
+                id,
+                dispatcher,
+                slots,
+                service_time: st,
+                heartbeat,
+                canary_return_unchanged,
+            } => {
+                let cfg = WorkerConfig {
+                    dispatcher: lookup(ids, dispatcher)?,
+                    slots: *slots,
+                    service: service_time(st).map_err(bad)?,
+                    heartbeat: *heartbeat,
+                    return_unchanged: *canary_return_unchanged,
+                };
+                sim.add_node(id, worker_pool::worker(cfg)?)
+            }
+            NodeSpec::PoolClient {
+                id,
+                dispatcher,
+                jobs,
+                think,
+                retry,
+            } => {
+                let cfg = ClientConfig {
+                    dispatcher: lookup(ids, dispatcher)?,
+                    jobs: *jobs,
+                    think: service_time(think).map_err(bad)?,
+                    retry: *retry,
+                };
+                sim.add_node(id, worker_pool::client(cfg)?)
+            }
+        }
+    }
+}
+
+/// The checks of each protocol, by name, with the function that finds their violations.
+const RPC_CHECKS: [&str; 4] = [
+    "rpc.correct_result",
+    "rpc.deposit_consistency",
+    "rpc.at_most_once",
+    "rpc.liveness",
+];
+const POOL_CHECKS: [&str; 3] = ["pool.correct_result", "pool.accepted_once", "pool.liveness"];
+const DISC_CHECKS: [&str; 3] = ["disc.no_phantom", "disc.no_stale", "disc.visible_after_heal"];
+
+fn has(s: &Scenario, protocol: &str) -> bool {
+    s.nodes.iter().any(|n| n.protocol() == protocol)
+}
+
+/// Run every check that applies to `s`; each check's name with what it found.
+pub fn run_checks(s: &Scenario, records: &[Record<Obs>], ctx: &CheckContext) -> Vec<(&'static str, Vec<Violation>)> {
+    let mut found: Vec<Violation> = Vec::new();
+    let mut names: Vec<&'static str> = Vec::new();
+    if s.checks.rpc && has(s, "rpc") {
+        found.extend(crate::check::rpc::check_all(records, ctx));
+        names.extend(RPC_CHECKS);
+    }
+    if s.checks.pool && has(s, "pool") {
+        found.extend(crate::check::pool::check_pool(
+            records,
+            ctx,
+            s.checks.pool_liveness_bound,
+        ));
+        names.extend(POOL_CHECKS);
+    }
+    // Discovery is checked wherever a registry runs.
+    if s.checks.discovery && has(s, "discovery") {
+        found.extend(crate::check::discovery::check_all(records, ctx));
+        names.extend(DISC_CHECKS);
+    }
+    names
+        .into_iter()
+        .map(|name| (name, found.iter().filter(|v| v.check == name).cloned().collect()))
+        .collect()
+}
+
+/// The streaming metrics of a run, fed by the history's observer.
+pub struct MetricsSet {
+    rpc: Option<Rc<RefCell<RpcMetrics>>>,
+    pool: Option<Rc<RefCell<PoolMetrics>>>,
+    disc: Option<Rc<RefCell<DiscMetrics>>>,
+}
+
+/// Attach the metrics of the protocols `s` runs to `sim`'s history.
+pub fn attach_metrics(sim: &mut Simulation<Msg, Obs>, s: &Scenario) -> MetricsSet {
+    let set = MetricsSet {
+        rpc: has(s, "rpc").then(|| Rc::new(RefCell::new(RpcMetrics::new()))),
+        pool: has(s, "pool").then(|| Rc::new(RefCell::new(PoolMetrics::new()))),
+        disc: has(s, "discovery").then(|| Rc::new(RefCell::new(DiscMetrics::new()))),
+    };
+    let (rpc, pool, disc) = (set.rpc.clone(), set.pool.clone(), set.disc.clone());
+    sim.history_mut()
+        .set_observer(Box::new(move |rec: &Record<Obs>| match &rec.obs {
+            Obs::Rpc(_) => {
+                if let Some(m) = &rpc {
+                    m.borrow_mut().observe(rec)
+                }
+            }
+            Obs::Pool(_) => {
+                if let Some(m) = &pool {
+                    m.borrow_mut().observe(rec)
+                }
+            }
+            Obs::Disc(_) => {
+                if let Some(m) = &disc {
+                    m.borrow_mut().observe(rec)
+                }
+            }
+        }));
+    set
+}
+
+impl MetricsSet {
+    /// The metrics as JSON, per protocol.
+    pub fn finish(&self, end: SimTime) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        if let Some(r) = &self.rpc {
+            m.insert(
+                "rpc".into(),
+                serde_json::to_value(r.borrow().summary()).unwrap_or_default(),
+            );
+        }
+        if let Some(p) = &self.pool {
+            m.insert(
+                "pool".into(),
+                serde_json::to_value(p.borrow().report(end)).unwrap_or_default(),
+            );
+        }
+        if let Some(d) = &self.disc {
+            m.insert(
+                "discovery".into(),
+                serde_json::to_value(d.borrow().summary()).unwrap_or_default(),
+            );
+        }
+        serde_json::Value::Object(m)
+    }
+}

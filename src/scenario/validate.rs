@@ -1,0 +1,292 @@
+//! Semantic checks of a parsed scenario, and the limits that keep an untrusted file from
+//! exhausting the machine. Every problem is reported with its field path.
+
+use std::collections::BTreeSet;
+
+use crate::net::{Latency, check_probability};
+use crate::time::SimTime;
+
+use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, RangeSpec, Scenario};
+
+/// Most nodes a scenario may have.
+pub const MAX_NODES: usize = 10_000;
+/// Longest virtual duration.
+pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * 24 * 3600);
+/// Largest event budget.
+pub const MAX_EVENTS: u64 = 2_000_000_000;
+/// Most scheduled faults.
+pub const MAX_FAULTS: usize = 100_000;
+
+/// A problem: (field path, message).
+pub type Problem = (String, String);
+
+/// The node ids a scenario declares, for reference checks.
+pub struct Ids<'a>(BTreeSet<&'a str>);
+
+impl Ids<'_> {
+    /// Complain unless `id` names a node.
+    pub fn check(&self, path: &str, id: &str, out: &mut Vec<Problem>) {
+        if !self.0.contains(id) {
+            out.push((
+                path.to_string(),
+                format!("unknown node id {id:?}; expected one of the ids in `nodes`"),
+            ));
+        }
+    }
+}
+
+/// Every problem found in `s` (empty: the scenario is valid).
+pub fn validate(s: &Scenario) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if s.name.trim().is_empty() {
+        out.push(("name".into(), "must not be empty".into()));
+    }
+    if s.duration == SimTime::ZERO {
+        out.push(("duration".into(), "must be greater than zero".into()));
+    }
+    if s.duration > MAX_DURATION {
+        out.push((
+            "duration".into(),
+            format!("{} is over the limit of {MAX_DURATION}", s.duration),
+        ));
+    }
+    if s.max_events == 0 || s.max_events > MAX_EVENTS {
+        out.push((
+            "max_events".into(),
+            format!("must be between 1 and {MAX_EVENTS}, got {}", s.max_events),
+        ));
+    }
+    if s.nodes.is_empty() {
+        out.push(("nodes".into(), "a scenario needs at least one node".into()));
+    }
+    if s.nodes.len() > MAX_NODES {
+        out.push((
+            "nodes".into(),
+            format!("{} nodes is over the limit of {MAX_NODES}", s.nodes.len()),
+        ));
+        return out;
+    }
+    let mut seen = BTreeSet::new();
+    for (i, n) in s.nodes.iter().enumerate() {
+        let id = n.id();
+        if id.trim().is_empty() {
+            out.push((format!("nodes[{i}].id"), "must not be empty".into()));
+        } else if !seen.insert(id) {
+            out.push((format!("nodes[{i}].id"), format!("duplicate node id {id:?}")));
+        }
+    }
+    let ids = Ids(seen);
+    for (i, n) in s.nodes.iter().enumerate() {
+        n.validate(&format!("nodes[{i}]"), &ids, s, &mut out);
+    }
+    s.checks.validate("checks", &mut out);
+    link(&s.network.default, "network.default", &mut out);
+    for (i, l) in s.network.links.iter().enumerate() {
+        let p = format!("network.links[{i}]");
+        ids.check(&format!("{p}.from"), &l.from, &mut out);
+        ids.check(&format!("{p}.to"), &l.to, &mut out);
+        link(&l.over(&s.network.default), &p, &mut out);
+    }
+    if s.faults.len() > MAX_FAULTS {
+        out.push((
+            "faults".into(),
+            format!("{} faults is over the limit of {MAX_FAULTS}", s.faults.len()),
+        ));
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        fault(f, &format!("faults[{i}]"), s.duration, &ids, &mut out);
+    }
+    if let Some(n) = &s.nemesis {
+        nemesis(n, s.duration, &ids, &mut out);
+    }
+    out
+}
+
+/// A positive duration.
+pub fn positive(path: &str, t: SimTime, out: &mut Vec<Problem>) {
+    if t == SimTime::ZERO {
+        out.push((path.to_string(), "must be greater than zero".into()));
+    }
+}
+
+/// A probability in [0, 1].
+pub fn probability(path: &str, p: f64, out: &mut Vec<Problem>) {
+    if check_probability(path, p).is_err() {
+        out.push((path.to_string(), format!("must be a probability in [0, 1], got {p}")));
+    }
+}
+
+fn link(l: &LinkSpec, path: &str, out: &mut Vec<Problem>) {
+    probability(&format!("{path}.drop"), l.drop, out);
+    probability(&format!("{path}.duplicate"), l.duplicate, out);
+    latency(&l.latency, &format!("{path}.latency"), out);
+}
+
+fn latency(l: &Latency, path: &str, out: &mut Vec<Problem>) {
+    let mut bad = |field: &str, msg: &str| out.push((format!("{path}.{field}"), msg.to_string()));
+    match *l {
+        Latency::Constant { .. } | Latency::Normal { .. } => {}
+        Latency::Uniform { min, max } => {
+            if min > max {
+                bad("min", "must not be greater than max");
+            }
+        }
+        Latency::Exponential { mean } => {
+            if mean == SimTime::ZERO {
+                bad("mean", "must be greater than zero");
+            }
+        }
+        Latency::LogNormal { median, sigma } => {
+            if median == SimTime::ZERO {
+                bad("median", "must be greater than zero");
+            }
+            if !sigma.is_finite() || sigma < 0.0 {
+                bad("sigma", "must be a finite number >= 0");
+            }
+        }
+        Latency::Pareto { scale, alpha } => {
+            if scale == SimTime::ZERO {
+                bad("scale", "must be greater than zero");
+            }
+            if !alpha.is_finite() || alpha <= 0.0 {
+                bad("alpha", "must be a finite number > 0");
+            }
+        }
+    }
+}
+
+fn clog(c: &ClogSpec, path: &str, ids: &Ids, out: &mut Vec<Problem>) {
+    match (&c.node, &c.from, &c.to) {
+        (Some(n), None, None) => ids.check(&format!("{path}.node"), n, out),
+        (None, Some(f), Some(t)) => {
+            ids.check(&format!("{path}.from"), f, out);
+            ids.check(&format!("{path}.to"), t, out);
+        }
+        _ => out.push((
+            path.to_string(),
+            "expected either {\"node\": ID} or {\"from\": ID, \"to\": ID}".into(),
+        )),
+    }
+}
+
+fn fault(f: &FaultSpec, path: &str, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
+    let at = f.at();
+    if at > end {
+        out.push((
+            format!("{path}.at"),
+            format!("{at} is after the end of the run ({end})"),
+        ));
+    }
+    if let Some(u) = f.until() {
+        if u <= at {
+            out.push((format!("{path}.until"), format!("{u} must be after `at` ({at})")));
+        } else if u > end {
+            out.push((
+                format!("{path}.until"),
+                format!("{u} is after the end of the run ({end})"),
+            ));
+        }
+    }
+    match f {
+        FaultSpec::Crash { node, .. }
+        | FaultSpec::Restart { node, .. }
+        | FaultSpec::Pause { node, .. }
+        | FaultSpec::Resume { node, .. }
+        | FaultSpec::Isolate { node, .. } => ids.check(&format!("{path}.node"), node, out),
+        FaultSpec::Block { from, to, .. } => {
+            ids.check(&format!("{path}.from"), from, out);
+            ids.check(&format!("{path}.to"), to, out);
+        }
+        FaultSpec::Partition { groups, .. } => {
+            if groups.is_empty() {
+                out.push((format!("{path}.groups"), "expected at least one group".into()));
+            }
+            let mut named = BTreeSet::new();
+            for (g, group) in groups.iter().enumerate() {
+                if group.is_empty() {
+                    out.push((
+                        format!("{path}.groups[{g}]"),
+                        "a partition group must not be empty".into(),
+                    ));
+                }
+                for (k, n) in group.iter().enumerate() {
+                    let p = format!("{path}.groups[{g}][{k}]");
+                    ids.check(&p, n, out);
+                    if !named.insert(n.as_str()) {
+                        out.push((p, format!("node {n:?} is named twice in this partition")));
+                    }
+                }
+            }
+        }
+        FaultSpec::Clog { target, .. } | FaultSpec::Unclog { target, .. } => {
+            clog(target, &format!("{path}.target"), ids, out)
+        }
+        FaultSpec::SetLink { from, to, config, .. } => {
+            match (from, to) {
+                (Some(f), Some(t)) => {
+                    ids.check(&format!("{path}.from"), f, out);
+                    ids.check(&format!("{path}.to"), t, out);
+                }
+                (None, None) => {}
+                _ => out.push((
+                    path.to_string(),
+                    "give both `from` and `to` (one link) or neither (the default)".into(),
+                )),
+            }
+            link(config, &format!("{path}.config"), out);
+        }
+        FaultSpec::Heal { .. } | FaultSpec::UnclogAll { .. } => {}
+    }
+}
+
+fn range(r: &RangeSpec, path: &str, out: &mut Vec<Problem>) {
+    if r.min > r.max {
+        out.push((format!("{path}.min"), "must not be greater than max".into()));
+    }
+    positive(&format!("{path}.max"), r.max, out);
+}
+
+fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
+    if n.stop <= n.start {
+        out.push(("nemesis.stop".into(), "must be after nemesis.start".into()));
+    }
+    if n.stop > end {
+        out.push((
+            "nemesis.stop".into(),
+            format!("{} is after the end of the run ({end})", n.stop),
+        ));
+    }
+    for (i, t) in n.targets.iter().enumerate() {
+        ids.check(&format!("nemesis.targets[{i}]"), t, out);
+    }
+    for (field, r) in [
+        ("crash_rate", n.crash_rate),
+        ("pause_rate", n.pause_rate),
+        ("partition_rate", n.partition_rate),
+        ("clog_rate", n.clog_rate),
+        ("loss_rate", n.loss_rate),
+    ] {
+        if !r.is_finite() || r < 0.0 {
+            out.push((
+                format!("nemesis.{field}"),
+                format!("must be a rate >= 0 (per second), got {r}"),
+            ));
+        } else if r > 1000.0 {
+            out.push((
+                format!("nemesis.{field}"),
+                format!("{r} per second is over the limit of 1000"),
+            ));
+        }
+    }
+    for (field, r) in [
+        ("downtime", &n.downtime),
+        ("pause_time", &n.pause_time),
+        ("partition_time", &n.partition_time),
+        ("clog_time", &n.clog_time),
+        ("loss_time", &n.loss_time),
+    ] {
+        range(r, &format!("nemesis.{field}"), out);
+    }
+    probability("nemesis.burst_drop", n.burst_drop, out);
+    probability("nemesis.burst_duplicate", n.burst_duplicate, out);
+}
