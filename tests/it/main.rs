@@ -6,4 +6,5 @@ mod lifecycle;
 mod network;
 mod pool;
 mod rpc;
+mod scenarios;
 mod support;
