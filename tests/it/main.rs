@@ -1,3 +1,4 @@
 //! Integration tests.
 
 mod pool;
+mod pool_queueing;
