@@ -22,6 +22,8 @@ struct Run {
     report: PoolReport,
     hash: u64,
     nodes: PoolNodes,
+    /// Crashes of the dispatcher in the realized fault schedule.
+    dispatcher_crashes: u64,
 }
 
 fn run(
@@ -39,6 +41,11 @@ fn run(
     }
     sim.run().unwrap();
     let heal_at = sim.realized_faults().last().map_or(SimTime::ZERO, |f| f.at);
+    let dispatcher_crashes = sim
+        .realized_faults()
+        .iter()
+        .filter(|f| f.fault == detsim::Fault::Crash { node: nodes.dispatcher })
+        .count() as u64;
     let records = sim.history_mut().take();
     let report = pool_metrics(&records, sim.now());
     Run {
@@ -51,6 +58,7 @@ fn run(
         report,
         hash: sim.trace_hash(),
         nodes,
+        dispatcher_crashes,
     }
 }
 
@@ -241,8 +249,9 @@ fn sweep_link() -> LinkConfig {
     }
 }
 
-/// Crashes (workers only, or the dispatcher too), partitions, loss and duplication
-/// bursts, all in [0, 2 s) and healed at 2 s; the run goes on to 5 s.
+/// Crashes, partitions, loss and duplication bursts on the workers (the canary sweeps),
+/// or on the dispatcher too, with pauses and clogs on top (the correct-protocol sweeps);
+/// all in [0, 2 s) and healed at 2 s; the run goes on to 5 s.
 fn nemesis(with_dispatcher: bool) -> impl Fn(&PoolNodes) -> NemesisConfig {
     move |nodes| {
         let mut targets = nodes.workers.clone();
@@ -262,6 +271,10 @@ fn nemesis(with_dispatcher: bool) -> impl Fn(&PoolNodes) -> NemesisConfig {
             burst_drop: 0.3,
             burst_duplicate: 0.1,
             max_down: 1,
+            pause_rate: if with_dispatcher { 1.0 } else { 0.0 },
+            pause_time: DurationRange::new(ms(50), ms(400)),
+            clog_rate: if with_dispatcher { 1.0 } else { 0.0 },
+            clog_time: DurationRange::new(ms(50), ms(300)),
             ..NemesisConfig::default()
         }
     }
@@ -277,6 +290,7 @@ struct Sweep {
     duplicate_results: u64,
     accepted: u64,
     worker_restarts: u64,
+    dispatcher_crashes: u64,
 }
 
 /// Sweep the seeds; a seed fails when a check of `which` ("safety", "liveness" or
@@ -289,6 +303,7 @@ fn sweep(pool: &PoolConfig, with_dispatcher: bool, which: &str) -> Sweep {
         out.reassigned += r.report.reassigned;
         out.duplicate_results += r.report.duplicate_results;
         out.accepted += r.report.accepted;
+        out.dispatcher_crashes += r.dispatcher_crashes;
         out.worker_restarts += r
             .records
             .iter()
@@ -316,6 +331,7 @@ fn passes_every_seed(arrivals: Arrivals, with_dispatcher: bool, jobs_per_seed: u
     assert!(s.reassigned > SEEDS, "{s:?}");
     assert!(s.duplicate_results > 0, "{s:?}");
     assert!(s.worker_restarts > SEEDS, "{s:?}");
+    assert_eq!(s.dispatcher_crashes > SEEDS / 2, with_dispatcher, "{s:?}");
 }
 
 fn batch() -> Arrivals {
