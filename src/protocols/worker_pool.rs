@@ -10,7 +10,9 @@
 //!
 //! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
 //! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
-//! plain configuration structs in `worker_pool/config.rs`.
+//! plain configuration structs in `worker_pool/config.rs`. The checkers are in
+//! [`crate::check::pool`], the streaming metrics in [`crate::metrics::pool`], the M/M/c
+//! predictions they are tested against in [`crate::metrics::queueing`].
 //!
 //! ## What survives a dispatcher crash
 //!
