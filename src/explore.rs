@@ -142,15 +142,12 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 
 /// Read a FAILURE file, with the same precise errors as a scenario file.
 pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
+    crate::scenario::load::expect_object(file, text)?;
     let mut de = serde_json::Deserializer::from_str(text);
     let f: FailureFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        ScenarioErrors(vec![ScenarioError {
-            file: file.to_string(),
-            place: format!("{}:{}: at {path}", inner.line(), inner.column()),
-            message: inner.to_string(),
-        }])
+        crate::scenario::load::json_error(file, &path, &inner)
     })?;
     let problems = crate::scenario::validate::validate(&f.scenario);
     if !problems.is_empty() {

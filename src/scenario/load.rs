@@ -30,22 +30,13 @@ pub struct ScenarioErrors(pub Vec<ScenarioError>);
 
 /// Parse scenario text; `file` names it in errors.
 pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+    expect_object(file, text)?;
     let mut de = serde_json::Deserializer::from_str(text);
     let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {
         Ok(s) => s,
         Err(e) => {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            let place = if path.is_empty() || path == "." {
-                format!("{}:{}", inner.line(), inner.column())
-            } else {
-                format!("{}:{}: at {path}", inner.line(), inner.column())
-            };
-            return Err(ScenarioErrors(vec![ScenarioError {
-                file: file.to_string(),
-                place,
-                message: describe_json_error(&inner),
-            }]));
+            return Err(json_error(file, &path, &e.into_inner()));
         }
     };
     if let Err(e) = de.end() {
@@ -70,6 +61,40 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors
                 .collect(),
         ))
     }
+}
+
+/// The top level must be a JSON object (serde would also accept an array for a struct).
+pub fn expect_object(file: &str, text: &str) -> Result<(), ScenarioErrors> {
+    let Some((i, c)) = text.char_indices().find(|(_, c)| !c.is_whitespace()) else {
+        return Ok(()); // empty: serde reports the EOF with its place
+    };
+    if c == '{' {
+        return Ok(());
+    }
+    let line = text[..i].matches('\n').count() + 1;
+    let col = i - text[..i].rfind('\n').map_or(0, |n| n + 1) + 1;
+    Err(ScenarioErrors(vec![ScenarioError {
+        file: file.to_string(),
+        place: format!("{line}:{col}"),
+        message: format!("expected a JSON object `{{...}}`, found {c:?}"),
+    }]))
+}
+
+/// A JSON syntax or type error: the line and column, the field path when there is one
+/// (not for syntax errors), and what was expected.
+pub fn json_error(file: &str, path: &str, inner: &serde_json::Error) -> ScenarioErrors {
+    use serde_json::error::Category;
+    let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
+    let place = if syntax || path.is_empty() || path == "." || path == "?" {
+        format!("{}:{}", inner.line(), inner.column())
+    } else {
+        format!("{}:{}: at {path}", inner.line(), inner.column())
+    };
+    ScenarioErrors(vec![ScenarioError {
+        file: file.to_string(),
+        place,
+        message: describe_json_error(inner),
+    }])
 }
 
 /// serde_json's message without its trailing " at line L column C" (we print the place).

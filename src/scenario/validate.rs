@@ -16,6 +16,8 @@ pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * 24 * 3600);
 pub const MAX_EVENTS: u64 = 2_000_000_000;
 /// Most scheduled faults.
 pub const MAX_FAULTS: usize = 100_000;
+/// Largest batch of jobs (the dispatcher queues a batch at once).
+pub const MAX_BATCH_JOBS: u64 = 10_000_000;
 
 /// A problem: (field path, message).
 pub type Problem = (String, String);
@@ -78,6 +80,19 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     let ids = Ids(seen);
     for (i, n) in s.nodes.iter().enumerate() {
         n.validate(&format!("nodes[{i}]"), &ids, s, &mut out);
+    }
+    for (i, n) in s.nodes.iter().enumerate() {
+        if let super::NodeSpec::Dispatcher {
+            arrivals: super::nodes::ArrivalsSpec::Batch { jobs },
+            ..
+        } = n
+            && *jobs > MAX_BATCH_JOBS
+        {
+            out.push((
+                format!("nodes[{i}].arrivals.jobs"),
+                format!("a batch of {jobs} jobs is over the limit of {MAX_BATCH_JOBS}"),
+            ));
+        }
     }
     s.checks.validate("checks", &mut out);
     link(&s.network.default, "network.default", &mut out);

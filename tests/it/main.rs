@@ -3,6 +3,7 @@
 mod determinism;
 mod discovery;
 mod lifecycle;
+mod malformed;
 mod network;
 mod pool;
 mod pool_queueing;

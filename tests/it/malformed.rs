@@ -1,0 +1,385 @@
+//! Bad input never panics: a table of malformed or inconsistent scenario files, each run
+//! through the binary, each expected to exit 2 naming the place (line:column or field
+//! path) and what was wrong; and a property test feeding mutated scenario files to the
+//! parser, the validator and the runner.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+
+use crate::scenarios::detsim;
+
+/// A valid scenario to break: a server and a client.
+const BASE: &str = r#"{"name":"m","duration":"1s","nodes":[{"id":"s","role":"rpc_server"},{"id":"c","role":"rpc_client","server":"s","calls":3}]"#;
+
+fn with(extra: &str) -> String {
+    format!("{BASE}{extra}}}")
+}
+
+fn nodes(n: &str) -> String {
+    format!(r#"{{"name":"m","duration":"1s","nodes":[{n}]}}"#)
+}
+
+/// (label, file text, what the error must say).
+fn cases() -> Vec<(&'static str, String, &'static str)> {
+    let srv = r#"{"id":"s","role":"rpc_server"}"#;
+    let disp = r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":3}}"#;
+    let mut many = String::from(r#"{"name":"m","duration":"1s","nodes":["#);
+    for i in 0..10_001 {
+        many.push_str(&format!(
+            r#"{}{{"id":"n{i}","role":"registry"}}"#,
+            if i > 0 { "," } else { "" }
+        ));
+    }
+    many.push_str("]}");
+    vec![
+        (
+            "syntax error names line and column",
+            "{\n  \"name\": \"m\",\n  \"duration\": \"1s\"\n  \"nodes\": []\n}\n".into(),
+            ":4:3: expected `,` or `}`",
+        ),
+        ("trailing garbage", format!("{} x", with("")), "trailing characters"),
+        ("empty file", String::new(), ":1:0: EOF while parsing"),
+        ("not an object", "[1, 2]".into(), ":1:1: expected a JSON object"),
+        (
+            "unknown top-level field",
+            with(r#","nmae":1"#),
+            "at nmae: unknown field `nmae`",
+        ),
+        (
+            "missing name",
+            r#"{"duration":"1s","nodes":[]}"#.into(),
+            "missing field `name`",
+        ),
+        (
+            "bad duration unit",
+            BASE.replace("\"1s\"", "\"5 parsecs\"") + "}",
+            "at duration: invalid duration",
+        ),
+        (
+            "duration as number",
+            BASE.replace("\"1s\"", "5") + "}",
+            "at duration: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "zero duration",
+            BASE.replace("\"1s\"", "\"0s\"") + "}",
+            "at duration: must be greater than zero",
+        ),
+        (
+            "duration over the limit",
+            BASE.replace("\"1s\"", "\"1000h\"") + "}",
+            "at duration: 1000h is over the limit",
+        ),
+        (
+            "event budget zero",
+            with(r#","max_events":0"#),
+            "at max_events: must be between 1 and",
+        ),
+        (
+            "negative seed",
+            with(r#","seed":-1"#),
+            "at seed: invalid value: integer `-1`",
+        ),
+        (
+            "no nodes",
+            r#"{"name":"m","duration":"1s","nodes":[]}"#.into(),
+            "at nodes: a scenario needs at least one node",
+        ),
+        (
+            "too many nodes",
+            many,
+            "at nodes: 10001 nodes is over the limit of 10000",
+        ),
+        (
+            "duplicate node ids",
+            nodes(&format!("{srv},{srv}")),
+            "at nodes[1].id: duplicate node id \"s\"",
+        ),
+        (
+            "unknown role",
+            nodes(r#"{"id":"s","role":"rpc_sever"}"#),
+            "at nodes[0].role: unknown variant `rpc_sever`",
+        ),
+        (
+            "unknown node field",
+            nodes(r#"{"id":"s","role":"rpc_server","dedup":true}"#),
+            "at nodes[0]: unknown field `dedup`",
+        ),
+        (
+            "client of an unknown server",
+            nodes(&format!(
+                r#"{srv},{{"id":"c","role":"rpc_client","server":"x","calls":1}}"#
+            )),
+            "at nodes[1].server: unknown node id \"x\"",
+        ),
+        (
+            "client of a non-server",
+            nodes(&format!(
+                r#"{srv},{{"id":"c","role":"rpc_client","server":"c","calls":1}}"#
+            )),
+            "at nodes[1].server: node \"c\" is a rpc_client, expected a rpc_server",
+        ),
+        (
+            "client with server and service",
+            nodes(&format!(
+                r#"{srv},{{"id":"c","role":"rpc_client","server":"s","service":{{"registry":"s","service":"a"}},"calls":1}}"#
+            )),
+            "at nodes[1]: give exactly one of `server` and `service`",
+        ),
+        (
+            "worker with zero slots",
+            nodes(&format!(
+                r#"{disp},{{"id":"w","role":"worker","dispatcher":"d","slots":0,"service_time":{{"dist":"constant","value":"1ms"}}}}"#
+            )),
+            "at nodes[1].slots: must be between 1 and",
+        ),
+        (
+            "batch over the limit",
+            nodes(r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":99999999999}}"#),
+            "at nodes[0].arrivals.jobs: a batch of 99999999999 jobs is over the limit",
+        ),
+        (
+            "poisson rate zero",
+            nodes(r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"poisson","rate":0.0}}"#),
+            "at nodes[0].arrivals.rate: must be a rate",
+        ),
+        (
+            "drop over one",
+            with(r#","network":{"default":{"drop":1.5}}"#),
+            "at network.default.drop: must be a probability in [0, 1], got 1.5",
+        ),
+        (
+            "drop as text",
+            with(r#","network":{"default":{"drop":"high"}}"#),
+            "at network.default.drop: invalid type: string \"high\", expected f64",
+        ),
+        (
+            "negative duplicate on a link",
+            with(r#","network":{"links":[{"from":"c","to":"s","duplicate":-0.1}]}"#),
+            "at network.links[0].duplicate: must be a probability",
+        ),
+        (
+            "link from an unknown node",
+            with(r#","network":{"links":[{"from":"q","to":"s"}]}"#),
+            "at network.links[0].from: unknown node id \"q\"",
+        ),
+        (
+            "uniform latency min over max",
+            with(r#","network":{"default":{"latency":{"dist":"uniform","min":"5ms","max":"1ms"}}}"#),
+            "at network.default.latency.min: must not be greater than max",
+        ),
+        (
+            "unknown latency distribution",
+            with(r#","network":{"default":{"latency":{"dist":"gaussian"}}}"#),
+            "at network.default.latency.dist: unknown variant `gaussian`",
+        ),
+        (
+            "log-normal with negative sigma",
+            with(r#","network":{"default":{"latency":{"dist":"log_normal","median":"1ms","sigma":-1.0}}}"#),
+            "at network.default.latency.sigma: must be a finite number >= 0",
+        ),
+        (
+            "fault after the end",
+            with(r#","faults":[{"kind":"crash","at":"2s","node":"s"}]"#),
+            "at faults[0].at: 2s is after the end of the run (1s)",
+        ),
+        (
+            "fault window ends before it starts",
+            with(r#","faults":[{"kind":"crash","at":"500ms","until":"100ms","node":"s"}]"#),
+            "at faults[0].until: 100ms must be after `at` (500ms)",
+        ),
+        (
+            "fault on an unknown node",
+            with(r#","faults":[{"kind":"pause","at":"1ms","node":"zz"}]"#),
+            "at faults[0].node: unknown node id \"zz\"",
+        ),
+        (
+            "partition names a node twice",
+            with(r#","faults":[{"kind":"partition","at":"1ms","groups":[["s"],["s","c"]]}]"#),
+            "at faults[0].groups[1][0]: node \"s\" is named twice in this partition",
+        ),
+        (
+            "partition with an empty group",
+            with(r#","faults":[{"kind":"partition","at":"1ms","groups":[["s"],[]]}]"#),
+            "at faults[0].groups[1]: a partition group must not be empty",
+        ),
+        (
+            "unknown fault kind",
+            with(r#","faults":[{"kind":"explode","at":"1ms"}]"#),
+            "at faults[0].kind: unknown variant `explode`",
+        ),
+        (
+            "clog with no target",
+            with(r#","faults":[{"kind":"clog","at":"1ms","target":{}}]"#),
+            "at faults[0].target: expected either",
+        ),
+        (
+            "set_link with only from",
+            with(r#","faults":[{"kind":"set_link","at":"1ms","from":"s","config":{}}]"#),
+            "at faults[0]: give both `from` and `to`",
+        ),
+        (
+            "nemesis stops after the end",
+            with(r#","nemesis":{"stop":"5s","crash_rate":1.0}"#),
+            "at nemesis.stop: 5s is after the end of the run",
+        ),
+        (
+            "nemesis negative rate",
+            with(r#","nemesis":{"stop":"1s","crash_rate":-2.0}"#),
+            "at nemesis.crash_rate: must be a rate >= 0",
+        ),
+        (
+            "nemesis unknown target",
+            with(r#","nemesis":{"stop":"1s","targets":["nope"]}"#),
+            "at nemesis.targets[0]: unknown node id \"nope\"",
+        ),
+        (
+            "zero liveness bound",
+            with(r#","checks":{"pool_liveness_bound":"0s"}"#),
+            "at checks.pool_liveness_bound: must be greater than zero",
+        ),
+    ]
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("detsim-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn malformed_files_exit_2_naming_the_place_and_the_problem() {
+    let dir = tempdir();
+    let cases = cases();
+    assert!(cases.len() >= 30);
+    for (i, (label, text, expect)) in cases.iter().enumerate() {
+        let file = dir.join(format!("case{i}.json"));
+        std::fs::write(&file, text).unwrap();
+        for cmd in ["run", "validate"] {
+            let out = detsim(&[cmd, file.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{label} ({cmd}): {err}");
+            assert!(
+                err.contains(&format!("case{i}.json:")),
+                "{label}: the file is named: {err}"
+            );
+            assert!(err.contains(expect), "{label}: expected {expect:?} in: {err}");
+            assert!(!err.contains("panicked"), "{label}: {err}");
+            assert!(out.stdout.is_empty(), "{label}: nothing on stdout");
+        }
+    }
+}
+
+#[test]
+fn validate_reports_every_problem_and_a_missing_file() {
+    let dir = tempdir();
+    let file = dir.join("several.json");
+    std::fs::write(
+        &file,
+        with(r#","faults":[{"kind":"crash","at":"9s","node":"q"}],"network":{"default":{"drop":2.0}}"#),
+    )
+    .unwrap();
+    let out = detsim(&["validate", file.to_str().unwrap(), "/nonexistent/x.json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    for expect in [
+        "faults[0].at",
+        "faults[0].node",
+        "network.default.drop",
+        "/nonexistent/x.json",
+        "cannot read",
+    ] {
+        assert!(err.contains(expect), "{expect:?} missing from: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["run"][..],
+        &["explore", "x.json"],
+        &["explore", "x.json", "--seeds", "5..2"],
+        &["frobnicate"],
+    ] {
+        let out = detsim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// One byte-level or token-level mutation of a scenario text.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Replace(usize, String),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let token = prop_oneof![
+        Just("{".to_string()),
+        Just("}".to_string()),
+        Just("[".to_string()),
+        Just(",".to_string()),
+        Just("\"".to_string()),
+        Just("-1".to_string()),
+        Just("1e400".to_string()),
+        Just("null".to_string()),
+        Just("\"0s\"".to_string()),
+        Just("\"99999h\"".to_string()),
+        Just("NaN".to_string()),
+        Just("18446744073709551615".to_string()),
+        "[a-z_]{1,8}".prop_map(|s| format!("\"{s}\"")),
+        any::<u32>().prop_map(|n| n.to_string()),
+    ];
+    prop_oneof![
+        (any::<usize>(), 1usize..8).prop_map(|(a, n)| Mutation::Delete(a, n)),
+        (any::<usize>(), token.clone()).prop_map(|(a, t)| Mutation::Insert(a, t)),
+        (any::<usize>(), token).prop_map(|(a, t)| Mutation::Replace(a, t)),
+    ]
+}
+
+fn apply(text: &str, muts: &[Mutation]) -> String {
+    let mut b: Vec<char> = text.chars().collect();
+    for m in muts {
+        let len = b.len().max(1);
+        match m {
+            Mutation::Delete(a, n) => {
+                let start = a % len;
+                let end = (start + n).min(b.len());
+                if start < end {
+                    b.drain(start..end);
+                }
+            }
+            Mutation::Insert(a, t) => {
+                let at = a % (b.len() + 1);
+                b.splice(at..at, t.chars());
+            }
+            Mutation::Replace(a, t) => {
+                let start = a % len;
+                let end = (start + t.len()).min(b.len());
+                b.splice(start..end, t.chars());
+            }
+        }
+    }
+    b.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Mutated example scenarios never panic the parser, the validator or (when they are
+    /// still valid) a bounded run.
+    #[test]
+    fn mutated_scenarios_never_panic(which in 0usize..9, muts in proptest::collection::vec(mutation(), 1..4)) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let text = std::fs::read_to_string(&files[which % files.len()]).unwrap();
+        let mutated = apply(&text, &muts);
+        if let Ok(mut s) = detsim::scenario::parse_scenario("mutated.json", &mutated) {
+            s.max_events = s.max_events.min(20_000);
+            let _ = detsim::runner::run_scenario(&s, 1, None);
+        }
+    }
+}
