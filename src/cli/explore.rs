@@ -91,6 +91,9 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
                 let path = a.out.join(format!("{}-seed{}.json", scenario.name, r.seed));
                 std::fs::write(&path, serde_json::to_string_pretty(&f)? + "\n")?;
                 failures.push((r.seed, path));
+                if !a.keep_going {
+                    break; // later seeds of this chunk ran, but the sweep stops here
+                }
             }
         }
         if !failures.is_empty() && !a.keep_going {

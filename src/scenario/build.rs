@@ -43,6 +43,10 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         .enumerate()
         .map(|(i, n)| (n.id().to_string(), NodeId(i as u32)))
         .collect();
+    // Nodes first: link overrides name them.
+    for n in &s.nodes {
+        n.add_to(&mut sim, &ids, s)?;
+    }
     let net = sim.network_mut();
     net.set_default(s.network.default.to_config())?;
     for l in &s.network.links {
@@ -53,9 +57,6 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         } else {
             net.set_link(from, to, cfg)?;
         }
-    }
-    for n in &s.nodes {
-        n.add_to(&mut sim, &ids, s)?;
     }
     for f in &s.faults {
         for tf in expand(f, &ids, s)? {

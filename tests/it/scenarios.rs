@@ -247,3 +247,24 @@ fn shards_cover_exactly_the_unsharded_run() {
     assert_eq!(all.len(), 30);
     assert_eq!(merged, all);
 }
+
+#[test]
+fn the_documented_example_is_a_valid_scenario_that_runs() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md")).unwrap();
+    let start = doc.find("```json\n").expect("a json block") + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let dir = tempdir("doc");
+    let file = dir.join("example.json");
+    std::fs::write(&file, &doc[start..end]).unwrap();
+    let out = detsim(&["run", file.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert!(
+        v["faults"].as_array().unwrap().len() > 8,
+        "scheduled and nemesis faults both realized"
+    );
+}
