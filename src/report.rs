@@ -89,6 +89,8 @@ pub struct RunReport {
     pub scenario: String,
     /// The seed used.
     pub seed: u64,
+    /// Node names, by node id (`n0` is `nodes[0]`).
+    pub nodes: Vec<String>,
     /// The stable trace hash, 16 hex digits.
     pub trace_hash: String,
     /// Virtual time at the end, ns.

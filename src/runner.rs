@@ -57,6 +57,7 @@ pub fn run_scenario(s: &Scenario, seed: u64, trace: Option<Box<dyn Write>>) -> R
     Ok(RunReport {
         scenario: s.name.clone(),
         seed,
+        nodes: sim.node_names().to_vec(),
         trace_hash: hex(sim.trace_hash()),
         sim_time_ns: sim.now().as_nanos(),
         events: sim.stats().events,

@@ -103,16 +103,57 @@ fn print_summary(r: &RunReport, reproduce: &str) {
     for v in r.violations.iter().take(10) {
         println!("  violation {} at {}: {}", v.check, v.at, v.message);
         for e in v.events.iter().take(5) {
-            println!("      {} {}: {}", e.at, e.node, e.what);
+            let node = r
+                .nodes
+                .get(e.node.0 as usize)
+                .map_or_else(|| e.node.to_string(), |n| n.clone());
+            println!("      {} {node}: {}", e.at, e.what);
         }
     }
     if r.violations.len() > 10 {
         println!("  ... and {} more violations (see --json)", r.violations.len() - 10);
     }
-    if let serde_json::Value::Object(m) = &r.metrics {
-        for (proto, v) in m {
-            println!("  metrics {proto}: {v}");
-        }
-    }
+    print_metrics(&r.metrics);
     println!("reproduce: {reproduce}");
+}
+
+/// Key metrics, one line per protocol (the full set is in `--json`).
+fn print_metrics(m: &serde_json::Value) {
+    let ms = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |ns| format!("{:.2}ms", ns / 1e6));
+    if let Some(rpc) = m.get("rpc") {
+        let l = &rpc["latency"];
+        println!(
+            "  rpc: {} calls, {} ok, {} failed, {} retries; latency p50 {} p90 {} p99 {} max {}",
+            rpc["invoked"],
+            rpc["ok"],
+            rpc["failed"],
+            rpc["retries"],
+            ms(&l["p50"]),
+            ms(&l["p90"]),
+            ms(&l["p99"]),
+            ms(&l["max"])
+        );
+    }
+    if let Some(p) = m.get("pool") {
+        println!(
+            "  pool: {} submitted, {} accepted, {} rejected, {} reassigned; wait mean {} p99 {}; sojourn mean {} p99 {}; {:.1} jobs/s; utilisation {:.3}; mean queue {:.2}",
+            p["submitted"],
+            p["accepted"],
+            p["rejected"],
+            p["reassigned"],
+            ms(&p["waiting"]["mean_ns"]),
+            ms(&p["waiting"]["p99_ns"]),
+            ms(&p["sojourn"]["mean_ns"]),
+            ms(&p["sojourn"]["p99_ns"]),
+            p["throughput_per_s"].as_f64().unwrap_or(0.0),
+            p["utilisation"].as_f64().unwrap_or(0.0),
+            p["mean_queue_len"].as_f64().unwrap_or(0.0)
+        );
+    }
+    if let Some(d) = m.get("discovery") {
+        println!(
+            "  discovery: {} registrations, {} renewals, {} expiries, {} lookups ({} stale)",
+            d["registrations"], d["renewals"], d["expiries"], d["lookups"], d["stale_lookups"]
+        );
+    }
 }
