@@ -16,6 +16,11 @@ use crate::node::NodeId;
 use crate::rng::SimRng;
 use crate::time::SimTime;
 
+/// Highest nemesis rate per fault kind, per simulated second.
+pub const MAX_RATE: f64 = 10_000.0;
+/// Most faults the nemesis plans in one run (a bound on memory for hostile settings).
+pub const MAX_PLANNED: usize = 1_000_000;
+
 /// One fault. Applying a fault that does not apply (restart a node that is up) is a
 /// no-op, recorded in the trace as such.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -228,9 +233,9 @@ impl NemesisConfig {
             ("clog_rate", self.clog_rate),
             ("loss_rate", self.loss_rate),
         ] {
-            if !r.is_finite() || r < 0.0 {
+            if !r.is_finite() || !(0.0..=MAX_RATE).contains(&r) {
                 return Err(Error::InvalidParameter(format!(
-                    "nemesis {what} must be a finite rate >= 0, got {r}"
+                    "nemesis {what} must be a rate in [0, {MAX_RATE}] per second, got {r}"
                 )));
             }
         }
@@ -289,8 +294,8 @@ impl NemesisConfig {
             let mut t = self.start;
             loop {
                 let gap = -(1.0 - rng.unit()).ln() / rate * 1e9;
-                t = t + SimTime::from_nanos_f64(gap);
-                if t >= self.stop {
+                t = t + SimTime::from_nanos_f64(gap).max(SimTime(1));
+                if t >= self.stop || arrivals.len() >= MAX_PLANNED {
                     break;
                 }
                 arrivals.push((t, kind));
