@@ -57,7 +57,7 @@ impl Layout {
 fn layout(inp: &DiagramInput<'_>) -> Layout {
     let lanes = inp.names.len().max(1) as f64;
     let arrows: usize = inp.messages.iter().map(|m| m.outcomes.len().max(1)).sum();
-    let body = (arrows as f64 * 14.0).clamp(420.0, 7000.0);
+    let body = (arrows as f64 * 11.0).clamp(420.0, 6000.0);
     Layout {
         lane_w: (WIDTH - LEFT - RIGHT) / lanes,
         scale: TimeScale {
@@ -120,7 +120,7 @@ pub fn diagram(inp: &DiagramInput<'_>) -> String {
 
 fn axis(s: &mut String, l: &Layout) {
     s.push_str(r#"<g class="axis">"#);
-    for t in l.scale.ticks(12) {
+    for t in l.scale.ticks(((l.scale.p1 - l.scale.p0) / 90.0).max(4.0) as usize) {
         let y = l.scale.px(SimTime(t));
         let _ = write!(
             s,

@@ -52,7 +52,7 @@ code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;
 .cmd{background:#fff;border:1px solid var(--line);padding:6px 10px;border-radius:4px;display:block;overflow-x:auto;white-space:pre}
 table{border-collapse:collapse;background:#fff} td,th{border:1px solid var(--line);padding:3px 10px;text-align:left}
 .ok{color:var(--green);font-weight:600} .bad{color:var(--red);font-weight:600}
-ul.viol{padding-left:20px} ul.viol li{margin:3px 0}
+ul.viol{padding-left:20px;margin:4px 0} summary{cursor:pointer;color:var(--blue)} ul.viol li{margin:3px 0}
 .note{color:var(--muted)}
 .card{background:#fff;border:1px solid var(--line);border-radius:4px}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:8px 0;font-size:13px}
@@ -75,8 +75,8 @@ svg{display:block;width:100%;height:auto}
 .dupmark circle{fill:#fff;stroke:var(--purple);stroke-width:1.5}
 .f-part rect,rect.f-part{fill:rgba(237,137,54,.17)} .f-part rect{stroke:rgba(221,107,32,.55);stroke-width:1}
 .f-clog rect,rect.f-clog{fill:rgba(107,70,193,.13)} .f-clog rect{stroke:rgba(107,70,193,.45);stroke-width:1}
-.f-crash rect,rect.f-crash{fill:rgba(45,55,72,.45)}
-.f-pause rect,rect.f-pause{fill:rgba(214,158,46,.5)}
+.f-crash rect{fill:rgba(45,55,72,.45)} rect.f-crash{fill:rgba(45,55,72,.16)}
+.f-pause rect{fill:rgba(214,158,46,.5)} rect.f-pause{fill:rgba(214,158,46,.22)}
 .f-link line{stroke:#718096;stroke-dasharray:6 3}
 .bandlabel{font-weight:600;fill:#9c4221!important}
 .f-clog .bandlabel{fill:var(--purple)!important}
@@ -93,7 +93,7 @@ figure.plot{margin:0;background:#fff;border:1px solid var(--line);border-radius:
 .series{fill:none;stroke-width:1.8}
 .s1{stroke:var(--blue)} .s2{stroke:var(--orange)} .s3{stroke:var(--red)} .s4{stroke:var(--green)}
 line.s1,line.s2,line.s3,line.s4{stroke-width:3}
-.vline{stroke:#e53e3e;stroke-width:1.5;stroke-dasharray:4 3}
+.vline{stroke:#e53e3e;stroke-width:1.2;stroke-dasharray:4 3;opacity:.6}
 .winmark{fill:#2d3748}
 label.tog{font-size:13px;margin-left:12px;color:var(--muted)}
 "#;
@@ -222,6 +222,13 @@ pub fn page(p: &PageInput<'_>) -> String {
     if !r.violations.is_empty() {
         s.push_str(r#"<h2>Violations</h2><ul class="viol">"#);
         for (i, v) in r.violations.iter().enumerate().take(200) {
+            if i == 5 {
+                let _ = write!(
+                    s,
+                    r#"</ul><details><summary>{} more violations</summary><ul class="viol">"#,
+                    r.violations.len() - 5
+                );
+            }
             let place = if p.window.contains(v.at) {
                 format!(
                     r##"<a href="#violation-{}">{} at {}</a>"##,
@@ -241,7 +248,11 @@ pub fn page(p: &PageInput<'_>) -> String {
         if r.violations.len() > 200 {
             let _ = write!(s, "<li>… and {} more</li>", r.violations.len() - 200);
         }
-        s.push_str("</ul>");
+        s.push_str(if r.violations.len() > 5 {
+            "</ul></details>"
+        } else {
+            "</ul>"
+        });
     }
     let drawn = c.messages.len() as u64;
     let why = if !p.default_window {

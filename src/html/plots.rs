@@ -16,7 +16,7 @@ const W: f64 = 580.0;
 const H: f64 = 250.0;
 const L: f64 = 62.0;
 const R: f64 = 12.0;
-const T: f64 = 30.0;
+const T: f64 = 40.0;
 const B: f64 = 26.0;
 
 /// What the time plots share.
@@ -147,7 +147,7 @@ fn legend(s: &mut String, lines: &[Line]) {
         x -= w;
         let _ = write!(
             s,
-            r#"<line class="{}" x1="{x:.1}" x2="{:.1}" y1="12" y2="12"/><text class="tick" x="{:.1}" y="16">{}</text>"#,
+            r#"<line class="{}" x1="{x:.1}" x2="{:.1}" y1="30" y2="30"/><text class="tick" x="{:.1}" y="34">{}</text>"#,
             l.class,
             x + 16.0,
             x + 20.0,
@@ -251,7 +251,7 @@ fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
     // Latency on x (log), fraction on y.
     let xs = |v: f64| L + (v.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10()).max(1e-9) * (W - R - L);
     let y = YScale::Linear(1.0);
-    for f in [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0] {
+    for f in [0.0, 0.25, 0.5, 0.75, 0.9, 1.0] {
         let py = y.px(f);
         let _ = write!(
             s,
@@ -294,7 +294,7 @@ fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
     }
     let _ = write!(
         s,
-        r#"<path class="s1 series" d="{}"/><text class="tick" x="{:.1}" y="16" text-anchor="end">{} calls</text><line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
+        r#"<path class="s1 series" d="{}"/><text class="tick" x="{:.1}" y="34" text-anchor="end">{} calls</text><line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
         d.trim_end(),
         W - R,
         lat.count,

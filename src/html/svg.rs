@@ -21,6 +21,9 @@ pub fn esc(s: &str) -> String {
 
 /// A time in at most 4 significant digits and a fitting unit: `1.25s`, `300ms`, `12.5µs`.
 pub fn short_time(ns: u64) -> String {
+    if ns == 0 {
+        return "0".into();
+    }
     let v = ns as f64;
     let (x, unit) = if ns >= 1_000_000_000 {
         (v / 1e9, "s")
@@ -118,7 +121,8 @@ mod tests {
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
         assert_eq!(short_time(1_250_000_000), "1.25s");
         assert_eq!(short_time(300_000_000), "300ms");
-        assert_eq!(short_time(0), "0ns");
+        assert_eq!(short_time(0), "0");
+        assert_eq!(short_time(999), "999ns");
         assert_eq!(thousands(98_311), "98,311");
         assert_eq!(thousands(12), "12");
         assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
