@@ -178,12 +178,16 @@ pub struct ReplayOutcome {
 
 /// Re-run a FAILURE file.
 pub fn replay(f: &FailureFile) -> Result<ReplayOutcome, Error> {
-    let report = run_scenario(&f.scenario, f.seed, None)?;
-    Ok(ReplayOutcome {
+    Ok(judge(f, run_scenario(&f.scenario, f.seed, None)?))
+}
+
+/// Compare a re-run of a FAILURE file (`report`) with what the file recorded.
+pub fn judge(f: &FailureFile, report: RunReport) -> ReplayOutcome {
+    ReplayOutcome {
         same_violation: report.violations.iter().any(|v| v.check == f.check),
         same_hash: report.trace_hash == f.trace_hash,
         report,
-    })
+    }
 }
 
 #[cfg(test)]

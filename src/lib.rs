@@ -52,6 +52,7 @@ pub mod explore;
 pub mod fault;
 pub mod hash;
 pub mod history;
+pub mod html;
 pub mod metrics;
 pub mod net;
 pub mod node;

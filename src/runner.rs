@@ -7,9 +7,11 @@ use std::io::Write;
 use crate::check::CheckContext;
 use crate::error::Error;
 use crate::hash::StableHasher;
+use crate::protocols::{Msg, Obs};
 use crate::report::{CheckResult, MessageCounts, RunReport, Status, hex};
 use crate::scenario::build::{build, to_specs};
 use crate::scenario::{Scenario, nodes};
+use crate::sim::Simulation;
 use crate::time::SimTime;
 
 /// The seed a run uses: an explicit one, else `DETSIM_SEED`, else the scenario's.
@@ -28,6 +30,17 @@ pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) ->
 
 /// Run `s` with `seed`, streaming the trace to `trace` when given.
 pub fn run_scenario(s: &Scenario, seed: u64, trace: Option<Box<dyn Write>>) -> Result<RunReport, Error> {
+    run_scenario_with(s, seed, trace, |_| ()).map(|(r, ())| r)
+}
+
+/// [`run_scenario`], also handing the finished simulation to `inspect` (e.g. to read its
+/// history for a report) before it is dropped.
+pub fn run_scenario_with<T>(
+    s: &Scenario,
+    seed: u64,
+    trace: Option<Box<dyn Write>>,
+    inspect: impl FnOnce(&Simulation<Msg, Obs>) -> T,
+) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
     let sim = &mut built.sim;
     let metrics = nodes::attach_metrics(sim, s);
@@ -54,7 +67,8 @@ pub fn run_scenario(s: &Scenario, seed: u64, trace: Option<Box<dyn Write>>) -> R
         violations.extend(found);
     }
     violations.sort_by_key(|v| v.at);
-    Ok(RunReport {
+    let inspected = inspect(sim);
+    let report = RunReport {
         scenario: s.name.clone(),
         seed,
         nodes: sim.node_names().to_vec(),
@@ -69,7 +83,8 @@ pub fn run_scenario(s: &Scenario, seed: u64, trace: Option<Box<dyn Write>>) -> R
         checks,
         violations,
         metrics: metrics.finish(sim.now()),
-    })
+    };
+    Ok((report, inspected))
 }
 
 /// Where two runs of the same scenario and seed first differ.

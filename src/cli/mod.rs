@@ -27,7 +27,7 @@ pub struct Cli {
 enum Command {
     /// Run one scenario and report what happened.
     #[command(
-        after_help = "Examples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism"
+        after_help = "Examples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
     )]
     Run(run::RunArgs),
     /// Check scenario files and report every problem (exit 2 if any).
@@ -39,7 +39,9 @@ enum Command {
     )]
     Explore(explore::ExploreArgs),
     /// Re-run a FAILURE file and say whether the same violation and trace hash came back.
-    #[command(after_help = "Example:\n  detsim replay failures/deposit-canary-seed3.json")]
+    #[command(
+        after_help = "Examples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
+    )]
     Replay(replay::ReplayArgs),
     /// Measure the engine on the RPC ping-pong workload against a hand-written reference loop.
     #[command(
@@ -76,6 +78,20 @@ fn finding(r: &RunReport) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Write an HTML report and say where it went (on stderr: stdout may be JSON).
+fn write_report(path: &Path, out: &detsim::html::HtmlReport) -> anyhow::Result<()> {
+    std::fs::write(path, &out.html).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+    eprintln!(
+        "report: {} ({} KB; diagram {}..{}, {} messages drawn)",
+        path.display(),
+        out.html.len() / 1024,
+        detsim::SimTime(out.window.start.0),
+        detsim::SimTime(out.window.end.0),
+        out.drawn
+    );
+    Ok(())
 }
 
 /// The human summary of a run.

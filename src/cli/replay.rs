@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use detsim::explore::{parse_failure, replay};
+use detsim::explore::{judge, parse_failure, replay};
+use detsim::html::Window;
 
-use super::print_summary;
+use super::{print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -16,6 +17,12 @@ pub struct ReplayArgs {
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Write a self-contained HTML report (space-time diagram, plots) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
+    /// The diagram's time window (default: around the first violation, or the start).
+    #[arg(long, value_name = "A..B", requires = "report")]
+    report_window: Option<Window>,
 }
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -30,7 +37,15 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let out = replay(&f)?;
+    let out = match &a.report {
+        Some(path) => {
+            let cmd = format!("detsim replay {name}");
+            let html = detsim::html::run_with_report(&f.scenario, f.seed, None, a.report_window, &cmd)?;
+            write_report(path, &html)?;
+            judge(&f, html.report)
+        }
+        None => replay(&f)?,
+    };
     if a.json {
         let v = serde_json::json!({
             "failure": name,

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use detsim::html::Window;
 use detsim::report::RunReport;
 use detsim::runner::{check_determinism, effective_seed, run_scenario};
 use detsim::scenario::load_scenario;
 
-use super::{finding, load_or_exit, print_summary};
+use super::{finding, load_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -27,6 +28,12 @@ pub struct RunArgs {
     /// Run twice and report the first event where the traces diverge, if they do.
     #[arg(long)]
     check_determinism: bool,
+    /// Write a self-contained HTML report (space-time diagram, plots) to this file.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
+    /// The diagram's time window (default: around the first violation, or the start).
+    #[arg(long, value_name = "A..B", requires = "report")]
+    report_window: Option<Window>,
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -57,7 +64,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-        run_scenario(&scenario, seed, trace)?
+        match &a.report {
+            Some(path) => {
+                let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
+                let out = detsim::html::run_with_report(&scenario, seed, trace, a.report_window, &cmd)?;
+                write_report(path, &out)?;
+                out.report
+            }
+            None => run_scenario(&scenario, seed, trace)?,
+        }
     };
     let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
     if a.json {

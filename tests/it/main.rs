@@ -2,6 +2,7 @@
 
 mod determinism;
 mod discovery;
+mod html_report;
 mod lifecycle;
 mod malformed;
 mod network;

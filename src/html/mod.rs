@@ -1,0 +1,23 @@
+//! The HTML report of one run (`detsim run ... --report FILE.html`): one self-contained
+//! file with the run's header, a space-time diagram of a time window, and plots with the
+//! fault windows shaded.
+//!
+//! Data flows: the trace writer hook feeds a [`collect::TraceCollector`] (bounded memory);
+//! after the run the history is bucketed into [`series::Series`]; the faults are paired
+//! into [`faults::Span`]s; then [`page::page`] renders [`diagram`] and [`plots`]. The
+//! engine is not changed: without a report no collector exists. The library returns the
+//! page as a string; the CLI writes the file.
+
+pub mod collect;
+pub mod diagram;
+pub mod faults;
+pub mod label;
+pub mod page;
+pub mod plots;
+pub mod run;
+pub mod series;
+pub mod svg;
+pub mod window;
+
+pub use run::{HtmlReport, run_with_report};
+pub use window::{Window, WindowError};

@@ -1,0 +1,92 @@
+//! Running a scenario for its HTML report: the run with a trace collector attached, the
+//! default window chosen from what the run showed (around the first violation, or the
+//! start), and, when that window was not known in advance, a second run of the same
+//! scenario and seed (deterministic, so the same run) to collect the window's messages.
+
+use std::io::Write;
+
+use super::collect::{Tee, TraceCollector};
+use super::faults::spans;
+use super::page::{PageInput, page};
+use super::series;
+use super::window::{Window, default_window};
+use crate::error::Error;
+use crate::report::RunReport;
+use crate::runner::run_scenario_with;
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+
+/// The default window holds about this many messages at most.
+pub const DEFAULT_BUDGET: u64 = 1_500;
+
+/// A run and its report page.
+#[derive(Clone, Debug)]
+pub struct HtmlReport {
+    /// The run's report (the same as without `--report`).
+    pub report: RunReport,
+    /// The page.
+    pub html: String,
+    /// The diagram's window.
+    pub window: Window,
+    /// Messages drawn in the diagram.
+    pub drawn: usize,
+}
+
+/// Run `s` with `seed` and render its report. `trace` also gets the JSON-lines trace;
+/// `window` fixes the diagram's window (default: around the first violation, or the
+/// start); `command` is the command line shown as the way to reproduce the run.
+pub fn run_with_report(
+    s: &Scenario,
+    seed: u64,
+    trace: Option<Box<dyn Write>>,
+    window: Option<Window>,
+    command: &str,
+) -> Result<HtmlReport, Error> {
+    let (collector, cell) = TraceCollector::new(window);
+    let sink: Box<dyn Write> = match trace {
+        Some(t) => Box::new(Tee(t, Box::new(collector))),
+        None => Box::new(collector),
+    };
+    let (report, (names, plot)) = run_scenario_with(s, seed, Some(sink), |sim| {
+        let c = cell.borrow();
+        let plot = series::build(sim.history().records(), sim.now(), &c.delivered, &c.dropped);
+        (sim.node_names().to_vec(), plot)
+    })?;
+    let mut collected = cell.replace(Default::default());
+    let end = SimTime(report.sim_time_ns);
+    let (win, default) = match window {
+        Some(w) => (w, false),
+        None => {
+            let first = report.violations.first().map(|v| v.at);
+            let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
+            let (collector, cell) = TraceCollector::new(Some(w));
+            let (again, ()) = run_scenario_with(s, seed, Some(Box::new(collector)), |_| ())?;
+            if again.trace_hash != report.trace_hash {
+                return Err(Error::InvalidParameter(format!(
+                    "the second run for the report diverged (trace hash {} then {}): the scenario is not deterministic",
+                    report.trace_hash, again.trace_hash
+                )));
+            }
+            collected = cell.replace(Default::default());
+            (w, true)
+        }
+    };
+    let spans = spans(&collected.faults, end, &names);
+    let html = page(&PageInput {
+        description: &s.description,
+        report: &report,
+        command,
+        names: &names,
+        collected: &collected,
+        window: win,
+        default_window: default,
+        spans: &spans,
+        series: &plot,
+    });
+    Ok(HtmlReport {
+        drawn: collected.messages.len(),
+        report,
+        html,
+        window: win,
+    })
+}
