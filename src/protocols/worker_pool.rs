@@ -35,7 +35,7 @@ mod config;
 mod dispatcher;
 mod worker;
 
-pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, ServiceTime, WorkerConfig};
+pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};
 
 use crate::error::Error;
 use crate::hash::{StableHash, StableHasher};

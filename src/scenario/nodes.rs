@@ -18,14 +18,14 @@ use crate::protocols::discovery::{RegistrantConfig, RegistryConfig, ResolverConf
 use crate::protocols::rpc::{
     CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, RpcServerConfig, Target, Workload, client, server,
 };
-use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, ServiceTime, WorkerConfig};
+use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, WorkerConfig};
 use crate::protocols::{Msg, Obs};
 use crate::sim::Simulation;
 use crate::time::SimTime;
 
 use super::Scenario;
 use super::build::IdMap;
-use super::validate::{Ids, Problem, positive, probability};
+use super::validate::{Ids, Problem, dist, positive, probability};
 
 const fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -244,7 +244,7 @@ pub enum NodeSpec {
         /// Jobs at once.
         #[serde(default = "d_slots")]
         slots: u32,
-        /// Service time per job (constant, uniform, exponential or log_normal).
+        /// Service time per job (any duration distribution, as for latency).
         service_time: Latency,
         /// Hello interval.
         #[serde(default = "d_heartbeat")]
@@ -305,19 +305,6 @@ impl ChecksSpec {
     pub fn validate(&self, path: &str, out: &mut Vec<Problem>) {
         positive(&format!("{path}.pool_liveness_bound"), self.pool_liveness_bound, out);
     }
-}
-
-/// A latency-style distribution as a service time.
-fn service_time(l: &Latency) -> Result<ServiceTime, String> {
-    Ok(match *l {
-        Latency::Constant { value } => ServiceTime::Constant(value),
-        Latency::Uniform { min, max } => ServiceTime::Uniform { min, max },
-        Latency::Exponential { mean } => ServiceTime::Exponential { mean },
-        Latency::LogNormal { median, sigma } => ServiceTime::LogNormal { median, sigma },
-        Latency::Normal { .. } | Latency::Pareto { .. } => {
-            return Err("a service time is constant, uniform, exponential or log_normal".into());
-        }
-    })
 }
 
 fn lookup(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
@@ -456,14 +443,7 @@ impl NodeSpec {
                     ));
                 }
                 positive(&format!("{path}.heartbeat"), *heartbeat, out);
-                match service_time(st) {
-                    Err(m) => out.push((format!("{path}.service_time.dist"), m)),
-                    Ok(st) => {
-                        if let Err(e) = st.validate() {
-                            out.push((format!("{path}.service_time"), e.to_string()));
-                        }
-                    }
-                }
+                dist(st, &format!("{path}.service_time"), out);
             }
             NodeSpec::PoolClient {
                 dispatcher,
@@ -473,9 +453,7 @@ impl NodeSpec {
             } => {
                 expect_role("dispatcher", dispatcher, "dispatcher", out);
                 positive(&format!("{path}.retry"), *retry, out);
-                if let Err(m) = service_time(think) {
-                    out.push((format!("{path}.think.dist"), m));
-                }
+                dist(think, &format!("{path}.think"), out);
             }
         }
         // Probabilities live in the network section; nothing here is one, but keep the
@@ -580,7 +558,7 @@ impl NodeSpec {
                     },
                     ArrivalsSpec::Clients => Arrivals::ClosedLoop {
                         clients: 0,
-                        think: ServiceTime::Constant(SimTime::ZERO),
+                        think: Latency::constant(SimTime::ZERO),
                         jobs_per_client: None,
                         retry: d_retry(),
                     },
@@ -605,7 +583,7 @@ impl NodeSpec {
                 let cfg = WorkerConfig {
                     dispatcher: lookup(ids, dispatcher)?,
                     slots: *slots,
-                    service: service_time(st).map_err(bad)?,
+                    service: st.clone(),
                     heartbeat: *heartbeat,
                     return_unchanged: *canary_return_unchanged,
                 };
@@ -621,7 +599,7 @@ impl NodeSpec {
                 let cfg = ClientConfig {
                     dispatcher: lookup(ids, dispatcher)?,
                     jobs: *jobs,
-                    think: service_time(think).map_err(bad)?,
+                    think: think.clone(),
                     retry: *retry,
                 };
                 sim.add_node(id, worker_pool::client(cfg)?)

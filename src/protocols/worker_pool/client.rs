@@ -4,8 +4,9 @@
 
 use std::rc::Rc;
 
-use super::config::{ClientConfig, Sampler};
+use super::config::ClientConfig;
 use super::{JobId, PoolMsg, PoolObs, observe, send};
+use crate::dist::Sampler;
 use crate::node::{Node, NodeId, TimerId};
 use crate::protocols::{Msg, Obs, ProtoCtx};
 

@@ -1,102 +1,11 @@
 //! Plain configuration structs of the worker pool (no serde: the scenario layer maps its
-//! own format onto these), their validation, and the service-time sampler.
+//! own format onto these) and their validation. Service and think times are
+//! [`Dist`]s, the duration distribution network latency uses too.
 
-use rand_distr::{Exp, LogNormal};
-
+use crate::dist::Dist;
 use crate::error::Error;
 use crate::node::NodeId;
-use crate::rng::SimRng;
 use crate::time::SimTime;
-
-/// A distribution of durations: a worker's service time, a client's think time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ServiceTime {
-    /// Always the same.
-    Constant(SimTime),
-    /// Exponential with this mean (service rate `mu = 1 / mean`).
-    Exponential {
-        /// The mean.
-        mean: SimTime,
-    },
-    /// Uniform in `[min, max]`.
-    Uniform {
-        /// Shortest.
-        min: SimTime,
-        /// Longest.
-        max: SimTime,
-    },
-    /// Log-normal with this median (`e^mu`) and shape `sigma`.
-    LogNormal {
-        /// The median.
-        median: SimTime,
-        /// The shape.
-        sigma: f64,
-    },
-}
-
-impl ServiceTime {
-    /// The distribution's mean in nanoseconds.
-    pub fn mean_ns(&self) -> f64 {
-        match *self {
-            ServiceTime::Constant(t) => t.0 as f64,
-            ServiceTime::Exponential { mean } => mean.0 as f64,
-            ServiceTime::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
-            ServiceTime::LogNormal { median, sigma } => median.0 as f64 * (sigma * sigma / 2.0).exp(),
-        }
-    }
-
-    /// Check the parameters.
-    pub fn validate(&self) -> Result<(), Error> {
-        self.sampler().map(|_| ())
-    }
-
-    pub(crate) fn sampler(&self) -> Result<Sampler, Error> {
-        let bad = |why: &str| Error::InvalidParameter(format!("service time {self:?}: {why}"));
-        Ok(match *self {
-            ServiceTime::Constant(t) => Sampler::Constant(t.0),
-            ServiceTime::Uniform { min, max } => {
-                if min > max {
-                    return Err(bad("min is greater than max"));
-                }
-                Sampler::Uniform(min.0, max.0)
-            }
-            ServiceTime::Exponential { mean } => {
-                if mean.0 == 0 {
-                    return Err(bad("mean must be positive"));
-                }
-                Sampler::Exp(Exp::new(1.0 / mean.0 as f64).map_err(|e| bad(&e.to_string()))?)
-            }
-            ServiceTime::LogNormal { median, sigma } => {
-                if median.0 == 0 || !sigma.is_finite() || sigma < 0.0 {
-                    return Err(bad("median must be positive and sigma finite and >= 0"));
-                }
-                Sampler::LogNormal(LogNormal::new((median.0 as f64).ln(), sigma).map_err(|e| bad(&e.to_string()))?)
-            }
-        })
-    }
-}
-
-/// A validated, ready-to-draw [`ServiceTime`].
-#[derive(Clone, Debug)]
-pub(crate) enum Sampler {
-    Constant(u64),
-    Uniform(u64, u64),
-    Exp(Exp<f64>),
-    LogNormal(LogNormal<f64>),
-}
-
-impl Sampler {
-    /// One draw from the node's stream (no draw at all for a constant).
-    #[inline]
-    pub(crate) fn sample(&self, rng: &mut SimRng) -> SimTime {
-        match self {
-            Sampler::Constant(v) => SimTime(*v),
-            Sampler::Uniform(lo, hi) => SimTime(rng.range(*lo, hi.saturating_add(1))),
-            Sampler::Exp(d) => SimTime::from_nanos_f64(rng.sample(d)),
-            Sampler::LogNormal(d) => SimTime::from_nanos_f64(rng.sample(d)),
-        }
-    }
-}
 
 /// How jobs arrive.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,7 +22,7 @@ pub enum Arrivals {
         /// How many clients.
         clients: u32,
         /// Think time between a result and the next submission.
-        think: ServiceTime,
+        think: Dist,
         /// Jobs per client (`None`: no limit).
         jobs_per_client: Option<u64>,
         /// How long a client waits for a result before it resubmits the same job.
@@ -196,7 +105,7 @@ pub struct WorkerConfig {
     /// Jobs it runs at once (at least 1).
     pub slots: u32,
     /// Service time per job.
-    pub service: ServiceTime,
+    pub service: Dist,
     /// Interval between hellos.
     pub heartbeat: SimTime,
     /// CANARY (planted bug): return the value unchanged instead of doubled.
@@ -209,7 +118,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             dispatcher: NodeId(0),
             slots: 1,
-            service: ServiceTime::Exponential {
+            service: Dist::Exponential {
                 mean: SimTime::from_millis(10),
             },
             heartbeat: SimTime::from_millis(500),
@@ -239,7 +148,7 @@ pub struct ClientConfig {
     /// How many jobs to submit (`None`: no limit).
     pub jobs: Option<u64>,
     /// Think time between a result and the next submission.
-    pub think: ServiceTime,
+    pub think: Dist,
     /// How long to wait for a result before resubmitting the same job.
     pub retry: SimTime,
 }

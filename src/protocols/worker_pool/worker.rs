@@ -4,8 +4,9 @@
 
 use std::rc::Rc;
 
-use super::config::{Sampler, WorkerConfig};
+use super::config::WorkerConfig;
 use super::{JobId, PoolMsg, PoolObs, expected_result, observe, send};
+use crate::dist::Sampler;
 use crate::node::{Node, NodeId, TimerId};
 use crate::protocols::{Msg, Obs, ProtoCtx};
 use crate::time::SimTime;
