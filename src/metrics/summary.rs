@@ -112,6 +112,9 @@ mod tests {
         let mut one = DurationSummary::default();
         one.record(123_456_789);
         let st = one.stats();
-        assert_eq!((st.p50_ns, st.p99_ns, st.max_ns), (123_456_789, 123_456_789, 123_456_789));
+        assert_eq!(
+            (st.p50_ns, st.p99_ns, st.max_ns),
+            (123_456_789, 123_456_789, 123_456_789)
+        );
     }
 }

@@ -40,6 +40,7 @@ pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerCon
 use crate::error::Error;
 use crate::hash::{StableHash, StableHasher};
 use crate::node::NodeId;
+use crate::protocols::discovery::Target;
 use crate::protocols::{Msg, Obs, ProtoNode};
 use crate::sim::Simulation;
 use crate::time::SimTime;
@@ -295,7 +296,7 @@ pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<Pool
     let mut workers = Vec::with_capacity(cfg.workers as usize);
     for i in 0..cfg.workers {
         let w = WorkerConfig {
-            dispatcher: d,
+            dispatcher: Target::Fixed(d),
             ..cfg.worker.clone()
         };
         workers.push(sim.add_node(&format!("worker-{i}"), worker(w)?)?);
@@ -310,7 +311,7 @@ pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<Pool
     {
         for i in 0..*n {
             let c = ClientConfig {
-                dispatcher: d,
+                dispatcher: Target::Fixed(d),
                 jobs: *jobs_per_client,
                 think: think.clone(),
                 retry: *retry,

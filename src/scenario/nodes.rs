@@ -234,13 +234,20 @@ pub enum NodeSpec {
         /// CANARY: never reassign an expired lease.
         #[serde(default)]
         canary_never_reassign: bool,
+        /// Register in a registry, so that workers and clients find it by service name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        register: Option<RegisterSpec>,
     },
     /// A worker.
     Worker {
         /// Node id.
         id: String,
-        /// The dispatcher's id.
-        dispatcher: String,
+        /// A fixed dispatcher's id (or give `service`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dispatcher: Option<String>,
+        /// Find the dispatcher through a registry (or give `dispatcher`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceSpec>,
         /// Jobs at once.
         #[serde(default = "d_slots")]
         slots: u32,
@@ -257,8 +264,12 @@ pub enum NodeSpec {
     PoolClient {
         /// Node id.
         id: String,
-        /// The dispatcher's id.
-        dispatcher: String,
+        /// A fixed dispatcher's id (or give `service`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dispatcher: Option<String>,
+        /// Find the dispatcher through a registry (or give `dispatcher`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceSpec>,
         /// How many jobs (default: no limit).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         jobs: Option<u64>,
@@ -313,6 +324,31 @@ fn lookup(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
         .ok_or_else(|| Error::InvalidParameter(format!("unknown node id {name:?}")))
 }
 
+fn registrant(r: &RegisterSpec, ids: &IdMap) -> Result<RegistrantConfig, Error> {
+    let mut rc = RegistrantConfig::new(lookup(ids, &r.registry)?, r.service.clone(), r.ttl);
+    if let Some(i) = r.interval {
+        rc.interval = i;
+    }
+    Ok(rc)
+}
+
+fn resolver(svc: &ServiceSpec, ids: &IdMap) -> Result<ResolverConfig, Error> {
+    let mut r = ResolverConfig::new(lookup(ids, &svc.registry)?, svc.service.clone());
+    r.refresh_every = svc.refresh_every;
+    Ok(r)
+}
+
+/// A fixed node (`fixed`, by id) or a service (`service`): exactly one is given.
+fn target(fixed: &Option<String>, service: &Option<ServiceSpec>, ids: &IdMap, field: &str) -> Result<Target, Error> {
+    match (fixed, service) {
+        (Some(name), None) => Ok(Target::Fixed(lookup(ids, name)?)),
+        (None, Some(svc)) => Ok(Target::Service(resolver(svc, ids)?)),
+        _ => Err(Error::InvalidParameter(format!(
+            "give exactly one of `{field}` and `service`"
+        ))),
+    }
+}
+
 impl NodeSpec {
     /// The node's id.
     pub fn id(&self) -> &str {
@@ -360,6 +396,17 @@ impl NodeSpec {
                 positive(&format!("{path}.register.interval"), i, out);
             }
         };
+        let one_target = |field: &str,
+                          fixed: &Option<String>,
+                          svc: &Option<ServiceSpec>,
+                          role: &str,
+                          out: &mut Vec<Problem>| {
+            match (fixed, svc) {
+                (Some(name), None) => expect_role(field, name, role, out),
+                (None, Some(svc)) => expect_role("service.registry", &svc.registry, "registry", out),
+                _ => out.push((path.to_string(), format!("give exactly one of `{field}` and `service`"))),
+            }
+        };
         match self {
             NodeSpec::Registry { sweep_every, .. } => positive(&format!("{path}.sweep_every"), *sweep_every, out),
             NodeSpec::RpcServer { register: r, .. } => {
@@ -380,11 +427,7 @@ impl NodeSpec {
                 backoff_base,
                 ..
             } => {
-                match (srv, service) {
-                    (Some(name), None) => expect_role("server", name, "rpc_server", out),
-                    (None, Some(svc)) => expect_role("service.registry", &svc.registry, "registry", out),
-                    _ => out.push((path.to_string(), "give exactly one of `server` and `service`".into())),
-                }
+                one_target("server", srv, service, "rpc_server", out);
                 if mix.multiply as u64 + mix.divide as u64 + mix.deposit as u64 == 0 {
                     out.push((format!("{path}.mix"), "needs at least one positive weight".into()));
                 }
@@ -415,8 +458,12 @@ impl NodeSpec {
                 arrivals,
                 lease,
                 worker_timeout,
+                register: r,
                 ..
             } => {
+                if let Some(r) = r {
+                    register(r, out);
+                }
                 positive(&format!("{path}.lease"), *lease, out);
                 positive(&format!("{path}.worker_timeout"), *worker_timeout, out);
                 if let ArrivalsSpec::Poisson { rate, .. } = arrivals
@@ -430,12 +477,13 @@ impl NodeSpec {
             }
             NodeSpec::Worker {
                 dispatcher,
+                service,
                 slots,
                 service_time: st,
                 heartbeat,
                 ..
             } => {
-                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                one_target("dispatcher", dispatcher, service, "dispatcher", out);
                 if *slots == 0 || *slots > 1_000_000 {
                     out.push((
                         format!("{path}.slots"),
@@ -447,11 +495,12 @@ impl NodeSpec {
             }
             NodeSpec::PoolClient {
                 dispatcher,
+                service,
                 think,
                 retry,
                 ..
             } => {
-                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                one_target("dispatcher", dispatcher, service, "dispatcher", out);
                 positive(&format!("{path}.retry"), *retry, out);
                 dist(think, &format!("{path}.think"), out);
             }
@@ -480,11 +529,7 @@ impl NodeSpec {
                 let mut cfg = RpcServerConfig::new();
                 cfg.dedupe = *dedupe;
                 if let Some(r) = register {
-                    let mut rc = RegistrantConfig::new(lookup(ids, &r.registry)?, r.service.clone(), r.ttl);
-                    if let Some(i) = r.interval {
-                        rc.interval = i;
-                    }
-                    cfg = cfg.registering(rc);
+                    cfg = cfg.registering(registrant(r, ids)?);
                 }
                 sim.add_node(id, server(cfg))
             }
@@ -503,15 +548,7 @@ impl NodeSpec {
                 backoff_base,
                 backoff_max,
             } => {
-                let target = match (srv, service) {
-                    (Some(name), _) => Target::Fixed(lookup(ids, name)?),
-                    (None, Some(svc)) => {
-                        let mut r = ResolverConfig::new(lookup(ids, &svc.registry)?, svc.service.clone());
-                        r.refresh_every = svc.refresh_every;
-                        Target::Service(r)
-                    }
-                    (None, None) => return Err(bad("needs `server` or `service`".into())),
-                };
+                let target = target(srv, service, ids, "server").map_err(|e| bad(e.to_string()))?;
                 let pacing = match (interval, think) {
                     (Some(i), _) => Pacing::Interval(*i),
                     (None, t) => Pacing::ClosedLoop {
@@ -549,6 +586,7 @@ impl NodeSpec {
                 lease,
                 worker_timeout,
                 canary_never_reassign,
+                register,
             } => {
                 let arrivals = match arrivals {
                     ArrivalsSpec::Batch { jobs } => Arrivals::Batch { n: *jobs },
@@ -569,19 +607,21 @@ impl NodeSpec {
                     lease: *lease,
                     worker_timeout: *worker_timeout,
                     never_reassign: *canary_never_reassign,
+                    register: register.as_ref().map(|r| registrant(r, ids)).transpose()?,
                 };
                 sim.add_node(id, worker_pool::dispatcher(cfg)?)
             }
             NodeSpec::Worker {
                 id,
                 dispatcher,
+                service,
                 slots,
                 service_time: st,
                 heartbeat,
                 canary_return_unchanged,
             } => {
                 let cfg = WorkerConfig {
-                    dispatcher: lookup(ids, dispatcher)?,
+                    dispatcher: target(dispatcher, service, ids, "dispatcher").map_err(|e| bad(e.to_string()))?,
                     slots: *slots,
                     service: st.clone(),
                     heartbeat: *heartbeat,
@@ -592,12 +632,13 @@ impl NodeSpec {
             NodeSpec::PoolClient {
                 id,
                 dispatcher,
+                service,
                 jobs,
                 think,
                 retry,
             } => {
                 let cfg = ClientConfig {
-                    dispatcher: lookup(ids, dispatcher)?,
+                    dispatcher: target(dispatcher, service, ids, "dispatcher").map_err(|e| bad(e.to_string()))?,
                     jobs: *jobs,
                     think: think.clone(),
                     retry: *retry,

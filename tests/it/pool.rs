@@ -229,6 +229,7 @@ fn sweep_pool(arrivals: Arrivals, never_reassign: bool, return_unchanged: bool) 
             lease: ms(200),
             worker_timeout: ms(150),
             never_reassign,
+            register: None,
         },
         workers: 3,
         worker: WorkerConfig {

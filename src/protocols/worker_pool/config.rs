@@ -5,7 +5,27 @@
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::node::NodeId;
+use crate::protocols::discovery::{RegistrantConfig, Target};
 use crate::time::SimTime;
+
+/// Timer tags at or above this are free for embedded discovery components in the
+/// dispatcher and the workers (their own tags are lease numbers, below it, and `u64::MAX`).
+const HIGH_TAGS: u64 = 1 << 63;
+
+fn bad(what: &str) -> Error {
+    Error::InvalidParameter(what.to_string())
+}
+
+/// A resolver's timer tag must not collide with the node's own tags.
+fn check_target_tag(t: &Target, ok: impl Fn(u64) -> bool, who: &str) -> Result<(), Error> {
+    match t.resolver() {
+        Some(r) if !ok(r.timer_tag) => Err(bad(&format!(
+            "pool {who}: the resolver's timer tag {:#x} collides with the node's own tags",
+            r.timer_tag
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// How jobs arrive.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +71,9 @@ pub struct DispatcherConfig {
     pub worker_timeout: SimTime,
     /// CANARY (planted bug): never put a job back when its lease expires.
     pub never_reassign: bool,
+    /// Register with a service registry (and renew by heartbeat), if set, so that
+    /// workers and clients can find the dispatcher by service name.
+    pub register: Option<RegistrantConfig>,
 }
 
 impl Default for DispatcherConfig {
@@ -62,6 +85,7 @@ impl Default for DispatcherConfig {
             lease: SimTime::from_secs(1),
             worker_timeout: SimTime::from_secs(3),
             never_reassign: false,
+            register: None,
         }
     }
 }
@@ -74,6 +98,14 @@ impl DispatcherConfig {
         }
         if self.worker_timeout.0 == 0 {
             return Err(Error::InvalidParameter("pool worker_timeout must be positive".into()));
+        }
+        if let Some(r) = &self.register
+            && (r.timer_tag < HIGH_TAGS || r.timer_tag == u64::MAX)
+        {
+            return Err(bad(&format!(
+                "pool dispatcher: the registrant's timer tag {:#x} collides with the dispatcher's own tags",
+                r.timer_tag
+            )));
         }
         match &self.arrivals {
             Arrivals::Batch { .. } => Ok(()),
@@ -100,8 +132,9 @@ impl DispatcherConfig {
 /// A worker's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerConfig {
-    /// The dispatcher to register with.
-    pub dispatcher: NodeId,
+    /// The dispatcher to say hello to: a fixed node, or found through the registry
+    /// (looked up again when it sends nothing for three heartbeats).
+    pub dispatcher: Target,
     /// Jobs it runs at once (at least 1).
     pub slots: u32,
     /// Service time per job.
@@ -116,7 +149,7 @@ impl Default for WorkerConfig {
     /// One slot, 10 ms exponential service, 500 ms heartbeat.
     fn default() -> Self {
         WorkerConfig {
-            dispatcher: NodeId(0),
+            dispatcher: Target::Fixed(NodeId(0)),
             slots: 1,
             service: Dist::Exponential {
                 mean: SimTime::from_millis(10),
@@ -136,6 +169,7 @@ impl WorkerConfig {
         if self.heartbeat.0 == 0 {
             return Err(Error::InvalidParameter("pool worker heartbeat must be positive".into()));
         }
+        check_target_tag(&self.dispatcher, |t| t >= HIGH_TAGS && t != u64::MAX, "worker")?;
         self.service.validate()
     }
 }
@@ -143,8 +177,9 @@ impl WorkerConfig {
 /// A closed-loop client's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
-    /// The dispatcher to submit to.
-    pub dispatcher: NodeId,
+    /// The dispatcher to submit to: a fixed node, or found through the registry (looked
+    /// up again whenever a submission goes `retry` without an answer).
+    pub dispatcher: Target,
     /// How many jobs to submit (`None`: no limit).
     pub jobs: Option<u64>,
     /// Think time between a result and the next submission.
@@ -159,6 +194,7 @@ impl ClientConfig {
         if self.retry.0 == 0 {
             return Err(Error::InvalidParameter("pool client retry must be positive".into()));
         }
+        check_target_tag(&self.dispatcher, |t| t > 2, "client")?;
         self.think.validate()
     }
 }
