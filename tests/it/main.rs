@@ -5,6 +5,7 @@ mod discovery;
 mod lifecycle;
 mod network;
 mod pool;
+mod pool_discovery;
 mod pool_queueing;
 mod rpc;
 mod scenarios;
