@@ -181,3 +181,58 @@ impl Dist {
         Sampler::build(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{SimRng, Stream};
+
+    #[test]
+    fn bad_parameters_are_typed_errors() {
+        let ms = SimTime::from_millis;
+        for bad in [
+            Dist::Uniform { min: ms(2), max: ms(1) },
+            Dist::Exponential { mean: SimTime::ZERO },
+            Dist::LogNormal {
+                median: ms(1),
+                sigma: f64::NAN,
+            },
+            Dist::Pareto {
+                scale: ms(1),
+                alpha: -1.0,
+            },
+        ] {
+            assert!(matches!(bad.validate(), Err(Error::InvalidParameter(_))), "{bad:?}");
+        }
+        assert!(Dist::constant(ms(3)).validate().is_ok());
+    }
+
+    #[test]
+    fn draws_are_in_range_and_a_constant_draws_nothing() {
+        let ms = SimTime::from_millis;
+        let mut a = SimRng::new(7, Stream::Node(0));
+        let mut b = SimRng::new(7, Stream::Node(0));
+        assert_eq!(Dist::constant(ms(3)).sampler().unwrap().sample(&mut a), ms(3));
+        // `a` drew nothing: it still agrees with `b`.
+        assert_eq!(a.next_u64(), b.next_u64());
+        let u = Dist::Uniform { min: ms(1), max: ms(2) }.sampler().unwrap();
+        let n = Dist::Normal {
+            mean: SimTime::ZERO,
+            std_dev: ms(1),
+        }
+        .sampler()
+        .unwrap();
+        let p = Dist::Pareto {
+            scale: ms(5),
+            alpha: 2.0,
+        }
+        .sampler()
+        .unwrap();
+        for _ in 0..1000 {
+            assert!((ms(1)..=ms(2)).contains(&u.sample(&mut a)));
+            // Truncated at zero: half the normal draws are negative and come out as 0.
+            let _ = n.sample(&mut a);
+            assert!(p.sample(&mut a) >= ms(5));
+        }
+    }
+}

@@ -8,6 +8,11 @@
 //! an open-loop Poisson stream drawn by the dispatcher from its own random stream, or
 //! from closed-loop client nodes.
 //!
+//! The dispatcher can register under a service name ([`DispatcherConfig::register`]) and
+//! workers and clients can find it through the registry instead of by node id
+//! ([`crate::protocols::discovery::Target`]): they look it up again when it stops
+//! answering, so a restarted dispatcher is found again once it has re-registered.
+//!
 //! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
 //! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
 //! plain configuration structs in `worker_pool/config.rs`. The checkers are in

@@ -362,3 +362,36 @@ fn scenario_validation_names_the_field() {
     // The good text has no problem at all.
     assert_eq!(problems(GOOD_WORKER, GOOD_CLIENT), Vec::<String>::new());
 }
+
+#[test]
+fn discovery_timer_tags_that_collide_are_typed_errors() {
+    let reg = NodeId(0);
+    let mut r = ResolverConfig::new(reg, SERVICE);
+    r.timer_tag = 1; // the client's RETRY tag
+    let c = ClientConfig {
+        dispatcher: Target::Service(r.clone()),
+        jobs: Some(1),
+        think: Dist::constant(SimTime::ZERO),
+        retry: ms(100),
+    };
+    assert!(matches!(client(c), Err(detsim::Error::InvalidParameter(_))));
+    r.timer_tag = 5; // a lease number at the worker
+    let w = WorkerConfig {
+        dispatcher: Target::Service(r),
+        ..WorkerConfig::default()
+    };
+    assert!(matches!(worker(w), Err(detsim::Error::InvalidParameter(_))));
+    let mut reg_cfg = RegistrantConfig::new(reg, SERVICE, ms(100));
+    reg_cfg.timer_tag = u64::MAX; // the dispatcher's arrival tag
+    let d = DispatcherConfig {
+        register: Some(reg_cfg),
+        ..DispatcherConfig::default()
+    };
+    assert!(matches!(dispatcher(d), Err(detsim::Error::InvalidParameter(_))));
+    // The default tags are fine.
+    let ok = WorkerConfig {
+        dispatcher: Target::Service(ResolverConfig::new(reg, SERVICE)),
+        ..WorkerConfig::default()
+    };
+    assert!(worker(ok).is_ok());
+}
