@@ -12,9 +12,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::metrics::pool::PoolMetrics;
-use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, ServiceTime, WorkerConfig, add_pool};
+use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};
-use detsim::{Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
 
 const LAMBDA: f64 = 800.0;
 
@@ -45,7 +45,7 @@ fn main() -> Result<(), detsim::Error> {
             workers: 100,
             worker: WorkerConfig {
                 slots: 1,
-                service: ServiceTime::Exponential {
+                service: Dist::Exponential {
                     mean: SimTime::from_millis(100),
                 },
                 heartbeat: SimTime::from_secs(1),

@@ -47,6 +47,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod dist;
 pub mod error;
 pub mod explore;
 pub mod fault;
@@ -66,6 +67,7 @@ pub mod sim;
 pub mod time;
 pub mod trace;
 
+pub use dist::{Dist, Sampler};
 pub use error::Error;
 pub use fault::{DurationRange, Fault, NemesisConfig, TimedFault};
 pub use hash::{StableHash, StableHasher};

@@ -5,9 +5,9 @@
 //! network stream); partitions and clogs are checked when a message would be delivered,
 //! so a partition also cuts messages already in flight.
 
-use rand_distr::{Exp, LogNormal, Normal, Pareto};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::dist::Sampler;
 use crate::error::Error;
 use crate::hash::StableHasher;
 use crate::node::NodeId;
@@ -15,160 +15,8 @@ use crate::rng::SimRng;
 use crate::time::SimTime;
 use crate::{FastMap, FastSet};
 
-/// A one-way latency distribution. All parameters are durations in nanoseconds of
-/// virtual time; samples are rounded to whole nanoseconds and never negative.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Latency {
-    /// Always the same.
-    Constant { value: SimTime },
-    /// Uniform in `[min, max]`.
-    Uniform { min: SimTime, max: SimTime },
-    /// Normal with this mean and standard deviation, truncated at zero.
-    Normal { mean: SimTime, std_dev: SimTime },
-    /// Exponential with this mean.
-    Exponential { mean: SimTime },
-    /// Log-normal with this median (`e^mu`) and shape `sigma`.
-    LogNormal { median: SimTime, sigma: f64 },
-    /// Pareto (heavy tail) with this minimum (scale) and shape `alpha`.
-    Pareto { scale: SimTime, alpha: f64 },
-}
-
-impl Latency {
-    /// A constant latency.
-    pub fn constant(t: SimTime) -> Self {
-        Latency::Constant { value: t }
-    }
-
-    /// The distribution's mean in nanoseconds (infinite for Pareto with `alpha <= 1`).
-    pub fn mean_ns(&self) -> f64 {
-        match *self {
-            Latency::Constant { value } => value.0 as f64,
-            Latency::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
-            // Mean of the normal truncated at zero.
-            Latency::Normal { mean, std_dev } => {
-                let (m, s) = (mean.0 as f64, std_dev.0 as f64);
-                if s == 0.0 {
-                    return m;
-                }
-                let a = -m / s;
-                let pdf = (-0.5 * a * a).exp() / (2.0 * std::f64::consts::PI).sqrt();
-                let tail = 1.0 - std_normal_cdf(a);
-                m + s * pdf / tail
-            }
-            Latency::Exponential { mean } => mean.0 as f64,
-            Latency::LogNormal { median, sigma } => median.0 as f64 * (sigma * sigma / 2.0).exp(),
-            Latency::Pareto { scale, alpha } => {
-                if alpha <= 1.0 {
-                    f64::INFINITY
-                } else {
-                    alpha * scale.0 as f64 / (alpha - 1.0)
-                }
-            }
-        }
-    }
-
-    fn stable_hash(&self, h: &mut StableHasher) {
-        match *self {
-            Latency::Constant { value } => {
-                h.word(1);
-                h.word(value.0)
-            }
-            Latency::Uniform { min, max } => {
-                h.word(2);
-                h.word(min.0);
-                h.word(max.0)
-            }
-            Latency::Normal { mean, std_dev } => {
-                h.word(3);
-                h.word(mean.0);
-                h.word(std_dev.0)
-            }
-            Latency::Exponential { mean } => {
-                h.word(4);
-                h.word(mean.0)
-            }
-            Latency::LogNormal { median, sigma } => {
-                h.word(5);
-                h.word(median.0);
-                h.f64(sigma)
-            }
-            Latency::Pareto { scale, alpha } => {
-                h.word(6);
-                h.word(scale.0);
-                h.f64(alpha)
-            }
-        }
-    }
-}
-
-/// Abramowitz–Stegun 7.1.26 approximation of the standard normal CDF (for `mean_ns`).
-fn std_normal_cdf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
-    let poly =
-        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-(x * x) / 2.0).exp();
-    if x >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
-}
-
-/// A ready-to-draw latency sampler (the `rand_distr` objects built once).
-#[derive(Clone, Debug)]
-enum Sampler {
-    Constant(u64),
-    Uniform(u64, u64),
-    Normal(Normal<f64>),
-    Exp(Exp<f64>),
-    LogNormal(LogNormal<f64>),
-    Pareto(Pareto<f64>),
-}
-
-impl Sampler {
-    fn build(l: &Latency) -> Result<Sampler, Error> {
-        let bad = |why: &str| Error::InvalidParameter(format!("latency {l:?}: {why}"));
-        Ok(match *l {
-            Latency::Constant { value } => Sampler::Constant(value.0),
-            Latency::Uniform { min, max } => {
-                if min > max {
-                    return Err(bad("min is greater than max"));
-                }
-                Sampler::Uniform(min.0, max.0)
-            }
-            Latency::Normal { mean, std_dev } => {
-                Sampler::Normal(Normal::new(mean.0 as f64, std_dev.0 as f64).map_err(|e| bad(&e.to_string()))?)
-            }
-            Latency::Exponential { mean } => {
-                if mean.0 == 0 {
-                    return Err(bad("mean must be positive"));
-                }
-                Sampler::Exp(Exp::new(1.0 / mean.0 as f64).map_err(|e| bad(&e.to_string()))?)
-            }
-            Latency::LogNormal { median, sigma } => {
-                if median.0 == 0 || !sigma.is_finite() || sigma < 0.0 {
-                    return Err(bad("median must be positive and sigma finite and >= 0"));
-                }
-                Sampler::LogNormal(LogNormal::new((median.0 as f64).ln(), sigma).map_err(|e| bad(&e.to_string()))?)
-            }
-            Latency::Pareto { scale, alpha } => {
-                if scale.0 == 0 || !alpha.is_finite() || alpha <= 0.0 {
-                    return Err(bad("scale and alpha must be positive"));
-                }
-                Sampler::Pareto(Pareto::new(scale.0 as f64, alpha).map_err(|e| bad(&e.to_string()))?)
-            }
-        })
-    }
-
-    #[inline]
-    fn sample(&self, rng: &mut SimRng) -> SimTime {
-        match self {
-            Sampler::Constant(v) => SimTime(*v),
-            Sampler::Uniform(lo, hi) => SimTime(rng.range(*lo, hi.saturating_add(1))),
-            Sampler::Normal(d) => SimTime::from_nanos_f64(rng.sample(d)),
-            Sampler::Exp(d) => SimTime::from_nanos_f64(rng.sample(d)),
-            Sampler::LogNormal(d) => SimTime::from_nanos_f64(rng.sample(d)),
-            Sampler::Pareto(d) => SimTime::from_nanos_f64(rng.sample(d)),
-        }
-    }
-}
+/// A one-way latency distribution: the shared duration distribution [`crate::dist::Dist`].
+pub type Latency = crate::dist::Dist;
 
 /// The settings of one direction of one link (or the network-wide default).
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -144,10 +144,10 @@ fn print_metrics(m: &serde_json::Value) {
             rpc["ok"],
             rpc["failed"],
             rpc["retries"],
-            ms(&l["p50"]),
-            ms(&l["p90"]),
-            ms(&l["p99"]),
-            ms(&l["max"])
+            ms(&l["p50_ns"]),
+            ms(&l["p90_ns"]),
+            ms(&l["p99_ns"]),
+            ms(&l["max_ns"])
         );
     }
     if let Some(p) = m.get("pool") {

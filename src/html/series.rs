@@ -6,11 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use hdrhistogram::Histogram;
-
 use super::window::TimeBuckets;
 use crate::history::Record;
-use crate::metrics::{latency_histogram, record};
+use crate::metrics::summary::DurationSummary;
 use crate::protocols::Obs;
 use crate::protocols::rpc::RpcObs;
 use crate::protocols::worker_pool::{JobId, PoolObs};
@@ -84,15 +82,15 @@ impl LatencySeries {
             count: 0,
         }
     }
-    fn finish(&mut self, h: &Histogram<u64>) {
-        self.count = h.len();
-        if h.is_empty() {
+    fn finish(&mut self, h: &DurationSummary) {
+        self.count = h.count();
+        if h.count() == 0 {
             return;
         }
         self.cdf = (0..=200)
             .map(|i| {
                 let q = i as f64 / 200.0;
-                (h.value_at_quantile(q), q)
+                (h.quantile_ns(q), q)
             })
             .collect();
     }
@@ -173,9 +171,9 @@ pub fn build(records: &[Record<Obs>], end: SimTime, delivered: &TimeBuckets, dro
     let n = (end.0.div_ceil(width) as usize).clamp(1, PLOT_BUCKETS);
     let bucket = |t: SimTime| ((t.0 / width) as usize).min(n - 1);
     let mut rpc: Option<RpcSeries> = None;
-    let mut rpc_h = latency_histogram();
+    let mut rpc_h = DurationSummary::default();
     let mut pool: Option<PoolSeries> = None;
-    let mut pool_h = latency_histogram();
+    let mut pool_h = DurationSummary::default();
     let mut running: BTreeSet<JobId> = BTreeSet::new();
     let (mut queue_now, mut last_pool_bucket) = (0u32, 0usize);
     for r in records {
@@ -192,7 +190,7 @@ pub fn build(records: &[Record<Obs>], end: SimTime, delivered: &TimeBuckets, dro
                         let l = r.at.0.saturating_sub(invoked_at.0);
                         s.ok[b] += 1;
                         s.latency.buckets[b].add(l);
-                        record(&mut rpc_h, l);
+                        rpc_h.record(l);
                     }
                     RpcObs::Fail { .. } => s.failed[b] += 1,
                     _ => {}
@@ -232,7 +230,7 @@ pub fn build(records: &[Record<Obs>], end: SimTime, delivered: &TimeBuckets, dro
                         s.accepted[b] += 1;
                         let l = r.at.0.saturating_sub(submitted_at.0);
                         s.sojourn.buckets[b].add(l);
-                        record(&mut pool_h, l);
+                        pool_h.record(l);
                     }
                     _ => {}
                 }

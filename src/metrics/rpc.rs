@@ -1,11 +1,10 @@
 //! Streaming RPC metrics: counts and the call latency distribution, fed one observation
-//! at a time ([`RpcMetrics::observe`]); memory is constant (one histogram, a few counters).
+//! at a time ([`RpcMetrics::observe`]); memory is constant (one duration summary, a few counters).
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::history::Record;
-use crate::metrics::{LatencySummary, latency_histogram, record};
+use crate::metrics::{DurationStats, DurationSummary};
 use crate::protocols::Obs;
 use crate::protocols::rpc::RpcObs;
 
@@ -27,11 +26,11 @@ pub struct RpcSummary {
     pub executed: u64,
     /// Latency of ok calls: reply received minus invoked (`Ok.at - Ok.invoked_at`),
     /// retries and backoff included.
-    pub latency: LatencySummary,
+    pub latency: DurationStats,
 }
 
 /// Streaming RPC metrics.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RpcMetrics {
     invoked: u64,
     ok: u64,
@@ -39,21 +38,7 @@ pub struct RpcMetrics {
     failed: u64,
     retries: u64,
     executed: u64,
-    latency: Histogram<u64>,
-}
-
-impl Default for RpcMetrics {
-    fn default() -> Self {
-        RpcMetrics {
-            invoked: 0,
-            ok: 0,
-            app_errors: 0,
-            failed: 0,
-            retries: 0,
-            executed: 0,
-            latency: latency_histogram(),
-        }
-    }
+    latency: DurationSummary,
 }
 
 impl RpcMetrics {
@@ -77,7 +62,7 @@ impl RpcMetrics {
                 self.ok += 1;
                 self.app_errors += reply.is_err() as u64;
                 self.retries += attempts.saturating_sub(1) as u64;
-                record(&mut self.latency, (rec.at - *invoked_at).0);
+                self.latency.record((rec.at - *invoked_at).0);
             }
             RpcObs::Fail { attempts, .. } => {
                 self.failed += 1;
@@ -96,7 +81,7 @@ impl RpcMetrics {
             failed: self.failed,
             retries: self.retries,
             executed: self.executed,
-            latency: LatencySummary::from_histogram(&self.latency),
+            latency: self.latency.stats(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! [`DurationSummary`]: a streaming summary of durations (count, exact mean, percentiles
-//! from an HDR histogram with 3 significant figures, exact max) in constant memory.
+//! [`DurationSummary`]: the one streaming summary of durations (count, exact mean,
+//! percentiles from an HDR histogram with 3 significant figures, exact max) in constant
+//! memory, and [`DurationStats`], its figures for reports.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -52,12 +53,13 @@ impl DurationSummary {
         }
     }
 
-    /// The value at quantile `q` in `[0, 1]`, within 0.1% (0 when empty).
+    /// The value at quantile `q` in `[0, 1]`, within 0.1% (0 when empty), never above the
+    /// exact maximum (a histogram bucket's upper end can be).
     pub fn quantile_ns(&self, q: f64) -> u64 {
         if self.count == 0 {
             0
         } else {
-            self.hist.value_at_quantile(q.clamp(0.0, 1.0))
+            self.hist.value_at_quantile(q.clamp(0.0, 1.0)).min(self.max_ns)
         }
     }
 
@@ -75,7 +77,7 @@ impl DurationSummary {
 }
 
 /// Summary figures of a set of durations, in nanoseconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct DurationStats {
     /// How many.
     pub count: u64,
@@ -106,5 +108,13 @@ mod tests {
         assert!((989..=991).contains(&st.p99_ns), "{}", st.p99_ns);
         assert_eq!(st.max_ns, 1000);
         assert_eq!(DurationSummary::default().stats(), DurationStats::default());
+        // A value the histogram rounds up: the percentiles stay at or below the exact max.
+        let mut one = DurationSummary::default();
+        one.record(123_456_789);
+        let st = one.stats();
+        assert_eq!(
+            (st.p50_ns, st.p99_ns, st.max_ns),
+            (123_456_789, 123_456_789, 123_456_789)
+        );
     }
 }

@@ -7,16 +7,20 @@
 //!
 //! - [`registry`]: the registry node ([`RegistryConfig`], [`registry()`] factory);
 //! - [`registrant`]: [`Registrant`], the heartbeat component a server embeds;
-//! - [`resolver`]: [`Resolver`], the lookup component a client embeds.
+//! - [`resolver`]: [`Resolver`], the lookup component a client embeds;
+//! - [`endpoint`]: [`Target`] (a fixed node or a service) and [`Endpoint`], one current
+//!   server of a target, built on [`Resolver`] (the pool's workers and clients use it).
 //!
 //! Any node of the built-in protocols can embed a [`Registrant`] (to be found) or a
 //! [`Resolver`] (to find others): both are driven from the node's own handlers and own
 //! one timer tag each, chosen by the embedding node.
 
+pub mod endpoint;
 pub mod registrant;
 pub mod registry;
 pub mod resolver;
 
+pub use endpoint::{Endpoint, Target};
 pub use registrant::{Registrant, RegistrantConfig};
 pub use registry::{RegistryConfig, registry};
 pub use resolver::{Resolver, ResolverConfig};

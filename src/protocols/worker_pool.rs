@@ -8,6 +8,11 @@
 //! an open-loop Poisson stream drawn by the dispatcher from its own random stream, or
 //! from closed-loop client nodes.
 //!
+//! The dispatcher can register under a service name ([`DispatcherConfig::register`]) and
+//! workers and clients can find it through the registry instead of by node id
+//! ([`crate::protocols::discovery::Target`]): they look it up again when it stops
+//! answering, so a restarted dispatcher is found again once it has re-registered.
+//!
 //! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
 //! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
 //! plain configuration structs in `worker_pool/config.rs`. The checkers are in
@@ -35,11 +40,12 @@ mod config;
 mod dispatcher;
 mod worker;
 
-pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, ServiceTime, WorkerConfig};
+pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};
 
 use crate::error::Error;
 use crate::hash::{StableHash, StableHasher};
 use crate::node::NodeId;
+use crate::protocols::discovery::Target;
 use crate::protocols::{Msg, Obs, ProtoNode};
 use crate::sim::Simulation;
 use crate::time::SimTime;
@@ -295,7 +301,7 @@ pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<Pool
     let mut workers = Vec::with_capacity(cfg.workers as usize);
     for i in 0..cfg.workers {
         let w = WorkerConfig {
-            dispatcher: d,
+            dispatcher: Target::Fixed(d),
             ..cfg.worker.clone()
         };
         workers.push(sim.add_node(&format!("worker-{i}"), worker(w)?)?);
@@ -310,7 +316,7 @@ pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<Pool
     {
         for i in 0..*n {
             let c = ClientConfig {
-                dispatcher: d,
+                dispatcher: Target::Fixed(d),
                 jobs: *jobs_per_client,
                 think: think.clone(),
                 retry: *retry,

@@ -18,14 +18,14 @@ use crate::protocols::discovery::{RegistrantConfig, RegistryConfig, ResolverConf
 use crate::protocols::rpc::{
     CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, RpcServerConfig, Target, Workload, client, server,
 };
-use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, ServiceTime, WorkerConfig};
+use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, WorkerConfig};
 use crate::protocols::{Msg, Obs};
 use crate::sim::Simulation;
 use crate::time::SimTime;
 
 use super::Scenario;
 use super::build::IdMap;
-use super::validate::{Ids, Problem, positive, probability};
+use super::validate::{Ids, Problem, dist, positive, probability};
 
 const fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -234,17 +234,24 @@ pub enum NodeSpec {
         /// CANARY: never reassign an expired lease.
         #[serde(default)]
         canary_never_reassign: bool,
+        /// Register in a registry, so that workers and clients find it by service name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        register: Option<RegisterSpec>,
     },
     /// A worker.
     Worker {
         /// Node id.
         id: String,
-        /// The dispatcher's id.
-        dispatcher: String,
+        /// A fixed dispatcher's id (or give `service`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dispatcher: Option<String>,
+        /// Find the dispatcher through a registry (or give `dispatcher`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceSpec>,
         /// Jobs at once.
         #[serde(default = "d_slots")]
         slots: u32,
-        /// Service time per job (constant, uniform, exponential or log_normal).
+        /// Service time per job (any duration distribution, as for latency).
         service_time: Latency,
         /// Hello interval.
         #[serde(default = "d_heartbeat")]
@@ -257,8 +264,12 @@ pub enum NodeSpec {
     PoolClient {
         /// Node id.
         id: String,
-        /// The dispatcher's id.
-        dispatcher: String,
+        /// A fixed dispatcher's id (or give `service`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dispatcher: Option<String>,
+        /// Find the dispatcher through a registry (or give `dispatcher`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<ServiceSpec>,
         /// How many jobs (default: no limit).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         jobs: Option<u64>,
@@ -307,23 +318,35 @@ impl ChecksSpec {
     }
 }
 
-/// A latency-style distribution as a service time.
-fn service_time(l: &Latency) -> Result<ServiceTime, String> {
-    Ok(match *l {
-        Latency::Constant { value } => ServiceTime::Constant(value),
-        Latency::Uniform { min, max } => ServiceTime::Uniform { min, max },
-        Latency::Exponential { mean } => ServiceTime::Exponential { mean },
-        Latency::LogNormal { median, sigma } => ServiceTime::LogNormal { median, sigma },
-        Latency::Normal { .. } | Latency::Pareto { .. } => {
-            return Err("a service time is constant, uniform, exponential or log_normal".into());
-        }
-    })
-}
-
 fn lookup(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
     ids.get(name)
         .copied()
         .ok_or_else(|| Error::InvalidParameter(format!("unknown node id {name:?}")))
+}
+
+fn registrant(r: &RegisterSpec, ids: &IdMap) -> Result<RegistrantConfig, Error> {
+    let mut rc = RegistrantConfig::new(lookup(ids, &r.registry)?, r.service.clone(), r.ttl);
+    if let Some(i) = r.interval {
+        rc.interval = i;
+    }
+    Ok(rc)
+}
+
+fn resolver(svc: &ServiceSpec, ids: &IdMap) -> Result<ResolverConfig, Error> {
+    let mut r = ResolverConfig::new(lookup(ids, &svc.registry)?, svc.service.clone());
+    r.refresh_every = svc.refresh_every;
+    Ok(r)
+}
+
+/// A fixed node (`fixed`, by id) or a service (`service`): exactly one is given.
+fn target(fixed: &Option<String>, service: &Option<ServiceSpec>, ids: &IdMap, field: &str) -> Result<Target, Error> {
+    match (fixed, service) {
+        (Some(name), None) => Ok(Target::Fixed(lookup(ids, name)?)),
+        (None, Some(svc)) => Ok(Target::Service(resolver(svc, ids)?)),
+        _ => Err(Error::InvalidParameter(format!(
+            "give exactly one of `{field}` and `service`"
+        ))),
+    }
 }
 
 impl NodeSpec {
@@ -373,6 +396,17 @@ impl NodeSpec {
                 positive(&format!("{path}.register.interval"), i, out);
             }
         };
+        let one_target = |field: &str,
+                          fixed: &Option<String>,
+                          svc: &Option<ServiceSpec>,
+                          role: &str,
+                          out: &mut Vec<Problem>| {
+            match (fixed, svc) {
+                (Some(name), None) => expect_role(field, name, role, out),
+                (None, Some(svc)) => expect_role("service.registry", &svc.registry, "registry", out),
+                _ => out.push((path.to_string(), format!("give exactly one of `{field}` and `service`"))),
+            }
+        };
         match self {
             NodeSpec::Registry { sweep_every, .. } => positive(&format!("{path}.sweep_every"), *sweep_every, out),
             NodeSpec::RpcServer { register: r, .. } => {
@@ -393,11 +427,7 @@ impl NodeSpec {
                 backoff_base,
                 ..
             } => {
-                match (srv, service) {
-                    (Some(name), None) => expect_role("server", name, "rpc_server", out),
-                    (None, Some(svc)) => expect_role("service.registry", &svc.registry, "registry", out),
-                    _ => out.push((path.to_string(), "give exactly one of `server` and `service`".into())),
-                }
+                one_target("server", srv, service, "rpc_server", out);
                 if mix.multiply as u64 + mix.divide as u64 + mix.deposit as u64 == 0 {
                     out.push((format!("{path}.mix"), "needs at least one positive weight".into()));
                 }
@@ -428,8 +458,12 @@ impl NodeSpec {
                 arrivals,
                 lease,
                 worker_timeout,
+                register: r,
                 ..
             } => {
+                if let Some(r) = r {
+                    register(r, out);
+                }
                 positive(&format!("{path}.lease"), *lease, out);
                 positive(&format!("{path}.worker_timeout"), *worker_timeout, out);
                 if let ArrivalsSpec::Poisson { rate, .. } = arrivals
@@ -443,12 +477,13 @@ impl NodeSpec {
             }
             NodeSpec::Worker {
                 dispatcher,
+                service,
                 slots,
                 service_time: st,
                 heartbeat,
                 ..
             } => {
-                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                one_target("dispatcher", dispatcher, service, "dispatcher", out);
                 if *slots == 0 || *slots > 1_000_000 {
                     out.push((
                         format!("{path}.slots"),
@@ -456,26 +491,18 @@ impl NodeSpec {
                     ));
                 }
                 positive(&format!("{path}.heartbeat"), *heartbeat, out);
-                match service_time(st) {
-                    Err(m) => out.push((format!("{path}.service_time.dist"), m)),
-                    Ok(st) => {
-                        if let Err(e) = st.validate() {
-                            out.push((format!("{path}.service_time"), e.to_string()));
-                        }
-                    }
-                }
+                dist(st, &format!("{path}.service_time"), out);
             }
             NodeSpec::PoolClient {
                 dispatcher,
+                service,
                 think,
                 retry,
                 ..
             } => {
-                expect_role("dispatcher", dispatcher, "dispatcher", out);
+                one_target("dispatcher", dispatcher, service, "dispatcher", out);
                 positive(&format!("{path}.retry"), *retry, out);
-                if let Err(m) = service_time(think) {
-                    out.push((format!("{path}.think.dist"), m));
-                }
+                dist(think, &format!("{path}.think"), out);
             }
         }
         // Probabilities live in the network section; nothing here is one, but keep the
@@ -502,11 +529,7 @@ impl NodeSpec {
                 let mut cfg = RpcServerConfig::new();
                 cfg.dedupe = *dedupe;
                 if let Some(r) = register {
-                    let mut rc = RegistrantConfig::new(lookup(ids, &r.registry)?, r.service.clone(), r.ttl);
-                    if let Some(i) = r.interval {
-                        rc.interval = i;
-                    }
-                    cfg = cfg.registering(rc);
+                    cfg = cfg.registering(registrant(r, ids)?);
                 }
                 sim.add_node(id, server(cfg))
             }
@@ -525,15 +548,7 @@ impl NodeSpec {
                 backoff_base,
                 backoff_max,
             } => {
-                let target = match (srv, service) {
-                    (Some(name), _) => Target::Fixed(lookup(ids, name)?),
-                    (None, Some(svc)) => {
-                        let mut r = ResolverConfig::new(lookup(ids, &svc.registry)?, svc.service.clone());
-                        r.refresh_every = svc.refresh_every;
-                        Target::Service(r)
-                    }
-                    (None, None) => return Err(bad("needs `server` or `service`".into())),
-                };
+                let target = target(srv, service, ids, "server").map_err(|e| bad(e.to_string()))?;
                 let pacing = match (interval, think) {
                     (Some(i), _) => Pacing::Interval(*i),
                     (None, t) => Pacing::ClosedLoop {
@@ -571,6 +586,7 @@ impl NodeSpec {
                 lease,
                 worker_timeout,
                 canary_never_reassign,
+                register,
             } => {
                 let arrivals = match arrivals {
                     ArrivalsSpec::Batch { jobs } => Arrivals::Batch { n: *jobs },
@@ -580,7 +596,7 @@ impl NodeSpec {
                     },
                     ArrivalsSpec::Clients => Arrivals::ClosedLoop {
                         clients: 0,
-                        think: ServiceTime::Constant(SimTime::ZERO),
+                        think: Latency::constant(SimTime::ZERO),
                         jobs_per_client: None,
                         retry: d_retry(),
                     },
@@ -591,21 +607,23 @@ impl NodeSpec {
                     lease: *lease,
                     worker_timeout: *worker_timeout,
                     never_reassign: *canary_never_reassign,
+                    register: register.as_ref().map(|r| registrant(r, ids)).transpose()?,
                 };
                 sim.add_node(id, worker_pool::dispatcher(cfg)?)
             }
             NodeSpec::Worker {
                 id,
                 dispatcher,
+                service,
                 slots,
                 service_time: st,
                 heartbeat,
                 canary_return_unchanged,
             } => {
                 let cfg = WorkerConfig {
-                    dispatcher: lookup(ids, dispatcher)?,
+                    dispatcher: target(dispatcher, service, ids, "dispatcher").map_err(|e| bad(e.to_string()))?,
                     slots: *slots,
-                    service: service_time(st).map_err(bad)?,
+                    service: st.clone(),
                     heartbeat: *heartbeat,
                     return_unchanged: *canary_return_unchanged,
                 };
@@ -614,14 +632,15 @@ impl NodeSpec {
             NodeSpec::PoolClient {
                 id,
                 dispatcher,
+                service,
                 jobs,
                 think,
                 retry,
             } => {
                 let cfg = ClientConfig {
-                    dispatcher: lookup(ids, dispatcher)?,
+                    dispatcher: target(dispatcher, service, ids, "dispatcher").map_err(|e| bad(e.to_string()))?,
                     jobs: *jobs,
-                    think: service_time(think).map_err(bad)?,
+                    think: think.clone(),
                     retry: *retry,
                 };
                 sim.add_node(id, worker_pool::client(cfg)?)

@@ -134,10 +134,11 @@ pub fn probability(path: &str, p: f64, out: &mut Vec<Problem>) {
 fn link(l: &LinkSpec, path: &str, out: &mut Vec<Problem>) {
     probability(&format!("{path}.drop"), l.drop, out);
     probability(&format!("{path}.duplicate"), l.duplicate, out);
-    latency(&l.latency, &format!("{path}.latency"), out);
+    dist(&l.latency, &format!("{path}.latency"), out);
 }
 
-fn latency(l: &Latency, path: &str, out: &mut Vec<Problem>) {
+/// Problems of a duration distribution (a latency, a service or think time) at `path`.
+pub fn dist(l: &Latency, path: &str, out: &mut Vec<Problem>) {
     let mut bad = |field: &str, msg: &str| out.push((format!("{path}.{field}"), msg.to_string()));
     match *l {
         Latency::Constant { .. } | Latency::Normal { .. } => {}

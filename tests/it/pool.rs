@@ -6,10 +6,10 @@ use detsim::check::CheckContext;
 use detsim::check::pool::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::metrics::pool::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
-    Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, ServiceTime, WorkerConfig, add_pool,
+    Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
 };
 use detsim::protocols::{Msg, Obs};
-use detsim::{DurationRange, Latency, LinkConfig, NemesisConfig, Record, SimConfig, SimTime, Simulation};
+use detsim::{Dist, DurationRange, Latency, LinkConfig, NemesisConfig, Record, SimConfig, SimTime, Simulation};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -71,7 +71,7 @@ fn tiny() -> Run {
         },
         workers: 1,
         worker: WorkerConfig {
-            service: ServiceTime::Constant(ms(10)),
+            service: Dist::constant(ms(10)),
             ..WorkerConfig::default()
         },
     };
@@ -132,7 +132,7 @@ fn streaming_observer_without_history_matches() {
         },
         workers: 1,
         worker: WorkerConfig {
-            service: ServiceTime::Constant(ms(10)),
+            service: Dist::constant(ms(10)),
             ..WorkerConfig::default()
         },
     };
@@ -156,14 +156,14 @@ fn bad_configs_are_errors_not_panics() {
     };
     assert!(add_pool(&mut sim, &bad).is_err());
     bad.worker.slots = 1;
-    bad.worker.service = ServiceTime::Uniform { min: ms(2), max: ms(1) };
+    bad.worker.service = Dist::Uniform { min: ms(2), max: ms(1) };
     assert!(add_pool(&mut sim, &bad).is_err());
-    bad.worker.service = ServiceTime::LogNormal {
+    bad.worker.service = Dist::LogNormal {
         median: ms(1),
         sigma: f64::NAN,
     };
     assert!(add_pool(&mut sim, &bad).is_err());
-    bad.worker.service = ServiceTime::Constant(ms(1));
+    bad.worker.service = Dist::constant(ms(1));
     bad.dispatcher.arrivals = Arrivals::Poisson { rate: -1.0, jobs: None };
     assert!(add_pool(&mut sim, &bad).is_err());
     bad.dispatcher.arrivals = Arrivals::Batch { n: 1 };
@@ -194,7 +194,7 @@ fn closed_loop_clients_get_every_result() {
         dispatcher: DispatcherConfig {
             arrivals: Arrivals::ClosedLoop {
                 clients: 3,
-                think: ServiceTime::Exponential { mean: ms(5) },
+                think: Dist::Exponential { mean: ms(5) },
                 jobs_per_client: Some(20),
                 retry: ms(300),
             },
@@ -229,11 +229,12 @@ fn sweep_pool(arrivals: Arrivals, never_reassign: bool, return_unchanged: bool) 
             lease: ms(200),
             worker_timeout: ms(150),
             never_reassign,
+            register: None,
         },
         workers: 3,
         worker: WorkerConfig {
             slots: 2,
-            service: ServiceTime::Exponential { mean: ms(20) },
+            service: Dist::Exponential { mean: ms(20) },
             heartbeat: ms(50),
             return_unchanged,
             ..WorkerConfig::default()
@@ -347,7 +348,7 @@ fn poisson() -> Arrivals {
 fn closed_loop() -> Arrivals {
     Arrivals::ClosedLoop {
         clients: 3,
-        think: ServiceTime::Uniform {
+        think: Dist::Uniform {
             min: ms(0),
             max: ms(10),
         },
@@ -464,7 +465,7 @@ fn dispatcher_crash_keeps_jobs_and_accepts_each_once() {
         workers: 2,
         worker: WorkerConfig {
             slots: 2,
-            service: ServiceTime::Constant(ms(15)),
+            service: Dist::constant(ms(15)),
             heartbeat: ms(50),
             ..WorkerConfig::default()
         },

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use detsim::metrics::pool::{PoolMetrics, PoolReport};
 use detsim::metrics::queueing::{MmcPrediction, mmc};
-use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, ServiceTime, WorkerConfig, add_pool};
+use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};
-use detsim::{Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
 
 /// Run `jobs` Poisson arrivals at `lambda`/s into `workers` workers of `slots` slots with
 /// exponential service at `mu`/s; streaming metrics, no history kept.
@@ -39,7 +39,7 @@ fn mmc_run(seed: u64, lambda: f64, mu: f64, workers: u32, slots: u32, jobs: u64)
         workers,
         worker: WorkerConfig {
             slots,
-            service: ServiceTime::Exponential {
+            service: Dist::Exponential {
                 mean: SimTime::from_nanos_f64(1e9 / mu),
             },
             heartbeat: SimTime::from_secs(1),

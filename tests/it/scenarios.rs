@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
 const GOLDEN: [(&str, i32, &str); 9] = [
-    ("all_systems_nemesis", 0, "5b0dbd9260d21511"),
+    ("all_systems_nemesis", 0, "0cd6ecde735cdf29"),
     ("deposit_partition", 0, "0ca11c15191381f8"),
     ("deposit_partition_canary", 1, "02e3a537428b62c7"),
     ("discovery_churn", 0, "cc68f4266174fdfd"),
@@ -266,5 +266,23 @@ fn the_documented_example_is_a_valid_scenario_that_runs() {
     assert!(
         v["faults"].as_array().unwrap().len() > 8,
         "scheduled and nemesis faults both realized"
+    );
+}
+
+#[test]
+fn the_human_summary_shows_each_protocols_key_metrics() {
+    let out = detsim(&["run", &scenario("all_systems_nemesis")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "  rpc: 350 calls",
+        "  pool: 800 submitted, 800 accepted",
+        "  discovery: ",
+        "reproduce: detsim run ",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains(" -"),
+        "a metric the summary looks for is missing from the report:\n{text}"
     );
 }

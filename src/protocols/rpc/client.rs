@@ -12,19 +12,11 @@ use std::collections::BTreeMap;
 
 use crate::error::Error;
 use crate::node::{Node, NodeId, TimerId};
-use crate::protocols::discovery::{Resolver, ResolverConfig};
+use crate::protocols::discovery::Resolver;
+pub use crate::protocols::discovery::Target;
 use crate::protocols::rpc::{CallError, Request, RpcMsg, RpcObs};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
 use crate::time::SimTime;
-
-/// Where a client sends its calls.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Target {
-    /// Always this server.
-    Fixed(NodeId),
-    /// A member of a service, found through the registry.
-    Service(ResolverConfig),
-}
 
 /// Per-call timeout and retry budget.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,12 +1,19 @@
 //! A closed-loop client: submits a job, waits for its result (resubmitting the same job
 //! every `retry` until it comes), thinks, submits the next. Its current job lives in
 //! durable storage, so a restarted client resubmits it instead of starting over.
+//!
+//! The dispatcher is a fixed node or found through the registry (an [`Endpoint`]): with
+//! discovery, a submission that goes `retry` without an answer makes the client forget
+//! that dispatcher and look the service up again; it resubmits to whichever dispatcher
+//! the answer names.
 
 use std::rc::Rc;
 
-use super::config::{ClientConfig, Sampler};
+use super::config::ClientConfig;
 use super::{JobId, PoolMsg, PoolObs, observe, send};
+use crate::dist::Sampler;
 use crate::node::{Node, NodeId, TimerId};
+use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, Obs, ProtoCtx};
 
 const RETRY: u64 = 1;
@@ -26,24 +33,30 @@ struct Durable {
 pub(super) struct Client {
     cfg: Rc<ClientConfig>,
     think: Sampler,
+    /// The dispatcher: fixed, or found through the registry.
+    dispatcher: Endpoint,
     retry: Option<TimerId>,
 }
 
 impl Client {
     pub(super) fn new(cfg: Rc<ClientConfig>, think: Sampler) -> Self {
+        let dispatcher = Endpoint::new(&cfg.dispatcher);
         Client {
             cfg,
             think,
+            dispatcher,
             retry: None,
         }
     }
 
-    /// (Re)send the current job and arm the retry timer.
+    /// (Re)send the current job, if a dispatcher is known, and arm the retry timer.
     fn submit_current(&mut self, ctx: &mut ProtoCtx<'_>) {
         let d = ctx.durable::<Durable>();
         let (seq, value) = (d.seq, d.value);
         let job = JobId { origin: ctx.me(), seq };
-        send(ctx, self.cfg.dispatcher, PoolMsg::Submit { job, value });
+        if let Some(to) = self.dispatcher.current() {
+            send(ctx, to, PoolMsg::Submit { job, value });
+        }
         if let Some(t) = self.retry.take() {
             ctx.cancel_timer(t);
         }
@@ -80,6 +93,7 @@ impl Client {
 
 impl Node<Msg, Obs> for Client {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+        self.dispatcher.start(ctx);
         if ctx.durable::<Durable>().waiting {
             self.submit_current(ctx);
         } else {
@@ -87,7 +101,14 @@ impl Node<Msg, Obs> for Client {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, _from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+        if let Msg::Disc(m) = &msg {
+            // A dispatcher is known (again, or a new one): resubmit the job waiting there.
+            if self.dispatcher.on_message(ctx, from, m) && ctx.durable::<Durable>().waiting {
+                self.submit_current(ctx);
+            }
+            return;
+        }
         let me = ctx.me();
         let d = ctx.durable::<Durable>();
         let current = JobId { origin: me, seq: d.seq };
@@ -105,10 +126,15 @@ impl Node<Msg, Obs> for Client {
     }
 
     fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+        if self.dispatcher.on_timer(ctx, timer, tag) {
+            return;
+        }
         match tag {
             RETRY if self.retry == Some(timer) => {
                 self.retry = None;
                 if ctx.durable::<Durable>().waiting {
+                    // No answer: a discovered dispatcher is forgotten and looked up again.
+                    self.dispatcher.failed(ctx);
                     self.submit_current(ctx);
                 }
             }

@@ -1,100 +1,29 @@
 //! Plain configuration structs of the worker pool (no serde: the scenario layer maps its
-//! own format onto these), their validation, and the service-time sampler.
+//! own format onto these) and their validation. Service and think times are
+//! [`Dist`]s, the duration distribution network latency uses too.
 
-use rand_distr::{Exp, LogNormal};
-
+use crate::dist::Dist;
 use crate::error::Error;
 use crate::node::NodeId;
-use crate::rng::SimRng;
+use crate::protocols::discovery::{RegistrantConfig, Target};
 use crate::time::SimTime;
 
-/// A distribution of durations: a worker's service time, a client's think time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ServiceTime {
-    /// Always the same.
-    Constant(SimTime),
-    /// Exponential with this mean (service rate `mu = 1 / mean`).
-    Exponential {
-        /// The mean.
-        mean: SimTime,
-    },
-    /// Uniform in `[min, max]`.
-    Uniform {
-        /// Shortest.
-        min: SimTime,
-        /// Longest.
-        max: SimTime,
-    },
-    /// Log-normal with this median (`e^mu`) and shape `sigma`.
-    LogNormal {
-        /// The median.
-        median: SimTime,
-        /// The shape.
-        sigma: f64,
-    },
+/// Timer tags at or above this are free for embedded discovery components in the
+/// dispatcher and the workers (their own tags are lease numbers, below it, and `u64::MAX`).
+const HIGH_TAGS: u64 = 1 << 63;
+
+fn bad(what: &str) -> Error {
+    Error::InvalidParameter(what.to_string())
 }
 
-impl ServiceTime {
-    /// The distribution's mean in nanoseconds.
-    pub fn mean_ns(&self) -> f64 {
-        match *self {
-            ServiceTime::Constant(t) => t.0 as f64,
-            ServiceTime::Exponential { mean } => mean.0 as f64,
-            ServiceTime::Uniform { min, max } => (min.0 as f64 + max.0 as f64) / 2.0,
-            ServiceTime::LogNormal { median, sigma } => median.0 as f64 * (sigma * sigma / 2.0).exp(),
-        }
-    }
-
-    /// Check the parameters.
-    pub fn validate(&self) -> Result<(), Error> {
-        self.sampler().map(|_| ())
-    }
-
-    pub(crate) fn sampler(&self) -> Result<Sampler, Error> {
-        let bad = |why: &str| Error::InvalidParameter(format!("service time {self:?}: {why}"));
-        Ok(match *self {
-            ServiceTime::Constant(t) => Sampler::Constant(t.0),
-            ServiceTime::Uniform { min, max } => {
-                if min > max {
-                    return Err(bad("min is greater than max"));
-                }
-                Sampler::Uniform(min.0, max.0)
-            }
-            ServiceTime::Exponential { mean } => {
-                if mean.0 == 0 {
-                    return Err(bad("mean must be positive"));
-                }
-                Sampler::Exp(Exp::new(1.0 / mean.0 as f64).map_err(|e| bad(&e.to_string()))?)
-            }
-            ServiceTime::LogNormal { median, sigma } => {
-                if median.0 == 0 || !sigma.is_finite() || sigma < 0.0 {
-                    return Err(bad("median must be positive and sigma finite and >= 0"));
-                }
-                Sampler::LogNormal(LogNormal::new((median.0 as f64).ln(), sigma).map_err(|e| bad(&e.to_string()))?)
-            }
-        })
-    }
-}
-
-/// A validated, ready-to-draw [`ServiceTime`].
-#[derive(Clone, Debug)]
-pub(crate) enum Sampler {
-    Constant(u64),
-    Uniform(u64, u64),
-    Exp(Exp<f64>),
-    LogNormal(LogNormal<f64>),
-}
-
-impl Sampler {
-    /// One draw from the node's stream (no draw at all for a constant).
-    #[inline]
-    pub(crate) fn sample(&self, rng: &mut SimRng) -> SimTime {
-        match self {
-            Sampler::Constant(v) => SimTime(*v),
-            Sampler::Uniform(lo, hi) => SimTime(rng.range(*lo, hi.saturating_add(1))),
-            Sampler::Exp(d) => SimTime::from_nanos_f64(rng.sample(d)),
-            Sampler::LogNormal(d) => SimTime::from_nanos_f64(rng.sample(d)),
-        }
+/// A resolver's timer tag must not collide with the node's own tags.
+fn check_target_tag(t: &Target, ok: impl Fn(u64) -> bool, who: &str) -> Result<(), Error> {
+    match t.resolver() {
+        Some(r) if !ok(r.timer_tag) => Err(bad(&format!(
+            "pool {who}: the resolver's timer tag {:#x} collides with the node's own tags",
+            r.timer_tag
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -113,7 +42,7 @@ pub enum Arrivals {
         /// How many clients.
         clients: u32,
         /// Think time between a result and the next submission.
-        think: ServiceTime,
+        think: Dist,
         /// Jobs per client (`None`: no limit).
         jobs_per_client: Option<u64>,
         /// How long a client waits for a result before it resubmits the same job.
@@ -142,6 +71,9 @@ pub struct DispatcherConfig {
     pub worker_timeout: SimTime,
     /// CANARY (planted bug): never put a job back when its lease expires.
     pub never_reassign: bool,
+    /// Register with a service registry (and renew by heartbeat), if set, so that
+    /// workers and clients can find the dispatcher by service name.
+    pub register: Option<RegistrantConfig>,
 }
 
 impl Default for DispatcherConfig {
@@ -153,6 +85,7 @@ impl Default for DispatcherConfig {
             lease: SimTime::from_secs(1),
             worker_timeout: SimTime::from_secs(3),
             never_reassign: false,
+            register: None,
         }
     }
 }
@@ -165,6 +98,14 @@ impl DispatcherConfig {
         }
         if self.worker_timeout.0 == 0 {
             return Err(Error::InvalidParameter("pool worker_timeout must be positive".into()));
+        }
+        if let Some(r) = &self.register
+            && (r.timer_tag < HIGH_TAGS || r.timer_tag == u64::MAX)
+        {
+            return Err(bad(&format!(
+                "pool dispatcher: the registrant's timer tag {:#x} collides with the dispatcher's own tags",
+                r.timer_tag
+            )));
         }
         match &self.arrivals {
             Arrivals::Batch { .. } => Ok(()),
@@ -191,12 +132,13 @@ impl DispatcherConfig {
 /// A worker's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerConfig {
-    /// The dispatcher to register with.
-    pub dispatcher: NodeId,
+    /// The dispatcher to say hello to: a fixed node, or found through the registry
+    /// (looked up again when it sends nothing for three heartbeats).
+    pub dispatcher: Target,
     /// Jobs it runs at once (at least 1).
     pub slots: u32,
     /// Service time per job.
-    pub service: ServiceTime,
+    pub service: Dist,
     /// Interval between hellos.
     pub heartbeat: SimTime,
     /// CANARY (planted bug): return the value unchanged instead of doubled.
@@ -207,9 +149,9 @@ impl Default for WorkerConfig {
     /// One slot, 10 ms exponential service, 500 ms heartbeat.
     fn default() -> Self {
         WorkerConfig {
-            dispatcher: NodeId(0),
+            dispatcher: Target::Fixed(NodeId(0)),
             slots: 1,
-            service: ServiceTime::Exponential {
+            service: Dist::Exponential {
                 mean: SimTime::from_millis(10),
             },
             heartbeat: SimTime::from_millis(500),
@@ -227,6 +169,7 @@ impl WorkerConfig {
         if self.heartbeat.0 == 0 {
             return Err(Error::InvalidParameter("pool worker heartbeat must be positive".into()));
         }
+        check_target_tag(&self.dispatcher, |t| t >= HIGH_TAGS && t != u64::MAX, "worker")?;
         self.service.validate()
     }
 }
@@ -234,12 +177,13 @@ impl WorkerConfig {
 /// A closed-loop client's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClientConfig {
-    /// The dispatcher to submit to.
-    pub dispatcher: NodeId,
+    /// The dispatcher to submit to: a fixed node, or found through the registry (looked
+    /// up again whenever a submission goes `retry` without an answer).
+    pub dispatcher: Target,
     /// How many jobs to submit (`None`: no limit).
     pub jobs: Option<u64>,
     /// Think time between a result and the next submission.
-    pub think: ServiceTime,
+    pub think: Dist,
     /// How long to wait for a result before resubmitting the same job.
     pub retry: SimTime,
 }
@@ -250,6 +194,7 @@ impl ClientConfig {
         if self.retry.0 == 0 {
             return Err(Error::InvalidParameter("pool client retry must be positive".into()));
         }
+        check_target_tag(&self.dispatcher, |t| t > 2, "client")?;
         self.think.validate()
     }
 }

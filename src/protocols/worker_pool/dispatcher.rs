@@ -1,6 +1,7 @@
 //! The pool dispatcher: a FIFO job queue (optionally bounded), a registry of workers and
 //! their free slots, leases on every assignment, first-result-wins acceptance, and the
-//! batch and Poisson arrival processes.
+//! batch and Poisson arrival processes. With `register` set it embeds a [`Registrant`]
+//! and registers under a service name (again at every restart), renewing by heartbeat.
 //!
 //! All job state is durable (see the module docs of `worker_pool`): each handler takes the
 //! [`State`] out of durable storage, works on it, and puts it back. Per-job state exists
@@ -15,6 +16,7 @@ use super::config::{Arrivals, DispatcherConfig};
 use super::{JobId, PoolMsg, PoolObs, observe, send};
 use crate::FastMap;
 use crate::node::{Node, NodeId, TimerId};
+use crate::protocols::discovery::Registrant;
 use crate::protocols::{Msg, Obs, ProtoCtx};
 use crate::time::SimTime;
 
@@ -71,6 +73,8 @@ pub(super) struct Dispatcher {
     cfg: Rc<DispatcherConfig>,
     /// Inter-arrival distribution in nanoseconds (Poisson arrivals only).
     gap: Option<Exp<f64>>,
+    /// Registers the dispatcher under its service name, if configured (volatile).
+    registrant: Option<Registrant>,
 }
 
 impl Dispatcher {
@@ -79,7 +83,8 @@ impl Dispatcher {
             Arrivals::Poisson { rate, .. } => Exp::new(rate / 1e9).ok(),
             _ => None,
         };
-        Dispatcher { cfg, gap }
+        let registrant = cfg.register.clone().map(Registrant::new);
+        Dispatcher { cfg, gap, registrant }
     }
 
     /// Run `f` on the durable state taken out of storage, then put it back.
@@ -317,6 +322,9 @@ impl Dispatcher {
 
 impl Node<Msg, Obs> for Dispatcher {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+        if let Some(r) = &mut self.registrant {
+            r.start(ctx);
+        }
         self.with_state(ctx, |me, ctx, st| {
             if !st.started {
                 st.started = true;
@@ -356,7 +364,12 @@ impl Node<Msg, Obs> for Dispatcher {
         });
     }
 
-    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, _timer: TimerId, tag: u64) {
+    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+        if let Some(r) = &mut self.registrant
+            && r.on_timer(ctx, timer, tag)
+        {
+            return;
+        }
         self.with_state(ctx, |me, ctx, st| {
             if tag == ARRIVAL {
                 me.generate(ctx, st);

@@ -1,47 +1,108 @@
 //! A pool worker: says hello to the dispatcher on start and every heartbeat, runs up to
 //! `slots` assigned jobs at once, each for a drawn service time (a timer), and sends back
-//! the job's value doubled. All its state is volatile: a crash loses the jobs it holds.
+//! the job's value doubled to the dispatcher that assigned it. All its state is volatile:
+//! a crash loses the jobs it holds.
+//!
+//! The dispatcher is a fixed node or found through the registry (an [`Endpoint`]). A
+//! discovered dispatcher that sends no assignment for three heartbeats is looked up
+//! again: kept if the registry still lists it, replaced (or waited for, with no hellos)
+//! if not; the worker says hello as soon as an answer names a new dispatcher.
 
 use std::rc::Rc;
 
-use super::config::{Sampler, WorkerConfig};
+use super::config::WorkerConfig;
 use super::{JobId, PoolMsg, PoolObs, expected_result, observe, send};
+use crate::dist::Sampler;
 use crate::node::{Node, NodeId, TimerId};
+use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, Obs, ProtoCtx};
 use crate::time::SimTime;
 
 /// The heartbeat timer's tag; job timers are tagged with their lease number.
 const HEARTBEAT: u64 = u64::MAX;
 
+/// Heartbeats without an assignment before a discovered dispatcher is looked up again.
+const SILENT_BEATS: u64 = 3;
+
 struct Running {
     assign: u64,
     job: JobId,
     value: u64,
     started: SimTime,
+    /// The dispatcher that assigned it (where the result goes).
+    from: NodeId,
 }
 
 pub(super) struct Worker {
     cfg: Rc<WorkerConfig>,
     service: Sampler,
+    /// The dispatcher: fixed, or found through the registry.
+    dispatcher: Endpoint,
+    /// When the current dispatcher was last heard from (an assignment), or looked up.
+    heard_at: SimTime,
     /// At most `slots` jobs: a short vector beats a map.
     running: Vec<Running>,
 }
 
 impl Worker {
     pub(super) fn new(cfg: Rc<WorkerConfig>, service: Sampler) -> Self {
+        let dispatcher = Endpoint::new(&cfg.dispatcher);
         Worker {
             cfg,
             service,
+            dispatcher,
+            heard_at: SimTime::ZERO,
             running: Vec::new(),
         }
     }
 
     fn hello(&self, ctx: &mut ProtoCtx<'_>) {
+        let Some(to) = self.dispatcher.current() else {
+            return;
+        };
         let m = PoolMsg::Hello {
             slots: self.cfg.slots,
             incarnation: ctx.incarnation(),
         };
-        send(ctx, self.cfg.dispatcher, m);
+        send(ctx, to, m);
+    }
+
+    fn on_heartbeat(&mut self, ctx: &mut ProtoCtx<'_>) {
+        if self.dispatcher.is_discovered() {
+            let silent = SimTime(self.cfg.heartbeat.0.saturating_mul(SILENT_BEATS));
+            if ctx.now().saturating_sub(self.heard_at) >= silent {
+                self.heard_at = ctx.now();
+                self.dispatcher.recheck(ctx);
+            }
+        }
+        self.hello(ctx);
+        ctx.set_timer(self.cfg.heartbeat, HEARTBEAT);
+    }
+
+    fn on_assign(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, assign: u64, job: JobId, value: u64) {
+        let current = self.dispatcher.current();
+        // A fixed worker serves its dispatcher only; a discovering one serves whoever
+        // assigns (it said hello there, maybe before the registry changed its mind).
+        if !self.dispatcher.is_discovered() && Some(from) != current {
+            return;
+        }
+        if Some(from) == current {
+            self.heard_at = ctx.now();
+        }
+        // A duplicate of a running assignment, or more than the slots allow (the
+        // dispatcher's view was stale): ignore it; the lease brings the job back.
+        if self.running.len() >= self.cfg.slots as usize || self.running.iter().any(|r| r.assign == assign) {
+            return;
+        }
+        let service = self.service.sample(ctx.rng());
+        let _: TimerId = ctx.set_timer(service, assign);
+        self.running.push(Running {
+            assign,
+            job,
+            value,
+            started: ctx.now(),
+            from,
+        });
     }
 }
 
@@ -54,36 +115,30 @@ impl Node<Msg, Obs> for Worker {
                 incarnation: ctx.incarnation(),
             },
         );
+        self.heard_at = ctx.now();
+        self.dispatcher.start(ctx);
         self.hello(ctx);
         ctx.set_timer(self.cfg.heartbeat, HEARTBEAT);
     }
 
     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
-        let Msg::Pool(PoolMsg::Assign { assign, job, value }) = msg else {
-            return;
-        };
-        // A duplicate of a running assignment, or more than the slots allow (the
-        // dispatcher's view was stale): ignore it; the lease brings the job back.
-        if from != self.cfg.dispatcher
-            || self.running.len() >= self.cfg.slots as usize
-            || self.running.iter().any(|r| r.assign == assign)
-        {
-            return;
+        match msg {
+            Msg::Pool(PoolMsg::Assign { assign, job, value }) => self.on_assign(ctx, from, assign, job, value),
+            // A dispatcher is known (again, or a new one): be known to it now.
+            Msg::Disc(m) if self.dispatcher.on_message(ctx, from, &m) => {
+                self.heard_at = ctx.now();
+                self.hello(ctx);
+            }
+            _ => {}
         }
-        let service = self.service.sample(ctx.rng());
-        let _: TimerId = ctx.set_timer(service, assign);
-        self.running.push(Running {
-            assign,
-            job,
-            value,
-            started: ctx.now(),
-        });
     }
 
-    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, _timer: TimerId, tag: u64) {
+    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+        if self.dispatcher.on_timer(ctx, timer, tag) {
+            return;
+        }
         if tag == HEARTBEAT {
-            self.hello(ctx);
-            ctx.set_timer(self.cfg.heartbeat, HEARTBEAT);
+            self.on_heartbeat(ctx);
             return;
         }
         let Some(i) = self.running.iter().position(|r| r.assign == tag) else {
@@ -106,7 +161,7 @@ impl Node<Msg, Obs> for Worker {
         );
         send(
             ctx,
-            self.cfg.dispatcher,
+            r.from,
             PoolMsg::Done {
                 assign: r.assign,
                 job: r.job,
