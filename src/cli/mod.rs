@@ -135,7 +135,7 @@ fn print_summary(r: &RunReport, reproduce: &str) {
 
 /// Key metrics, one line per protocol (the full set is in `--json`).
 fn print_metrics(m: &serde_json::Value) {
-    let ms = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |ns| format!("{:.2}ms", ns / 1e6));
+    let ms = |v: &serde_json::Value| v.as_f64().map_or("?".to_string(), |ns| format!("{:.2}ms", ns / 1e6));
     if let Some(rpc) = m.get("rpc") {
         let l = &rpc["latency"];
         println!(
