@@ -61,7 +61,10 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
+pub mod strategies;
+pub mod testing;
 pub mod time;
 pub mod trace;
 

@@ -63,13 +63,27 @@ fn every_example_scenario_is_pinned() {
 fn example_scenarios_exit_as_meant_with_their_golden_hash() {
     for (name, code, hash) in GOLDEN {
         let out = detsim(&["run", &scenario(name), "--json"]);
-        assert_eq!(out.status.code(), Some(code), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v = json(&out);
         assert_eq!(v["trace_hash"], hash, "{name}: trace hash changed");
         let failed = v["checks"].as_array().unwrap().iter().any(|c| c["status"] == "fail");
         assert_eq!(failed, code == 1, "{name}: check verdicts agree with the exit code");
         assert!(!v["checks"].as_array().unwrap().is_empty(), "{name}: some check ran");
-        for key in ["scenario", "seed", "sim_time_ns", "events", "messages", "faults", "violations", "metrics"] {
+        for key in [
+            "scenario",
+            "seed",
+            "sim_time_ns",
+            "events",
+            "messages",
+            "faults",
+            "violations",
+            "metrics",
+        ] {
             assert!(v.get(key).is_some(), "{name}: report lacks {key}");
         }
     }
@@ -78,7 +92,13 @@ fn example_scenarios_exit_as_meant_with_their_golden_hash() {
 #[test]
 fn seed_flag_and_env_override_the_scenario_seed() {
     let base = json(&detsim(&["run", &scenario("rpc_loss_retries"), "--json"]));
-    let flag = json(&detsim(&["run", &scenario("rpc_loss_retries"), "--json", "--seed", "99"]));
+    let flag = json(&detsim(&[
+        "run",
+        &scenario("rpc_loss_retries"),
+        "--json",
+        "--seed",
+        "99",
+    ]));
     let env = Command::new(env!("CARGO_BIN_EXE_detsim"))
         .args(["run", &scenario("rpc_loss_retries"), "--json"])
         .env("DETSIM_SEED", "99")
@@ -97,7 +117,13 @@ fn check_determinism_agrees_and_trace_file_has_every_event() {
     let out = detsim(&["run", &scenario("deposit_partition"), "--json", "--check-determinism"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("two runs agree"));
-    let out = detsim(&["run", &scenario("deposit_partition"), "--json", "--trace", trace.to_str().unwrap()]);
+    let out = detsim(&[
+        "run",
+        &scenario("deposit_partition"),
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
     let v = json(&out);
     let lines = std::fs::read_to_string(&trace).unwrap().lines().count() as u64;
     assert_eq!(lines, v["trace_events"].as_u64().unwrap());
@@ -114,15 +140,33 @@ fn seed_lines(out: &Output) -> Vec<serde_json::Value> {
 fn explore_finds_the_canary_and_replay_reproduces_it() {
     let dir = tempdir("explore");
     let out_dir = dir.join("failures");
-    let out = detsim(&["explore", &scenario("deposit_partition_canary"), "--seeds", "0..20", "--json", "--out", out_dir.to_str().unwrap()]);
+    let out = detsim(&[
+        "explore",
+        &scenario("deposit_partition_canary"),
+        "--seeds",
+        "0..20",
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "explore exits 1 when a seed fails");
     let lines = seed_lines(&out);
     let failing: Vec<_> = lines.iter().filter(|l| l["status"] == "fail").collect();
     assert!(!failing.is_empty());
-    assert!(failing[0]["violations"].as_array().unwrap().iter().any(|v| v == "rpc.at_most_once"));
+    assert!(
+        failing[0]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "rpc.at_most_once")
+    );
     let file = out_dir.join(format!("deposit-partition-canary-seed{}.json", failing[0]["seed"]));
     let replay = detsim(&["replay", file.to_str().unwrap(), "--json"]);
-    assert_eq!(replay.status.code(), Some(1), "replay exits 1 when the violation comes back");
+    assert_eq!(
+        replay.status.code(),
+        Some(1),
+        "replay exits 1 when the violation comes back"
+    );
     let r = json(&replay);
     assert_eq!(r["same_violation"], true);
     assert_eq!(r["same_hash"], true);
@@ -139,24 +183,66 @@ fn explore_replays_nemesis_failures_by_explicit_schedule() {
     // nemesis replay with the same hash from the explicit schedule.
     let dir = tempdir("nemesis");
     let text = std::fs::read_to_string(scenario("all_systems_nemesis")).unwrap();
-    let planted = text.replace("{ \"id\": \"bank\", \"role\": \"rpc_server\" }", "{ \"id\": \"bank\", \"role\": \"rpc_server\", \"dedupe\": false }");
+    let planted = text.replace(
+        "{ \"id\": \"bank\", \"role\": \"rpc_server\" }",
+        "{ \"id\": \"bank\", \"role\": \"rpc_server\", \"dedupe\": false }",
+    );
     assert_ne!(planted, text);
     let file = dir.join("planted.json");
     std::fs::write(&file, planted).unwrap();
     let out_dir = dir.join("f");
-    let out = detsim(&["explore", file.to_str().unwrap(), "--seeds", "0..40", "--out", out_dir.to_str().unwrap()]);
+    let out = detsim(&[
+        "explore",
+        file.to_str().unwrap(),
+        "--seeds",
+        "0..40",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     let failure = std::fs::read_dir(&out_dir).unwrap().next().unwrap().unwrap().path();
     let r = json(&detsim(&["replay", failure.to_str().unwrap(), "--json"]));
-    assert_eq!((r["same_violation"].clone(), r["same_hash"].clone()), (true.into(), true.into()));
+    assert_eq!(
+        (r["same_violation"].clone(), r["same_hash"].clone()),
+        (true.into(), true.into())
+    );
 }
 
 #[test]
 fn shards_cover_exactly_the_unsharded_run() {
     let s = scenario("all_systems_nemesis");
-    let all = seed_lines(&detsim(&["explore", &s, "--seeds", "0..30", "--json", "--keep-going", "--jobs", "2"]));
-    let mut merged = seed_lines(&detsim(&["explore", &s, "--seeds", "0..30", "--json", "--keep-going", "--shard", "0/2", "--jobs", "1"]));
-    merged.extend(seed_lines(&detsim(&["explore", &s, "--seeds", "0..30", "--json", "--keep-going", "--shard", "1/2"])));
+    let all = seed_lines(&detsim(&[
+        "explore",
+        &s,
+        "--seeds",
+        "0..30",
+        "--json",
+        "--keep-going",
+        "--jobs",
+        "2",
+    ]));
+    let mut merged = seed_lines(&detsim(&[
+        "explore",
+        &s,
+        "--seeds",
+        "0..30",
+        "--json",
+        "--keep-going",
+        "--shard",
+        "0/2",
+        "--jobs",
+        "1",
+    ]));
+    merged.extend(seed_lines(&detsim(&[
+        "explore",
+        &s,
+        "--seeds",
+        "0..30",
+        "--json",
+        "--keep-going",
+        "--shard",
+        "1/2",
+    ])));
     merged.sort_by_key(|l| l["seed"].as_u64().unwrap());
     assert_eq!(all.len(), 30);
     assert_eq!(merged, all);
