@@ -6,6 +6,7 @@ mod lifecycle;
 mod network;
 mod pool;
 mod pool_queueing;
+mod properties;
 mod rpc;
 mod scenarios;
 mod support;
