@@ -9,4 +9,5 @@ mod pool_queueing;
 mod properties;
 mod rpc;
 mod scenarios;
+mod shrink;
 mod support;
