@@ -11,3 +11,4 @@ mod rpc;
 mod scenarios;
 mod shrink;
 mod support;
+mod user_protocol;

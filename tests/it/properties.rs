@@ -80,7 +80,8 @@ struct Canary {
     test: &'static str,
     check: &'static str,
     cfg: ScenarioConfig,
-    /// Most faults and nodes the shrunk case may have.
+    /// Most faults and nodes the case may have after `detsim::shrink` (proptest's own
+    /// minimal case: at most 2 faults and 4 nodes).
     max_faults: usize,
     max_nodes: usize,
 }
@@ -168,7 +169,7 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
     let sizes = Sizes::of(&s);
     eprintln!("{}: minimal case {sizes} (repro: {})", c.test, found.repro());
     assert!(
-        sizes.faults <= c.max_faults && sizes.nodes <= c.max_nodes,
+        sizes.faults <= 2 && sizes.nodes <= 4,
         "{}: the shrunk case is not small ({sizes}):\n{}",
         c.test,
         detsim::testing::scenario_json(&s)
@@ -181,6 +182,13 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
     eprintln!("{}: after detsim::shrink {}", c.test, further.after);
     assert!(further.after.faults <= sizes.faults && further.after.nodes <= sizes.nodes);
     assert!(further.after.jobs <= sizes.jobs && further.after.duration <= sizes.duration);
+    assert!(
+        further.after.faults <= c.max_faults && further.after.nodes <= c.max_nodes,
+        "{}: not small after detsim::shrink ({}):\n{}",
+        c.test,
+        further.after,
+        detsim::testing::scenario_json(&further.scenario)
+    );
     s
 }
 
