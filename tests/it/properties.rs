@@ -33,9 +33,16 @@ fn generated_scenarios_and_their_shrinks_are_valid() {
             ..ScenarioConfig::default()
         },
     ] {
+        let tiny = cfg.max_duration_ms < 100;
         let strat = scenario(cfg);
-        for _ in 0..40 {
+        let mut delivered = 0;
+        for i in 0..40 {
             let mut tree = strat.new_tree(&mut runner).unwrap();
+            if i < 5 {
+                let s = tree.current();
+                let r = detsim::runner::run_scenario(&s, s.seed, None).unwrap();
+                delivered += r.messages.delivered;
+            }
             let mut steps = 0;
             loop {
                 let s = tree.current();
@@ -52,6 +59,10 @@ fn generated_scenarios_and_their_shrinks_are_valid() {
                 steps += 1;
             }
         }
+        assert!(
+            tiny || delivered > 100,
+            "generated scenarios do some work: {delivered} messages"
+        );
     }
 }
 
@@ -267,7 +278,7 @@ fn detsim_seed_parsing() {
 #[test]
 #[ignore]
 fn safety_holds_without_canaries() {
-    let prop = Property::new("safety_holds_without_canaries", 1).unwrap().cases(1000);
+    let prop = Property::new("safety_holds_without_canaries", 1).unwrap().cases(5000);
     let safety = [
         "rpc.correct_result",
         "rpc.at_most_once",
