@@ -5,8 +5,13 @@
 //! clogged, and loses nodes to crashes and pauses. Every run is a pure function of
 //! (configuration, seed, binary) and is fingerprinted by a stable 64-bit trace hash.
 //!
+//! ## Your own protocol in a few lines
+//!
+//! Implement [`Node`] for your message type, add nodes to a [`Simulation`], schedule
+//! faults, run, and check your own property over the [`History`]:
+//!
 //! ```
-//! use detsim::{Ctx, Fault, LinkConfig, Latency, Node, NodeId, SimConfig, SimTime, Simulation};
+//! use detsim::{Ctx, Fault, LinkConfig, Latency, Node, NodeId, SimConfig, SimTime, Simulation, TimedFault};
 //!
 //! /// Replies to every number with its double.
 //! struct Doubler;
@@ -26,24 +31,54 @@
 //!     }
 //! }
 //!
-//! let run = |seed| {
-//!     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(seed));
-//!     let server = sim.add_node("server", || Box::new(Doubler)).unwrap();
+//! /// One run: the answers the client saw and the trace hash.
+//! fn run(seed: u64, faults: &[TimedFault]) -> (Vec<u64>, u64) {
+//!     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(seed).max_time(SimTime::from_secs(5)));
+//!     sim.add_node("server", || Box::new(Doubler)).unwrap();
 //!     sim.add_node("client", || Box::new(Client)).unwrap();
 //!     sim.network_mut().set_default(LinkConfig {
 //!         latency: Latency::Exponential { mean: SimTime::from_millis(5) },
 //!         fifo: false,
 //!         ..LinkConfig::default()
 //!     }).unwrap();
-//!     // The server is down from 1 ms to 2 s: whatever arrives meanwhile is lost.
-//!     sim.schedule(SimTime::from_millis(1), Fault::Crash { node: server }).unwrap();
-//!     sim.schedule(SimTime::from_secs(2), Fault::Restart { node: server }).unwrap();
+//!     for f in faults {
+//!         sim.schedule(f.at, f.fault.clone()).unwrap();
+//!     }
 //!     sim.run().unwrap();
-//!     (sim.trace_hash(), sim.history().records().len())
-//! };
-//! assert_eq!(run(42), run(42)); // same seed, same trace
-//! assert!(run(42).1 < 5);        // the crash cost some answers
+//!     (sim.history().records().iter().map(|r| r.obs).collect(), sim.trace_hash())
+//! }
+//!
+//! // The server is down from 1 ms to 2 s: whatever arrives meanwhile is lost.
+//! let server = NodeId(0);
+//! let crash = [
+//!     TimedFault { at: SimTime::from_millis(1), fault: Fault::Crash { node: server } },
+//!     TimedFault { at: SimTime::from_secs(2), fault: Fault::Restart { node: server } },
+//! ];
+//! assert_eq!(run(42, &crash), run(42, &crash)); // same seed, same trace
+//! let (answers, _) = run(42, &crash);
+//! assert!(answers.len() < 5);                    // the crash cost some answers
+//! assert!(answers.iter().all(|n| n % 2 == 0));   // the property: every answer is a double
+//!
+//! // The same property under generated fault schedules, as a property test: the seed
+//! // comes from DETSIM_SEED (else 1), a failure panics with the line that reproduces it,
+//! // and proptest shrinks the schedule to a minimal one.
+//! use detsim::strategies::{PlanKind, timed_faults};
+//! use detsim::testing::Property;
+//! use proptest::prelude::*;
+//!
+//! let schedules = timed_faults(vec![NodeId(0), NodeId(1)], SimTime::from_secs(1),
+//!                              PlanKind::ALL.to_vec(), 3, LinkConfig::default());
+//! Property::new("doubler_answers_are_even", 1).unwrap().cases(16).check(&schedules, |faults| {
+//!     let (answers, _) = run(7, &faults);
+//!     prop_assert!(answers.iter().all(|n| n % 2 == 0), "odd answer in {answers:?}");
+//!     Ok(())
+//! });
 //! ```
+//!
+//! More: [`strategies`] (proptest strategies for scenarios, topologies, fault schedules,
+//! nemesis settings), [`testing`] (seeded property runs and repro lines), [`shrink`]
+//! (delta debugging of failing scenarios), and `examples/primary_backup/` (a user-defined
+//! primary/backup register with a planted bug, found and shrunk in `tests/it/user_protocol.rs`).
 
 pub mod bench;
 pub mod check;
@@ -63,7 +98,10 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
+pub mod strategies;
+pub mod testing;
 pub mod time;
 pub mod trace;
 

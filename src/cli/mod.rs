@@ -5,6 +5,7 @@ mod bench;
 mod explore;
 mod replay;
 mod run;
+mod shrink;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,6 +44,11 @@ enum Command {
         after_help = "Examples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
     )]
     Replay(replay::ReplayArgs),
+    /// Shrink a FAILURE file to a smaller scenario that still fails the same check.
+    #[command(
+        after_help = "Exit codes: 0 wrote the shrunk failure, 1 the failure did not reproduce, 2 bad input.\n\nExamples:\n  detsim shrink failures/deposit-partition-canary-seed3.json -o small.json\n  detsim replay small.json\n  detsim shrink failures/x.json --plain -o small-scenario.json && detsim run small-scenario.json"
+    )]
+    Shrink(shrink::ShrinkArgs),
     /// Measure the engine on the RPC ping-pong workload against a hand-written reference loop.
     #[command(
         after_help = "Examples:\n  detsim bench\n  detsim bench --clients 100 --messages 5000000 --repeat 5 --json"
@@ -57,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => run::validate(a),
         Command::Explore(a) => explore::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Shrink(a) => shrink::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

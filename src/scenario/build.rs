@@ -81,7 +81,7 @@ fn clog_target(c: &ClogSpec, ids: &IdMap) -> Result<ClogTarget, Error> {
 }
 
 /// The link settings in force at the start for `from -> to` (or the default).
-fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
+pub fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
     let Some((from, to)) = link else {
         return s.network.default.clone();
     };

@@ -1,0 +1,85 @@
+//! `detsim shrink`: delta-debug a FAILURE file written by `explore` down to a smaller
+//! scenario that still fails the same check with the same seed, write it, and print the
+//! sizes before and after. Exit 0: wrote the shrunk failure; 1: the failure did not
+//! reproduce; 2: bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use detsim::explore::parse_failure;
+use detsim::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
+
+#[derive(Args, Debug)]
+pub struct ShrinkArgs {
+    /// The FAILURE file written by `explore`.
+    failure: PathBuf,
+    /// Where to write the result (default: FAILURE.shrunk.json next to the input).
+    #[arg(short = 'o', long = "out", value_name = "OUT.json")]
+    out: Option<PathBuf>,
+    /// Write a plain scenario file (its seed is the failing seed; `detsim run` reads it)
+    /// instead of a FAILURE file (`detsim replay` reads it).
+    #[arg(long)]
+    plain: bool,
+    /// Most simulation runs to spend.
+    #[arg(long, default_value_t = ShrinkOptions::default().max_runs)]
+    max_runs: usize,
+}
+
+fn default_out(input: &std::path::Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    input.with_file_name(format!("{stem}.shrunk.json"))
+}
+
+pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
+    let name = a.failure.display().to_string();
+    let text = match std::fs::read_to_string(&a.failure) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {name}: cannot read: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let f = match parse_failure(&name, &text) {
+        Ok(f) => f,
+        Err(errs) => {
+            for e in errs.0 {
+                eprintln!("error: {e}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    println!("shrinking {name}: check {} with seed {}", f.check, f.seed);
+    let (failure, shrunk) = match shrink_failure(&f, ShrinkOptions { max_runs: a.max_runs }) {
+        Ok(r) => r,
+        Err(ShrinkError::NotReproduced { check, seed }) => {
+            eprintln!("could not reproduce: check {check} passed with seed {seed}; nothing written");
+            return Ok(ExitCode::from(1));
+        }
+        Err(ShrinkError::Invalid(m)) => {
+            eprintln!("error: {name}: {m}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(ShrinkError::Run(e)) => return Err(e.into()),
+    };
+    let out = a.out.unwrap_or_else(|| default_out(&a.failure));
+    let body = if a.plain {
+        serde_json::to_string_pretty(&failure.scenario)?
+    } else {
+        serde_json::to_string_pretty(&failure)?
+    };
+    std::fs::write(&out, body + "\n").map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!("before: {}", shrunk.before);
+    println!("after:  {}", shrunk.after);
+    println!(
+        "{} runs; still fails {}: {}",
+        shrunk.runs, failure.check, failure.message
+    );
+    println!("trace hash {}", failure.trace_hash);
+    let again = if a.plain { "detsim run" } else { "detsim replay" };
+    println!("wrote {}  ({again} {})", out.display(), out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,560 @@
+//! Shrinking a failing scenario by delta debugging: given a scenario, a seed and the name
+//! of a check that fails, find a smaller scenario that still fails that check with that
+//! seed. Candidates, in rounds until a round changes nothing (or the run budget is spent):
+//!
+//! 1. remove faults, ddmin-style (halves, quarters, ... single faults);
+//! 2. pair a fault with its undo into one windowed fault (crash + restart, pause +
+//!    resume, partition/block/isolate + heal, clog + unclog, set_link + restore);
+//! 3. shorten fault windows (halve `until - at`) and move faults earlier (halve `at`);
+//! 4. remove nodes nothing refers to (clients, workers, unreferenced servers), with the
+//!    faults, links and nemesis targets that name them;
+//! 5. reduce calls and jobs (binary search for the smallest count that still fails);
+//! 6. shorten the run (binary search down to the last fault).
+//!
+//! A candidate is kept only if it passes [`validate`] and the same check still fails with
+//! the same seed. Everything is sequential and deterministic: the same input gives the
+//! same output. Nothing prints.
+
+use crate::error::Error;
+use crate::explore::FailureFile;
+use crate::report::RunReport;
+use crate::runner::run_scenario;
+use crate::scenario::build::initial_link;
+use crate::scenario::nodes::ArrivalsSpec;
+use crate::scenario::validate::validate;
+use crate::scenario::{ClogSpec, FaultSpec, NodeSpec, Scenario};
+use crate::time::SimTime;
+
+/// How big a scenario is, in the terms shrinking reduces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Sizes {
+    /// Scheduled fault entries.
+    pub faults: usize,
+    /// Nodes.
+    pub nodes: usize,
+    /// RPC calls plus pool jobs (a Poisson stream without a limit counts as 0).
+    pub jobs: u64,
+    /// The run's duration.
+    pub duration: SimTime,
+}
+
+impl Sizes {
+    /// The sizes of `s`.
+    pub fn of(s: &Scenario) -> Sizes {
+        let jobs = s
+            .nodes
+            .iter()
+            .map(|n| match n {
+                NodeSpec::RpcClient { calls, .. } => *calls,
+                NodeSpec::Dispatcher { arrivals, .. } => match arrivals {
+                    ArrivalsSpec::Batch { jobs } => *jobs,
+                    ArrivalsSpec::Poisson { jobs, .. } => jobs.unwrap_or(0),
+                    ArrivalsSpec::Clients => 0,
+                },
+                NodeSpec::PoolClient { jobs, .. } => jobs.unwrap_or(0),
+                _ => 0,
+            })
+            .sum();
+        Sizes {
+            faults: s.faults.len(),
+            nodes: s.nodes.len(),
+            jobs,
+            duration: s.duration,
+        }
+    }
+}
+
+impl std::fmt::Display for Sizes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} faults, {} nodes, {} jobs/calls, duration {}",
+            self.faults, self.nodes, self.jobs, self.duration
+        )
+    }
+}
+
+/// Settings of a shrink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShrinkOptions {
+    /// Most simulation runs (the first, confirming run included).
+    pub max_runs: usize,
+}
+
+impl Default for ShrinkOptions {
+    fn default() -> Self {
+        ShrinkOptions { max_runs: 2000 }
+    }
+}
+
+/// Why shrinking could not start.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ShrinkError {
+    /// The scenario is not valid.
+    #[error("the scenario is not valid: {0}")]
+    Invalid(String),
+    /// The check did not fail on the scenario as given.
+    #[error("could not reproduce the failure: check {check} passed with seed {seed}")]
+    NotReproduced {
+        /// The check.
+        check: String,
+        /// The seed.
+        seed: u64,
+    },
+    /// A run failed.
+    #[error(transparent)]
+    Run(#[from] Error),
+}
+
+/// The result of a shrink.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shrunk {
+    /// The smallest failing scenario found (its `seed` is the failing seed).
+    pub scenario: Scenario,
+    /// Its run.
+    pub report: RunReport,
+    /// The check that fails.
+    pub check: String,
+    /// Sizes of the input.
+    pub before: Sizes,
+    /// Sizes of the result.
+    pub after: Sizes,
+    /// Simulation runs made.
+    pub runs: usize,
+}
+
+struct Shrinker<'a> {
+    seed: u64,
+    check: &'a str,
+    runs: usize,
+    max_runs: usize,
+    best: Scenario,
+    report: RunReport,
+}
+
+impl Shrinker<'_> {
+    fn budget_left(&self) -> bool {
+        self.runs < self.max_runs
+    }
+
+    /// Keep `cand` if it is valid and still fails the check.
+    fn attempt(&mut self, cand: Scenario) -> Result<bool, Error> {
+        if !self.budget_left() || cand == self.best || !validate(&cand).is_empty() {
+            return Ok(false);
+        }
+        self.runs += 1;
+        let report = run_scenario(&cand, self.seed, None)?;
+        if report.violations.iter().any(|v| v.check == self.check) {
+            self.best = cand;
+            self.report = report;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn with_faults(&self, faults: Vec<FaultSpec>) -> Scenario {
+        Scenario {
+            faults,
+            ..self.best.clone()
+        }
+    }
+
+    /// ddmin over the fault list: try removing each of `n` chunks, refine when none can go.
+    fn remove_faults(&mut self) -> Result<(), Error> {
+        let mut n = 2usize;
+        while self.budget_left() && !self.best.faults.is_empty() {
+            let len = self.best.faults.len();
+            let n_eff = n.min(len);
+            let chunk = len.div_ceil(n_eff);
+            let mut reduced = false;
+            for start in (0..len).step_by(chunk) {
+                let mut rest = self.best.faults.clone();
+                rest.drain(start..(start + chunk).min(len));
+                if self.attempt(self.with_faults(rest))? {
+                    n = (n_eff - 1).max(2);
+                    reduced = true;
+                    break;
+                }
+            }
+            if !reduced {
+                if n_eff >= len {
+                    break;
+                }
+                n = (n_eff * 2).min(len);
+            }
+        }
+        Ok(())
+    }
+
+    /// Merge a fault and its undo into one windowed fault.
+    fn pair_windows(&mut self) -> Result<(), Error> {
+        let mut i = 0;
+        while i < self.best.faults.len() && self.budget_left() {
+            let faults = &self.best.faults;
+            let found = faults[i + 1..]
+                .iter()
+                .position(|g| undoes(&self.best, &faults[i], g))
+                .map(|k| i + 1 + k);
+            if let Some(j) = found {
+                let mut fs = faults.clone();
+                let until = fs[j].at();
+                if until > fs[i].at() {
+                    set_until(&mut fs[i], until);
+                    fs.remove(j);
+                    self.attempt(self.with_faults(fs))?;
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Halve fault windows while the failure stays.
+    fn shorten_windows(&mut self) -> Result<(), Error> {
+        for i in 0..self.best.faults.len() {
+            while self.budget_left() {
+                let f = &self.best.faults[i];
+                let (Some(until), at) = (f.until(), f.at()) else { break };
+                let len = until.as_nanos() - at.as_nanos();
+                let half = round_ms(len / 2).max(SimTime::from_millis(1).as_nanos());
+                if half >= len {
+                    break;
+                }
+                let mut fs = self.best.faults.clone();
+                set_until(&mut fs[i], SimTime(at.as_nanos() + half));
+                if !self.attempt(self.with_faults(fs))? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Move faults (with their windows) earlier, halving their start, while the failure
+    /// stays: an early failure needs fewer calls and a shorter run.
+    fn move_earlier(&mut self) -> Result<(), Error> {
+        for i in 0..self.best.faults.len() {
+            while self.budget_left() {
+                let f = &self.best.faults[i];
+                let at = f.at().as_nanos();
+                let new_at = round_ms(at / 2);
+                if new_at >= at {
+                    break;
+                }
+                let mut fs = self.best.faults.clone();
+                shift(&mut fs[i], at - new_at);
+                if !self.attempt(self.with_faults(fs))? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove nodes nothing refers to, last first.
+    fn remove_nodes(&mut self) -> Result<(), Error> {
+        let mut i = self.best.nodes.len();
+        while i > 0 && self.budget_left() {
+            i -= 1;
+            if i >= self.best.nodes.len() || self.best.nodes.len() == 1 {
+                continue;
+            }
+            let id = self.best.nodes[i].id().to_string();
+            if referenced(&self.best, &id) {
+                continue;
+            }
+            self.attempt(without_node(&self.best, &id))?;
+        }
+        Ok(())
+    }
+
+    /// Binary-search the smallest call or job count of each node that still fails.
+    fn reduce_work(&mut self) -> Result<(), Error> {
+        for i in 0..self.best.nodes.len() {
+            let Some(cur) = count(&self.best.nodes[i]) else {
+                continue;
+            };
+            let (mut lo, mut hi) = (1u64, cur);
+            while lo < hi && self.budget_left() {
+                let mid = lo + (hi - lo) / 2;
+                let mut cand = self.best.clone();
+                set_count(&mut cand.nodes[i], mid);
+                if self.attempt(cand)? {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Binary-search the shortest run (in whole ms) that still fails.
+    fn shorten_run(&mut self) -> Result<(), Error> {
+        let ms = 1_000_000u64;
+        let last = self
+            .best
+            .faults
+            .iter()
+            .map(|f| f.until().unwrap_or(f.at()))
+            .chain(self.best.nemesis.as_ref().map(|n| n.stop))
+            .max()
+            .unwrap_or(SimTime::ZERO);
+        let mut lo = last.as_nanos().div_ceil(ms).max(1);
+        let mut hi = self.best.duration.as_nanos().div_ceil(ms);
+        while lo < hi && self.budget_left() {
+            let mid = lo + (hi - lo) / 2;
+            let cand = Scenario {
+                duration: SimTime(mid * ms),
+                ..self.best.clone()
+            };
+            if self.attempt(cand)? {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn round_ms(ns: u64) -> u64 {
+    ns / 1_000_000 * 1_000_000
+}
+
+/// Shrink `s`, which fails `check` with `seed`. The result's `seed` is `seed`.
+pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Result<Shrunk, ShrinkError> {
+    let problems = validate(s);
+    if let Some((path, msg)) = problems.first() {
+        return Err(ShrinkError::Invalid(format!("{path}: {msg}")));
+    }
+    let mut start = s.clone();
+    start.seed = seed;
+    let report = run_scenario(&start, seed, None)?;
+    if !report.violations.iter().any(|v| v.check == check) {
+        return Err(ShrinkError::NotReproduced {
+            check: check.to_string(),
+            seed,
+        });
+    }
+    let mut sh = Shrinker {
+        seed,
+        check,
+        runs: 1,
+        max_runs: opts.max_runs.max(1),
+        best: start,
+        report,
+    };
+    loop {
+        let before = sh.best.clone();
+        sh.remove_faults()?;
+        sh.pair_windows()?;
+        sh.remove_nodes()?;
+        sh.remove_faults()?;
+        sh.shorten_windows()?;
+        sh.move_earlier()?;
+        sh.reduce_work()?;
+        sh.shorten_run()?;
+        if sh.best == before || !sh.budget_left() {
+            break;
+        }
+    }
+    Ok(Shrunk {
+        before: Sizes::of(s),
+        after: Sizes::of(&sh.best),
+        scenario: sh.best,
+        report: sh.report,
+        check: check.to_string(),
+        runs: sh.runs,
+    })
+}
+
+/// Shrink a FAILURE file: the result is a FAILURE file of the shrunk scenario, with its
+/// trace hash and the first violation of the same check.
+pub fn shrink_failure(f: &FailureFile, opts: ShrinkOptions) -> Result<(FailureFile, Shrunk), ShrinkError> {
+    let shrunk = shrink(&f.scenario, f.seed, &f.check, opts)?;
+    let message = shrunk
+        .report
+        .violations
+        .iter()
+        .find(|v| v.check == f.check)
+        .map(|v| v.message.clone())
+        .unwrap_or_default();
+    let out = FailureFile {
+        detsim_failure: f.detsim_failure,
+        seed: f.seed,
+        trace_hash: shrunk.report.trace_hash.clone(),
+        check: f.check.clone(),
+        message,
+        source: f.source.clone(),
+        scenario: Scenario {
+            description: format!(
+                "Shrunk by `detsim shrink` from a failure of {} (seed {}, check {}). {}",
+                f.source, f.seed, f.check, f.scenario.description
+            ),
+            ..shrunk.scenario.clone()
+        },
+    };
+    Ok((out, shrunk))
+}
+
+/// Does `g` undo `f` (so that `f` with `until: g.at` is the same pair)?
+fn undoes(s: &Scenario, f: &FaultSpec, g: &FaultSpec) -> bool {
+    if f.until().is_some() {
+        return false;
+    }
+    match (f, g) {
+        (FaultSpec::Crash { node: a, .. }, FaultSpec::Restart { node: b, .. })
+        | (FaultSpec::Pause { node: a, .. }, FaultSpec::Resume { node: b, .. }) => a == b,
+        (FaultSpec::Partition { .. } | FaultSpec::Block { .. } | FaultSpec::Isolate { .. }, FaultSpec::Heal { .. }) => {
+            true
+        }
+        (FaultSpec::Clog { target: a, .. }, FaultSpec::Unclog { target: b, .. }) => a == b,
+        (
+            FaultSpec::SetLink { from, to, .. },
+            FaultSpec::SetLink {
+                from: f2,
+                to: t2,
+                until: None,
+                config,
+                ..
+            },
+        ) => {
+            let link = from.as_deref().zip(to.as_deref());
+            from == f2 && to == t2 && *config == initial_link(s, link)
+        }
+        _ => false,
+    }
+}
+
+/// Move `f` (and its window's end) `by` nanoseconds earlier.
+fn shift(f: &mut FaultSpec, by: u64) {
+    let back = |t: &mut SimTime| *t = SimTime(t.as_nanos().saturating_sub(by));
+    match f {
+        FaultSpec::Crash { at, until, .. }
+        | FaultSpec::Pause { at, until, .. }
+        | FaultSpec::Partition { at, until, .. }
+        | FaultSpec::Block { at, until, .. }
+        | FaultSpec::Isolate { at, until, .. }
+        | FaultSpec::Clog { at, until, .. }
+        | FaultSpec::SetLink { at, until, .. } => {
+            back(at);
+            if let Some(u) = until {
+                back(u);
+            }
+        }
+        FaultSpec::Restart { at, .. }
+        | FaultSpec::Resume { at, .. }
+        | FaultSpec::Heal { at }
+        | FaultSpec::Unclog { at, .. }
+        | FaultSpec::UnclogAll { at } => back(at),
+    }
+}
+
+fn set_until(f: &mut FaultSpec, t: SimTime) {
+    match f {
+        FaultSpec::Crash { until, .. }
+        | FaultSpec::Pause { until, .. }
+        | FaultSpec::Partition { until, .. }
+        | FaultSpec::Block { until, .. }
+        | FaultSpec::Isolate { until, .. }
+        | FaultSpec::Clog { until, .. }
+        | FaultSpec::SetLink { until, .. } => *until = Some(t),
+        _ => {}
+    }
+}
+
+/// Does another node's role name `id` (as its server, registry or dispatcher)?
+fn referenced(s: &Scenario, id: &str) -> bool {
+    s.nodes.iter().any(|n| match n {
+        NodeSpec::RpcServer { register, .. } => register.as_ref().is_some_and(|r| r.registry == id),
+        NodeSpec::RpcClient { server, service, .. } => {
+            server.as_deref() == Some(id) || service.as_ref().is_some_and(|sv| sv.registry == id)
+        }
+        NodeSpec::Worker {
+            dispatcher, service, ..
+        }
+        | NodeSpec::PoolClient {
+            dispatcher, service, ..
+        } => dispatcher.as_deref() == Some(id) || service.as_ref().is_some_and(|sv| sv.registry == id),
+        NodeSpec::Dispatcher { register, .. } => register.as_ref().is_some_and(|r| r.registry == id),
+        NodeSpec::Registry { .. } => false,
+    })
+}
+
+fn clog_names(c: &ClogSpec, id: &str) -> bool {
+    [&c.node, &c.from, &c.to].iter().any(|n| n.as_deref() == Some(id))
+}
+
+/// `s` without node `id` and everything that names it.
+pub fn without_node(s: &Scenario, id: &str) -> Scenario {
+    let mut out = s.clone();
+    out.nodes.retain(|n| n.id() != id);
+    out.network.links.retain(|l| l.from != id && l.to != id);
+    out.faults = s
+        .faults
+        .iter()
+        .filter_map(|f| {
+            let mut f = f.clone();
+            let keep = match &mut f {
+                FaultSpec::Crash { node, .. }
+                | FaultSpec::Restart { node, .. }
+                | FaultSpec::Pause { node, .. }
+                | FaultSpec::Resume { node, .. }
+                | FaultSpec::Isolate { node, .. } => node != id,
+                FaultSpec::Block { from, to, .. } => from != id && to != id,
+                FaultSpec::Clog { target, .. } | FaultSpec::Unclog { target, .. } => !clog_names(target, id),
+                FaultSpec::SetLink { from, to, .. } => from.as_deref() != Some(id) && to.as_deref() != Some(id),
+                FaultSpec::Partition { groups, .. } => {
+                    groups.iter_mut().for_each(|g| g.retain(|n| n != id));
+                    groups.retain(|g| !g.is_empty());
+                    !groups.is_empty()
+                }
+                FaultSpec::Heal { .. } | FaultSpec::UnclogAll { .. } => true,
+            };
+            keep.then_some(f)
+        })
+        .collect();
+    if let Some(n) = &mut out.nemesis
+        && !n.targets.is_empty()
+    {
+        n.targets.retain(|t| t != id);
+        if n.targets.is_empty() {
+            out.nemesis = None;
+        }
+    }
+    out
+}
+
+fn count(n: &NodeSpec) -> Option<u64> {
+    match n {
+        NodeSpec::RpcClient { calls, .. } => Some(*calls),
+        NodeSpec::Dispatcher {
+            arrivals: ArrivalsSpec::Batch { jobs },
+            ..
+        } => Some(*jobs),
+        NodeSpec::Dispatcher {
+            arrivals: ArrivalsSpec::Poisson { jobs: Some(j), .. },
+            ..
+        } => Some(*j),
+        NodeSpec::PoolClient { jobs: Some(j), .. } => Some(*j),
+        _ => None,
+    }
+}
+
+fn set_count(n: &mut NodeSpec, v: u64) {
+    match n {
+        NodeSpec::RpcClient { calls, .. } => *calls = v,
+        NodeSpec::Dispatcher {
+            arrivals: ArrivalsSpec::Batch { jobs },
+            ..
+        } => *jobs = v,
+        NodeSpec::Dispatcher {
+            arrivals: ArrivalsSpec::Poisson { jobs: Some(j), .. },
+            ..
+        } => *j = v,
+        NodeSpec::PoolClient { jobs: Some(j), .. } => *j = v,
+        _ => {}
+    }
+}

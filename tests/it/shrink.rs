@@ -1,0 +1,180 @@
+//! Shrinking FAILURE files: the library reduces a failing scenario deterministically and
+//! refuses what does not fail; `detsim shrink` on FAILURE files written by `explore`
+//! writes a small scenario that `replay` and `run` still fail with the same check.
+
+use std::path::PathBuf;
+
+use detsim::explore::{FailureFile, parse_failure};
+use detsim::scenario::load_scenario;
+use detsim::shrink::{ShrinkError, ShrinkOptions, Sizes, shrink};
+
+use crate::scenarios::{detsim, scenario};
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("detsim-it-shrink-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn read_failure(p: &std::path::Path) -> FailureFile {
+    parse_failure(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn library_shrink_is_smaller_deterministic_and_still_fails() {
+    let s = load_scenario(&PathBuf::from(scenario("deposit_partition_canary"))).unwrap();
+    let a = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
+    let b = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
+    assert_eq!(a, b, "same input, same output");
+    assert_eq!(a.before, Sizes::of(&s));
+    assert!(a.after.faults < a.before.faults, "{} -> {}", a.before, a.after);
+    assert!(a.after.nodes < a.before.nodes && a.after.jobs < a.before.jobs);
+    assert!(a.after.duration < a.before.duration);
+    assert_eq!(a.scenario.seed, s.seed);
+    let r = detsim::runner::run_scenario(&a.scenario, s.seed, None).unwrap();
+    assert!(r.violations.iter().any(|v| v.check == "rpc.at_most_once"));
+    assert_eq!(r.trace_hash, a.report.trace_hash);
+    // A run budget is honoured.
+    let tight = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions { max_runs: 3 }).unwrap();
+    assert!(tight.runs <= 3);
+}
+
+#[test]
+fn library_shrink_refuses_what_does_not_fail() {
+    let s = load_scenario(&PathBuf::from(scenario("deposit_partition"))).unwrap();
+    match shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()) {
+        Err(ShrinkError::NotReproduced { check, seed }) => {
+            assert_eq!((check.as_str(), seed), ("rpc.at_most_once", s.seed))
+        }
+        other => panic!("expected NotReproduced, got {other:?}"),
+    }
+    let mut bad = s.clone();
+    bad.duration = detsim::SimTime::ZERO;
+    assert!(matches!(
+        shrink(&bad, 1, "x", ShrinkOptions::default()),
+        Err(ShrinkError::Invalid(_))
+    ));
+}
+
+/// explore -> shrink -> replay/run through the binary, on `file`.
+fn explore_and_shrink(file: &str, seeds: &str, tag: &str, max_faults: usize) -> (FailureFile, FailureFile) {
+    let dir = tempdir(tag);
+    let out_dir = dir.join("failures");
+    let out = detsim(&["explore", file, "--seeds", seeds, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    found.sort();
+    let failure = &found[0];
+    let before = read_failure(failure);
+    let small = dir.join("small.json");
+    let out = detsim(&["shrink", failure.to_str().unwrap(), "-o", small.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{tag}: {stdout}");
+    assert!(stdout.contains("before: ") && stdout.contains("after:  "), "{stdout}");
+    let after = read_failure(&small);
+    assert_eq!((after.seed, after.check.as_str()), (before.seed, before.check.as_str()));
+    assert!(after.scenario.nemesis.is_none());
+    assert!(
+        after.scenario.faults.len() <= max_faults,
+        "{tag}: {} faults left",
+        after.scenario.faults.len()
+    );
+    assert!(Sizes::of(&after.scenario).nodes <= Sizes::of(&before.scenario).nodes);
+    // replay finds the same violation with the recorded hash.
+    let r = detsim(&["replay", small.to_str().unwrap(), "--json"]);
+    assert_eq!(r.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(
+        (v["same_violation"].clone(), v["same_hash"].clone()),
+        (true.into(), true.into())
+    );
+    // --plain writes an ordinary scenario that `run` fails with the same check.
+    let plain = dir.join("plain.json");
+    let out = detsim(&[
+        "shrink",
+        failure.to_str().unwrap(),
+        "--plain",
+        "-o",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let run = detsim(&["run", plain.to_str().unwrap(), "--json"]);
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        v["trace_hash"],
+        after.trace_hash.as_str(),
+        "the plain file runs at the failing seed"
+    );
+    assert!(
+        v["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["check"] == after.check.as_str())
+    );
+    // Deterministic: shrinking again writes the same file.
+    let again = dir.join("again.json");
+    detsim(&["shrink", failure.to_str().unwrap(), "-o", again.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&small).unwrap(), std::fs::read(&again).unwrap());
+    (before, after)
+}
+
+#[test]
+fn cli_shrinks_an_explored_canary_failure() {
+    let (before, after) = explore_and_shrink(&scenario("deposit_partition_canary"), "0..3", "canary", 2);
+    assert!(after.scenario.faults.len() < before.scenario.faults.len());
+}
+
+#[test]
+fn cli_shrinks_a_nemesis_failure_to_a_handful_of_faults() {
+    let dir = tempdir("nemesis-src");
+    let text = std::fs::read_to_string(scenario("all_systems_nemesis")).unwrap();
+    let planted = text.replace(
+        "{ \"id\": \"bank\", \"role\": \"rpc_server\" }",
+        "{ \"id\": \"bank\", \"role\": \"rpc_server\", \"dedupe\": false }",
+    );
+    assert_ne!(planted, text);
+    let file = dir.join("planted.json");
+    std::fs::write(&file, planted).unwrap();
+    let (before, after) = explore_and_shrink(file.to_str().unwrap(), "0..10", "nemesis", 3);
+    assert!(before.scenario.faults.len() >= 10, "the nemesis made many faults");
+    assert!(after.scenario.nodes.len() < before.scenario.nodes.len());
+}
+
+#[test]
+fn cli_shrink_exit_codes() {
+    let dir = tempdir("codes");
+    // Bad input: not a FAILURE file, missing file.
+    let out = detsim(&["shrink", &scenario("rpc_multiply")]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = detsim(&["shrink", dir.join("nope.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    // A FAILURE file whose failure does not come back: exit 1, nothing written.
+    let s = load_scenario(&PathBuf::from(scenario("deposit_partition"))).unwrap();
+    let f = FailureFile {
+        detsim_failure: 1,
+        seed: s.seed,
+        trace_hash: "0000000000000000".into(),
+        check: "rpc.at_most_once".into(),
+        message: "made up".into(),
+        source: "test".into(),
+        scenario: s,
+    };
+    let file = dir.join("passing.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&f).unwrap()).unwrap();
+    let out_file = dir.join("out.json");
+    let out = detsim(&["shrink", file.to_str().unwrap(), "-o", out_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out_file.exists());
+}
