@@ -8,6 +8,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Args;
@@ -67,20 +68,30 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut ran = 0u64;
     let mut failures: Vec<(u64, PathBuf)> = Vec::new();
-    // Chunks in seed order: without --keep-going we stop after the chunk holding the
-    // first failure, and what is printed is always in seed order.
-    for chunk in seeds.chunks(jobs.max(1) * 4) {
-        let results: Vec<anyhow::Result<RunReport>> = pool.install(|| {
+    // Chunks in seed order keep the output in seed order and memory bounded. Without
+    // --keep-going, a failure makes every later seed skip its run, and the sweep stops
+    // after the first failing seed.
+    let first_failure = AtomicU64::new(u64::MAX);
+    for chunk in seeds.chunks(1024) {
+        let results: Vec<Option<anyhow::Result<RunReport>>> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|&seed| {
+                    if !a.keep_going && seed > first_failure.load(Ordering::Relaxed) {
+                        return None;
+                    }
                     let r = run_scenario(&scenario, seed, None);
+                    if let Ok(rep) = &r
+                        && !rep.passed()
+                    {
+                        first_failure.fetch_min(seed, Ordering::Relaxed);
+                    }
                     bar.inc(1);
-                    r.map_err(anyhow::Error::from)
+                    Some(r.map_err(anyhow::Error::from))
                 })
                 .collect()
         });
-        for r in results {
+        for r in results.into_iter().flatten() {
             let r = r?;
             ran += 1;
             if a.json {
