@@ -143,6 +143,17 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 /// Read a FAILURE file, with the same precise errors as a scenario file.
 pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
     crate::scenario::load::expect_object(file, text)?;
+    if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(text)
+        && !m.contains_key("detsim_failure")
+    {
+        return Err(ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            place: "1:1".into(),
+            message: "not a FAILURE file (no `detsim_failure` field): `detsim explore` writes them; \
+                      a scenario file is run with `detsim run`"
+                .into(),
+        }]));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let f: FailureFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -383,3 +383,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn replay_and_shrink_of_a_plain_scenario_say_what_they_expect() {
+    let s = crate::scenarios::scenario("rpc_multiply");
+    for cmd in ["replay", "shrink"] {
+        let out = detsim(&[cmd, &s]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(
+            err.contains("rpc_multiply.json:1:1: not a FAILURE file"),
+            "{cmd}: {err}"
+        );
+    }
+}
