@@ -261,12 +261,13 @@ impl Network {
                 copy,
             };
         }
-        let strict = self.strict_fifo as u64;
+        // Saturating: a latency near `SimTime::MAX` must not wrap the bound to zero.
+        let strict = SimTime(self.strict_fifo as u64);
         let last = self.fifo_last.entry((from.0, to.0)).or_insert(SimTime::ZERO);
-        let first = first.max(SimTime(last.0 + strict));
+        let first = first.max(*last + strict);
         *last = first;
         let copy = copy.map(|c| {
-            let c = c.max(SimTime(last.0 + strict));
+            let c = c.max(*last + strict);
             *last = c;
             c
         });
@@ -448,6 +449,22 @@ mod tests {
             ..LinkConfig::default()
         };
         assert!(net.set_default(lat).is_err());
+    }
+
+    #[test]
+    fn strict_fifo_saturates_at_the_end_of_time() {
+        let mut net = Network::new(true);
+        (0..2).for_each(|_| net.add_node());
+        net.set_default(LinkConfig {
+            latency: Latency::constant(SimTime::MAX),
+            ..LinkConfig::default()
+        })
+        .unwrap();
+        let mut rng = SimRng::new(1, crate::rng::Stream::Network);
+        for _ in 0..3 {
+            let tx = net.transmit(SimTime(5), NodeId(0), NodeId(1), &mut rng);
+            assert_eq!(tx.first, Some(SimTime::MAX));
+        }
     }
 
     #[test]
