@@ -311,6 +311,14 @@ impl Network {
     /// Split the nodes into groups that cannot reach each other. Nodes not named form one
     /// more group together. Groups must be non-empty and name each node at most once.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), Error> {
+        self.groups = Some(self.group_of_each_node(groups)?);
+        self.refresh_cut();
+        Ok(())
+    }
+
+    /// The partition group of each node (`u32::MAX`: not named), or why `groups` is not a
+    /// valid partition. Changes nothing: faults are checked with it when scheduled.
+    pub(crate) fn group_of_each_node(&self, groups: &[Vec<NodeId>]) -> Result<Vec<u32>, Error> {
         let mut assign = vec![u32::MAX; self.nodes as usize];
         for (gi, group) in groups.iter().enumerate() {
             if group.is_empty() {
@@ -324,9 +332,7 @@ impl Network {
                 assign[n.0 as usize] = gi as u32;
             }
         }
-        self.groups = Some(assign);
-        self.refresh_cut();
-        Ok(())
+        Ok(assign)
     }
 
     /// Block one direction of one link.
