@@ -57,55 +57,48 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
+    /// The fault's kind as the first word of its trace-hash encoding.
+    fn code(&self) -> u64 {
         match self {
-            Fault::Crash { node } => {
-                h.word(1);
-                h.word(node.0 as u64)
-            }
-            Fault::Restart { node } => {
-                h.word(2);
-                h.word(node.0 as u64)
-            }
-            Fault::Pause { node } => {
-                h.word(3);
-                h.word(node.0 as u64)
-            }
-            Fault::Resume { node } => {
-                h.word(4);
-                h.word(node.0 as u64)
-            }
+            Fault::Crash { .. } => 1,
+            Fault::Restart { .. } => 2,
+            Fault::Pause { .. } => 3,
+            Fault::Resume { .. } => 4,
+            Fault::Partition { .. } => 5,
+            Fault::Block { .. } => 6,
+            Fault::Isolate { .. } => 7,
+            Fault::Heal => 8,
+            Fault::Clog { .. } => 9,
+            Fault::Unclog { .. } => 10,
+            Fault::UnclogAll => 11,
+            Fault::SetLink { .. } => 12,
+        }
+    }
+
+    pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
+        let pair = |a: NodeId, b: NodeId| ((a.0 as u64) << 32) | b.0 as u64;
+        h.word(self.code());
+        match self {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node } => h.word(node.0 as u64),
             Fault::Partition { groups } => {
-                h.word(5);
                 h.word(groups.len() as u64);
                 for g in groups {
                     h.word(g.len() as u64);
                     g.iter().for_each(|n| h.word(n.0 as u64));
                 }
             }
-            Fault::Block { from, to } => {
-                h.word(6);
-                h.word(((from.0 as u64) << 32) | to.0 as u64)
-            }
-            Fault::Isolate { node } => {
-                h.word(7);
-                h.word(node.0 as u64)
-            }
-            Fault::Heal => h.word(8),
-            Fault::Clog { target } | Fault::Unclog { target } => {
-                h.word(if matches!(self, Fault::Clog { .. }) { 9 } else { 10 });
-                match target {
-                    ClogTarget::Node { node } => h.word(node.0 as u64),
-                    ClogTarget::Link { from, to } => h.word((1 << 63) | ((from.0 as u64) << 32) | to.0 as u64),
-                }
-            }
-            Fault::UnclogAll => h.word(11),
+            Fault::Block { from, to } => h.word(pair(*from, *to)),
+            Fault::Heal | Fault::UnclogAll => {}
+            Fault::Clog { target } | Fault::Unclog { target } => match target {
+                ClogTarget::Node { node } => h.word(node.0 as u64),
+                ClogTarget::Link { from, to } => h.word((1 << 63) | pair(*from, *to)),
+            },
             Fault::SetLink { link, config } => {
-                h.word(12);
-                match link {
-                    None => h.word(u64::MAX),
-                    Some((f, t)) => h.word(((f.0 as u64) << 32) | t.0 as u64),
-                }
+                h.word(link.map_or(u64::MAX, |(f, t)| pair(f, t)));
                 config.stable_hash(h);
             }
         }
