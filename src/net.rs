@@ -98,7 +98,9 @@ pub enum DropReason {
     NodeDown,
     /// The destination id does not exist.
     UnknownNode,
-    /// The destination crashed while holding the message (paused or clogged).
+    /// The destination crashed while paused, holding the message. (A message held by a
+    /// clog is delivered when the clog is released; if its destination is down by then,
+    /// it is dropped as [`DropReason::NodeDown`].)
     Crashed,
 }
 
