@@ -46,9 +46,14 @@ impl Default for LinkConfig {
 impl LinkConfig {
     /// Check every parameter; the network only ever holds validated settings.
     pub fn validate(&self) -> Result<(), Error> {
+        self.checked_sampler().map(|_| ())
+    }
+
+    /// Check every parameter and build the latency sampler.
+    fn checked_sampler(&self) -> Result<Sampler, Error> {
         check_probability("drop", self.drop)?;
         check_probability("duplicate", self.duplicate)?;
-        Sampler::build(&self.latency).map(|_| ())
+        Sampler::build(&self.latency)
     }
 
     pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
@@ -80,8 +85,7 @@ struct Link {
 
 impl Link {
     fn new(config: LinkConfig) -> Result<Link, Error> {
-        config.validate()?;
-        let sampler = Sampler::build(&config.latency)?;
+        let sampler = config.checked_sampler()?;
         Ok(Link { config, sampler })
     }
 }
