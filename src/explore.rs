@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;
 use crate::error::Error;
-use crate::report::RunReport;
+use crate::report::{RunReport, Status};
 use crate::runner::run_scenario;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
 
@@ -91,8 +91,14 @@ pub struct SeedLine {
 impl SeedLine {
     /// The line for a report.
     pub fn of(r: &RunReport) -> SeedLine {
-        let mut names: Vec<String> = r.violations.iter().map(|v| v.check.clone()).collect();
-        names.dedup();
+        // From the verdicts, not the violations: those are sorted by time across checks,
+        // so one check's name could come back more than once.
+        let names = r
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.name.clone())
+            .collect();
         SeedLine {
             seed: r.seed,
             trace_hash: r.trace_hash.clone(),
@@ -204,6 +210,44 @@ pub fn judge(f: &FailureFile, report: RunReport) -> ReplayOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seed_line_names_each_failed_check_once() {
+        use crate::check::{CheckContext, Violation};
+        use crate::report::{CheckResult, MessageCounts};
+        use crate::time::SimTime;
+        let ctx = CheckContext {
+            seed: 1,
+            end: SimTime(9),
+            heal_at: SimTime::ZERO,
+        };
+        let v = |check: &str, at| Violation::new(check, String::new(), SimTime(at), &ctx, vec![]);
+        let verdict = |name: &str, n| CheckResult {
+            name: name.into(),
+            status: if n == 0 { Status::Pass } else { Status::Fail },
+            violations: n,
+        };
+        let report = RunReport {
+            scenario: "s".into(),
+            seed: 1,
+            nodes: vec![],
+            trace_hash: "0".repeat(16),
+            sim_time_ns: 9,
+            events: 0,
+            trace_events: 0,
+            outcome: crate::sim::Outcome::Quiescent,
+            messages: MessageCounts::from(&crate::sim::Stats::default()),
+            faults: vec![],
+            heal_at_ns: 0,
+            checks: vec![verdict("a", 2), verdict("b", 1), verdict("c", 0)],
+            // Sorted by time across checks, as run_scenario leaves them.
+            violations: vec![v("a", 1), v("b", 2), v("a", 3)],
+            metrics: serde_json::Value::Null,
+        };
+        let line = SeedLine::of(&report);
+        assert_eq!(line.status, "fail");
+        assert_eq!(line.violations, ["a", "b"]);
+    }
 
     #[test]
     fn shards_cover_the_range_exactly() {

@@ -46,9 +46,14 @@ impl Default for LinkConfig {
 impl LinkConfig {
     /// Check every parameter; the network only ever holds validated settings.
     pub fn validate(&self) -> Result<(), Error> {
+        self.checked_sampler().map(|_| ())
+    }
+
+    /// Check every parameter and build the latency sampler.
+    fn checked_sampler(&self) -> Result<Sampler, Error> {
         check_probability("drop", self.drop)?;
         check_probability("duplicate", self.duplicate)?;
-        Sampler::build(&self.latency).map(|_| ())
+        Sampler::build(&self.latency)
     }
 
     pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
@@ -80,8 +85,7 @@ struct Link {
 
 impl Link {
     fn new(config: LinkConfig) -> Result<Link, Error> {
-        config.validate()?;
-        let sampler = Sampler::build(&config.latency)?;
+        let sampler = config.checked_sampler()?;
         Ok(Link { config, sampler })
     }
 }
@@ -98,7 +102,9 @@ pub enum DropReason {
     NodeDown,
     /// The destination id does not exist.
     UnknownNode,
-    /// The destination crashed while holding the message (paused or clogged).
+    /// The destination crashed while paused, holding the message. (A message held by a
+    /// clog is delivered when the clog is released; if its destination is down by then,
+    /// it is dropped as [`DropReason::NodeDown`].)
     Crashed,
 }
 
@@ -261,12 +267,13 @@ impl Network {
                 copy,
             };
         }
-        let strict = self.strict_fifo as u64;
+        // Saturating: a latency near `SimTime::MAX` must not wrap the bound to zero.
+        let strict = SimTime(self.strict_fifo as u64);
         let last = self.fifo_last.entry((from.0, to.0)).or_insert(SimTime::ZERO);
-        let first = first.max(SimTime(last.0 + strict));
+        let first = first.max(*last + strict);
         *last = first;
         let copy = copy.map(|c| {
-            let c = c.max(SimTime(last.0 + strict));
+            let c = c.max(*last + strict);
             *last = c;
             c
         });
@@ -310,6 +317,14 @@ impl Network {
     /// Split the nodes into groups that cannot reach each other. Nodes not named form one
     /// more group together. Groups must be non-empty and name each node at most once.
     pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), Error> {
+        self.groups = Some(self.group_of_each_node(groups)?);
+        self.refresh_cut();
+        Ok(())
+    }
+
+    /// The partition group of each node (`u32::MAX`: not named), or why `groups` is not a
+    /// valid partition. Changes nothing: faults are checked with it when scheduled.
+    pub(crate) fn group_of_each_node(&self, groups: &[Vec<NodeId>]) -> Result<Vec<u32>, Error> {
         let mut assign = vec![u32::MAX; self.nodes as usize];
         for (gi, group) in groups.iter().enumerate() {
             if group.is_empty() {
@@ -323,9 +338,7 @@ impl Network {
                 assign[n.0 as usize] = gi as u32;
             }
         }
-        self.groups = Some(assign);
-        self.refresh_cut();
-        Ok(())
+        Ok(assign)
     }
 
     /// Block one direction of one link.
@@ -448,6 +461,22 @@ mod tests {
             ..LinkConfig::default()
         };
         assert!(net.set_default(lat).is_err());
+    }
+
+    #[test]
+    fn strict_fifo_saturates_at_the_end_of_time() {
+        let mut net = Network::new(true);
+        (0..2).for_each(|_| net.add_node());
+        net.set_default(LinkConfig {
+            latency: Latency::constant(SimTime::MAX),
+            ..LinkConfig::default()
+        })
+        .unwrap();
+        let mut rng = SimRng::new(1, crate::rng::Stream::Network);
+        for _ in 0..3 {
+            let tx = net.transmit(SimTime(5), NodeId(0), NodeId(1), &mut rng);
+            assert_eq!(tx.first, Some(SimTime::MAX));
+        }
     }
 
     #[test]

@@ -356,21 +356,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             return Err(Error::UnknownNode(n));
         }
         match fault {
-            Fault::Partition { groups } => {
-                // Dry run on a scratch copy of the node set.
-                let mut seen = vec![false; self.core.node_count as usize];
-                for (gi, g) in groups.iter().enumerate() {
-                    if g.is_empty() {
-                        return Err(Error::InvalidParameter(format!("partition group {gi} is empty")));
-                    }
-                    for n in g {
-                        if std::mem::replace(&mut seen[n.0 as usize], true) {
-                            return Err(Error::InvalidParameter(format!("partition names node {} twice", n.0)));
-                        }
-                    }
-                }
-                Ok(())
-            }
+            Fault::Partition { groups } => self.core.net.group_of_each_node(groups).map(|_| ()),
             Fault::SetLink { config, .. } => config.validate(),
             _ => Ok(()),
         }

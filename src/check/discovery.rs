@@ -30,24 +30,6 @@ fn disc(rec: &Record<Obs>) -> Option<&DiscObs> {
     }
 }
 
-fn evidence(rec: &Record<Obs>, what: String) -> Evidence {
-    Evidence {
-        at: rec.at,
-        node: rec.node,
-        what,
-    }
-}
-
-fn violation(check: &str, message: String, at: SimTime, ctx: &CheckContext, events: Vec<Evidence>) -> Violation {
-    Violation {
-        check: check.to_string(),
-        message,
-        at,
-        seed: ctx.seed,
-        events,
-    }
-}
-
 /// `disc.no_phantom`: lookups only return nodes that announced (and, at the registry,
 /// registered) the service.
 pub fn check_no_phantom(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
@@ -75,12 +57,12 @@ pub fn check_no_phantom(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Viol
                     } else {
                         continue;
                     };
-                    out.push(violation(
+                    out.push(Violation::new(
                         "disc.no_phantom",
                         format!("a lookup of {service:?} returned {m}, which {why}"),
                         rec.at,
                         ctx,
-                        vec![evidence(rec, format!("lookup of {service:?} answered {members:?}"))],
+                        vec![Evidence::of(rec, format!("lookup of {service:?} answered {members:?}"))],
                     ));
                 }
             }
@@ -116,7 +98,7 @@ pub fn check_no_stale(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                     };
                     let expired_at = renewed.at + ttl;
                     if rec.at > expired_at + ttl {
-                        out.push(violation(
+                        out.push(Violation::new(
                             "disc.no_stale",
                             format!(
                                 "{} answered a lookup of {service:?} by {client} with {m}, whose entry expired at {} ns, more than one TTL ({} ns) before",
@@ -125,8 +107,8 @@ pub fn check_no_stale(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                             rec.at,
                             ctx,
                             vec![
-                                evidence(renewed, format!("last registration of {m} for {service:?}, ttl {} ns", ttl.0)),
-                                evidence(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
+                                Evidence::of(renewed, format!("last registration of {m} for {service:?}, ttl {} ns", ttl.0)),
+                                Evidence::of(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
                             ],
                         ));
                     }
@@ -179,7 +161,7 @@ pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> 
             if !reported.insert((rec.node, service.as_str(), *server)) {
                 continue;
             }
-            out.push(violation(
+            out.push(Violation::new(
                 "disc.visible_after_heal",
                 format!(
                     "{} answered a lookup of {service:?} by {client} without {server}, which has been heartbeating since the last fault healed at {} ns (ttl {} ns)",
@@ -188,8 +170,8 @@ pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> 
                 rec.at,
                 ctx,
                 vec![
-                    evidence(&records[*beat], format!("{server} heartbeats for {service:?}")),
-                    evidence(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
+                    Evidence::of(&records[*beat], format!("{server} heartbeats for {service:?}")),
+                    Evidence::of(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
                 ],
             ));
         }

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::history::Record;
 use crate::node::NodeId;
 use crate::time::SimTime;
 
@@ -47,6 +48,36 @@ pub struct Violation {
 pub mod discovery;
 pub mod pool;
 pub mod rpc;
+
+impl Evidence {
+    /// The evidence of one history record: its time and node, and `what` happened.
+    pub(crate) fn of<O>(rec: &Record<O>, what: String) -> Evidence {
+        Evidence {
+            at: rec.at,
+            node: rec.node,
+            what,
+        }
+    }
+}
+
+impl Violation {
+    /// A violation of `check` that became visible at `at`, in the run of `ctx`.
+    pub(crate) fn new(
+        check: &str,
+        message: String,
+        at: SimTime,
+        ctx: &CheckContext,
+        events: Vec<Evidence>,
+    ) -> Violation {
+        Violation {
+            check: check.to_string(),
+            message,
+            at,
+            seed: ctx.seed,
+            events,
+        }
+    }
+}
 
 // JSON carries each time twice: `at` for people ("16.506ms") and `at_ns` for scripts.
 impl Serialize for Evidence {

@@ -89,20 +89,16 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vio
             _ => continue,
         };
         if result != expected_result(value) {
-            out.push(Violation {
-                check: "pool.correct_result".into(),
-                message: format!(
+            out.push(Violation::new(
+                "pool.correct_result",
+                format!(
                     "{job} with value {value} was {what} with result {result}, expected {}",
                     expected_result(value)
                 ),
-                at: r.at,
-                seed: ctx.seed,
-                events: vec![Evidence {
-                    at: r.at,
-                    node: r.node,
-                    what: format!("{job} {what} with result {result}"),
-                }],
-            });
+                r.at,
+                ctx,
+                vec![Evidence::of(r, format!("{job} {what} with result {result}"))],
+            ));
         }
     }
     let jobs = gather(records);
@@ -115,21 +111,20 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vio
         };
         if *result != expected_result(value) {
             let mut events = submitted_evidence(*job, jobs.get(job).and_then(|t| t.submitted));
-            events.push(Evidence {
-                at: r.at,
-                node: r.node,
-                what: format!("{job} returned to its client with result {result}"),
-            });
-            out.push(Violation {
-                check: "pool.correct_result".into(),
-                message: format!(
+            events.push(Evidence::of(
+                r,
+                format!("{job} returned to its client with result {result}"),
+            ));
+            out.push(Violation::new(
+                "pool.correct_result",
+                format!(
                     "{job} with value {value} returned result {result} to its client, expected {}",
                     expected_result(value)
                 ),
-                at: r.at,
-                seed: ctx.seed,
+                r.at,
+                ctx,
                 events,
-            });
+            ));
         }
     }
     for (job, t) in &jobs {
@@ -140,13 +135,13 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vio
                 node: *node,
                 what: format!("{job} accepted with result {result}"),
             }));
-            out.push(Violation {
-                check: "pool.accepted_once".into(),
-                message: format!("{job} was accepted {} times", t.accepted.len()),
-                at: t.accepted[1].0,
-                seed: ctx.seed,
+            out.push(Violation::new(
+                "pool.accepted_once",
+                format!("{job} was accepted {} times", t.accepted.len()),
+                t.accepted[1].0,
+                ctx,
                 events,
-            });
+            ));
         }
     }
     out.sort_by_key(|v| v.at);
@@ -180,13 +175,7 @@ pub fn check_pool_liveness(records: &[Record<Obs>], ctx: &CheckContext, bound: S
                 ctx.end
             ),
         };
-        out.push(Violation {
-            check: "pool.liveness".into(),
-            message,
-            at: deadline,
-            seed: ctx.seed,
-            events,
-        });
+        out.push(Violation::new("pool.liveness", message, deadline, ctx, events));
     }
     out.sort_by_key(|v| v.at);
     out

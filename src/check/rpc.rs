@@ -15,7 +15,6 @@ use crate::history::Record;
 use crate::node::NodeId;
 use crate::protocols::Obs;
 use crate::protocols::rpc::{AppError, Reply, Request, RpcObs};
-use crate::time::SimTime;
 
 /// Every RPC check.
 pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
@@ -37,24 +36,6 @@ fn reply_str(r: &Reply) -> String {
     match r {
         Ok(v) => v.to_string(),
         Err(e) => format!("error: {e}"),
-    }
-}
-
-fn evidence(rec: &Record<Obs>, what: String) -> Evidence {
-    Evidence {
-        at: rec.at,
-        node: rec.node,
-        what,
-    }
-}
-
-fn violation(check: &str, message: String, at: SimTime, ctx: &CheckContext, events: Vec<Evidence>) -> Violation {
-    Violation {
-        check: check.to_string(),
-        message,
-        at,
-        seed: ctx.seed,
-        events,
     }
 }
 
@@ -89,12 +70,12 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
         if let Some(want) = req.expected()
             && want != *reply
         {
-            out.push(violation(
+            out.push(Violation::new(
                 "rpc.correct_result",
                 format!("{req} gave {}, expected {}", reply_str(reply), reply_str(&want)),
                 rec.at,
                 ctx,
-                vec![evidence(rec, what)],
+                vec![Evidence::of(rec, what)],
             ));
         }
     }
@@ -127,19 +108,19 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
         if want != *reply {
             let mut events = Vec::new();
             if let Some(j) = prev_idx {
-                events.push(evidence(
+                events.push(Evidence::of(
                     &records[j],
                     format!("account {account} balance became {prev}"),
                 ));
             }
-            events.push(evidence(
+            events.push(Evidence::of(
                 rec,
                 format!(
                     "executed call {call} of {client}: deposit {amount} into account {account} = {}",
                     reply_str(reply)
                 ),
             ));
-            out.push(violation(
+            out.push(Violation::new(
                 "rpc.deposit_consistency",
                 format!(
                     "deposit of {amount} into account {account} on {} gave {}, expected {} (previous balance {prev})",
@@ -169,7 +150,7 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
         };
         let known = executed.get(&(rec.node, *call, *server));
         if !known.is_some_and(|rs| rs.contains(reply)) {
-            out.push(violation(
+            out.push(Violation::new(
                 "rpc.deposit_consistency",
                 format!(
                     "call {call} {req} of {} returned {} from {server}, which no execution of that call there produced (executions: {:?})",
@@ -179,7 +160,7 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                 ),
                 rec.at,
                 ctx,
-                vec![evidence(rec, format!("call {call} {req} returned {}", reply_str(reply)))],
+                vec![Evidence::of(rec, format!("call {call} {req} returned {}", reply_str(reply)))],
             ));
         }
     }
@@ -212,7 +193,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
                         }
                         _ => String::new(),
                     };
-                    evidence(rec, what)
+                    Evidence::of(rec, what)
                 })
                 .collect();
             let second = &records[execs[1]];
@@ -220,7 +201,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
                 Some(RpcObs::Executed { req, .. }) => req.method(),
                 _ => "?",
             };
-            violation(
+            Violation::new(
                 "rpc.at_most_once",
                 format!("call {call} of {client} ({method}) was executed {} times", execs.len()),
                 second.at,
@@ -254,7 +235,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                 ..
             }) => {
                 if let Some(j) = open.remove(&(rec.node, *call)) {
-                    out.push(violation(
+                    out.push(Violation::new(
                         "rpc.liveness",
                         format!(
                             "call {call} {req} of {} invoked at {} ns, after the last fault healed at {} ns, failed: {error}",
@@ -263,8 +244,8 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                         rec.at,
                         ctx,
                         vec![
-                            evidence(&records[j], format!("invoke call {call} {req}")),
-                            evidence(rec, format!("call {call} failed: {error}")),
+                            Evidence::of(&records[j], format!("invoke call {call} {req}")),
+                            Evidence::of(rec, format!("call {call} failed: {error}")),
                         ],
                     ));
                 }
@@ -277,7 +258,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
         if let Some(RpcObs::Invoke { call, req, budget }) = rpc(rec) {
             let deadline = rec.at + *budget;
             if deadline <= ctx.end {
-                out.push(violation(
+                out.push(Violation::new(
                     "rpc.liveness",
                     format!(
                         "call {call} {req} of {} invoked at {} ns, after the last fault healed at {} ns, never returned (budget {} ns)",
@@ -285,7 +266,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                     ),
                     deadline,
                     ctx,
-                    vec![evidence(rec, format!("invoke call {call} {req}"))],
+                    vec![Evidence::of(rec, format!("invoke call {call} {req}"))],
                 ));
             }
         }

@@ -160,6 +160,15 @@ fn bad_parameters_are_typed_errors_not_panics() {
         sim.schedule(SimTime::ZERO, Fault::Partition { groups: vec![vec![]] }),
         Err(detsim::Error::InvalidParameter(_))
     ));
+    assert!(matches!(
+        sim.schedule(
+            SimTime::ZERO,
+            Fault::Partition {
+                groups: vec![vec![NodeId(0)], vec![NodeId(0)]]
+            }
+        ),
+        Err(detsim::Error::InvalidParameter(m)) if m.contains("twice")
+    ));
     let bad = detsim::LinkConfig {
         duplicate: f64::NAN,
         ..Default::default()
