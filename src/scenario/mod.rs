@@ -173,8 +173,8 @@ pub struct ClogSpec {
 }
 
 /// A fault at a time. With `until`, the fault is undone then (crash → restart,
-/// pause → resume, partition/isolate/block → heal, clog → unclog, set_link → back to the
-/// settings before).
+/// pause → resume, partition/isolate/block → heal, clog → unclog, set_link → the link's
+/// settings from the scenario's `network` section).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultSpec {

@@ -287,10 +287,10 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
                 format!("nemesis.{field}"),
                 format!("must be a rate >= 0 (per second), got {r}"),
             ));
-        } else if r > 1000.0 {
+        } else if r > crate::fault::MAX_RATE {
             out.push((
                 format!("nemesis.{field}"),
-                format!("{r} per second is over the limit of 1000"),
+                format!("{r} per second is over the limit of {}", crate::fault::MAX_RATE),
             ));
         }
     }
