@@ -12,7 +12,6 @@ use crate::report::{CheckResult, MessageCounts, RunReport, Status, hex};
 use crate::scenario::build::{build, to_specs};
 use crate::scenario::{Scenario, nodes};
 use crate::sim::Simulation;
-use crate::time::SimTime;
 
 /// The seed a run uses: an explicit one, else `DETSIM_SEED`, else the scenario's.
 pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) -> Result<u64, Error> {
@@ -49,12 +48,8 @@ pub fn run_scenario_with<T>(
     }
     let outcome = sim.run()?;
     let realized = sim.realized_faults().to_vec();
-    let heal_at = realized.iter().map(|f| f.at).max().unwrap_or(SimTime::ZERO);
-    let ctx = CheckContext {
-        seed,
-        end: sim.now(),
-        heal_at,
-    };
+    let ctx = CheckContext::after(sim);
+    let heal_at = ctx.heal_at;
     let verdicts = nodes::run_checks(s, sim.history().records(), &ctx);
     let mut checks = Vec::new();
     let mut violations = Vec::new();

@@ -19,6 +19,23 @@ pub struct CheckContext {
     pub heal_at: SimTime,
 }
 
+impl CheckContext {
+    /// The context of a finished run: its seed, its end, and when its last fault (nemesis
+    /// included) happened, from which liveness is judged.
+    pub fn after<M: crate::node::Message, O: 'static>(sim: &crate::sim::Simulation<M, O>) -> Self {
+        CheckContext {
+            seed: sim.seed(),
+            end: sim.now(),
+            heal_at: sim
+                .realized_faults()
+                .iter()
+                .map(|f| f.at)
+                .max()
+                .unwrap_or(SimTime::ZERO),
+        }
+    }
+}
+
 /// One event a violation points at.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {

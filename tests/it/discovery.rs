@@ -94,17 +94,7 @@ fn finish(mut sim: Sim) -> Run {
     sim.history_mut()
         .set_observer(Box::new(move |r| m2.borrow_mut().observe(r)));
     sim.run().unwrap();
-    let heal_at = sim
-        .realized_faults()
-        .iter()
-        .map(|f| f.at)
-        .max()
-        .unwrap_or(SimTime::ZERO);
-    let ctx = CheckContext {
-        seed: sim.seed(),
-        end: sim.now(),
-        heal_at,
-    };
+    let ctx = CheckContext::after(&sim);
     let hash = sim.trace_hash();
     let metrics = m.borrow().summary();
     Run {

@@ -40,7 +40,7 @@ fn run(
         sim.set_nemesis(n(&nodes)).unwrap();
     }
     sim.run().unwrap();
-    let heal_at = sim.realized_faults().last().map_or(SimTime::ZERO, |f| f.at);
+    let ctx = CheckContext::after(&sim);
     let dispatcher_crashes = sim
         .realized_faults()
         .iter()
@@ -49,11 +49,7 @@ fn run(
     let records = sim.history_mut().take();
     let report = pool_metrics(&records, sim.now());
     Run {
-        ctx: CheckContext {
-            seed,
-            end: sim.now(),
-            heal_at,
-        },
+        ctx,
         records,
         report,
         hash: sim.trace_hash(),

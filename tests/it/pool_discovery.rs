@@ -232,23 +232,16 @@ fn discovering_pool_passes_a_nemesis_sweep() {
         })
         .unwrap();
         sim.run().unwrap();
-        let heal_at = sim
-            .realized_faults()
-            .iter()
-            .map(|f| f.at)
-            .max()
-            .unwrap_or(SimTime::ZERO);
+        let ctx = CheckContext::after(&sim);
         dispatcher_crashes += sim
             .realized_faults()
             .iter()
             .filter(|f| f.fault == Fault::Crash { node: nodes.dispatcher })
             .count();
-        let end = sim.now();
         let records = sim.history_mut().take();
-        let ctx = CheckContext { seed, end, heal_at };
         let v = check_pool(&records, &ctx, SimTime::from_secs(3));
         assert!(v.is_empty(), "seed {seed}: {v:?}");
-        let m = pool_metrics(&records, end);
+        let m = pool_metrics(&records, ctx.end);
         assert_eq!(m.accepted, JOBS_PER_CLIENT * 2, "seed {seed}: {m:?}");
         empty_answers += nodes
             .workers

@@ -34,17 +34,7 @@ struct Run {
 
 fn finish(mut sim: Sim, metrics: Rc<RefCell<RpcMetrics>>) -> Run {
     sim.run().unwrap();
-    let heal_at = sim
-        .realized_faults()
-        .iter()
-        .map(|f| f.at)
-        .max()
-        .unwrap_or(SimTime::ZERO);
-    let ctx = CheckContext {
-        seed: sim.seed(),
-        end: sim.now(),
-        heal_at,
-    };
+    let ctx = CheckContext::after(&sim);
     let hash = sim.trace_hash();
     let records = sim.history_mut().take();
     let metrics = metrics.borrow().summary();
