@@ -78,6 +78,26 @@ fn load_or_exit(path: &Path) -> Result<Scenario, ExitCode> {
     })
 }
 
+/// Read and parse a FAILURE file, or print every problem and give exit code 2.
+fn load_failure_or_exit(path: &Path) -> Result<detsim::explore::FailureFile, ExitCode> {
+    let name = path.display().to_string();
+    let parsed = std::fs::read_to_string(path)
+        .map_err(|e| {
+            detsim::scenario::ScenarioErrors(vec![detsim::scenario::ScenarioError {
+                file: name.clone(),
+                place: "0:0".into(),
+                message: format!("cannot read: {e}"),
+            }])
+        })
+        .and_then(|text| detsim::explore::parse_failure(&name, &text));
+    parsed.map_err(|errs| {
+        for e in errs.0 {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(2)
+    })
+}
+
 /// 0 when every check passed, 1 otherwise.
 fn finding(r: &RunReport) -> ExitCode {
     if r.passed() {

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use detsim::explore::{judge, parse_failure, replay};
+use detsim::explore::{judge, replay};
 use detsim::html::Window;
 
-use super::{print_summary, write_report};
+use super::{load_failure_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -27,15 +27,9 @@ pub struct ReplayArgs {
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
-    let text = std::fs::read_to_string(&a.failure).map_err(|e| anyhow::anyhow!("{name}: cannot read: {e}"))?;
-    let f = match parse_failure(&name, &text) {
+    let f = match load_failure_or_exit(&a.failure) {
         Ok(f) => f,
-        Err(errs) => {
-            for e in errs.0 {
-                eprintln!("error: {e}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let out = match &a.report {
         Some(path) => {

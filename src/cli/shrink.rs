@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use detsim::explore::parse_failure;
 use detsim::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
+
+use super::load_failure_or_exit;
 
 #[derive(Args, Debug)]
 pub struct ShrinkArgs {
@@ -36,21 +37,9 @@ fn default_out(input: &std::path::Path) -> PathBuf {
 
 pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
-    let text = match std::fs::read_to_string(&a.failure) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {name}: cannot read: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let f = match parse_failure(&name, &text) {
+    let f = match load_failure_or_exit(&a.failure) {
         Ok(f) => f,
-        Err(errs) => {
-            for e in errs.0 {
-                eprintln!("error: {e}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     println!("shrinking {name}: check {} with seed {}", f.check, f.seed);
     let (failure, shrunk) = match shrink_failure(&f, ShrinkOptions { max_runs: a.max_runs }) {

@@ -6,17 +6,12 @@
 //! Chromium is required (CI installs Debian's `chromium`); `DETSIM_NO_BROWSER=1` skips
 //! only the browser part, with a message.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::support::tempdir;
 use std::process::Command;
 
 use super::scenarios::{detsim, scenario};
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("detsim-html-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Run `args` plus `--json --report FILE`; the JSON report and the page.
 fn report(args: &[&str], file: &Path, code: i32) -> (serde_json::Value, String) {
@@ -52,7 +47,7 @@ fn nodes_of(name: &str) -> u64 {
 
 #[test]
 fn report_counts_match_the_run_for_a_whole_run_window() {
-    let dir = tempdir("counts");
+    let dir = tempdir("html-counts");
     for (name, code) in [("rpc_multiply", 0), ("deposit_partition_canary", 1)] {
         let (v, html) = report(&["run", &scenario(name)], &dir.join(format!("{name}.html")), code);
         let m = &v["messages"];
@@ -115,7 +110,7 @@ const LATE_CANARY: &str = r#"{
 
 #[test]
 fn a_failing_report_opens_its_window_on_the_first_violation() {
-    let dir = tempdir("window");
+    let dir = tempdir("html-window");
     let file = dir.join("late.json");
     std::fs::write(&file, LATE_CANARY).unwrap();
     let (v, html) = report(&["run", file.to_str().unwrap()], &dir.join("late.html"), 1);
@@ -153,7 +148,7 @@ fn a_failing_report_opens_its_window_on_the_first_violation() {
 
 #[test]
 fn a_bad_report_window_is_a_usage_error() {
-    let dir = tempdir("bad");
+    let dir = tempdir("html-bad");
     let file = dir.join("x.html");
     let sc = scenario("rpc_multiply");
     for (extra, needle) in [
@@ -179,7 +174,7 @@ fn a_bad_report_window_is_a_usage_error() {
 
 #[test]
 fn replay_writes_a_report_of_the_failure() {
-    let dir = tempdir("replay");
+    let dir = tempdir("html-replay");
     let out_dir = dir.join("failures");
     let out = detsim(&[
         "explore",
@@ -244,7 +239,7 @@ fn reports_render_in_headless_chromium() {
             "chromium is not installed: `apt-get install -y chromium` (what .ci/run does), or set DETSIM_NO_BROWSER=1 to skip"
         );
     };
-    let dir = tempdir("browser");
+    let dir = tempdir("html-browser");
     for (name, code) in [("rpc_multiply", 0), ("deposit_partition_canary", 1)] {
         let page = dir.join(format!("{name}.html"));
         let (v, _) = report(&["run", &scenario(name)], &page, code);

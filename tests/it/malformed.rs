@@ -3,11 +3,10 @@
 //! path) and what was wrong; and a property test feeding mutated scenario files to the
 //! parser, the validator and the runner.
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 
 use crate::scenarios::detsim;
+use crate::support::tempdir;
 
 /// A valid scenario to break: a server and a client.
 const BASE: &str = r#"{"name":"m","duration":"1s","nodes":[{"id":"s","role":"rpc_server"},{"id":"c","role":"rpc_client","server":"s","calls":3}]"#;
@@ -242,15 +241,9 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
-fn tempdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("detsim-malformed-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn malformed_files_exit_2_naming_the_place_and_the_problem() {
-    let dir = tempdir();
+    let dir = tempdir("malformed-1");
     let cases = cases();
     assert!(cases.len() >= 30);
     for (i, (label, text, expect)) in cases.iter().enumerate() {
@@ -273,7 +266,7 @@ fn malformed_files_exit_2_naming_the_place_and_the_problem() {
 
 #[test]
 fn validate_reports_every_problem_and_a_missing_file() {
-    let dir = tempdir();
+    let dir = tempdir("malformed-2");
     let file = dir.join("several.json");
     std::fs::write(
         &file,

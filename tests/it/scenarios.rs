@@ -3,6 +3,8 @@
 //! it, and shards cover exactly the unsharded run.
 
 use std::path::{Path, PathBuf};
+
+use crate::support::tempdir;
 use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
@@ -38,13 +40,6 @@ pub fn scenario(name: &str) -> String {
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("detsim-it-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]
@@ -177,19 +172,25 @@ fn explore_finds_the_canary_and_replay_reproduces_it() {
     assert!(f["scenario"]["faults"].as_array().unwrap().len() >= 4);
 }
 
-#[test]
-fn explore_replays_nemesis_failures_by_explicit_schedule() {
-    // The nemesis scenario with the dedupe canary planted: failures found under a random
-    // nemesis replay with the same hash from the explicit schedule.
-    let dir = tempdir("nemesis");
+/// The nemesis scenario with the dedupe canary planted in its bank server, written to `dir`.
+pub fn planted_nemesis(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(scenario("all_systems_nemesis")).unwrap();
     let planted = text.replace(
         "{ \"id\": \"bank\", \"role\": \"rpc_server\" }",
         "{ \"id\": \"bank\", \"role\": \"rpc_server\", \"dedupe\": false }",
     );
-    assert_ne!(planted, text);
+    assert_ne!(planted, text, "the canary was planted");
     let file = dir.join("planted.json");
     std::fs::write(&file, planted).unwrap();
+    file
+}
+
+#[test]
+fn explore_replays_nemesis_failures_by_explicit_schedule() {
+    // The nemesis scenario with the dedupe canary planted: failures found under a random
+    // nemesis replay with the same hash from the explicit schedule.
+    let dir = tempdir("nemesis");
+    let file = planted_nemesis(&dir);
     let out_dir = dir.join("f");
     let out = detsim(&[
         "explore",

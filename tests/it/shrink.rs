@@ -9,13 +9,7 @@ use detsim::scenario::load_scenario;
 use detsim::shrink::{ShrinkError, ShrinkOptions, Sizes, shrink};
 
 use crate::scenarios::{detsim, scenario};
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("detsim-it-shrink-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use crate::support::tempdir;
 
 fn read_failure(p: &std::path::Path) -> FailureFile {
     parse_failure(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()
@@ -59,7 +53,7 @@ fn library_shrink_refuses_what_does_not_fail() {
 
 /// explore -> shrink -> replay/run through the binary, on `file`.
 fn explore_and_shrink(file: &str, seeds: &str, tag: &str, max_faults: usize) -> (FailureFile, FailureFile) {
-    let dir = tempdir(tag);
+    let dir = tempdir(&format!("shrink-{tag}"));
     let out_dir = dir.join("failures");
     let out = detsim(&["explore", file, "--seeds", seeds, "--out", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
@@ -138,15 +132,8 @@ fn cli_shrinks_an_explored_canary_failure() {
 
 #[test]
 fn cli_shrinks_a_nemesis_failure_to_a_handful_of_faults() {
-    let dir = tempdir("nemesis-src");
-    let text = std::fs::read_to_string(scenario("all_systems_nemesis")).unwrap();
-    let planted = text.replace(
-        "{ \"id\": \"bank\", \"role\": \"rpc_server\" }",
-        "{ \"id\": \"bank\", \"role\": \"rpc_server\", \"dedupe\": false }",
-    );
-    assert_ne!(planted, text);
-    let file = dir.join("planted.json");
-    std::fs::write(&file, planted).unwrap();
+    let dir = tempdir("shrink-nemesis-src");
+    let file = crate::scenarios::planted_nemesis(&dir);
     let (before, after) = explore_and_shrink(file.to_str().unwrap(), "0..10", "nemesis", 3);
     assert!(before.scenario.faults.len() >= 10, "the nemesis made many faults");
     assert!(after.scenario.nodes.len() < before.scenario.nodes.len());
@@ -154,7 +141,7 @@ fn cli_shrinks_a_nemesis_failure_to_a_handful_of_faults() {
 
 #[test]
 fn cli_shrink_exit_codes() {
-    let dir = tempdir("codes");
+    let dir = tempdir("shrink-codes");
     // Bad input: not a FAILURE file, missing file.
     let out = detsim(&["shrink", &scenario("rpc_multiply")]);
     assert_eq!(out.status.code(), Some(2));

@@ -76,3 +76,11 @@ pub fn received(sim: &Simulation<u64, Got>, node: NodeId) -> Vec<(SimTime, u64)>
         .map(|r| (r.at, r.obs.1))
         .collect()
 }
+
+/// A fresh, empty directory for one test (`tag` must be unique across the test binary).
+pub fn tempdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("detsim-it-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
