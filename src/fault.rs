@@ -134,8 +134,9 @@ pub struct TimedFault {
     pub fault: Fault,
 }
 
-/// A range of durations `[min, max]`, drawn uniformly.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// A range of durations `[min, max]`, drawn uniformly (`{"min": "100ms", "max": "1s"}`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DurationRange {
     /// Shortest.
     pub min: SimTime,

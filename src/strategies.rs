@@ -329,7 +329,7 @@ impl NemesisPlan {
         let start = (d * u64::from(self.start) / 1000).min(d - 1);
         let stop = (d * u64::from(self.stop) / 1000).clamp(start + 1, d);
         let rate = |i: usize| f64::from(self.rates[i]) / 10.0;
-        let range = |lo: u64, hi: u64| crate::scenario::RangeSpec {
+        let range = |lo: u64, hi: u64| crate::fault::DurationRange {
             min: ms(lo),
             max: ms(hi),
         };

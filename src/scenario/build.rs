@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::fault::{DurationRange, Fault, NemesisConfig, TimedFault};
+use crate::fault::{Fault, NemesisConfig, TimedFault};
 use crate::net::ClogTarget;
 use crate::node::NodeId;
 use crate::protocols::{Msg, Obs};
 use crate::sim::{SimConfig, Simulation};
 
-use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, RangeSpec, Scenario};
+use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
 
 /// Node ids by name.
 pub type IdMap = BTreeMap<String, NodeId>;
@@ -158,10 +158,6 @@ pub fn expand(f: &FaultSpec, ids: &IdMap, s: &Scenario) -> Result<Vec<TimedFault
     Ok(out)
 }
 
-fn range(r: &RangeSpec) -> DurationRange {
-    DurationRange::new(r.min, r.max)
-}
-
 fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
     let targets = if n.targets.is_empty() {
         let mut all: Vec<NodeId> = ids.values().copied().collect();
@@ -175,15 +171,15 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
         stop: n.stop,
         targets,
         crash_rate: n.crash_rate,
-        downtime: range(&n.downtime),
+        downtime: n.downtime,
         pause_rate: n.pause_rate,
-        pause_time: range(&n.pause_time),
+        pause_time: n.pause_time,
         partition_rate: n.partition_rate,
-        partition_time: range(&n.partition_time),
+        partition_time: n.partition_time,
         clog_rate: n.clog_rate,
-        clog_time: range(&n.clog_time),
+        clog_time: n.clog_time,
         loss_rate: n.loss_rate,
-        loss_time: range(&n.loss_time),
+        loss_time: n.loss_time,
         burst_drop: n.burst_drop,
         burst_duplicate: n.burst_duplicate,
         max_down: n.max_down,

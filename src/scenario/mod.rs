@@ -12,6 +12,7 @@ pub mod validate;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fault::{DurationRange, NemesisConfig};
 use crate::net::Latency;
 use crate::time::SimTime;
 
@@ -278,33 +279,21 @@ impl FaultSpec {
     }
 }
 
-/// A range of durations.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RangeSpec {
-    /// Shortest.
-    pub min: SimTime,
-    /// Longest.
-    pub max: SimTime,
-}
-
-fn default_range() -> RangeSpec {
-    RangeSpec {
-        min: SimTime::from_millis(100),
-        max: SimTime::from_secs(1),
-    }
+// Nemesis defaults are the engine's own (`NemesisConfig::default()`).
+fn default_range() -> DurationRange {
+    NemesisConfig::default().downtime
 }
 
 fn default_burst_drop() -> f64 {
-    0.2
+    NemesisConfig::default().burst_drop
 }
 
 fn default_burst_dup() -> f64 {
-    0.05
+    NemesisConfig::default().burst_duplicate
 }
 
 fn default_max_down() -> usize {
-    1
+    NemesisConfig::default().max_down
 }
 
 /// The random nemesis: rates are faults per simulated second (0 = off). Everything it
@@ -325,31 +314,31 @@ pub struct NemesisSpec {
     pub crash_rate: f64,
     /// Downtime of a crash.
     #[serde(default = "default_range")]
-    pub downtime: RangeSpec,
+    pub downtime: DurationRange,
     /// Pauses per second.
     #[serde(default)]
     pub pause_rate: f64,
     /// Length of a pause.
     #[serde(default = "default_range")]
-    pub pause_time: RangeSpec,
+    pub pause_time: DurationRange,
     /// Partitions per second.
     #[serde(default)]
     pub partition_rate: f64,
     /// Length of a partition.
     #[serde(default = "default_range")]
-    pub partition_time: RangeSpec,
+    pub partition_time: DurationRange,
     /// Node clogs per second.
     #[serde(default)]
     pub clog_rate: f64,
     /// Length of a clog.
     #[serde(default = "default_range")]
-    pub clog_time: RangeSpec,
+    pub clog_time: DurationRange,
     /// Loss/duplication bursts per second.
     #[serde(default)]
     pub loss_rate: f64,
     /// Length of a burst.
     #[serde(default = "default_range")]
-    pub loss_time: RangeSpec,
+    pub loss_time: DurationRange,
     /// Drop probability in a burst.
     #[serde(default = "default_burst_drop")]
     pub burst_drop: f64,

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use crate::net::{Latency, check_probability};
 use crate::time::SimTime;
 
-use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, RangeSpec, Scenario};
+use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
+use crate::fault::DurationRange;
 
 /// Most nodes a scenario may have.
 pub const MAX_NODES: usize = 10_000;
@@ -255,7 +256,7 @@ fn fault(f: &FaultSpec, path: &str, end: SimTime, ids: &Ids, out: &mut Vec<Probl
     }
 }
 
-fn range(r: &RangeSpec, path: &str, out: &mut Vec<Problem>) {
+fn range(r: &DurationRange, path: &str, out: &mut Vec<Problem>) {
     if r.min > r.max {
         out.push((format!("{path}.min"), "must not be greater than max".into()));
     }
