@@ -5,7 +5,7 @@
 //! This file holds the wire messages ([`DiscMsg`]) and observations ([`DiscObs`]); the
 //! parts live in their own files:
 //!
-//! - [`registry`]: the registry node ([`RegistryConfig`], [`registry()`] factory);
+//! - [`mod@registry`]: the registry node ([`RegistryConfig`], [`registry()`] factory);
 //! - [`registrant`]: [`Registrant`], the heartbeat component a server embeds;
 //! - [`resolver`]: [`Resolver`], the lookup component a client embeds;
 //! - [`endpoint`]: [`Target`] (a fixed node or a service) and [`Endpoint`], one current

@@ -4,7 +4,7 @@
 //!
 //! This file holds the requests and replies ([`Request`], [`Reply`], [`execute`]), the
 //! wire messages ([`RpcMsg`]) and the observations ([`RpcObs`]); the nodes live in
-//! [`server`] ([`RpcServerConfig`], [`server()`]) and [`client`] ([`RpcClientConfig`],
+//! [`mod@server`] ([`RpcServerConfig`], [`server()`]) and [`mod@client`] ([`RpcClientConfig`],
 //! [`client()`]).
 //!
 //! At-most-once: every request names its call id, and the client's `ack_below` (every
