@@ -327,4 +327,56 @@ mod tests {
             "saturates instead of overflowing"
         );
     }
+
+    /// The budget as a plain sum over every attempt (what `budget` must equal).
+    fn budget_by_sum(p: &RetryPolicy) -> SimTime {
+        let n = p.max_attempts.max(1);
+        (2..=n).fold(SimTime(p.timeout.0.saturating_mul(n as u64)), |t, k| {
+            t + p.backoff_cap(k)
+        })
+    }
+
+    #[test]
+    fn budget_equals_the_sum_of_timeouts_and_backoffs() {
+        let ms = SimTime::from_millis;
+        for (base, max) in [
+            (ms(0), ms(0)),
+            (ms(0), ms(5)),
+            (ms(20), ms(50)),
+            (ms(3), ms(400)),
+            (SimTime(1), SimTime::MAX),
+        ] {
+            for attempts in [0, 1, 2, 3, 7, 64, 65, 66, 200] {
+                let p = RetryPolicy {
+                    timeout: ms(10),
+                    max_attempts: attempts,
+                    backoff_base: base,
+                    backoff_max: max,
+                };
+                assert_eq!(p.budget(), budget_by_sum(&p), "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn budget_of_a_huge_attempt_count_is_computed_at_once() {
+        // A scenario file may ask for u32::MAX attempts; the budget is computed for every
+        // call, so it must not take one step per attempt (4 billion steps: a hung run).
+        let p = RetryPolicy {
+            timeout: SimTime::from_millis(10),
+            max_attempts: u32::MAX,
+            backoff_base: SimTime::from_millis(20),
+            backoff_max: SimTime::from_millis(50),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(p.budget());
+        });
+        let budget = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("budget() took more than 5 s");
+        let n = u32::MAX as u64;
+        let want = 10_000_000 * n + 20_000_000 + 40_000_000 + 50_000_000 * (n - 3);
+        assert_eq!(budget, SimTime(want));
+    }
 }

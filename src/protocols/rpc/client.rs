@@ -51,11 +51,19 @@ impl RetryPolicy {
     }
 
     /// The longest a call can take: every attempt's timeout plus every backoff's cap.
+    ///
+    /// Constant time in `max_attempts`: the caps stop changing once they reach
+    /// `backoff_max` (or the doubling stops at 2^63), and the rest are added at once.
     pub fn budget(&self) -> SimTime {
         let n = self.max_attempts.max(1);
         let mut t = SimTime(self.timeout.0.saturating_mul(n as u64));
         for next in 2..=n {
-            t = t + self.backoff_cap(next);
+            let cap = self.backoff_cap(next);
+            if cap >= self.backoff_max || next >= 65 {
+                // This backoff and every later one is `cap`.
+                return t + SimTime(cap.0.saturating_mul(u64::from(n - next + 1)));
+            }
+            t = t + cap;
         }
         t
     }
