@@ -224,6 +224,11 @@ impl Dispatcher {
             }
             _ => {
                 // New, or restarted: all its slots are free; old slots and leases are stale.
+                // Drop its old free slots now: `dispatch` would skip them, but only once
+                // jobs wait, so an idle pool would keep `slots` more per restart.
+                if st.workers.contains_key(&from) {
+                    st.free.retain(|(w, _)| *w != from);
+                }
                 st.workers.insert(
                     from,
                     WorkerInfo {
@@ -379,5 +384,57 @@ impl Node<Msg, Obs> for Dispatcher {
                 me.on_lease_expired(ctx, st, tag);
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{SimConfig, Simulation};
+
+    /// Says hello as `restarts` successive incarnations of a worker with `slots` slots.
+    struct Restarting {
+        dispatcher: NodeId,
+        slots: u32,
+        restarts: u32,
+    }
+
+    impl Node<Msg, Obs> for Restarting {
+        fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+            for incarnation in 0..self.restarts {
+                let slots = self.slots;
+                send(ctx, self.dispatcher, PoolMsg::Hello { slots, incarnation });
+            }
+        }
+        fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Msg) {}
+    }
+
+    #[test]
+    fn free_slots_of_an_idle_pool_stay_bounded_across_worker_restarts() {
+        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
+        let cfg = DispatcherConfig {
+            arrivals: Arrivals::Batch { n: 0 },
+            queue_capacity: None,
+            lease: SimTime::from_secs(1),
+            worker_timeout: SimTime::from_secs(3),
+            never_reassign: false,
+            register: None,
+        };
+        let d = sim
+            .add_node("dispatcher", crate::protocols::worker_pool::dispatcher(cfg).unwrap())
+            .unwrap();
+        sim.add_node("worker", move || {
+            Box::new(Restarting {
+                dispatcher: d,
+                slots: 50,
+                restarts: 40,
+            }) as Box<crate::protocols::ProtoNode>
+        })
+        .unwrap();
+        sim.run().unwrap();
+        let st = sim.storage(d).and_then(|s| s.get::<State>()).expect("dispatcher state");
+        assert_eq!(st.workers.get(&NodeId(1)).map(|w| w.incarnation), Some(39));
+        assert_eq!(st.free.len(), 50, "only the last incarnation's slots are free");
+        assert!(st.free.iter().all(|&(w, inc)| w == NodeId(1) && inc == 39));
     }
 }
