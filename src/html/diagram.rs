@@ -276,8 +276,8 @@ fn message(s: &mut String, l: &Layout, m: &MsgRecord, names: &[String]) {
         let y1 = l.scale.p1 + 40.0;
         let _ = write!(
             s,
-            r#"<g class="pending" data-ev="pending"><title>{}, still in flight at the end{held})</title><line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}"/></g>"#,
-            esc(&base)
+            r#"<g class="pending" data-ev="pending"><title>{}</title><line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}"/></g>"#,
+            esc(&format!("{base}, still in flight at the end{held})"))
         );
         return;
     }
@@ -453,5 +453,37 @@ mod tests {
         assert_eq!(svg.matches(r#"data-ev="drop""#).count(), 1);
         assert!(svg.contains("Ping&lt;1&gt;"), "labels are escaped");
         assert!(!svg.contains("Ping<1>"));
+    }
+
+    #[test]
+    fn every_text_of_a_pending_held_message_is_escaped() {
+        let names: Vec<String> = ["a<b", "c&d"].iter().map(|s| s.to_string()).collect();
+        let msgs = vec![MsgRecord {
+            id: 1,
+            from: 0,
+            to: 1,
+            sent: SimTime::from_millis(1),
+            label: "Ping".into(),
+            debug: "Ping { s: \"<i>\" }".into(),
+            duplicated: false,
+            held: Some("clogged <&>".into()),
+            outcomes: Vec::new(),
+        }];
+        let svg = diagram(&DiagramInput {
+            names: &names,
+            window: Window {
+                start: SimTime::ZERO,
+                end: SimTime::from_millis(10),
+            },
+            messages: &msgs,
+            spans: &[],
+            restarts: &[],
+            violations: &[],
+        });
+        assert_eq!(svg.matches(r#"data-ev="pending""#).count(), 1);
+        assert!(svg.contains("held: clogged &lt;&amp;&gt;)"), "{svg}");
+        for raw in ["<&>", "<i>", "a<b", "c&d"] {
+            assert!(!svg.contains(raw), "{raw} is not escaped in {svg}");
+        }
     }
 }
