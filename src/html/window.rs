@@ -55,11 +55,6 @@ impl Window {
     pub fn contains(&self, t: SimTime) -> bool {
         self.start <= t && t <= self.end
     }
-
-    /// Its length (at least 1 ns).
-    pub fn span(&self) -> u64 {
-        (self.end.0 - self.start.0).max(1)
-    }
 }
 
 /// Counts per fixed-width time bucket, doubling the width (and merging pairs) whenever a

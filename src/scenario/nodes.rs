@@ -25,7 +25,7 @@ use crate::time::SimTime;
 
 use super::Scenario;
 use super::build::IdMap;
-use super::validate::{Ids, Problem, dist, positive, probability};
+use super::validate::{Ids, Problem, dist, positive};
 
 const fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -505,9 +505,6 @@ impl NodeSpec {
                 dist(think, &format!("{path}.think"), out);
             }
         }
-        // Probabilities live in the network section; nothing here is one, but keep the
-        // helper in use for future roles.
-        let _ = probability;
     }
 
     /// Add this node to `sim` (its id is its position in the file).
