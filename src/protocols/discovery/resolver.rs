@@ -96,7 +96,8 @@ impl ResolverConfig {
         }
     }
 
-    /// The default timer tag (`0xD15C << 48`); the built-in protocols use tags below it.
+    /// The default timer tag (`0xD15C << 48`); no built-in protocol node uses it for its
+    /// own timers (their configs refuse a resolver tag that would collide).
     pub const DEFAULT_TIMER_TAG: u64 = 0xD15C << 48;
 }
 

@@ -356,8 +356,6 @@ impl Node<Msg, Obs> for Dispatcher {
     }
 
     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
-        // Irrefutable only while the other protocols' message types are placeholders.
-        #[allow(irrefutable_let_patterns)]
         let Msg::Pool(m) = msg else {
             return;
         };
