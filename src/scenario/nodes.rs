@@ -362,6 +362,18 @@ impl NodeSpec {
         }
     }
 
+    /// The role, as written in the file (`"rpc_server"`, ...).
+    pub fn role(&self) -> &'static str {
+        match self {
+            NodeSpec::Registry { .. } => "registry",
+            NodeSpec::RpcServer { .. } => "rpc_server",
+            NodeSpec::RpcClient { .. } => "rpc_client",
+            NodeSpec::Dispatcher { .. } => "dispatcher",
+            NodeSpec::Worker { .. } => "worker",
+            NodeSpec::PoolClient { .. } => "pool_client",
+        }
+    }
+
     /// Which protocol the node belongs to.
     pub fn protocol(&self) -> &'static str {
         match self {
@@ -377,10 +389,7 @@ impl NodeSpec {
         let expect_role = |field: &str, name: &str, want: &str, out: &mut Vec<Problem>| {
             ids.check(&format!("{path}.{field}"), name, out);
             if let Some(n) = role_of(name) {
-                let role = serde_json::to_value(n)
-                    .ok()
-                    .and_then(|v| v.get("role").and_then(|r| r.as_str().map(String::from)))
-                    .unwrap_or_default();
+                let role = n.role();
                 if role != want {
                     out.push((
                         format!("{path}.{field}"),
@@ -394,6 +403,15 @@ impl NodeSpec {
             positive(&format!("{path}.register.ttl"), r.ttl, out);
             if let Some(i) = r.interval {
                 positive(&format!("{path}.register.interval"), i, out);
+                if i >= r.ttl {
+                    out.push((
+                        format!("{path}.register.interval"),
+                        format!(
+                            "{i} must be shorter than the ttl ({}), or the entry expires between renewals",
+                            r.ttl
+                        ),
+                    ));
+                }
             }
         };
         let one_target = |field: &str,
@@ -746,5 +764,35 @@ impl MetricsSet {
             );
         }
         serde_json::Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_match_the_file_format() {
+        let text = r#"[{"id":"a","role":"registry"},{"id":"b","role":"rpc_server"},
+            {"id":"c","role":"rpc_client","server":"b","calls":1},
+            {"id":"d","role":"dispatcher","arrivals":{"kind":"clients"}},
+            {"id":"e","role":"worker","dispatcher":"d","service_time":{"dist":"constant","value":"1ms"}},
+            {"id":"f","role":"pool_client","dispatcher":"d"}]"#;
+        let nodes: Vec<NodeSpec> = serde_json::from_str(text).unwrap();
+        let roles: Vec<&str> = nodes.iter().map(|n| n.role()).collect();
+        assert_eq!(
+            roles,
+            [
+                "registry",
+                "rpc_server",
+                "rpc_client",
+                "dispatcher",
+                "worker",
+                "pool_client"
+            ]
+        );
+        for n in &nodes {
+            assert_eq!(serde_json::to_value(n).unwrap()["role"], n.role());
+        }
     }
 }

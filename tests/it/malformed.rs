@@ -139,6 +139,13 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "at nodes[0].arrivals.jobs: a batch of 99999999999 jobs is over the limit",
         ),
         (
+            "renewal no shorter than the ttl",
+            nodes(
+                r#"{"id":"r","role":"registry"},{"id":"s","role":"rpc_server","register":{"registry":"r","service":"a","ttl":"100ms","interval":"100ms"}}"#,
+            ),
+            "at nodes[1].register.interval: 100ms must be shorter than the ttl (100ms)",
+        ),
+        (
             "poisson rate zero",
             nodes(r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"poisson","rate":0.0}}"#),
             "at nodes[0].arrivals.rate: must be a rate",
