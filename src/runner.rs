@@ -2,7 +2,9 @@
 //! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::rc::Rc;
 
 use crate::check::CheckContext;
 use crate::error::Error;
@@ -87,16 +89,33 @@ pub fn run_scenario_with<T>(
 pub struct Divergence {
     /// Index (from 0) of the first trace event that differs.
     pub index: u64,
-    /// That event in the first run (JSON), or `None` if the first run ended before it.
+    /// That event in the first run (JSON); `None` if the first run ended before it (or
+    /// its trace was longer than the 256 MiB kept to show it).
     pub first: Option<String>,
     /// That event in the second run (JSON), or `None` if the second run ended before it.
     pub second: Option<String>,
 }
 
-/// Hashes each trace line; keeps line `keep` verbatim.
+/// Most bytes of the first run's trace kept verbatim to show a divergence (beyond it,
+/// only line hashes are kept and the first run's line is not shown).
+const MAX_KEPT_BYTES: usize = 256 << 20;
+
+/// The first run's trace lines (hashes, and text up to a budget), or the second run's
+/// comparison against them.
+#[derive(Default)]
+struct Lines {
+    hashes: Vec<u64>,
+    text: Vec<String>,
+    kept_bytes: usize,
+    /// Second run: the first line that differs, with its index.
+    diverged: Option<(u64, String)>,
+    seen: u64,
+}
+
+/// A `Write` sink that splits the trace into lines and records or compares them.
 struct LineProbe {
-    hashes: std::rc::Rc<std::cell::RefCell<(Vec<u64>, Option<String>)>>,
-    keep: Option<u64>,
+    lines: Rc<RefCell<Lines>>,
+    against: Option<Rc<RefCell<Lines>>>,
     buf: Vec<u8>,
 }
 
@@ -107,11 +126,25 @@ impl Write for LineProbe {
             let line: Vec<u8> = self.buf.drain(..=pos).collect();
             let mut h = StableHasher::new();
             h.bytes(&line);
-            let mut st = self.hashes.borrow_mut();
-            if self.keep == Some(st.0.len() as u64) {
-                st.1 = Some(String::from_utf8_lossy(&line).trim_end().to_string());
+            let hash = h.finish();
+            let text = || String::from_utf8_lossy(&line).trim_end().to_string();
+            let mut me = self.lines.borrow_mut();
+            match &self.against {
+                None => {
+                    me.hashes.push(hash);
+                    if me.kept_bytes + line.len() <= MAX_KEPT_BYTES {
+                        me.kept_bytes += line.len();
+                        me.text.push(text());
+                    }
+                }
+                Some(first) => {
+                    let i = me.seen;
+                    me.seen += 1;
+                    if me.diverged.is_none() && first.borrow().hashes.get(i as usize) != Some(&hash) {
+                        me.diverged = Some((i, text()));
+                    }
+                }
             }
-            st.0.push(h.finish());
         }
         Ok(data.len())
     }
@@ -120,38 +153,41 @@ impl Write for LineProbe {
     }
 }
 
-fn probed_run(s: &Scenario, seed: u64, keep: Option<u64>) -> Result<(RunReport, Vec<u64>, Option<String>), Error> {
-    let cell = std::rc::Rc::new(std::cell::RefCell::new((Vec::new(), None)));
-    let probe = LineProbe {
-        hashes: cell.clone(),
-        keep,
+/// Run `run` twice, each time with a trace writer, and compare the traces line by line.
+/// Returns the first run's result, and where the runs first diverge, if they do.
+pub fn first_divergence<T>(
+    mut run: impl FnMut(Box<dyn Write>) -> Result<T, Error>,
+) -> Result<(T, Option<Divergence>), Error> {
+    let first = Rc::new(RefCell::new(Lines::default()));
+    let result = run(Box::new(LineProbe {
+        lines: first.clone(),
+        against: None,
         buf: Vec::new(),
+    }))?;
+    let second = Rc::new(RefCell::new(Lines::default()));
+    run(Box::new(LineProbe {
+        lines: second.clone(),
+        against: Some(first.clone()),
+        buf: Vec::new(),
+    }))?;
+    let (first, second) = (first.borrow(), second.borrow());
+    let diverged = match &second.diverged {
+        Some((i, line)) => Some((*i, Some(line.clone()))),
+        None if second.seen < first.hashes.len() as u64 => Some((second.seen, None)),
+        None => None,
     };
-    let report = run_scenario(s, seed, Some(Box::new(probe)))?;
-    let (hashes, line) = cell.replace((Vec::new(), None));
-    Ok((report, hashes, line))
-}
-
-/// Run twice; `Ok(None)` when the runs agree, else where they first diverge.
-pub fn check_determinism(s: &Scenario, seed: u64) -> Result<(RunReport, Option<Divergence>), Error> {
-    let (first, a, _) = probed_run(s, seed, None)?;
-    let (second, b, _) = probed_run(s, seed, None)?;
-    if first.trace_hash == second.trace_hash && a == b {
-        return Ok((first, None));
-    }
-    let index = a
-        .iter()
-        .zip(&b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len())) as u64;
-    let (_, _, line_a) = probed_run(s, seed, Some(index))?;
-    let (_, _, line_b) = probed_run(s, seed, Some(index))?;
     Ok((
-        first,
-        Some(Divergence {
+        result,
+        diverged.map(|(index, line)| Divergence {
             index,
-            first: line_a,
-            second: line_b,
+            first: first.text.get(index as usize).cloned(),
+            second: line,
         }),
     ))
+}
+
+/// Run `s` twice with `seed`; the report of the first run, and where the runs first
+/// diverge if they do.
+pub fn check_determinism(s: &Scenario, seed: u64) -> Result<(RunReport, Option<Divergence>), Error> {
+    first_divergence(|w| run_scenario(s, seed, Some(w)))
 }

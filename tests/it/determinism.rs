@@ -261,3 +261,59 @@ fn trace_writer_streams_every_event_as_a_json_line_without_changing_the_hash() {
     let times: Vec<u64> = lines.iter().map(|l| l["t"].as_u64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace is in time order");
 }
+
+/// A planted determinism leak: a node whose message depends on state outside the
+/// simulation (a process-wide counter), so two runs in one process differ.
+static LEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+struct Leaky;
+
+impl Node<u64, u64> for Leaky {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u64, u64>) {
+        ctx.set_timer(SimTime::from_millis(5), 0);
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64, u64>, _from: NodeId, _msg: u64) {}
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u64, u64>, _t: TimerId, tag: u64) {
+        let leak = LEAK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Deterministic for its first three sends, then it leaks.
+        ctx.send(NodeId(0), if tag < 3 { tag } else { 1000 + leak });
+        if tag < 6 {
+            ctx.set_timer(SimTime::from_millis(5), tag + 1);
+        }
+    }
+}
+
+fn traced_run(leaky: bool, w: Box<dyn std::io::Write>) -> Result<u64, detsim::Error> {
+    let mut sim = Simulation::<u64, u64>::new(SimConfig::new(1));
+    sim.add_node("sink", || Box::new(Gossip))?;
+    if leaky {
+        sim.add_node("leaky", || Box::new(Leaky))?;
+    } else {
+        sim.add_node("g", || Box::new(Gossip))?;
+    }
+    sim.set_trace_writer(w);
+    sim.run_until(SimTime::from_millis(100))?;
+    Ok(sim.trace_hash())
+}
+
+#[test]
+fn check_determinism_names_the_first_diverging_event() {
+    let (_, none) = detsim::runner::first_divergence(|w| traced_run(false, w)).unwrap();
+    assert_eq!(none, None, "a deterministic simulation does not diverge");
+    let (_, found) = detsim::runner::first_divergence(|w| traced_run(true, w)).unwrap();
+    let d = found.expect("the leak is found");
+    let (a, b) = (d.first.unwrap(), d.second.unwrap());
+    assert_ne!(a, b);
+    // The fourth send (tag 3, at 20 ms) is the first event that differs.
+    let ev: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(
+        (ev["ev"].as_str(), ev["t"].as_u64()),
+        (Some("send"), Some(20_000_000)),
+        "{b}"
+    );
+    let msg = |line: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["msg"].as_str().unwrap().parse().unwrap()
+    };
+    assert!(msg(&a) >= 1000 && msg(&b) >= 1000 && msg(&a) != msg(&b), "{a} / {b}");
+}
