@@ -108,6 +108,24 @@ impl SeedLine {
     }
 }
 
+/// The file name of a FAILURE file: `<scenario name>-seed<seed>.json`, with every
+/// character of the (untrusted) name outside `[A-Za-z0-9_-]` replaced by `_`, so a name
+/// can never lead outside the output directory.
+pub fn failure_file_name(scenario: &str, seed: u64) -> String {
+    let safe: String = scenario
+        .chars()
+        .take(100)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{safe}-seed{seed}.json")
+}
+
 /// A self-contained failing run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +265,14 @@ mod tests {
         let line = SeedLine::of(&report);
         assert_eq!(line.status, "fail");
         assert_eq!(line.violations, ["a", "b"]);
+    }
+
+    #[test]
+    fn failure_file_names_stay_in_their_directory() {
+        assert_eq!(failure_file_name("deposit-canary", 3), "deposit-canary-seed3.json");
+        assert_eq!(failure_file_name("../../etc/passwd", 1), "______etc_passwd-seed1.json");
+        assert_eq!(failure_file_name("a b/c\\d", 0), "a_b_c_d-seed0.json");
+        assert!(failure_file_name(&"x".repeat(10_000), 0).len() < 120);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Args;
-use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, shard_seeds};
+use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, failure_file_name, shard_seeds};
 use detsim::report::RunReport;
 use detsim::runner::run_scenario;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -99,7 +99,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(f) = failure_file(&scenario, &source, &r) {
                 std::fs::create_dir_all(&a.out)?;
-                let path = a.out.join(format!("{}-seed{}.json", scenario.name, r.seed));
+                let path = a.out.join(failure_file_name(&scenario.name, r.seed));
                 std::fs::write(&path, serde_json::to_string_pretty(&f)? + "\n")?;
                 failures.push((r.seed, path));
                 if !a.keep_going {
