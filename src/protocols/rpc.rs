@@ -359,6 +359,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // a hang guard thread, outside any simulation
     fn budget_of_a_huge_attempt_count_is_computed_at_once() {
         // A scenario file may ask for u32::MAX attempts; the budget is computed for every
         // call, so it must not take one step per attempt (4 billion steps: a hung run).
