@@ -2,10 +2,19 @@
 //! schedule ([`TimedFault`]), and the random nemesis ([`NemesisConfig`]) that draws a
 //! schedule from its own seeded stream.
 //!
-//! The nemesis plans its whole schedule when the run starts, keeping its own invariants
-//! (a restart only after a crash, a resume only after a pause, everything healed by
-//! `stop`). What it planned is the realized schedule: run again as an explicit schedule
-//! with no nemesis, it gives the same trace, byte for byte.
+//! **Each fault undoes only itself.** A fault that lasts (crash, pause, partition, block,
+//! isolate, clog, a change of link settings) is a *window* from `at` to `until`; its end
+//! removes that window's effect alone, so overlapping windows compose: a link is cut
+//! while any cut window cuts it, a node is down while any crash window holds it down.
+//! Without `until`, such a fault stays until an explicit undo: `restart` (every crash
+//! window of the node), `resume`, `heal` (every partition, block and isolation),
+//! `unclog` (every clog of that target), `unclog_all`. An un-windowed `set_link` changes
+//! the base settings for good; a window of settings returns to whatever would be in
+//! force without it.
+//!
+//! The nemesis plans its whole schedule when the run starts, as windows that end
+//! themselves by `stop`. What it planned is the realized schedule: run again as an
+//! explicit schedule with no nemesis, it gives the same trace, byte for byte.
 
 use serde::Serialize;
 
@@ -41,15 +50,17 @@ pub enum Fault {
     Block { from: NodeId, to: NodeId },
     /// Cut one node off from all others.
     Isolate { node: NodeId },
-    /// Remove every partition, block and isolation.
+    /// End every partition, block and isolation window.
     Heal,
     /// Hold traffic on a node or link.
     Clog { target: ClogTarget },
-    /// Release a clog; held messages are delivered late, not lost.
+    /// End every clog window on this target; held messages are delivered late, not lost.
     Unclog { target: ClogTarget },
-    /// Release every clog.
+    /// End every clog window.
     UnclogAll,
-    /// Change the settings of one link (`link: Some((from, to))`) or the default (`None`).
+    /// Change the settings of one link (`link: Some((from, to))`) or the default (`None`):
+    /// for good without `until`, or for a window, after which whatever would be in force
+    /// without it applies again.
     SetLink {
         link: Option<(NodeId, NodeId)>,
         config: LinkConfig,
@@ -104,6 +115,15 @@ impl Fault {
         }
     }
 
+    /// Whether the fault lasts (a window, ended by its `until` or an explicit undo) rather
+    /// than acting at an instant (`restart`, `resume`, `heal`, `unclog`, `unclog_all`).
+    pub fn lasts(&self) -> bool {
+        !matches!(
+            self,
+            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll
+        )
+    }
+
     /// The nodes this fault names (for validation).
     pub fn nodes(&self) -> Vec<NodeId> {
         match self {
@@ -124,14 +144,34 @@ impl Fault {
     }
 }
 
-/// A fault at a time.
+/// A fault at a time, or over a window `[at, until)`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TimedFault {
-    /// When it happens.
+    /// When it happens (starts).
     pub at: SimTime,
+    /// When the window ends, undoing this fault alone (only for faults that
+    /// [last](Fault::lasts)); `None`: at an instant, or until an explicit undo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<SimTime>,
     /// What happens.
     #[serde(flatten)]
     pub fault: Fault,
+}
+
+impl TimedFault {
+    /// `fault` at `at`, with no window.
+    pub fn at(at: SimTime, fault: Fault) -> Self {
+        TimedFault { at, until: None, fault }
+    }
+
+    /// `fault` over `[at, until)`: its end undoes it alone.
+    pub fn window(at: SimTime, until: SimTime, fault: Fault) -> Self {
+        TimedFault {
+            at,
+            until: Some(until),
+            fault,
+        }
+    }
 }
 
 /// A range of durations `[min, max]`, drawn uniformly (`{"min": "100ms", "max": "1s"}`).
@@ -258,8 +298,9 @@ impl NemesisConfig {
         Ok(())
     }
 
-    /// Plan the whole schedule from the nemesis stream. `base` is the default link
-    /// setting to restore after a loss burst. The result is sorted by time (stable).
+    /// Plan the whole schedule from the nemesis stream: windows that each undo only
+    /// themselves. `base` is the default link setting a loss burst starts from. The
+    /// result is sorted by start time (stable).
     pub(crate) fn plan(&self, rng: &mut SimRng, base: &LinkConfig) -> Vec<TimedFault> {
         let mut out = Vec::new();
         if self.targets.is_empty() || self.stop <= self.start {
@@ -324,20 +365,14 @@ impl NemesisConfig {
                         down.push((t, end));
                     }
                     busy_until[ti] = end;
-                    let (on, off) = match kind {
-                        0 => (Fault::Crash { node }, Fault::Restart { node }),
-                        1 => (Fault::Pause { node }, Fault::Resume { node }),
-                        _ => (
-                            Fault::Clog {
-                                target: ClogTarget::Node { node },
-                            },
-                            Fault::Unclog {
-                                target: ClogTarget::Node { node },
-                            },
-                        ),
+                    let on = match kind {
+                        0 => Fault::Crash { node },
+                        1 => Fault::Pause { node },
+                        _ => Fault::Clog {
+                            target: ClogTarget::Node { node },
+                        },
                     };
-                    out.push(TimedFault { at: t, fault: on });
-                    out.push(TimedFault { at: end, fault: off });
+                    out.push(TimedFault::window(t, end, on));
                 }
                 2 => {
                     if net_busy[2] > t {
@@ -368,11 +403,7 @@ impl NemesisConfig {
                             .collect();
                         Fault::Partition { groups: vec![a, b] }
                     };
-                    out.push(TimedFault { at: t, fault });
-                    out.push(TimedFault {
-                        at: end,
-                        fault: Fault::Heal,
-                    });
+                    out.push(TimedFault::window(t, end, fault));
                 }
                 _ => {
                     if net_busy[4] > t {
@@ -384,20 +415,14 @@ impl NemesisConfig {
                         duplicate: self.burst_duplicate,
                         ..base.clone()
                     };
-                    out.push(TimedFault {
-                        at: t,
-                        fault: Fault::SetLink {
+                    out.push(TimedFault::window(
+                        t,
+                        end,
+                        Fault::SetLink {
                             link: None,
                             config: burst,
                         },
-                    });
-                    out.push(TimedFault {
-                        at: end,
-                        fault: Fault::SetLink {
-                            link: None,
-                            config: base.clone(),
-                        },
-                    });
+                    ));
                 }
             }
         }
@@ -424,8 +449,9 @@ mod tests {
             ..NemesisConfig::default()
         };
         let plan = cfg.plan(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default());
-        assert_eq!(plan.len(), 2 * MAX_PLANNED);
+        assert_eq!(plan.len(), MAX_PLANNED);
         assert!(plan.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(plan.iter().all(|f| f.until.is_some_and(|u| u >= f.at)));
     }
 
     #[test]
@@ -439,14 +465,18 @@ mod tests {
             ..NemesisConfig::default()
         };
         let plan = cfg.plan(&mut SimRng::new(3, Stream::Nemesis), &LinkConfig::default());
-        let mut down = 0i64;
-        let mut most = 0;
+        // Sweep the window edges in time order (ends before starts at the same instant).
+        let mut edges: Vec<(SimTime, i64)> = Vec::new();
         for f in &plan {
-            match f.fault {
-                Fault::Crash { .. } | Fault::Pause { .. } => down += 1,
-                Fault::Restart { .. } | Fault::Resume { .. } => down -= 1,
-                _ => {}
+            if let Fault::Crash { .. } | Fault::Pause { .. } = f.fault {
+                edges.push((f.at, 1));
+                edges.push((f.until.expect("nemesis faults are windows"), -1));
             }
+        }
+        edges.sort();
+        let (mut down, mut most) = (0i64, 0i64);
+        for (_, d) in edges {
+            down += d;
             most = most.max(down);
         }
         assert!(plan.len() > 100, "the nemesis planned {} faults", plan.len());

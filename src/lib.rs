@@ -42,7 +42,7 @@
 //!         ..LinkConfig::default()
 //!     }).unwrap();
 //!     for f in faults {
-//!         sim.schedule(f.at, f.fault.clone()).unwrap();
+//!         sim.schedule_timed(f.clone()).unwrap();
 //!     }
 //!     sim.run().unwrap();
 //!     (sim.history().records().iter().map(|r| r.obs).collect(), sim.trace_hash())
@@ -50,10 +50,7 @@
 //!
 //! // The server is down from 1 ms to 2 s: whatever arrives meanwhile is lost.
 //! let server = NodeId(0);
-//! let crash = [
-//!     TimedFault { at: SimTime::from_millis(1), fault: Fault::Crash { node: server } },
-//!     TimedFault { at: SimTime::from_secs(2), fault: Fault::Restart { node: server } },
-//! ];
+//! let crash = [TimedFault::window(SimTime::from_millis(1), SimTime::from_secs(2), Fault::Crash { node: server })];
 //! assert_eq!(run(42, &crash), run(42, &crash)); // same seed, same trace
 //! let (answers, _) = run(42, &crash);
 //! assert!(answers.len() < 5);                    // the crash cost some answers

@@ -7,13 +7,13 @@
 
 use serde::Serialize;
 
+use crate::FastMap;
 use crate::dist::Sampler;
 use crate::error::Error;
 use crate::hash::StableHasher;
 use crate::node::NodeId;
 use crate::rng::SimRng;
 use crate::time::SimTime;
-use crate::{FastMap, FastSet};
 
 /// A one-way latency distribution: the shared duration distribution [`crate::dist::Dist`].
 pub type Latency = crate::dist::Dist;
@@ -139,53 +139,100 @@ pub enum ClogTarget {
     Link { from: NodeId, to: NodeId },
 }
 
-/// The network: settings, partition and clog state, and the FIFO bookkeeping.
+/// A fault window's id: its index in the simulation's realized fault schedule.
+pub type WindowId = u32;
+
+/// A directed link as a key: (from, to).
+type LinkKey = (u32, u32);
+
+/// What one cut window (partition, block, isolation) cuts.
+#[derive(Clone, Debug)]
+enum Cut {
+    /// A partition: the group of each node (`u32::MAX`: not named).
+    Groups(Vec<u32>),
+    /// One direction of one link.
+    Block(u32, u32),
+    /// Every link of one node.
+    Isolate(u32),
+}
+
+/// The network: settings, the fault windows in force (cuts, clogs, link settings), and
+/// the FIFO bookkeeping.
+///
+/// **Each fault window undoes only itself.** Cuts, clogs and link-setting windows are
+/// kept per window: a link is cut while *any* cut window cuts it, clogged while any
+/// clog window clogs it, and ending one window removes that window's effect alone.
+/// Only the explicit undo faults (`heal`, `unclog`, `unclog_all`) remove several.
 #[derive(Debug)]
 pub struct Network {
+    /// The default settings in force: the latest link window on the default, else `base_default`.
     default: Link,
+    /// Per-link settings in force (a link window or a base override).
     overrides: FastMap<(u32, u32), Link>,
+    /// The default as configured (and changed by un-windowed `set_link`).
+    base_default: Link,
+    /// Per-link settings as configured (and changed by un-windowed `set_link`).
+    base_links: FastMap<(u32, u32), Link>,
+    /// Link-setting windows in force, in the order they started (the latest wins).
+    link_windows: Vec<(WindowId, Option<LinkKey>, Link)>,
     /// Last scheduled delivery per FIFO link, so later messages never overtake.
     fifo_last: FastMap<(u32, u32), SimTime>,
     /// Strict FIFO: every later message on a FIFO link arrives strictly later (needed when
     /// same-time events are ordered at random).
     strict_fifo: bool,
-    /// Partition group of each node (`None`: no group partition in force).
-    groups: Option<Vec<u32>>,
-    blocked: FastSet<(u32, u32)>,
-    isolated: Vec<bool>,
-    /// Any partition, block or isolation in force (fast path when false).
-    cut: bool,
-    clogged_nodes: Vec<bool>,
-    clogged_links: FastSet<(u32, u32)>,
-    /// Any clog in force (fast path when false).
-    clogged: bool,
+    /// Cut windows in force, by window.
+    cuts: FastMap<WindowId, Cut>,
+    /// Partition windows in force: (window, group of each node), in start order.
+    partitions: Vec<(WindowId, Vec<u32>)>,
+    /// Block windows in force per directed link.
+    blocked: FastMap<(u32, u32), u32>,
+    /// Isolation windows in force per node.
+    isolated: Vec<u32>,
+    /// Clog windows in force, by window.
+    clogs: FastMap<WindowId, ClogTarget>,
+    /// Clog windows in force per node.
+    clogged_nodes: Vec<u32>,
+    /// Clog windows in force per directed link.
+    clogged_links: FastMap<(u32, u32), u32>,
     nodes: u32,
+}
+
+fn valid_link(config: LinkConfig) -> Link {
+    Link::new(config).unwrap_or_else(|_| unreachable!("default link config is valid"))
 }
 
 impl Network {
     pub(crate) fn new(strict_fifo: bool) -> Network {
         Network {
-            default: Link::new(LinkConfig::default()).unwrap_or_else(|_| unreachable!("default link config is valid")),
+            default: valid_link(LinkConfig::default()),
             overrides: FastMap::default(),
+            base_default: valid_link(LinkConfig::default()),
+            base_links: FastMap::default(),
+            link_windows: Vec::new(),
             fifo_last: FastMap::default(),
             strict_fifo,
-            groups: None,
-            blocked: FastSet::default(),
+            cuts: FastMap::default(),
+            partitions: Vec::new(),
+            blocked: FastMap::default(),
             isolated: Vec::new(),
-            cut: false,
+            clogs: FastMap::default(),
             clogged_nodes: Vec::new(),
-            clogged_links: FastSet::default(),
-            clogged: false,
+            clogged_links: FastMap::default(),
             nodes: 0,
         }
     }
 
     pub(crate) fn add_node(&mut self) {
         self.nodes += 1;
-        self.isolated.push(false);
-        self.clogged_nodes.push(false);
-        if let Some(g) = &mut self.groups {
+        self.isolated.push(0);
+        self.clogged_nodes.push(0);
+        for (_, g) in &mut self.partitions {
             g.push(u32::MAX);
+        }
+        for cut in self.cuts.values_mut() {
+            if let Cut::Groups(g) = cut {
+                g.push(u32::MAX);
+            }
         }
     }
 
@@ -197,7 +244,7 @@ impl Network {
         }
     }
 
-    /// The network-wide default settings.
+    /// The network-wide default settings in force.
     pub fn default_config(&self) -> &LinkConfig {
         &self.default.config
     }
@@ -216,9 +263,33 @@ impl Network {
         }
     }
 
-    /// Replace the default settings (links with their own settings keep them).
+    /// Recompute the settings in force on `link` (`None`: the default) from its base and
+    /// its windows: the latest window in force wins, else the base.
+    fn refresh_link(&mut self, link: Option<(u32, u32)>) {
+        let window = self
+            .link_windows
+            .iter()
+            .rev()
+            .find(|(_, l, _)| *l == link)
+            .map(|(_, _, k)| k);
+        match link {
+            None => self.default = window.unwrap_or(&self.base_default).clone(),
+            Some(key) => match window.or_else(|| self.base_links.get(&key)) {
+                Some(l) => {
+                    self.overrides.insert(key, l.clone());
+                }
+                None => {
+                    self.overrides.remove(&key);
+                }
+            },
+        }
+    }
+
+    /// Replace the default settings (links with their own settings keep them). A window
+    /// of settings on the default in force stays in force until it ends.
     pub fn set_default(&mut self, config: LinkConfig) -> Result<(), Error> {
-        self.default = Link::new(config)?;
+        self.base_default = Link::new(config)?;
+        self.refresh_link(None);
         Ok(())
     }
 
@@ -226,7 +297,8 @@ impl Network {
     pub fn set_link(&mut self, from: NodeId, to: NodeId, config: LinkConfig) -> Result<(), Error> {
         self.check_node(from)?;
         self.check_node(to)?;
-        self.overrides.insert((from.0, to.0), Link::new(config)?);
+        self.base_links.insert((from.0, to.0), Link::new(config)?);
+        self.refresh_link(Some((from.0, to.0)));
         Ok(())
     }
 
@@ -240,8 +312,38 @@ impl Network {
     pub fn reset_link(&mut self, from: NodeId, to: NodeId) -> Result<(), Error> {
         self.check_node(from)?;
         self.check_node(to)?;
-        self.overrides.remove(&(from.0, to.0));
+        self.base_links.remove(&(from.0, to.0));
+        self.refresh_link(Some((from.0, to.0)));
         Ok(())
+    }
+
+    /// Start window `w` of settings on `link` (`None`: the default). While it is in force
+    /// (and no later window on the same link is), these settings apply; when it ends,
+    /// whatever would be in force without it applies again.
+    pub(crate) fn start_link_window(
+        &mut self,
+        w: WindowId,
+        link: Option<(NodeId, NodeId)>,
+        config: LinkConfig,
+    ) -> Result<(), Error> {
+        if let Some((from, to)) = link {
+            self.check_node(from)?;
+            self.check_node(to)?;
+        }
+        let key = link.map(|(f, t)| (f.0, t.0));
+        self.link_windows.push((w, key, Link::new(config)?));
+        self.refresh_link(key);
+        Ok(())
+    }
+
+    /// End link window `w`; false when it was not in force.
+    pub(crate) fn end_link_window(&mut self, w: WindowId) -> bool {
+        let Some(i) = self.link_windows.iter().position(|(id, _, _)| *id == w) else {
+            return false;
+        };
+        let (_, key, _) = self.link_windows.remove(i);
+        self.refresh_link(key);
+        true
     }
 
     /// Decide the fate of one message sent now on `from -> to`.
@@ -283,43 +385,29 @@ impl Network {
         }
     }
 
-    /// Is `from -> to` cut by a partition, block or isolation right now?
+    /// Is `from -> to` cut by a partition, block or isolation right now (by any window)?
     #[inline]
     pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
-        if !self.cut || from == to {
+        if self.cuts.is_empty() || from == to {
             return false;
         }
         let (f, t) = (from.0 as usize, to.0 as usize);
-        if self.isolated[f] || self.isolated[t] {
+        if self.isolated[f] > 0 || self.isolated[t] > 0 {
             return true;
         }
-        if let Some(g) = &self.groups
-            && g[f] != g[t]
-        {
+        if self.partitions.iter().any(|(_, g)| g[f] != g[t]) {
             return true;
         }
-        self.blocked.contains(&(from.0, to.0))
+        !self.blocked.is_empty() && self.blocked.contains_key(&(from.0, to.0))
     }
 
-    /// Is `from -> to` clogged right now?
+    /// Is `from -> to` clogged right now (by any window)?
     #[inline]
     pub(crate) fn is_clogged(&self, from: NodeId, to: NodeId) -> bool {
-        self.clogged
-            && (self.clogged_nodes[from.0 as usize]
-                || self.clogged_nodes[to.0 as usize]
-                || self.clogged_links.contains(&(from.0, to.0)))
-    }
-
-    fn refresh_cut(&mut self) {
-        self.cut = self.groups.is_some() || !self.blocked.is_empty() || self.isolated.iter().any(|x| *x);
-    }
-
-    /// Split the nodes into groups that cannot reach each other. Nodes not named form one
-    /// more group together. Groups must be non-empty and name each node at most once.
-    pub fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), Error> {
-        self.groups = Some(self.group_of_each_node(groups)?);
-        self.refresh_cut();
-        Ok(())
+        !self.clogs.is_empty()
+            && (self.clogged_nodes[from.0 as usize] > 0
+                || self.clogged_nodes[to.0 as usize] > 0
+                || self.clogged_links.contains_key(&(from.0, to.0)))
     }
 
     /// The partition group of each node (`u32::MAX`: not named), or why `groups` is not a
@@ -341,70 +429,152 @@ impl Network {
         Ok(assign)
     }
 
-    /// Block one direction of one link.
-    pub fn block(&mut self, from: NodeId, to: NodeId) -> Result<(), Error> {
+    /// Start cut window `w`: split the nodes into groups that cannot reach each other.
+    /// Nodes not named form one more group together. Groups must be non-empty and name
+    /// each node at most once.
+    pub(crate) fn partition(&mut self, w: WindowId, groups: &[Vec<NodeId>]) -> Result<(), Error> {
+        let g = self.group_of_each_node(groups)?;
+        self.partitions.push((w, g.clone()));
+        self.cuts.insert(w, Cut::Groups(g));
+        Ok(())
+    }
+
+    /// Start cut window `w`: block one direction of one link.
+    pub(crate) fn block(&mut self, w: WindowId, from: NodeId, to: NodeId) -> Result<(), Error> {
         self.check_node(from)?;
         self.check_node(to)?;
-        self.blocked.insert((from.0, to.0));
-        self.refresh_cut();
+        *self.blocked.entry((from.0, to.0)).or_insert(0) += 1;
+        self.cuts.insert(w, Cut::Block(from.0, to.0));
         Ok(())
     }
 
-    /// Cut a node off from every other node.
-    pub fn isolate(&mut self, n: NodeId) -> Result<(), Error> {
+    /// Start cut window `w`: cut a node off from every other node.
+    pub(crate) fn isolate(&mut self, w: WindowId, n: NodeId) -> Result<(), Error> {
         self.check_node(n)?;
-        self.isolated[n.0 as usize] = true;
-        self.refresh_cut();
+        self.isolated[n.0 as usize] += 1;
+        self.cuts.insert(w, Cut::Isolate(n.0));
         Ok(())
     }
 
-    /// Remove every partition, block and isolation (clogs stay until unclogged).
-    pub fn heal(&mut self) {
-        self.groups = None;
+    /// End cut window `w` alone; false when it was not in force.
+    pub(crate) fn end_cut(&mut self, w: WindowId) -> bool {
+        let Some(cut) = self.cuts.remove(&w) else {
+            return false;
+        };
+        match cut {
+            Cut::Groups(_) => self.partitions.retain(|(id, _)| *id != w),
+            Cut::Block(f, t) => {
+                if let Some(c) = self.blocked.get_mut(&(f, t)) {
+                    *c -= 1;
+                    if *c == 0 {
+                        self.blocked.remove(&(f, t));
+                    }
+                }
+            }
+            Cut::Isolate(n) => self.isolated[n as usize] -= 1,
+        }
+        true
+    }
+
+    /// End every cut window (partitions, blocks, isolations; clogs stay until unclogged).
+    /// Returns the windows it ended, in order.
+    pub(crate) fn heal(&mut self) -> Vec<WindowId> {
+        let mut ended: Vec<WindowId> = self.cuts.keys().copied().collect();
+        ended.sort_unstable();
+        self.cuts.clear();
+        self.partitions.clear();
         self.blocked.clear();
-        self.isolated.iter_mut().for_each(|x| *x = false);
-        self.cut = false;
+        self.isolated.iter_mut().for_each(|x| *x = 0);
+        ended
     }
 
-    /// Hold traffic on a node or link until it is unclogged.
-    pub fn clog(&mut self, target: ClogTarget) -> Result<(), Error> {
+    /// Cut windows in force, in order.
+    pub(crate) fn cut_windows(&self) -> Vec<WindowId> {
+        let mut w: Vec<WindowId> = self.cuts.keys().copied().collect();
+        w.sort_unstable();
+        w
+    }
+
+    /// Clog windows in force, in order.
+    pub(crate) fn clog_windows(&self) -> Vec<WindowId> {
+        let mut w: Vec<WindowId> = self.clogs.keys().copied().collect();
+        w.sort_unstable();
+        w
+    }
+
+    /// Link-setting windows in force, in order.
+    pub(crate) fn link_setting_windows(&self) -> Vec<WindowId> {
+        let mut w: Vec<WindowId> = self.link_windows.iter().map(|(id, _, _)| *id).collect();
+        w.sort_unstable();
+        w
+    }
+
+    /// Start clog window `w`: hold traffic on a node or link until it ends.
+    pub(crate) fn clog(&mut self, w: WindowId, target: ClogTarget) -> Result<(), Error> {
         match target {
             ClogTarget::Node { node } => {
                 self.check_node(node)?;
-                self.clogged_nodes[node.0 as usize] = true;
+                self.clogged_nodes[node.0 as usize] += 1;
             }
             ClogTarget::Link { from, to } => {
                 self.check_node(from)?;
                 self.check_node(to)?;
-                self.clogged_links.insert((from.0, to.0));
+                *self.clogged_links.entry((from.0, to.0)).or_insert(0) += 1;
             }
         }
-        self.clogged = true;
+        self.clogs.insert(w, target);
         Ok(())
     }
 
-    /// Release a clog; held messages are then delivered (late, not lost).
-    pub fn unclog(&mut self, target: ClogTarget) -> Result<(), Error> {
+    /// End clog window `w` alone; false when it was not in force. Held messages whose
+    /// link is no longer clogged are then delivered (late, not lost).
+    pub(crate) fn end_clog(&mut self, w: WindowId) -> bool {
+        let Some(target) = self.clogs.remove(&w) else {
+            return false;
+        };
         match target {
-            ClogTarget::Node { node } => {
-                self.check_node(node)?;
-                self.clogged_nodes[node.0 as usize] = false;
-            }
+            ClogTarget::Node { node } => self.clogged_nodes[node.0 as usize] -= 1,
             ClogTarget::Link { from, to } => {
-                self.check_node(from)?;
-                self.check_node(to)?;
-                self.clogged_links.remove(&(from.0, to.0));
+                let key = (from.0, to.0);
+                if let Some(c) = self.clogged_links.get_mut(&key) {
+                    *c -= 1;
+                    if *c == 0 {
+                        self.clogged_links.remove(&key);
+                    }
+                }
             }
         }
-        self.clogged = !self.clogged_links.is_empty() || self.clogged_nodes.iter().any(|x| *x);
-        Ok(())
+        true
     }
 
-    /// Release every clog.
-    pub fn unclog_all(&mut self) {
+    /// End every clog window on exactly `target`; returns them, in order.
+    pub(crate) fn unclog(&mut self, target: ClogTarget) -> Result<Vec<WindowId>, Error> {
+        for n in match target {
+            ClogTarget::Node { node } => vec![node],
+            ClogTarget::Link { from, to } => vec![from, to],
+        } {
+            self.check_node(n)?;
+        }
+        let mut ended: Vec<WindowId> = self
+            .clogs
+            .iter()
+            .filter(|(_, t)| **t == target)
+            .map(|(w, _)| *w)
+            .collect();
+        ended.sort_unstable();
+        for w in &ended {
+            self.end_clog(*w);
+        }
+        Ok(ended)
+    }
+
+    /// End every clog window; returns them, in order.
+    pub(crate) fn unclog_all(&mut self) -> Vec<WindowId> {
+        let ended = self.clog_windows();
+        self.clogs.clear();
         self.clogged_links.clear();
-        self.clogged_nodes.iter_mut().for_each(|x| *x = false);
-        self.clogged = false;
+        self.clogged_nodes.iter_mut().for_each(|x| *x = 0);
+        ended
     }
 }
 
@@ -438,11 +608,11 @@ mod tests {
             Err(Error::UnknownNode(_))
         ));
         assert!(matches!(
-            net.partition(&[vec![NodeId(0)], vec![]]),
+            net.partition(0, &[vec![NodeId(0)], vec![]]),
             Err(Error::InvalidParameter(_))
         ));
         assert!(matches!(
-            net.partition(&[vec![NodeId(0), NodeId(0)]]),
+            net.partition(0, &[vec![NodeId(0), NodeId(0)]]),
             Err(Error::InvalidParameter(_))
         ));
         let lat = LinkConfig {
@@ -484,14 +654,77 @@ mod tests {
         let mut net = Network::new(false);
         (0..4).for_each(|_| net.add_node());
         let n = NodeId;
-        net.partition(&[vec![n(0), n(1)]]).unwrap();
+        net.partition(0, &[vec![n(0), n(1)]]).unwrap();
         assert!(!net.is_cut(n(0), n(1)));
         assert!(net.is_cut(n(0), n(2)));
         assert!(!net.is_cut(n(2), n(3)), "unnamed nodes share one group");
-        net.heal();
+        assert_eq!(net.heal(), vec![0]);
         assert!(!net.is_cut(n(0), n(2)));
-        net.block(n(0), n(1)).unwrap();
+        net.block(1, n(0), n(1)).unwrap();
         assert!(net.is_cut(n(0), n(1)));
         assert!(!net.is_cut(n(1), n(0)));
+    }
+
+    #[test]
+    fn each_window_undoes_only_itself() {
+        let mut net = Network::new(false);
+        (0..3).for_each(|_| net.add_node());
+        let n = NodeId;
+        // A partition and a block of the same link, and two isolations of one node.
+        net.partition(0, &[vec![n(0)], vec![n(1), n(2)]]).unwrap();
+        net.block(1, n(1), n(0)).unwrap();
+        assert!(net.end_cut(1), "the block ends");
+        assert!(net.is_cut(n(1), n(0)), "the partition still cuts the link");
+        assert!(!net.end_cut(1), "a window ends once");
+        assert!(net.end_cut(0));
+        assert!(!net.is_cut(n(1), n(0)));
+        net.isolate(2, n(2)).unwrap();
+        net.isolate(3, n(2)).unwrap();
+        net.end_cut(3);
+        assert!(net.is_cut(n(0), n(2)), "the other isolation is still in force");
+        net.end_cut(2);
+        assert!(!net.is_cut(n(0), n(2)));
+        // Clogs count the same way; `unclog` ends every window on its target only.
+        let t = ClogTarget::Node { node: n(1) };
+        net.clog(4, t).unwrap();
+        net.clog(5, t).unwrap();
+        net.clog(6, ClogTarget::Link { from: n(0), to: n(2) }).unwrap();
+        assert!(net.end_clog(4));
+        assert!(net.is_clogged(n(0), n(1)));
+        assert_eq!(net.unclog(t).unwrap(), vec![5]);
+        assert!(!net.is_clogged(n(0), n(1)));
+        assert!(net.is_clogged(n(0), n(2)));
+        assert_eq!(net.unclog_all(), vec![6]);
+        assert!(!net.is_clogged(n(0), n(2)));
+    }
+
+    #[test]
+    fn link_windows_stack_over_the_base() {
+        let mut net = Network::new(false);
+        (0..2).for_each(|_| net.add_node());
+        let n = NodeId;
+        let cfg = |drop: f64| LinkConfig {
+            drop,
+            ..LinkConfig::default()
+        };
+        net.set_link(n(0), n(1), cfg(0.1)).unwrap();
+        net.start_link_window(7, Some((n(0), n(1))), cfg(0.5)).unwrap();
+        net.start_link_window(8, Some((n(0), n(1))), cfg(0.9)).unwrap();
+        assert_eq!(net.link_config(n(0), n(1)).drop, 0.9, "the latest window wins");
+        assert!(net.end_link_window(7));
+        assert_eq!(
+            net.link_config(n(0), n(1)).drop,
+            0.9,
+            "ending the older one changes nothing"
+        );
+        // An un-windowed change while a window is in force changes what it returns to.
+        net.set_link(n(0), n(1), cfg(0.2)).unwrap();
+        assert!(net.end_link_window(8));
+        assert_eq!(net.link_config(n(0), n(1)).drop, 0.2);
+        net.start_link_window(9, None, cfg(0.3)).unwrap();
+        assert_eq!(net.link_config(n(1), n(0)).drop, 0.3, "a default window");
+        assert_eq!(net.link_config(n(0), n(1)).drop, 0.2, "the link's own settings win");
+        net.end_link_window(9);
+        assert_eq!(net.link_config(n(1), n(0)).drop, 0.0);
     }
 }

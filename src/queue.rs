@@ -1,9 +1,13 @@
 //! The event queue: a binary min-heap on (time, tie-break, seq) whose entries point into
 //! a slab of event payloads, so heap moves stay small whatever the event type.
 //!
-//! `seq` is a global insertion counter: with tie-breaking off (tie-break 0), events at the
-//! same time come out in the order they were scheduled. With random tie-breaking, a
-//! 24-bit draw orders same-time events first, and `seq` settles what is left.
+//! The low 64 bits of the key are `class << 63 | tiebreak << 40 | seq`. Fault events
+//! (class 0) come before every other event (class 1) at the same time, ordered by a key
+//! of their own (see [`EventQueue::push_first`]), so that where a fault was scheduled
+//! (before or during the run) never changes when it acts. For the others, `seq` is a
+//! global insertion counter: with tie-breaking off (tie-break 0), events at the same
+//! time come out in the order they were scheduled. With random tie-breaking, a 23-bit
+//! draw orders same-time events first, and `seq` settles what is left.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -12,6 +16,9 @@ use crate::time::SimTime;
 
 const SEQ_BITS: u32 = 40;
 const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+const TIEBREAK_MASK: u64 = (1 << 23) - 1;
+/// The class bit of ordinary events: after every fault event at the same time.
+const LATER: u64 = 1 << 63;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -55,9 +62,24 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    /// Schedule `ev` at `at`; `tiebreak` (only its low 24 bits count) orders same-time events.
+    /// Schedule `ev` at `at`; `tiebreak` (only its low 23 bits count) orders same-time events.
     #[inline]
     pub fn push(&mut self, at: SimTime, tiebreak: u64, ev: E) {
+        let seq = self.seq & SEQ_MASK;
+        self.seq += 1;
+        self.insert(at, LATER | ((tiebreak & TIEBREAK_MASK) << SEQ_BITS) | seq, ev);
+    }
+
+    /// Schedule `ev` at `at` before every event pushed with [`EventQueue::push`] at the same
+    /// time; same-time events pushed here come out by `order` (only its low 40 bits
+    /// count), whenever they were pushed.
+    #[inline]
+    pub fn push_first(&mut self, at: SimTime, order: u64, ev: E) {
+        self.insert(at, order & SEQ_MASK, ev);
+    }
+
+    #[inline]
+    fn insert(&mut self, at: SimTime, low: u64, ev: E) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(ev);
@@ -68,9 +90,6 @@ impl<E> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        let seq = self.seq & SEQ_MASK;
-        self.seq += 1;
-        let low = ((tiebreak & 0xff_ffff) << SEQ_BITS) | seq;
         self.heap.push(Entry {
             key: ((at.0 as u128) << 64) | low as u128,
             slot,
@@ -126,6 +145,17 @@ mod tests {
         q.push(SimTime(1), 3, "y");
         let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(got, ["y", "x", "late"]);
+    }
+
+    #[test]
+    fn first_events_come_first_by_their_order() {
+        let mut q = EventQueue::default();
+        q.push(SimTime(1), 0, "msg");
+        q.push_first(SimTime(1), 7, "late fault");
+        q.push_first(SimTime(1), 2, "early fault");
+        q.push_first(SimTime(0), 9, "before");
+        let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(got, ["before", "early fault", "late fault", "msg"]);
     }
 
     #[test]

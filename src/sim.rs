@@ -140,7 +140,10 @@ pub(crate) enum Event<M> {
         timer: u64,
         tag: u64,
     },
-    Fault(Box<Fault>),
+    /// Fault `index` of the realized schedule begins.
+    FaultStart(u32),
+    /// The window of fault `index` ends.
+    FaultEnd(u32),
 }
 
 /// What a paused node holds until it resumes.
@@ -177,6 +180,17 @@ impl<M: Message, O> Core<M, O> {
         self.queue.push(at, tb, ev);
     }
 
+    /// Queue the start and (for a window) the end of fault `index`. Fault events come
+    /// before anything else at their time, starts before ends, each by index: when a
+    /// fault was scheduled (before or during the run) never changes the order.
+    fn push_fault(&mut self, index: u32, tf: &TimedFault) {
+        self.queue.push_first(tf.at, index as u64, Event::FaultStart(index));
+        if let Some(until) = tf.until {
+            self.queue
+                .push_first(until, (1 << 39) | index as u64, Event::FaultEnd(index));
+        }
+    }
+
     #[inline]
     pub(crate) fn drop_msg(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
         let s = &mut self.stats;
@@ -200,6 +214,10 @@ struct Slot<M, O> {
     state: NodeState,
     incarnation: u32,
     held: Vec<Held<M>>,
+    /// Crash windows in force on this node (it is down while any is).
+    crash_windows: Vec<u32>,
+    /// Pause windows in force on this node (it is paused while any is, unless down).
+    pause_windows: Vec<u32>,
 }
 
 /// A deterministic simulation of nodes exchanging messages of type `M` and recording
@@ -292,6 +310,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             state: NodeState::Up,
             incarnation: 0,
             held: Vec::new(),
+            crash_windows: Vec::new(),
+            pause_windows: Vec::new(),
         });
         self.names.push(name.to_string());
         self.by_name.insert(name.to_string(), id);
@@ -337,18 +357,62 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         &self.core.net
     }
 
-    /// Schedule a fault at `at`. Checked now: unknown nodes and bad settings are errors.
+    /// Schedule a fault at `at`, with no window (a fault that lasts stays until its
+    /// explicit undo). Checked now: unknown nodes and bad settings are errors.
     pub fn schedule(&mut self, at: SimTime, fault: Fault) -> Result<(), Error> {
-        self.check_fault(&fault)?;
-        let tf = TimedFault { at, fault };
-        if self.started {
-            self.core
-                .push(at.max(self.core.now), Event::Fault(Box::new(tf.fault.clone())));
-            self.realized.push(tf);
-        } else {
-            self.pending.push(tf);
+        self.schedule_timed(TimedFault::at(at, fault))
+    }
+
+    /// Schedule `fault` over the window `[at, until)`: its end undoes it alone.
+    pub fn schedule_window(&mut self, at: SimTime, until: SimTime, fault: Fault) -> Result<(), Error> {
+        self.schedule_timed(TimedFault::window(at, until, fault))
+    }
+
+    /// Schedule a timed fault (see [`TimedFault`]). Checked now: unknown nodes, bad
+    /// settings, a window on a fault that does not last, or one that ends before it
+    /// starts are errors.
+    ///
+    /// During a run, a fault cannot act in the past nor at the present instant (events
+    /// at `now` may already have been handled): a time at or before `now` is moved to
+    /// `now + 1ns` (its window keeps its length), and that is what the realized schedule
+    /// records, so that replaying it gives the same run.
+    pub fn schedule_timed(&mut self, mut tf: TimedFault) -> Result<(), Error> {
+        self.check_fault(&tf.fault)?;
+        if let Some(until) = tf.until {
+            if !tf.fault.lasts() {
+                return Err(Error::InvalidParameter(format!(
+                    "a {} fault acts at an instant: it has no window (`until`)",
+                    fault_kind(&tf.fault)
+                )));
+            }
+            if until < tf.at {
+                return Err(Error::InvalidParameter(format!(
+                    "a fault window ends ({until}) before it starts ({})",
+                    tf.at
+                )));
+            }
         }
+        if !self.started {
+            self.pending.push(tf);
+            return Ok(());
+        }
+        let earliest = self.core.now + SimTime(1);
+        if tf.at < earliest {
+            let shift = earliest - tf.at;
+            tf.until = tf.until.map(|u| u + shift);
+            tf.at = earliest;
+        }
+        let index = self.next_index()?;
+        self.core.push_fault(index, &tf);
+        self.realized.push(tf);
         Ok(())
+    }
+
+    /// The index the next realized fault gets.
+    fn next_index(&self) -> Result<u32, Error> {
+        u32::try_from(self.realized.len())
+            .ok()
+            .ok_or_else(|| Error::InvalidParameter("too many faults in one run".into()))
     }
 
     fn check_fault(&self, fault: &Fault) -> Result<(), Error> {
@@ -419,10 +483,35 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         self.config.seed
     }
 
-    /// Every fault of this run as a concrete timed schedule (scheduled ones and those the
-    /// nemesis drew), sorted by time. Before the run starts, the nemesis part is empty.
+    /// Every fault of this run as a concrete timed schedule, each with its own window:
+    /// those scheduled before the run (in the order they were scheduled), then those the
+    /// nemesis drew (by time), then those scheduled during the run. Before the run
+    /// starts, the nemesis part is empty. Scheduled again in this order, with no
+    /// nemesis, they give the same run.
     pub fn realized_faults(&self) -> &[TimedFault] {
         if self.started { &self.realized } else { &self.pending }
+    }
+
+    /// The faults still in force now (windows not yet ended: a node still down or
+    /// paused by it, a cut, a clog, link settings), as indices into
+    /// [`Simulation::realized_faults`], in order. Empty when everything has healed.
+    pub fn faults_in_force(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .nodes
+            .iter()
+            .flat_map(|s| s.crash_windows.iter().chain(&s.pause_windows))
+            .map(|w| *w as usize)
+            .collect();
+        let net = &self.core.net;
+        out.extend(
+            net.cut_windows()
+                .into_iter()
+                .chain(net.clog_windows())
+                .chain(net.link_setting_windows())
+                .map(|w| w as usize),
+        );
+        out.sort_unstable();
+        out
     }
 
     /// Events waiting in the queue.
@@ -440,9 +529,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
             all.extend(nem.plan(&mut rng, self.core.net.default_config()));
         }
-        all.sort_by_key(|f| f.at);
-        for tf in &all {
-            self.core.push(tf.at, Event::Fault(Box::new(tf.fault.clone())));
+        for (i, tf) in all.iter().enumerate() {
+            self.core.push_fault(i as u32, tf);
         }
         self.realized = all;
     }
@@ -517,7 +605,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 tag,
             } => self.fire_timer(node, incarnation, timer, tag),
             Event::Start { node } => self.start_node(node),
-            Event::Fault(f) => self.apply(*f),
+            Event::FaultStart(i) => self.begin_fault(i),
+            Event::FaultEnd(i) => self.end_fault(i),
         }
     }
 
@@ -632,35 +721,75 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
     }
 
-    fn apply(&mut self, fault: Fault) {
-        let applied = self.try_apply(&fault);
+    /// Fault `index` begins: a fault that lasts starts its window (open-ended without
+    /// `until`); an undo fault ends the windows it names.
+    fn begin_fault(&mut self, index: u32) {
+        let fault = self.realized[index as usize].fault.clone();
+        let until = self.realized[index as usize].until;
+        let applied = self.try_begin(index, &fault, until.is_some());
         if applied {
             self.core.stats.faults += 1;
         }
         let now = self.core.now;
-        self.core
-            .tracer
-            .record::<M>(now, TraceEvent::Fault { fault: &fault, applied });
-        match fault {
-            Fault::Restart { node } if applied => self.start_node(node),
-            Fault::Resume { node } if applied => self.release_held(node),
-            Fault::Unclog { .. } | Fault::UnclogAll if applied => self.release_clogged(),
-            _ => {}
+        self.core.tracer.record::<M>(
+            now,
+            TraceEvent::Fault {
+                index,
+                fault: &fault,
+                until,
+                applied,
+            },
+        );
+        let node_of = |f: &Fault| match f {
+            Fault::Crash { node } | Fault::Pause { node } | Fault::Restart { node } | Fault::Resume { node } => {
+                Some(*node)
+            }
+            _ => None,
+        };
+        match &fault {
+            Fault::Restart { node } => {
+                let ended = std::mem::take(&mut self.nodes[node.0 as usize].crash_windows);
+                self.record_ends(&ended);
+                self.restart_if_down(*node);
+            }
+            Fault::Resume { node } => {
+                let ended = std::mem::take(&mut self.nodes[node.0 as usize].pause_windows);
+                self.record_ends(&ended);
+                self.resume_if_paused(*node);
+            }
+            Fault::Heal => {
+                let ended = self.core.net.heal();
+                self.record_ends(&ended);
+            }
+            Fault::Unclog { target } => {
+                let ended = self.core.net.unclog(*target).unwrap_or_default();
+                self.record_ends(&ended);
+                self.release_clogged();
+            }
+            Fault::UnclogAll => {
+                let ended = self.core.net.unclog_all();
+                self.record_ends(&ended);
+                self.release_clogged();
+            }
+            _ => debug_assert!(node_of(&fault).is_none() || fault.lasts()),
         }
     }
 
-    /// Change state for `fault`; false when it does not apply.
-    fn try_apply(&mut self, fault: &Fault) -> bool {
+    /// A fault that lasts starts its window `index`; false when it changed nothing.
+    fn try_begin(&mut self, index: u32, fault: &Fault, windowed: bool) -> bool {
         let net = &mut self.core.net;
         match fault {
             Fault::Crash { node } => {
                 let slot = &mut self.nodes[node.0 as usize];
+                slot.crash_windows.push(index);
                 if slot.state == NodeState::Down {
                     return false;
                 }
                 slot.state = NodeState::Down;
                 slot.node = None;
                 slot.incarnation += 1;
+                // The paused process is gone: its pause windows end with it.
+                slot.pause_windows.clear();
                 for h in std::mem::take(&mut slot.held) {
                     if let Held::Msg { from, id, .. } = h {
                         self.core.drop_msg(from, *node, id, DropReason::Crashed);
@@ -668,49 +797,104 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 }
                 true
             }
-            Fault::Restart { node } => {
-                let slot = &mut self.nodes[node.0 as usize];
-                if slot.state != NodeState::Down {
-                    return false;
-                }
-                slot.node = Some((slot.factory)());
-                slot.state = NodeState::Up;
-                true
-            }
             Fault::Pause { node } => {
                 let slot = &mut self.nodes[node.0 as usize];
-                if slot.state != NodeState::Up {
-                    return false;
+                match slot.state {
+                    NodeState::Down => false, // no process to pause
+                    NodeState::Paused => {
+                        slot.pause_windows.push(index);
+                        false
+                    }
+                    NodeState::Up => {
+                        slot.pause_windows.push(index);
+                        slot.state = NodeState::Paused;
+                        true
+                    }
                 }
-                slot.state = NodeState::Paused;
-                true
             }
-            Fault::Resume { node } => {
-                let slot = &mut self.nodes[node.0 as usize];
-                if slot.state != NodeState::Paused {
-                    return false;
-                }
-                slot.state = NodeState::Up;
-                true
-            }
-            Fault::Partition { groups } => net.partition(groups).is_ok(),
-            Fault::Block { from, to } => net.block(*from, *to).is_ok(),
-            Fault::Isolate { node } => net.isolate(*node).is_ok(),
-            Fault::Heal => {
-                net.heal();
-                true
-            }
-            Fault::Clog { target } => net.clog(*target).is_ok(),
-            Fault::Unclog { target } => net.unclog(*target).is_ok(),
-            Fault::UnclogAll => {
-                net.unclog_all();
-                true
-            }
+            Fault::Partition { groups } => net.partition(index, groups).is_ok(),
+            Fault::Block { from, to } => net.block(index, *from, *to).is_ok(),
+            Fault::Isolate { node } => net.isolate(index, *node).is_ok(),
+            Fault::Clog { target } => net.clog(index, *target).is_ok(),
+            Fault::SetLink { link, config } if windowed => net.start_link_window(index, *link, config.clone()).is_ok(),
             Fault::SetLink { link: None, config } => net.set_default(config.clone()).is_ok(),
             Fault::SetLink {
                 link: Some((from, to)),
                 config,
             } => net.set_link(*from, *to, config.clone()).is_ok(),
+            Fault::Restart { node } => self.nodes[node.0 as usize].state == NodeState::Down,
+            Fault::Resume { node } => self.nodes[node.0 as usize].state == NodeState::Paused,
+            Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => true,
+        }
+    }
+
+    /// The window of fault `index` ends, undoing that fault alone.
+    fn end_fault(&mut self, index: u32) {
+        let fault = self.realized[index as usize].fault.clone();
+        let applied = match &fault {
+            Fault::Crash { node } => remove(&mut self.nodes[node.0 as usize].crash_windows, index),
+            Fault::Pause { node } => remove(&mut self.nodes[node.0 as usize].pause_windows, index),
+            Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => self.core.net.end_cut(index),
+            Fault::Clog { .. } => self.core.net.end_clog(index),
+            Fault::SetLink { .. } => self.core.net.end_link_window(index),
+            _ => false,
+        };
+        let now = self.core.now;
+        self.core.tracer.record::<M>(
+            now,
+            TraceEvent::FaultEnd {
+                index,
+                fault: &fault,
+                applied,
+            },
+        );
+        if !applied {
+            return;
+        }
+        match fault {
+            Fault::Crash { node } if self.nodes[node.0 as usize].crash_windows.is_empty() => self.restart_if_down(node),
+            Fault::Pause { node } if self.nodes[node.0 as usize].pause_windows.is_empty() => {
+                self.resume_if_paused(node)
+            }
+            Fault::Clog { .. } => self.release_clogged(),
+            _ => {}
+        }
+    }
+
+    /// Trace the end of each window an undo fault ended.
+    fn record_ends(&mut self, ended: &[u32]) {
+        let now = self.core.now;
+        for &index in ended {
+            let fault = &self.realized[index as usize].fault;
+            self.core.tracer.record::<M>(
+                now,
+                TraceEvent::FaultEnd {
+                    index,
+                    fault,
+                    applied: true,
+                },
+            );
+        }
+    }
+
+    /// A node no crash window holds down any more is rebuilt from its factory (with its
+    /// durable storage) and started.
+    fn restart_if_down(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.0 as usize];
+        if slot.state != NodeState::Down || !slot.crash_windows.is_empty() {
+            return;
+        }
+        slot.node = Some((slot.factory)());
+        slot.state = NodeState::Up;
+        self.start_node(node);
+    }
+
+    /// A node no pause window holds any more handles what waited.
+    fn resume_if_paused(&mut self, node: NodeId) {
+        let slot = &mut self.nodes[node.0 as usize];
+        if slot.state == NodeState::Paused && slot.pause_windows.is_empty() {
+            slot.state = NodeState::Up;
+            self.release_held(node);
         }
     }
 
@@ -738,5 +922,34 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.deliver(from, to, id, msg);
             }
         }
+    }
+}
+
+/// Remove `w` from a node's windows; false when it was not there.
+fn remove(windows: &mut Vec<u32>, w: u32) -> bool {
+    match windows.iter().position(|x| *x == w) {
+        Some(i) => {
+            windows.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A fault's kind as the scenario format names it.
+fn fault_kind(f: &Fault) -> &'static str {
+    match f {
+        Fault::Crash { .. } => "crash",
+        Fault::Restart { .. } => "restart",
+        Fault::Pause { .. } => "pause",
+        Fault::Resume { .. } => "resume",
+        Fault::Partition { .. } => "partition",
+        Fault::Block { .. } => "block",
+        Fault::Isolate { .. } => "isolate",
+        Fault::Heal => "heal",
+        Fault::Clog { .. } => "clog",
+        Fault::Unclog { .. } => "unclog",
+        Fault::UnclogAll => "unclog_all",
+        Fault::SetLink { .. } => "set_link",
     }
 }

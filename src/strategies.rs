@@ -211,57 +211,48 @@ impl FaultPlan {
         }
     }
 
-    /// As engine faults (the fault and its undo) over `nodes` (must not be empty), in a run
-    /// of `duration` whose default link is `default`: for users' own protocols.
-    pub fn to_faults(&self, nodes: &[NodeId], duration: SimTime, default: &LinkConfig) -> [TimedFault; 2] {
+    /// As an engine fault window over `nodes` (must not be empty), in a run of
+    /// `duration` whose default link is `default`: for users' own protocols. Its end
+    /// undoes it alone.
+    pub fn to_fault(&self, nodes: &[NodeId], duration: SimTime, default: &LinkConfig) -> TimedFault {
         let (at, until) = self.window(duration);
         let n = nodes.len().max(1);
         let node = |i: usize| nodes.get(i).copied().unwrap_or_default();
         let (a, b) = self.pair(n);
-        let (on, off) = match self.kind {
-            PlanKind::Crash => (Fault::Crash { node: node(a) }, Fault::Restart { node: node(a) }),
-            PlanKind::Pause => (Fault::Pause { node: node(a) }, Fault::Resume { node: node(a) }),
-            PlanKind::Isolate => (Fault::Isolate { node: node(a) }, Fault::Heal),
-            PlanKind::Block if n > 1 => (
-                Fault::Block {
-                    from: node(a),
-                    to: node(b),
-                },
-                Fault::Heal,
-            ),
+        let fault = match self.kind {
+            PlanKind::Crash => Fault::Crash { node: node(a) },
+            PlanKind::Pause => Fault::Pause { node: node(a) },
+            PlanKind::Isolate => Fault::Isolate { node: node(a) },
+            PlanKind::Block if n > 1 => Fault::Block {
+                from: node(a),
+                to: node(b),
+            },
             PlanKind::Partition | PlanKind::Block => {
                 let mut group = vec![node(a)];
                 if b != a && self.b % 2 == 1 {
                     group.push(node(b));
                 }
-                (Fault::Partition { groups: vec![group] }, Fault::Heal)
+                Fault::Partition { groups: vec![group] }
             }
-            PlanKind::Clog => {
-                let target = ClogTarget::Node { node: node(a) };
-                (Fault::Clog { target }, Fault::Unclog { target })
-            }
-            PlanKind::LossBurst => (
-                Fault::SetLink {
-                    link: None,
-                    config: LinkConfig {
-                        drop: 0.3,
-                        duplicate: 0.2,
-                        ..default.clone()
-                    },
+            PlanKind::Clog => Fault::Clog {
+                target: ClogTarget::Node { node: node(a) },
+            },
+            PlanKind::LossBurst => Fault::SetLink {
+                link: None,
+                config: LinkConfig {
+                    drop: 0.3,
+                    duplicate: 0.2,
+                    ..default.clone()
                 },
-                Fault::SetLink {
-                    link: None,
-                    config: default.clone(),
-                },
-            ),
+            },
         };
-        [TimedFault { at, fault: on }, TimedFault { at: until, fault: off }]
+        TimedFault::window(at, until, fault)
     }
 }
 
 /// A timed fault schedule for a user's own simulation: up to `max` windowed faults of
 /// `kinds` over `nodes`, inside `duration`, sorted by time. `default` is the network's
-/// default link (restored after a loss burst).
+/// default link (a loss burst starts from it).
 pub fn timed_faults(
     nodes: Vec<NodeId>,
     duration: SimTime,
@@ -270,10 +261,7 @@ pub fn timed_faults(
     default: LinkConfig,
 ) -> impl Strategy<Value = Vec<TimedFault>> + Clone {
     fault_plans(kinds, max).prop_map(move |plans| {
-        let mut out: Vec<TimedFault> = plans
-            .iter()
-            .flat_map(|p| p.to_faults(&nodes, duration, &default))
-            .collect();
+        let mut out: Vec<TimedFault> = plans.iter().map(|p| p.to_fault(&nodes, duration, &default)).collect();
         out.sort_by_key(|f| f.at);
         out
     })

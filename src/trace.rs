@@ -59,8 +59,21 @@ pub enum TraceEvent<'a, M> {
     },
     /// A timer fired.
     Timer { node: NodeId, timer: u64, tag: u64 },
-    /// A fault was applied (`applied: false` when it did not apply, e.g. restarting a live node).
-    Fault { fault: &'a Fault, applied: bool },
+    /// Fault `index` of the realized schedule began (`applied: false` when it changed
+    /// nothing, e.g. restarting a live node or crashing a crashed one).
+    Fault {
+        index: u32,
+        fault: &'a Fault,
+        until: Option<SimTime>,
+        applied: bool,
+    },
+    /// The window of fault `index` ended: its own `until`, or an explicit undo (`heal`,
+    /// `restart`, ...) ended it. `applied: false` when it had already been ended.
+    FaultEnd {
+        index: u32,
+        fault: &'a Fault,
+        applied: bool,
+    },
 }
 
 impl<M: StableHash> TraceEvent<'_, M> {
@@ -112,8 +125,20 @@ impl<M: StableHash> TraceEvent<'_, M> {
                 h.word(*timer);
                 h.word(*tag);
             }
-            TraceEvent::Fault { fault, applied } => {
+            TraceEvent::Fault {
+                index,
+                fault,
+                until,
+                applied,
+            } => {
                 h.word(8 | ((*applied as u64) << 8));
+                h.word(*index as u64);
+                h.word(until.map_or(u64::MAX, |t| t.0));
+                fault.stable_hash(h);
+            }
+            TraceEvent::FaultEnd { index, fault, applied } => {
+                h.word(9 | ((*applied as u64) << 8));
+                h.word(*index as u64);
                 fault.stable_hash(h);
             }
         }
@@ -226,7 +251,17 @@ fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>) -> String {
             "reason": match reason { HoldReason::Paused => "paused", HoldReason::Clogged => "clogged" },
         }),
         TraceEvent::Timer { node, timer, tag } => json!({"ev": "timer", "node": node.0, "timer": timer, "tag": tag}),
-        TraceEvent::Fault { fault, applied } => json!({"ev": "fault", "fault": fault, "applied": applied}),
+        TraceEvent::Fault {
+            index,
+            fault,
+            until,
+            applied,
+        } => {
+            json!({"ev": "fault", "index": index, "fault": fault, "until": until.map(|t| t.0), "applied": applied})
+        }
+        TraceEvent::FaultEnd { index, fault, applied } => {
+            json!({"ev": "fault_end", "index": index, "fault": fault, "applied": applied})
+        }
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

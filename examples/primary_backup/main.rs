@@ -30,16 +30,11 @@ fn main() -> Result<(), detsim::Error> {
             ..LinkConfig::default()
         },
         duration: SimTime::from_secs(2),
-        faults: vec![
-            TimedFault {
-                at: SimTime::from_millis(40),
-                fault: Fault::Crash { node: BACKUP },
-            },
-            TimedFault {
-                at: SimTime::from_millis(200),
-                fault: Fault::Restart { node: BACKUP },
-            },
-        ],
+        faults: vec![TimedFault::window(
+            SimTime::from_millis(40),
+            SimTime::from_millis(200),
+            Fault::Crash { node: BACKUP },
+        )],
     };
     let (acked, verdict) = run(&setup)?;
     println!(

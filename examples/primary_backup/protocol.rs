@@ -220,7 +220,7 @@ pub fn simulation(setup: &Setup) -> Result<Simulation<PbMsg, PbObs>, Error> {
         })
     })?;
     for f in &setup.faults {
-        sim.schedule(f.at, f.fault.clone())?;
+        sim.schedule_timed(f.clone())?;
     }
     Ok(sim)
 }

@@ -29,7 +29,7 @@ impl CheckContext {
             heal_at: sim
                 .realized_faults()
                 .iter()
-                .map(|f| f.at)
+                .map(|f| f.until.map_or(f.at, |u| u.max(f.at)))
                 .max()
                 .unwrap_or(SimTime::ZERO),
         }

@@ -62,11 +62,18 @@ pub struct MsgRecord {
     pub outcomes: Vec<Outcome>,
 }
 
-/// An applied fault, as its trace JSON (`{"kind": "crash", "node": 0}`, ...).
+/// A fault's start or the end of its window, with the fault as its trace JSON
+/// (`{"kind": "crash", "node": 0}`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultEvent {
-    /// When it was applied.
+    /// When it happened.
     pub at: SimTime,
+    /// The fault's index in the realized schedule (a window's start and end share it).
+    pub index: u32,
+    /// `false`: the fault began; `true`: its window ended.
+    pub end: bool,
+    /// The end its window was scheduled with (starts only).
+    pub until: Option<SimTime>,
     /// The fault.
     pub fault: serde_json::Value,
 }
@@ -86,7 +93,7 @@ pub struct Collected {
     pub delivered: TimeBuckets,
     /// Drops per time bucket.
     pub dropped: TimeBuckets,
-    /// Applied faults, in order.
+    /// Fault starts (applied, or windows that began) and window ends, in order.
     pub faults: Vec<FaultEvent>,
     /// Node starts after the first: (time, node, incarnation).
     pub restarts: Vec<(SimTime, u32, u32)>,
@@ -114,6 +121,10 @@ struct Line {
     incarnation: u32,
     #[serde(default)]
     fault: Option<serde_json::Value>,
+    #[serde(default)]
+    index: u32,
+    #[serde(default)]
+    until: Option<u64>,
     #[serde(default)]
     applied: bool,
 }
@@ -200,9 +211,15 @@ impl TraceCollector {
                 }
             }
             "start" if l.incarnation > 0 => c.restarts.push((t, l.node, l.incarnation)),
-            "fault" if l.applied => {
+            "fault" | "fault_end" if l.applied || (l.ev == "fault" && l.until.is_some()) => {
                 if let Some(fault) = l.fault {
-                    c.faults.push(FaultEvent { at: t, fault });
+                    c.faults.push(FaultEvent {
+                        at: t,
+                        index: l.index,
+                        end: l.ev == "fault_end",
+                        until: l.until.map(SimTime),
+                        fault,
+                    });
                 }
             }
             _ => {}
@@ -263,8 +280,8 @@ mod tests {
             r#"{"t":13,"ev":"timer","node":0,"timer":1,"tag":0}"#,
             r#"{"t":14,"ev":"deliver","from":0,"to":1,"id":2}"#,
             r#"{"t":15,"ev":"drop","from":0,"to":1,"id":2,"reason":"partition"}"#,
-            r#"{"t":16,"ev":"fault","fault":{"kind":"heal"},"applied":true}"#,
-            r#"{"t":17,"ev":"fault","fault":{"kind":"restart","node":1},"applied":false}"#,
+            r#"{"t":16,"ev":"fault","index":0,"fault":{"kind":"heal"},"until":null,"applied":true}"#,
+            r#"{"t":17,"ev":"fault","index":1,"fault":{"kind":"restart","node":1},"until":null,"applied":false}"#,
             "not json",
         ];
         // Split writes mid-line to exercise the buffering.

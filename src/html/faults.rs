@@ -1,6 +1,7 @@
-//! Fault spans: the applied faults of a run paired into intervals (crash..restart,
-//! pause..resume, partition..heal, clog..unclog) with the lanes they touch, for the
-//! diagram's bands and the plots' shading.
+//! Fault spans: each fault window of a run, from its start to its own end (its `until`,
+//! or the explicit undo that ended it: the trace says which, by the fault's index), with
+//! the lanes it touches, for the diagram's bands and the plots' shading. Overlapping
+//! windows are separate spans.
 
 use super::collect::FaultEvent;
 use crate::time::SimTime;
@@ -70,126 +71,110 @@ fn target(v: &serde_json::Value, names: &[String]) -> Option<(Vec<u32>, String)>
     }
 }
 
-/// Pair the applied faults into spans; whatever is still open at `end` closes there.
+/// What a lasting fault is as a span: its kind, lanes and label (`None`: not a window).
+fn describe(v: &serde_json::Value, names: &[String]) -> Option<(SpanKind, Vec<u32>, String)> {
+    let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    Some(match kind {
+        "crash" | "pause" | "isolate" => {
+            let n = node(v, "node")?;
+            let k = match kind {
+                "crash" => SpanKind::Crash,
+                "pause" => SpanKind::Pause,
+                _ => SpanKind::Partition,
+            };
+            (k, vec![n], format!("{kind} {}", name(names, n)))
+        }
+        "partition" => {
+            let groups: Vec<Vec<u32>> = v
+                .get("groups")
+                .and_then(|g| g.as_array())
+                .map(|gs| {
+                    gs.iter()
+                        .map(|g| {
+                            g.as_array()
+                                .map(|ns| ns.iter().filter_map(|n| n.as_u64()).map(|n| n as u32).collect())
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let text: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{{{}}}",
+                        g.iter().map(|n| name(names, *n)).collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect();
+            (
+                SpanKind::Partition,
+                Vec::new(),
+                format!("partition {}", text.join(" | ")),
+            )
+        }
+        "block" => {
+            let (a, b) = (node(v, "from")?, node(v, "to")?);
+            (
+                SpanKind::Partition,
+                vec![a, b],
+                format!("block {}→{}", name(names, a), name(names, b)),
+            )
+        }
+        "clog" => {
+            let (nodes, what) = target(v, names)?;
+            (SpanKind::Clog, nodes, format!("clog {what}"))
+        }
+        "set_link" => {
+            let (nodes, what) = match v.get("link").and_then(|l| l.as_array()) {
+                Some(l) if l.len() == 2 => {
+                    let (a, b) = (l[0].as_u64().unwrap_or(0) as u32, l[1].as_u64().unwrap_or(0) as u32);
+                    (
+                        vec![a, b],
+                        format!("link {}→{} settings", name(names, a), name(names, b)),
+                    )
+                }
+                _ => (Vec::new(), "default link settings".to_string()),
+            };
+            (SpanKind::LinkChange, nodes, format!("{what} changed"))
+        }
+        _ => return None,
+    })
+}
+
+/// Each fault window as a span from its start to its own end; a window still in force
+/// closes at `end`. An un-windowed change of link settings is an instant.
 pub fn spans(faults: &[FaultEvent], end: SimTime, names: &[String]) -> Vec<Span> {
     let mut done: Vec<Span> = Vec::new();
-    let mut open: Vec<Span> = Vec::new();
-    fn close(open: &mut Vec<Span>, done: &mut Vec<Span>, at: SimTime, pred: &dyn Fn(&Span) -> bool) {
-        let (closing, keep): (Vec<Span>, Vec<Span>) = open.drain(..).partition(|s| pred(s));
-        *open = keep;
-        done.extend(closing.into_iter().map(|mut s| {
-            s.end = at;
-            s
-        }));
-    }
+    let mut open: std::collections::BTreeMap<u32, Span> = std::collections::BTreeMap::new();
     for f in faults {
-        let v = &f.fault;
-        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        let mut start = |kind: SpanKind, nodes: Vec<u32>, label: String| {
-            open.push(Span {
-                kind,
-                start: f.at,
-                end: f.at,
-                nodes,
-                label,
-            })
+        if f.end {
+            if let Some(mut s) = open.remove(&f.index) {
+                s.end = f.at;
+                done.push(s);
+            }
+            continue;
+        }
+        let Some((kind, nodes, label)) = describe(&f.fault, names) else {
+            continue;
         };
-        match kind {
-            "crash" | "pause" | "isolate" => {
-                let Some(n) = node(v, "node") else { continue };
-                let k = match kind {
-                    "crash" => SpanKind::Crash,
-                    "pause" => SpanKind::Pause,
-                    _ => SpanKind::Partition,
-                };
-                start(k, vec![n], format!("{kind} {}", name(names, n)));
-            }
-            "restart" | "resume" => {
-                let Some(n) = node(v, "node") else { continue };
-                let k = if kind == "restart" {
-                    SpanKind::Crash
-                } else {
-                    SpanKind::Pause
-                };
-                close(&mut open, &mut done, f.at, &|s| s.kind == k && s.nodes == [n]);
-            }
-            "partition" => {
-                let groups: Vec<Vec<u32>> = v
-                    .get("groups")
-                    .and_then(|g| g.as_array())
-                    .map(|gs| {
-                        gs.iter()
-                            .map(|g| {
-                                g.as_array()
-                                    .map(|ns| ns.iter().filter_map(|n| n.as_u64()).map(|n| n as u32).collect())
-                                    .unwrap_or_default()
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let text: Vec<String> = groups
-                    .iter()
-                    .map(|g| {
-                        format!(
-                            "{{{}}}",
-                            g.iter().map(|n| name(names, *n)).collect::<Vec<_>>().join(", ")
-                        )
-                    })
-                    .collect();
-                start(
-                    SpanKind::Partition,
-                    Vec::new(),
-                    format!("partition {}", text.join(" | ")),
-                );
-            }
-            "block" => {
-                let (Some(a), Some(b)) = (node(v, "from"), node(v, "to")) else {
-                    continue;
-                };
-                start(
-                    SpanKind::Partition,
-                    vec![a, b],
-                    format!("block {}→{}", name(names, a), name(names, b)),
-                );
-            }
-            "heal" => close(&mut open, &mut done, f.at, &|s| s.kind == SpanKind::Partition),
-            "clog" => {
-                if let Some((nodes, what)) = target(v, names) {
-                    start(SpanKind::Clog, nodes, format!("clog {what}"));
-                }
-            }
-            "unclog" => {
-                if let Some((nodes, what)) = target(v, names) {
-                    let label = format!("clog {what}");
-                    close(&mut open, &mut done, f.at, &|s| {
-                        s.kind == SpanKind::Clog && s.nodes == nodes && s.label == label
-                    });
-                }
-            }
-            "unclog_all" => close(&mut open, &mut done, f.at, &|s| s.kind == SpanKind::Clog),
-            "set_link" => {
-                let (nodes, what) = match v.get("link").and_then(|l| l.as_array()) {
-                    Some(l) if l.len() == 2 => {
-                        let (a, b) = (l[0].as_u64().unwrap_or(0) as u32, l[1].as_u64().unwrap_or(0) as u32);
-                        (
-                            vec![a, b],
-                            format!("link {}→{} settings", name(names, a), name(names, b)),
-                        )
-                    }
-                    _ => (Vec::new(), "default link settings".to_string()),
-                };
-                done.push(Span {
-                    kind: SpanKind::LinkChange,
-                    start: f.at,
-                    end: f.at,
-                    nodes,
-                    label: format!("{what} changed"),
-                });
-            }
-            _ => {}
+        let span = Span {
+            kind,
+            start: f.at,
+            end: f.at,
+            nodes,
+            label,
+        };
+        if kind == SpanKind::LinkChange && f.until.is_none() {
+            done.push(span);
+        } else {
+            open.insert(f.index, span);
         }
     }
-    close(&mut open, &mut done, end, &|_| true);
+    done.extend(open.into_values().map(|mut s| {
+        s.end = end;
+        s
+    }));
     done.sort_by_key(|s| (s.start, s.kind));
     done
 }
@@ -199,38 +184,54 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ev(ms: u64, fault: serde_json::Value) -> FaultEvent {
+    fn ev(ms: u64, index: u32, end: bool, fault: serde_json::Value) -> FaultEvent {
         FaultEvent {
             at: SimTime::from_millis(ms),
+            index,
+            end,
+            until: None,
             fault,
         }
     }
 
     #[test]
-    fn pairs_faults_into_spans() {
+    fn each_window_is_its_own_span() {
         let names: Vec<String> = ["bank", "alice", "bob"].iter().map(|s| s.to_string()).collect();
+        let part = json!({"kind": "partition", "groups": [[0], [1, 2]]});
+        let block = json!({"kind": "block", "from": 1, "to": 0});
         let faults = [
-            ev(300, json!({"kind": "partition", "groups": [[0], [1, 2]]})),
-            ev(700, json!({"kind": "heal"})),
-            ev(1000, json!({"kind": "crash", "node": 0})),
-            ev(1200, json!({"kind": "restart", "node": 0})),
+            ev(300, 0, false, part.clone()),
+            // A shorter block inside the partition ends alone: the partition goes on.
+            ev(400, 1, false, block.clone()),
+            ev(500, 1, true, block),
+            ev(700, 0, true, part),
+            ev(1000, 2, false, json!({"kind": "crash", "node": 0})),
+            ev(1200, 2, true, json!({"kind": "crash", "node": 0})),
             ev(
                 1300,
+                3,
+                false,
                 json!({"kind": "clog", "target": {"kind": "link", "from": 1, "to": 0}}),
             ),
-            ev(1400, json!({"kind": "pause", "node": 2})),
+            ev(1400, 4, false, json!({"kind": "pause", "node": 2})),
+            ev(1500, 5, false, json!({"kind": "restart", "node": 0})),
         ];
         let s = spans(&faults, SimTime::from_secs(2), &names);
-        assert_eq!(s.len(), 4);
+        assert_eq!(s.len(), 5);
         assert_eq!(s[0].label, "partition {bank} | {alice, bob}");
         assert_eq!(
             (s[0].start, s[0].end),
-            (SimTime::from_millis(300), SimTime::from_millis(700))
+            (SimTime::from_millis(300), SimTime::from_millis(700)),
+            "the partition keeps its own end"
         );
-        assert_eq!((s[1].kind, s[1].nodes.clone()), (SpanKind::Crash, vec![0]));
-        assert_eq!(s[1].end, SimTime::from_millis(1200));
-        assert_eq!(s[2].label, "clog alice→bank");
-        assert_eq!(s[2].end, SimTime::from_secs(2), "still open at the end");
-        assert_eq!(s[3].kind, SpanKind::Pause);
+        assert_eq!(
+            (s[1].label.as_str(), s[1].end),
+            ("block alice→bank", SimTime::from_millis(500))
+        );
+        assert_eq!((s[2].kind, s[2].nodes.clone()), (SpanKind::Crash, vec![0]));
+        assert_eq!(s[2].end, SimTime::from_millis(1200));
+        assert_eq!(s[3].label, "clog alice→bank");
+        assert_eq!(s[3].end, SimTime::from_secs(2), "still open at the end");
+        assert_eq!(s[4].kind, SpanKind::Pause);
     }
 }

@@ -59,9 +59,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         }
     }
     for f in &s.faults {
-        for tf in expand(f, &ids, s)? {
-            sim.schedule(tf.at, tf.fault)?;
-        }
+        sim.schedule_timed(expand(f, &ids)?)?;
     }
     if let Some(n) = &s.nemesis {
         sim.set_nemesis(nemesis(n, &ids)?)?;
@@ -94,68 +92,48 @@ pub fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
         .unwrap_or_else(|| s.network.default.clone())
 }
 
-/// One fault spec as timed engine faults (two when it has a window).
-pub fn expand(f: &FaultSpec, ids: &IdMap, s: &Scenario) -> Result<Vec<TimedFault>, Error> {
-    let at = f.at();
-    let (on, off) = match f {
-        FaultSpec::Crash { node, .. } => {
-            let node = id(ids, node)?;
-            (Fault::Crash { node }, Some(Fault::Restart { node }))
-        }
-        FaultSpec::Restart { node, .. } => (Fault::Restart { node: id(ids, node)? }, None),
-        FaultSpec::Pause { node, .. } => {
-            let node = id(ids, node)?;
-            (Fault::Pause { node }, Some(Fault::Resume { node }))
-        }
-        FaultSpec::Resume { node, .. } => (Fault::Resume { node: id(ids, node)? }, None),
-        FaultSpec::Partition { groups, .. } => {
-            let groups = groups
+/// One fault spec as a timed engine fault (with its window, when it has one).
+pub fn expand(f: &FaultSpec, ids: &IdMap) -> Result<TimedFault, Error> {
+    let fault = match f {
+        FaultSpec::Crash { node, .. } => Fault::Crash { node: id(ids, node)? },
+        FaultSpec::Restart { node, .. } => Fault::Restart { node: id(ids, node)? },
+        FaultSpec::Pause { node, .. } => Fault::Pause { node: id(ids, node)? },
+        FaultSpec::Resume { node, .. } => Fault::Resume { node: id(ids, node)? },
+        FaultSpec::Partition { groups, .. } => Fault::Partition {
+            groups: groups
                 .iter()
                 .map(|g| g.iter().map(|n| id(ids, n)).collect::<Result<Vec<_>, _>>())
-                .collect::<Result<Vec<_>, _>>()?;
-            (Fault::Partition { groups }, Some(Fault::Heal))
-        }
-        FaultSpec::Block { from, to, .. } => (
-            Fault::Block {
-                from: id(ids, from)?,
-                to: id(ids, to)?,
-            },
-            Some(Fault::Heal),
-        ),
-        FaultSpec::Isolate { node, .. } => (Fault::Isolate { node: id(ids, node)? }, Some(Fault::Heal)),
-        FaultSpec::Heal { .. } => (Fault::Heal, None),
-        FaultSpec::Clog { target, .. } => {
-            let target = clog_target(target, ids)?;
-            (Fault::Clog { target }, Some(Fault::Unclog { target }))
-        }
-        FaultSpec::Unclog { target, .. } => (
-            Fault::Unclog {
-                target: clog_target(target, ids)?,
-            },
-            None,
-        ),
-        FaultSpec::UnclogAll { .. } => (Fault::UnclogAll, None),
+                .collect::<Result<Vec<_>, _>>()?,
+        },
+        FaultSpec::Block { from, to, .. } => Fault::Block {
+            from: id(ids, from)?,
+            to: id(ids, to)?,
+        },
+        FaultSpec::Isolate { node, .. } => Fault::Isolate { node: id(ids, node)? },
+        FaultSpec::Heal { .. } => Fault::Heal,
+        FaultSpec::Clog { target, .. } => Fault::Clog {
+            target: clog_target(target, ids)?,
+        },
+        FaultSpec::Unclog { target, .. } => Fault::Unclog {
+            target: clog_target(target, ids)?,
+        },
+        FaultSpec::UnclogAll { .. } => Fault::UnclogAll,
         FaultSpec::SetLink { from, to, config, .. } => {
-            let names = from.as_deref().zip(to.as_deref());
-            let link = match names {
+            let link = match from.as_deref().zip(to.as_deref()) {
                 Some((f, t)) => Some((id(ids, f)?, id(ids, t)?)),
                 None => None,
             };
-            let restore = initial_link(s, names).to_config();
-            (
-                Fault::SetLink {
-                    link,
-                    config: config.to_config(),
-                },
-                Some(Fault::SetLink { link, config: restore }),
-            )
+            Fault::SetLink {
+                link,
+                config: config.to_config(),
+            }
         }
     };
-    let mut out = vec![TimedFault { at, fault: on }];
-    if let (Some(until), Some(off)) = (f.until(), off) {
-        out.push(TimedFault { at: until, fault: off });
-    }
-    Ok(out)
+    Ok(TimedFault {
+        at: f.at(),
+        until: f.until(),
+        fault,
+    })
 }
 
 fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
@@ -186,8 +164,8 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
     })
 }
 
-/// Engine faults back into scenario faults (for FAILURE files and shrinking): each one
-/// becomes its own entry, without windows.
+/// Engine faults back into scenario faults (for FAILURE files and shrinking), each with
+/// its own window, in the same order (so the schedule replays to the same run).
 pub fn to_specs(faults: &[TimedFault], names: &[String]) -> Vec<FaultSpec> {
     let name = |n: NodeId| names.get(n.0 as usize).cloned().unwrap_or_default();
     let clog = |t: &ClogTarget| match *t {
@@ -205,40 +183,40 @@ pub fn to_specs(faults: &[TimedFault], names: &[String]) -> Vec<FaultSpec> {
     faults
         .iter()
         .map(|tf| {
-            let at = tf.at;
+            let (at, until) = (tf.at, tf.until);
             match &tf.fault {
                 Fault::Crash { node } => FaultSpec::Crash {
                     at,
-                    until: None,
+                    until,
                     node: name(*node),
                 },
                 Fault::Restart { node } => FaultSpec::Restart { at, node: name(*node) },
                 Fault::Pause { node } => FaultSpec::Pause {
                     at,
-                    until: None,
+                    until,
                     node: name(*node),
                 },
                 Fault::Resume { node } => FaultSpec::Resume { at, node: name(*node) },
                 Fault::Partition { groups } => FaultSpec::Partition {
                     at,
-                    until: None,
+                    until,
                     groups: groups.iter().map(|g| g.iter().map(|n| name(*n)).collect()).collect(),
                 },
                 Fault::Block { from, to } => FaultSpec::Block {
                     at,
-                    until: None,
+                    until,
                     from: name(*from),
                     to: name(*to),
                 },
                 Fault::Isolate { node } => FaultSpec::Isolate {
                     at,
-                    until: None,
+                    until,
                     node: name(*node),
                 },
                 Fault::Heal => FaultSpec::Heal { at },
                 Fault::Clog { target } => FaultSpec::Clog {
                     at,
-                    until: None,
+                    until,
                     target: clog(target),
                 },
                 Fault::Unclog { target } => FaultSpec::Unclog {
@@ -248,7 +226,7 @@ pub fn to_specs(faults: &[TimedFault], names: &[String]) -> Vec<FaultSpec> {
                 Fault::UnclogAll => FaultSpec::UnclogAll { at },
                 Fault::SetLink { link, config } => FaultSpec::SetLink {
                     at,
-                    until: None,
+                    until,
                     from: link.map(|(f, _)| name(f)),
                     to: link.map(|(_, t)| name(t)),
                     config: super::LinkSpec {

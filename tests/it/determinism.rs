@@ -102,7 +102,7 @@ fn gossip(seed: u64, nodes: u32, nemesis: bool, schedule: &[TimedFault], tiebrea
         .unwrap();
     }
     for tf in schedule {
-        sim.schedule(tf.at, tf.fault.clone()).unwrap();
+        sim.schedule_timed(tf.clone()).unwrap();
     }
     sim.run().unwrap();
     sim

@@ -2,6 +2,7 @@
 
 mod determinism;
 mod discovery;
+mod fault_windows;
 mod html_report;
 mod lifecycle;
 mod malformed;
