@@ -11,9 +11,19 @@
 //! 5. reduce calls and jobs (binary search for the smallest count that still fails);
 //! 6. shorten the run (binary search down to the last fault).
 //!
-//! A candidate is kept only if it passes [`validate`] and the same check still fails with
-//! the same seed. Everything is sequential and deterministic: the same input gives the
-//! same output. Nothing prints.
+//! A candidate is kept only if it passes [`validate`], the same check still fails with
+//! the same seed, **and it stays a faithful witness of the same bug**:
+//!
+//! - it keeps every role the input had, for each protocol it still runs (a pool with no
+//!   worker, or RPC clients with no server, fail for another reason than the input did);
+//! - when the input *passes* that check with its faults removed (the faults are
+//!   necessary to the failure), the candidate must pass it with its faults removed too,
+//!   so shrinking never trades a fault-triggered bug for a failure that needs no fault.
+//!
+//! Everything is sequential and deterministic: the same input gives the same output.
+//! Nothing prints.
+
+use std::collections::BTreeSet;
 
 use crate::error::Error;
 use crate::explore::FailureFile;
@@ -121,6 +131,9 @@ pub struct Shrunk {
     pub after: Sizes,
     /// Simulation runs made.
     pub runs: usize,
+    /// The input passed the check without its faults, so every kept candidate was
+    /// checked to pass without its faults too (the faults stay necessary).
+    pub faults_necessary: bool,
 }
 
 struct Shrinker<'a> {
@@ -130,6 +143,30 @@ struct Shrinker<'a> {
     max_runs: usize,
     best: Scenario,
     report: RunReport,
+    /// (protocol, role) of every node of the input.
+    roles: BTreeSet<(&'static str, &'static str)>,
+    /// The input passes the check without its faults: candidates must too.
+    faults_necessary: bool,
+}
+
+/// (protocol, role) of every node of `s`.
+fn roles(s: &Scenario) -> BTreeSet<(&'static str, &'static str)> {
+    s.nodes.iter().map(|n| (n.protocol(), n.role())).collect()
+}
+
+/// `s` with no scheduled fault and no nemesis.
+fn without_faults(s: &Scenario) -> Scenario {
+    Scenario {
+        faults: Vec::new(),
+        nemesis: None,
+        ..s.clone()
+    }
+}
+
+/// Does `check` fail on `s` with `seed`?
+fn fails(s: &Scenario, seed: u64, check: &str) -> Result<(bool, RunReport), Error> {
+    let report = run_scenario(s, seed, None)?;
+    Ok((report.violations.iter().any(|v| v.check == check), report))
 }
 
 impl Shrinker<'_> {
@@ -137,20 +174,42 @@ impl Shrinker<'_> {
         self.runs < self.max_runs
     }
 
-    /// Keep `cand` if it is valid and still fails the check.
+    /// Does `cand` keep, for each protocol it still runs, every role the input had?
+    fn keeps_roles(&self, cand: &Scenario) -> bool {
+        let kept = roles(cand);
+        let protocols: BTreeSet<&str> = kept.iter().map(|(p, _)| *p).collect();
+        self.roles
+            .iter()
+            .filter(|(p, _)| protocols.contains(p))
+            .all(|r| kept.contains(r))
+    }
+
+    /// Keep `cand` if it is valid, still fails the check, and is a faithful witness (see
+    /// the module doc).
     fn attempt(&mut self, cand: Scenario) -> Result<bool, Error> {
-        if !self.budget_left() || cand == self.best || !validate(&cand).is_empty() {
+        if !self.budget_left() || cand == self.best || !self.keeps_roles(&cand) || !validate(&cand).is_empty() {
             return Ok(false);
         }
         self.runs += 1;
-        let report = run_scenario(&cand, self.seed, None)?;
-        if report.violations.iter().any(|v| v.check == self.check) {
-            self.best = cand;
-            self.report = report;
-            Ok(true)
-        } else {
-            Ok(false)
+        let (failed, report) = fails(&cand, self.seed, self.check)?;
+        if !failed {
+            return Ok(false);
         }
+        if self.faults_necessary {
+            if !self.budget_left() {
+                return Ok(false);
+            }
+            self.runs += 1;
+            if cand.faults.is_empty() && cand.nemesis.is_none() {
+                return Ok(false); // it fails without faults: not the input's bug
+            }
+            if fails(&without_faults(&cand), self.seed, self.check)?.0 {
+                return Ok(false);
+            }
+        }
+        self.best = cand;
+        self.report = report;
+        Ok(true)
     }
 
     fn with_faults(&self, faults: Vec<FaultSpec>) -> Scenario {
@@ -331,20 +390,24 @@ pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Resu
     }
     let mut start = s.clone();
     start.seed = seed;
-    let report = run_scenario(&start, seed, None)?;
-    if !report.violations.iter().any(|v| v.check == check) {
+    let (failed, report) = fails(&start, seed, check)?;
+    if !failed {
         return Err(ShrinkError::NotReproduced {
             check: check.to_string(),
             seed,
         });
     }
+    let has_faults = !start.faults.is_empty() || start.nemesis.is_some();
+    let faults_necessary = has_faults && !fails(&without_faults(&start), seed, check)?.0;
     let mut sh = Shrinker {
         seed,
         check,
-        runs: 1,
+        runs: 1 + has_faults as usize,
         max_runs: opts.max_runs.max(1),
+        roles: roles(&start),
         best: start,
         report,
+        faults_necessary,
     };
     loop {
         let before = sh.best.clone();
@@ -367,6 +430,7 @@ pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Resu
         report: sh.report,
         check: check.to_string(),
         runs: sh.runs,
+        faults_necessary: sh.faults_necessary,
     })
 }
 

@@ -67,6 +67,14 @@ pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
         "{} runs; still fails {}: {}",
         shrunk.runs, failure.check, failure.message
     );
+    if shrunk.faults_necessary {
+        println!("faithful: without its faults the shrunk scenario passes {} (as the input did)", failure.check);
+    } else {
+        println!(
+            "note: the input fails {} even without its faults; the shrunk scenario keeps every role of its protocols",
+            failure.check
+        );
+    }
     println!("trace hash {}", failure.trace_hash);
     let again = if a.plain { "detsim run" } else { "detsim replay" };
     println!("wrote {}  ({again} {})", out.display(), out.display());

@@ -55,6 +55,17 @@ pub struct Scenario {
     pub checks: ChecksSpec,
 }
 
+impl Scenario {
+    /// The same scenario with every planted bug (canary) switched off: a faithful
+    /// failure of a canary passes this way.
+    pub fn without_canaries(&self) -> Scenario {
+        Scenario {
+            nodes: self.nodes.iter().map(NodeSpec::without_canaries).collect(),
+            ..self.clone()
+        }
+    }
+}
+
 fn default_max_events() -> u64 {
     50_000_000
 }

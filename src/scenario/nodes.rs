@@ -374,6 +374,26 @@ impl NodeSpec {
         }
     }
 
+    /// The same node with every planted bug (canary) switched off.
+    pub fn without_canaries(&self) -> NodeSpec {
+        let mut n = self.clone();
+        match &mut n {
+            NodeSpec::Registry {
+                canary_never_expire, ..
+            } => *canary_never_expire = false,
+            NodeSpec::RpcServer { dedupe, .. } => *dedupe = true,
+            NodeSpec::Dispatcher {
+                canary_never_reassign, ..
+            } => *canary_never_reassign = false,
+            NodeSpec::Worker {
+                canary_return_unchanged,
+                ..
+            } => *canary_return_unchanged = false,
+            NodeSpec::RpcClient { .. } | NodeSpec::PoolClient { .. } => {}
+        }
+        n
+    }
+
     /// Which protocol the node belongs to.
     pub fn protocol(&self) -> &'static str {
         match self {

@@ -165,3 +165,79 @@ fn cli_shrink_exit_codes() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!out_file.exists());
 }
+
+/// Does `s` fail `check` at `seed`?
+fn fails(s: &detsim::scenario::Scenario, seed: u64, check: &str) -> bool {
+    detsim::runner::run_scenario(s, seed, None)
+        .unwrap()
+        .violations
+        .iter()
+        .any(|v| v.check == check)
+}
+
+#[test]
+fn shrinking_keeps_the_bug_not_another_one() {
+    // The never-reassign canary under a crash nemesis. Removing every worker (or every
+    // fault) also fails pool.liveness, but for another reason: the shrinker must not.
+    let dir = tempdir("shrink-faithful-src");
+    let file = dir.join("never-reassign.json");
+    std::fs::write(
+        &file,
+        r#"{
+      "name": "never-reassign", "seed": 0, "duration": "20s",
+      "nodes": [
+        { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 40 },
+          "lease": "300ms", "canary_never_reassign": true },
+        { "id": "w1", "role": "worker", "dispatcher": "dispatcher", "slots": 2,
+          "service_time": { "dist": "exponential", "mean": "50ms" } },
+        { "id": "w2", "role": "worker", "dispatcher": "dispatcher", "slots": 2,
+          "service_time": { "dist": "exponential", "mean": "50ms" } }
+      ],
+      "nemesis": { "start": "0s", "stop": "3s", "targets": ["w1", "w2"], "crash_rate": 2 },
+      "checks": { "pool_liveness_bound": "3s" }
+    }"#,
+    )
+    .unwrap();
+    let (before, after) = explore_and_shrink(file.to_str().unwrap(), "0..20", "faithful", 3);
+    assert_eq!(after.check, "pool.liveness");
+    let s = &after.scenario;
+    assert!(
+        s.nodes.iter().any(|n| n.role() == "worker"),
+        "a pool without workers fails for another reason"
+    );
+    assert!(!s.faults.is_empty(), "the bug needs a fault");
+    assert!(fails(s, after.seed, "pool.liveness"));
+    assert!(
+        !fails(&s.without_canaries(), after.seed, "pool.liveness"),
+        "with the canary off, the shrunk scenario passes"
+    );
+    let no_faults = detsim::scenario::Scenario {
+        faults: vec![],
+        ..s.clone()
+    };
+    assert!(!fails(&no_faults, after.seed, "pool.liveness"), "its faults are necessary");
+    assert!(Sizes::of(s).faults < Sizes::of(&before.scenario).faults);
+}
+
+#[test]
+fn every_canary_shrinks_to_a_case_that_passes_with_the_canary_off() {
+    // The shipped canary scenario and the nemesis scenario with the dedupe canary planted,
+    // through the library: the shrunk case fails, and passes once the canary is off.
+    let dir = tempdir("shrink-off");
+    for file in [
+        PathBuf::from(scenario("deposit_partition_canary")),
+        crate::scenarios::planted_nemesis(&dir),
+    ] {
+        let s = load_scenario(&file).unwrap();
+        let seed = (0..10)
+            .find(|seed| fails(&s, *seed, "rpc.at_most_once"))
+            .expect("the canary is found");
+        let shrunk = shrink(&s, seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
+        assert!(fails(&shrunk.scenario, seed, "rpc.at_most_once"));
+        assert!(
+            !fails(&shrunk.scenario.without_canaries(), seed, "rpc.at_most_once"),
+            "{}: the shrunk case fails with the canary off",
+            file.display()
+        );
+    }
+}
