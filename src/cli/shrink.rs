@@ -68,7 +68,10 @@ pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
         shrunk.runs, failure.check, failure.message
     );
     if shrunk.faults_necessary {
-        println!("faithful: without its faults the shrunk scenario passes {} (as the input did)", failure.check);
+        println!(
+            "faithful: without its faults the shrunk scenario passes {} (as the input did)",
+            failure.check
+        );
     } else {
         println!(
             "note: the input fails {} even without its faults; the shrunk scenario keeps every role of its protocols",

@@ -341,3 +341,28 @@ fn a_fault_scheduled_during_a_run_in_the_past_is_recorded_where_it_acted_and_rep
     assert_eq!(replay.trace_hash(), live.trace_hash());
     assert_eq!(replay.realized_faults(), &realized[..]);
 }
+
+#[test]
+fn the_report_shows_each_fault_with_its_own_window() {
+    let dir = crate::support::tempdir("fault-windows-report");
+    let file = dir.join("overlap.json");
+    std::fs::write(
+        &file,
+        r#"{ "name": "overlap", "seed": 1, "duration": "3s",
+      "nodes": [ { "id": "s1", "role": "rpc_server" },
+                 { "id": "c1", "role": "rpc_client", "server": "s1", "calls": 100, "think": "20ms" } ],
+      "faults": [
+        { "kind": "partition", "at": "500ms", "until": "2s", "groups": [["s1"], ["c1"]] },
+        { "kind": "block", "at": "600ms", "until": "700ms", "from": "c1", "to": "s1" } ] }"#,
+    )
+    .unwrap();
+    let html = dir.join("r.html");
+    let out = crate::scenarios::detsim(&["run", file.to_str().unwrap(), "--report", html.to_str().unwrap()]);
+    assert!(html.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<tr><td>partition {s1} | {c1}</td><td>500ms</td><td>2s</td></tr>"),
+        "the partition keeps its own end in the fault table"
+    );
+    assert!(page.contains("<tr><td>block c1→s1</td><td>600ms</td><td>700ms</td></tr>"));
+}

@@ -292,3 +292,41 @@ fn the_human_summary_shows_each_protocols_key_metrics() {
         "a metric the summary looks for is missing from the report:\n{text}"
     );
 }
+
+/// Every shipped scenario meant to pass (exit 0 at its own seed) passes `explore` over
+/// `seeds`: its description's promise holds on every seed, not just its own.
+fn passing_scenarios_pass(seeds: &str) {
+    for (name, code, _) in GOLDEN {
+        if code != 0 {
+            continue;
+        }
+        let out = detsim(&["explore", &scenario(name), "--seeds", seeds, "--keep-going", "--json"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let failing: Vec<&str> = stdout
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).map_or(true, |v| v["status"] != "pass"))
+            .collect();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name} failed some seeds of {seeds}: {failing:?}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(failing.is_empty(), "{name}: {failing:?}");
+        let (a, b) = seeds.split_once("..").unwrap();
+        let n = b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap();
+        assert_eq!(stdout.lines().count(), n, "{name}: one line per seed");
+    }
+}
+
+#[test]
+fn every_passing_scenario_passes_a_sample_of_seeds() {
+    passing_scenarios_pass("0..64");
+}
+
+/// The full sweep (minutes): `cargo test --release -- --ignored ten_thousand_seeds`.
+#[test]
+#[ignore]
+fn every_passing_scenario_passes_ten_thousand_seeds() {
+    passing_scenarios_pass("0..10000");
+}

@@ -215,7 +215,10 @@ fn shrinking_keeps_the_bug_not_another_one() {
         faults: vec![],
         ..s.clone()
     };
-    assert!(!fails(&no_faults, after.seed, "pool.liveness"), "its faults are necessary");
+    assert!(
+        !fails(&no_faults, after.seed, "pool.liveness"),
+        "its faults are necessary"
+    );
     assert!(Sizes::of(s).faults < Sizes::of(&before.scenario).faults);
 }
 
