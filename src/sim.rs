@@ -740,13 +740,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 applied,
             },
         );
-        let node_of = |f: &Fault| match f {
-            Fault::Crash { node } | Fault::Pause { node } | Fault::Restart { node } | Fault::Resume { node } => {
-                Some(*node)
-            }
-            _ => None,
-        };
         match &fault {
+            Fault::Crash { node } => {
+                // The paused process is gone: its pause windows end with it.
+                let ended = std::mem::take(&mut self.nodes[node.0 as usize].pause_windows);
+                self.record_ends(&ended);
+            }
             Fault::Restart { node } => {
                 let ended = std::mem::take(&mut self.nodes[node.0 as usize].crash_windows);
                 self.record_ends(&ended);
@@ -771,28 +770,27 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.record_ends(&ended);
                 self.release_clogged();
             }
-            _ => debug_assert!(node_of(&fault).is_none() || fault.lasts()),
+            _ => {}
         }
     }
 
-    /// A fault that lasts starts its window `index`; false when it changed nothing.
+    /// A fault that lasts starts its window `index` (false when there is nothing it can
+    /// hold: a pause of a crashed node); an undo fault says whether it has anything to
+    /// undo.
     fn try_begin(&mut self, index: u32, fault: &Fault, windowed: bool) -> bool {
         let net = &mut self.core.net;
         match fault {
             Fault::Crash { node } => {
                 let slot = &mut self.nodes[node.0 as usize];
                 slot.crash_windows.push(index);
-                if slot.state == NodeState::Down {
-                    return false;
-                }
-                slot.state = NodeState::Down;
-                slot.node = None;
-                slot.incarnation += 1;
-                // The paused process is gone: its pause windows end with it.
-                slot.pause_windows.clear();
-                for h in std::mem::take(&mut slot.held) {
-                    if let Held::Msg { from, id, .. } = h {
-                        self.core.drop_msg(from, *node, id, DropReason::Crashed);
+                if slot.state != NodeState::Down {
+                    slot.state = NodeState::Down;
+                    slot.node = None;
+                    slot.incarnation += 1;
+                    for h in std::mem::take(&mut slot.held) {
+                        if let Held::Msg { from, id, .. } = h {
+                            self.core.drop_msg(from, *node, id, DropReason::Crashed);
+                        }
                     }
                 }
                 true
@@ -803,7 +801,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     NodeState::Down => false, // no process to pause
                     NodeState::Paused => {
                         slot.pause_windows.push(index);
-                        false
+                        true
                     }
                     NodeState::Up => {
                         slot.pause_windows.push(index);

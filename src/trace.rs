@@ -59,8 +59,9 @@ pub enum TraceEvent<'a, M> {
     },
     /// A timer fired.
     Timer { node: NodeId, timer: u64, tag: u64 },
-    /// Fault `index` of the realized schedule began (`applied: false` when it changed
-    /// nothing, e.g. restarting a live node or crashing a crashed one).
+    /// Fault `index` of the realized schedule began. `applied`: a lasting fault's window
+    /// is in force (false: a pause of a crashed node); an undo fault had something to
+    /// undo (false: e.g. restarting a live node).
     Fault {
         index: u32,
         fault: &'a Fault,

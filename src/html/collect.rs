@@ -211,7 +211,7 @@ impl TraceCollector {
                 }
             }
             "start" if l.incarnation > 0 => c.restarts.push((t, l.node, l.incarnation)),
-            "fault" | "fault_end" if l.applied || (l.ev == "fault" && l.until.is_some()) => {
+            "fault" | "fault_end" if l.applied => {
                 if let Some(fault) = l.fault {
                     c.faults.push(FaultEvent {
                         at: t,

@@ -366,3 +366,25 @@ fn the_report_shows_each_fault_with_its_own_window() {
     );
     assert!(page.contains("<tr><td>block c1→s1</td><td>600ms</td><td>700ms</td></tr>"));
 }
+
+#[test]
+fn a_crash_ends_the_pause_of_the_process_it_kills() {
+    let mut sim = sender_sink(2, 200, ms(1));
+    sim.schedule_window(ms(10), ms(100), Fault::Pause { node: SINK })
+        .unwrap();
+    sim.schedule_window(ms(50), ms(60), Fault::Crash { node: SINK })
+        .unwrap();
+    sim.schedule_window(ms(55), ms(58), Fault::Pause { node: SINK })
+        .unwrap();
+    sim.run_until(ms(56)).unwrap();
+    assert_eq!(
+        sim.faults_in_force(),
+        vec![1],
+        "only the crash: the pause ended with it"
+    );
+    sim.run_until(ms(61)).unwrap();
+    assert_eq!(sim.node_state(SINK), Some(NodeState::Up), "restarted, not paused");
+    assert!(sim.faults_in_force().is_empty());
+    sim.run().unwrap();
+    assert!(delivered_between(&sim, ms(61), ms(100)) >= 38);
+}
