@@ -537,6 +537,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("srv{i}"),
                 dedupe: !canaries.no_dedupe,
+                canary_wrapping_multiply: false,
                 register: None,
             });
         }
@@ -579,6 +580,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("dsrv{i}"),
                 dedupe: !canaries.no_dedupe,
+                canary_wrapping_multiply: false,
                 register: Some(RegisterSpec {
                     registry: "reg".into(),
                     service: "arith".into(),
