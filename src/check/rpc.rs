@@ -72,7 +72,8 @@ fn reply_str(r: &Reply) -> String {
 pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
     let mut out = Vec::new();
     for rec in records {
-        let (req, reply, what) = match rpc(rec) {
+        // (request, reply, who saw it, what happened in words)
+        let (req, reply, seen, what) = match rpc(rec) {
             Some(RpcObs::Ok {
                 call,
                 req,
@@ -82,6 +83,11 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
             }) => (
                 req,
                 reply,
+                format!(
+                    "call {call} of {} (answered by {})",
+                    ctx.name(rec.node),
+                    ctx.name(*server)
+                ),
                 format!(
                     "call {call} {req} returned {} from {}",
                     reply_str(reply),
@@ -97,6 +103,11 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
                 req,
                 reply,
                 format!(
+                    "call {call} of {} (executed by {})",
+                    ctx.name(*client),
+                    ctx.name(rec.node)
+                ),
+                format!(
                     "executed call {call} of {}: {req} = {}",
                     ctx.name(*client),
                     reply_str(reply)
@@ -109,7 +120,7 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
         {
             out.push(Violation::new(
                 "rpc.correct_result",
-                format!("{req} gave {}, expected {}", reply_str(reply), reply_str(&want)),
+                format!("{req} gave {}, expected {}: {seen}", reply_str(reply), reply_str(&want)),
                 rec.at,
                 ctx,
                 vec![ctx.evidence_of(rec, what)],

@@ -15,3 +15,4 @@ mod scenarios;
 mod shrink;
 mod support;
 mod user_protocol;
+mod verdicts;
