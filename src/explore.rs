@@ -82,10 +82,14 @@ pub struct SeedLine {
     pub seed: u64,
     /// Its trace hash.
     pub trace_hash: String,
-    /// "pass" or "fail".
-    pub status: String,
+    /// "pass", "fail" or "not_judged" (no check failed, some could not be judged).
+    pub status: Status,
     /// Names of the checks that failed.
     pub violations: Vec<String>,
+    /// Names of the checks that could not be judged, with why: `"pool.liveness: w1
+    /// crashed at 500ms and never restarted; 10 jobs undone"`.
+    #[serde(default)]
+    pub not_judged: Vec<String>,
 }
 
 impl SeedLine {
@@ -93,17 +97,18 @@ impl SeedLine {
     pub fn of(r: &RunReport) -> SeedLine {
         // From the verdicts, not the violations: those are sorted by time across checks,
         // so one check's name could come back more than once.
-        let names = r
+        let not_judged = r
             .checks
             .iter()
-            .filter(|c| c.status == Status::Fail)
-            .map(|c| c.name.clone())
+            .filter(|c| c.status == Status::NotJudged)
+            .map(|c| format!("{}: {}", c.name, c.reason.as_deref().unwrap_or("")))
             .collect();
         SeedLine {
             seed: r.seed,
             trace_hash: r.trace_hash.clone(),
-            status: if r.passed() { "pass" } else { "fail" }.into(),
-            violations: names,
+            status: r.verdict(),
+            violations: r.checks_with(Status::Fail),
+            not_judged,
         }
     }
 }
@@ -234,16 +239,13 @@ mod tests {
         use crate::check::{CheckContext, Violation};
         use crate::report::{CheckResult, MessageCounts};
         use crate::time::SimTime;
-        let ctx = CheckContext {
-            seed: 1,
-            end: SimTime(9),
-            heal_at: SimTime::ZERO,
-        };
+        let ctx = CheckContext::new(1, SimTime(9));
         let v = |check: &str, at| Violation::new(check, String::new(), SimTime(at), &ctx, vec![]);
         let verdict = |name: &str, n| CheckResult {
             name: name.into(),
             status: if n == 0 { Status::Pass } else { Status::Fail },
             violations: n,
+            reason: None,
         };
         let report = RunReport {
             scenario: "s".into(),
@@ -256,15 +258,39 @@ mod tests {
             outcome: crate::sim::Outcome::Quiescent,
             messages: MessageCounts::from(&crate::sim::Stats::default()),
             faults: vec![],
-            heal_at_ns: 0,
+            heal_at_ns: Some(0),
+            unhealed: vec![],
             checks: vec![verdict("a", 2), verdict("b", 1), verdict("c", 0)],
             // Sorted by time across checks, as run_scenario leaves them.
             violations: vec![v("a", 1), v("b", 2), v("a", 3)],
             metrics: serde_json::Value::Null,
         };
         let line = SeedLine::of(&report);
-        assert_eq!(line.status, "fail");
+        assert_eq!(line.status, Status::Fail);
         assert_eq!(line.violations, ["a", "b"]);
+        assert!(line.not_judged.is_empty());
+        let json = serde_json::to_value(&line).unwrap();
+        assert_eq!(json["status"], "fail");
+        // No violation, one check not judged: the seed is not judged, not failed.
+        let mut nj = report.clone();
+        nj.violations.clear();
+        nj.checks = vec![
+            verdict("a", 0),
+            CheckResult {
+                name: "b".into(),
+                status: Status::NotJudged,
+                violations: 0,
+                reason: Some("w1 crashed at 1s and never restarted; 2 jobs undone".into()),
+            },
+        ];
+        let line = SeedLine::of(&nj);
+        assert_eq!(line.status, Status::NotJudged);
+        assert!(!nj.passed() && !nj.failed());
+        assert_eq!(
+            line.not_judged,
+            ["b: w1 crashed at 1s and never restarted; 2 jobs undone"]
+        );
+        assert_eq!(serde_json::to_value(&line).unwrap()["status"], "not_judged");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `detsim` command: a thin shell over the library. It parses arguments, calls the
 //! library, prints, and maps the outcome to an exit code: 0 all checks passed, 1 a check
-//! failed (a finding), 2 bad input or usage.
+//! failed (a finding), 2 bad input or usage, 3 no check failed but one was not judged.
 
 mod cli;
 

@@ -61,25 +61,32 @@ impl From<&Stats> for MessageCounts {
     }
 }
 
-/// Pass or fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// No violation.
-    Pass,
-    /// At least one violation.
-    Fail,
-}
+pub use crate::check::Status;
 
 /// One check's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckResult {
     /// The check's name.
     pub name: String,
-    /// Its verdict.
+    /// Its verdict: `pass`, `fail` or `not_judged`.
     pub status: Status,
     /// How many violations it found.
     pub violations: usize,
+    /// Why it was not judged (`null` unless `status` is `not_judged`), e.g.
+    /// `w1 crashed at 500ms and never restarted; 10 jobs undone`.
+    pub reason: Option<String>,
+}
+
+impl CheckResult {
+    /// The result of a check's verdict.
+    pub fn of(v: &crate::check::Verdict) -> CheckResult {
+        CheckResult {
+            name: v.check.to_string(),
+            status: v.status(),
+            violations: v.violations.len(),
+            reason: v.reason().map(str::to_string),
+        }
+    }
 }
 
 /// Everything about one run.
@@ -105,8 +112,12 @@ pub struct RunReport {
     pub messages: MessageCounts,
     /// Every fault of the run, nemesis included, as an explicit schedule.
     pub faults: Vec<FaultSpec>,
-    /// When the last fault healed (liveness is judged from here), ns.
-    pub heal_at_ns: u64,
+    /// When the last fault healed (liveness is judged from here), ns; `null` when the
+    /// run never healed (see `unhealed`).
+    pub heal_at_ns: Option<u64>,
+    /// What was still in force when the run ended (a node crashed and never restarted,
+    /// or paused and never resumed).
+    pub unhealed: Vec<crate::check::Unhealed>,
     /// Each check's verdict.
     pub checks: Vec<CheckResult>,
     /// Every violation found.
@@ -116,9 +127,32 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// True when every check passed.
+    /// The run's verdict: `fail` if any check failed, else `not_judged` if any check
+    /// could not be judged, else `pass`.
+    pub fn verdict(&self) -> Status {
+        if !self.violations.is_empty() {
+            return Status::Fail;
+        }
+        self.checks.iter().map(|c| c.status).max().unwrap_or(Status::Pass)
+    }
+
+    /// True when every check was judged and passed (a not-judged run has not passed).
     pub fn passed(&self) -> bool {
-        self.violations.is_empty()
+        self.verdict() == Status::Pass
+    }
+
+    /// True when some check failed (a finding).
+    pub fn failed(&self) -> bool {
+        self.verdict() == Status::Fail
+    }
+
+    /// The names of the checks with this status, in report order.
+    pub fn checks_with(&self, status: Status) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == status)
+            .map(|c| c.name.clone())
+            .collect()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::check::CheckContext;
 use crate::error::Error;
 use crate::hash::StableHasher;
 use crate::protocols::{Msg, Obs};
-use crate::report::{CheckResult, MessageCounts, RunReport, Status, hex};
+use crate::report::{CheckResult, MessageCounts, RunReport, hex};
 use crate::scenario::build::{build, to_specs};
 use crate::scenario::{Scenario, nodes};
 use crate::sim::Simulation;
@@ -50,19 +50,11 @@ pub fn run_scenario_with<T>(
     }
     let outcome = sim.run()?;
     let realized = sim.realized_faults().to_vec();
-    let ctx = CheckContext::after(sim);
-    let heal_at = ctx.heal_at;
+    let mut ctx = CheckContext::after(sim);
+    ctx.sources = nodes::expected_work(s, sim);
     let verdicts = nodes::run_checks(s, sim.history().records(), &ctx);
-    let mut checks = Vec::new();
-    let mut violations = Vec::new();
-    for (name, found) in verdicts {
-        checks.push(CheckResult {
-            name: name.to_string(),
-            status: if found.is_empty() { Status::Pass } else { Status::Fail },
-            violations: found.len(),
-        });
-        violations.extend(found);
-    }
+    let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();
+    let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
     violations.sort_by_key(|v| v.at);
     let inspected = inspect(sim);
     let report = RunReport {
@@ -76,7 +68,8 @@ pub fn run_scenario_with<T>(
         outcome,
         messages: MessageCounts::from(sim.stats()),
         faults: to_specs(&realized, sim.node_names()),
-        heal_at_ns: heal_at.as_nanos(),
+        heal_at_ns: ctx.healed_at().map(|t| t.as_nanos()),
+        unhealed: ctx.unhealed.clone(),
         checks,
         violations,
         metrics: metrics.finish(sim.now()),

@@ -314,6 +314,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             pause_windows: Vec::new(),
         });
         self.names.push(name.to_string());
+        self.core.tracer.add_name(name);
         self.by_name.insert(name.to_string(), id);
         self.core.node_count += 1;
         self.core.net.add_node();

@@ -525,6 +525,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("srv{i}"),
                 dedupe: !canaries.no_dedupe,
+                canary_wrapping_multiply: false,
                 register: None,
             });
         }
@@ -567,6 +568,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("dsrv{i}"),
                 dedupe: !canaries.no_dedupe,
+                canary_wrapping_multiply: false,
                 register: Some(RegisterSpec {
                     registry: "reg".into(),
                     service: "arith".into(),

@@ -2,6 +2,10 @@
 //! trace hash in a canonical encoding and, when asked, streamed as one JSON line each.
 //!
 //! Without a writer nothing is kept: memory does not grow with the number of events.
+//!
+//! The JSON lines name nodes by their names (`"from":"c1"`, and inside faults
+//! `{"kind":"crash","node":"w1"}`); the hash is over the canonical words (node indices),
+//! so names do not change it. [`index_nodes`] turns a line's fault back into indices.
 
 use std::fmt::Debug;
 use std::io::Write;
@@ -152,6 +156,8 @@ pub struct Tracer {
     events: u64,
     writer: Option<Box<dyn Write>>,
     write_error: Option<std::io::Error>,
+    /// Node names by index, for the JSON lines.
+    names: Vec<String>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -171,6 +177,7 @@ impl Default for Tracer {
             events: 0,
             writer: None,
             write_error: None,
+            names: Vec::new(),
         }
     }
 }
@@ -189,13 +196,18 @@ impl Tracer {
 
     #[cold]
     fn write_line<M: Debug>(&mut self, now: SimTime, ev: &TraceEvent<'_, M>) {
-        let line = json_line(now, ev);
+        let line = json_line(now, ev, &self.names);
         if let Some(w) = &mut self.writer
             && self.write_error.is_none()
             && let Err(e) = writeln!(w, "{line}")
         {
             self.write_error = Some(e);
         }
+    }
+
+    /// Name the next node (nodes are named in index order), for the JSON lines.
+    pub(crate) fn add_name(&mut self, name: &str) {
+        self.names.push(name.to_string());
     }
 
     /// Stream every later event to `w`, one JSON object per line.
@@ -225,11 +237,65 @@ impl Tracer {
     }
 }
 
-/// The JSON line for one event: `{"t":ns,"ev":"send",...}`.
-fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>) -> String {
+/// The keys under which a fault's JSON holds nodes (at any depth: a clog's `target`
+/// holds `node` or `from`/`to`): a node index, or arrays of them (`groups`, `link`).
+const NODE_KEYS: [&str; 5] = ["node", "from", "to", "groups", "link"];
+
+/// A node's name, or `n<index>` for an index with no name (e.g. an unknown destination).
+fn node_name(names: &[String], id: u64) -> String {
+    names.get(id as usize).cloned().unwrap_or_else(|| format!("n{id}"))
+}
+
+/// Rewrite every node under [`NODE_KEYS`] in `v` with `f` (numbers to names, or back).
+fn map_nodes(v: &mut serde_json::Value, f: &dyn Fn(&serde_json::Value) -> Option<serde_json::Value>) {
+    fn all(v: &mut serde_json::Value, f: &dyn Fn(&serde_json::Value) -> Option<serde_json::Value>) {
+        match v {
+            serde_json::Value::Array(xs) => xs.iter_mut().for_each(|x| all(x, f)),
+            other => {
+                if let Some(new) = f(other) {
+                    *other = new;
+                }
+            }
+        }
+    }
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if NODE_KEYS.contains(&k.as_str()) {
+                    all(x, f);
+                } else {
+                    map_nodes(x, f);
+                }
+            }
+        }
+        serde_json::Value::Array(xs) => xs.iter_mut().for_each(|x| map_nodes(x, f)),
+        _ => {}
+    }
+}
+
+/// A fault's JSON with node names instead of indices.
+fn named_fault(fault: &Fault, names: &[String]) -> serde_json::Value {
+    let mut v = serde_json::to_value(fault).unwrap_or(serde_json::Value::Null);
+    map_nodes(&mut v, &|x| x.as_u64().map(|id| node_name(names, id).into()));
+    v
+}
+
+/// Turn the node names of a trace line's fault (as the writer names them) back into
+/// node indices, given the names by index; a name it does not know is left as it is.
+pub fn index_nodes(fault: &mut serde_json::Value, names: &[String]) {
+    map_nodes(fault, &|x| {
+        let name = x.as_str()?;
+        let i = names.iter().position(|n| n == name)?;
+        Some(serde_json::Value::from(i as u64))
+    });
+}
+
+/// The JSON line for one event: `{"t":ns,"ev":"send","from":"c1",...}`.
+fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String]) -> String {
     use serde_json::json;
+    let n = |id: &NodeId| node_name(names, u64::from(id.0));
     let v = match ev {
-        TraceEvent::Start { node, incarnation } => json!({"ev": "start", "node": node.0, "incarnation": incarnation}),
+        TraceEvent::Start { node, incarnation } => json!({"ev": "start", "node": n(node), "incarnation": incarnation}),
         TraceEvent::Send {
             from,
             to,
@@ -237,31 +303,31 @@ fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>) -> String {
             arrive,
             msg,
         } => json!({
-            "ev": "send", "from": from.0, "to": to.0, "id": id,
+            "ev": "send", "from": n(from), "to": n(to), "id": id,
             "arrive": arrive.map(|t| t.0), "msg": format!("{msg:?}"),
         }),
         TraceEvent::Duplicate { from, to, id, arrive } => {
-            json!({"ev": "duplicate", "from": from.0, "to": to.0, "id": id, "arrive": arrive.0})
+            json!({"ev": "duplicate", "from": n(from), "to": n(to), "id": id, "arrive": arrive.0})
         }
-        TraceEvent::Deliver { from, to, id } => json!({"ev": "deliver", "from": from.0, "to": to.0, "id": id}),
+        TraceEvent::Deliver { from, to, id } => json!({"ev": "deliver", "from": n(from), "to": n(to), "id": id}),
         TraceEvent::Drop { from, to, id, reason } => {
-            json!({"ev": "drop", "from": from.0, "to": to.0, "id": id, "reason": reason})
+            json!({"ev": "drop", "from": n(from), "to": n(to), "id": id, "reason": reason})
         }
         TraceEvent::Hold { from, to, id, reason } => json!({
-            "ev": "hold", "from": from.0, "to": to.0, "id": id,
+            "ev": "hold", "from": n(from), "to": n(to), "id": id,
             "reason": match reason { HoldReason::Paused => "paused", HoldReason::Clogged => "clogged" },
         }),
-        TraceEvent::Timer { node, timer, tag } => json!({"ev": "timer", "node": node.0, "timer": timer, "tag": tag}),
+        TraceEvent::Timer { node, timer, tag } => json!({"ev": "timer", "node": n(node), "timer": timer, "tag": tag}),
         TraceEvent::Fault {
             index,
             fault,
             until,
             applied,
         } => {
-            json!({"ev": "fault", "index": index, "fault": fault, "until": until.map(|t| t.0), "applied": applied})
+            json!({"ev": "fault", "index": index, "fault": named_fault(fault, names), "until": until.map(|t| t.0), "applied": applied})
         }
         TraceEvent::FaultEnd { index, fault, applied } => {
-            json!({"ev": "fault_end", "index": index, "fault": fault, "applied": applied})
+            json!({"ev": "fault_end", "index": index, "fault": named_fault(fault, names), "applied": applied})
         }
     };
     let mut obj = serde_json::Map::new();
@@ -270,4 +336,70 @@ fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>) -> String {
         obj.extend(m);
     }
     serde_json::Value::Object(obj).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::ClogTarget;
+
+    #[test]
+    fn lines_name_nodes_and_faults_map_back_to_indices() {
+        let names: Vec<String> = ["s1", "c1", "w1"].iter().map(|s| s.to_string()).collect();
+        let line = json_line::<u64>(
+            SimTime(5),
+            &TraceEvent::Send {
+                from: NodeId(1),
+                to: NodeId(0),
+                id: 3,
+                arrive: None,
+                msg: &7,
+            },
+            &names,
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!((v["from"].as_str(), v["to"].as_str()), (Some("c1"), Some("s1")));
+        for fault in [
+            Fault::Crash { node: NodeId(2) },
+            Fault::Partition {
+                groups: vec![vec![NodeId(0)], vec![NodeId(1), NodeId(2)]],
+            },
+            Fault::Block {
+                from: NodeId(1),
+                to: NodeId(0),
+            },
+            Fault::Clog {
+                target: ClogTarget::Link {
+                    from: NodeId(0),
+                    to: NodeId(2),
+                },
+            },
+            Fault::Heal,
+        ] {
+            let line = json_line::<u64>(
+                SimTime(1),
+                &TraceEvent::Fault {
+                    index: 0,
+                    fault: &fault,
+                    until: None,
+                    applied: true,
+                },
+                &names,
+            );
+            let mut v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            index_nodes(&mut v["fault"], &names);
+            assert_eq!(v["fault"], serde_json::to_value(&fault).unwrap(), "{line}");
+        }
+        let crash = json_line::<u64>(
+            SimTime(1),
+            &TraceEvent::Fault {
+                index: 0,
+                fault: &Fault::Crash { node: NodeId(2) },
+                until: None,
+                applied: true,
+            },
+            &names,
+        );
+        assert!(crash.contains(r#""node":"w1""#), "{crash}");
+    }
 }

@@ -4,23 +4,26 @@
 //! |---|---|
 //! | `disc.no_phantom` | every member of every lookup answer (served by a registry, or received by a client) is a node that had sent a heartbeat for that service before; and every member a registry serves was registered at that registry before |
 //! | `disc.no_stale` | a registry never serves a member whose last registration or renewal there was more than two TTLs before the lookup (the entry had been expired for more than one TTL) |
-//! | `disc.visible_after_heal` | every server still heartbeating at or after `heal_at` is in every answer its registry serves for its service from `heal_at + ttl` on |
+//! | `disc.visible_after_heal` | every server still heartbeating at or after `heal_at` is in every answer its registry serves for its service from `max(its first heartbeat after the heal, heal_at) + ttl` on; and every registration (a server heartbeating for a service to a registry, and not itself down or paused at the end) reaches its registry after the last fault (a `Registered` or `Renewed` there at or after `heal_at`), by the rule of [`super::liveness`]: a violation once `max(first heartbeat after the heal, heal) + ttl` is past, or when the run healed and ended quiescent; `not_judged` when the run never healed (e.g. the registry crashed for good) or ended before that; every node configured to register must have sent a heartbeat |
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::check::{CheckContext, Evidence, Violation};
+use crate::check::liveness::Judge;
+use crate::check::{CheckContext, Verdict, Violation};
 use crate::history::Record;
 use crate::node::NodeId;
 use crate::protocols::Obs;
 use crate::protocols::discovery::DiscObs;
 use crate::time::SimTime;
 
-/// Every discovery check.
-pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
-    let mut v = check_no_phantom(records, ctx);
-    v.extend(check_no_stale(records, ctx));
-    v.extend(check_visible_after_heal(records, ctx));
-    v
+/// Every discovery check, in order: `disc.no_phantom`, `disc.no_stale`,
+/// `disc.visible_after_heal`.
+pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
+    vec![
+        Verdict::judged("disc.no_phantom", check_no_phantom(records, ctx)),
+        Verdict::judged("disc.no_stale", check_no_stale(records, ctx)),
+        check_visible_after_heal(records, ctx),
+    ]
 }
 
 fn disc(rec: &Record<Obs>) -> Option<&DiscObs> {
@@ -59,10 +62,10 @@ pub fn check_no_phantom(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Viol
                     };
                     out.push(Violation::new(
                         "disc.no_phantom",
-                        format!("a lookup of {service:?} returned {m}, which {why}"),
+                        format!("a lookup of {service:?} returned {}, which {why}", ctx.name(*m)),
                         rec.at,
                         ctx,
-                        vec![Evidence::of(rec, format!("lookup of {service:?} answered {members:?}"))],
+                        vec![ctx.evidence_of(rec, format!("lookup of {service:?} answered {}", ctx.names_of(members)))],
                     ));
                 }
             }
@@ -98,17 +101,21 @@ pub fn check_no_stale(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                     };
                     let expired_at = renewed.at + ttl;
                     if rec.at > expired_at + ttl {
+                        let (m, client) = (ctx.name(*m), ctx.name(*client));
                         out.push(Violation::new(
                             "disc.no_stale",
                             format!(
-                                "{} answered a lookup of {service:?} by {client} with {m}, whose entry expired at {} ns, more than one TTL ({} ns) before",
-                                rec.node, expired_at.0, ttl.0
+                                "{} answered a lookup of {service:?} by {client} with {m}, whose entry expired at {expired_at}, more than one TTL ({ttl}) before",
+                                ctx.name(rec.node)
                             ),
                             rec.at,
                             ctx,
                             vec![
-                                Evidence::of(renewed, format!("last registration of {m} for {service:?}, ttl {} ns", ttl.0)),
-                                Evidence::of(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
+                                ctx.evidence_of(renewed, format!("last registration of {m} for {service:?}, ttl {ttl}")),
+                                ctx.evidence_of(
+                                    rec,
+                                    format!("lookup of {service:?} by {client} answered {}", ctx.names_of(members)),
+                                ),
                             ],
                         ));
                     }
@@ -120,26 +127,55 @@ pub fn check_no_stale(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
     out
 }
 
-/// Live servers of one (registry, service): server -> (ttl, index of its first heartbeat).
-type LiveServers = BTreeMap<NodeId, (SimTime, usize)>;
+/// One registration: a server heartbeating for a service to a registry.
+struct Registration {
+    /// The TTL it asks for (its latest heartbeat's).
+    ttl: SimTime,
+    /// Its first heartbeat at or after `heal_at` (record index).
+    beat_after_heal: Option<usize>,
+    /// Its first heartbeat (record index).
+    first_beat: usize,
+    /// The registry registered or renewed it at or after `heal_at`.
+    reached: bool,
+}
 
-/// `disc.visible_after_heal`: from `heal_at + ttl` on, every live server is in its
-/// registry's answers.
-pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
-    // (registry, service) -> live servers (first heartbeat at or after heal_at) with their ttl.
-    let mut live: BTreeMap<(NodeId, &str), LiveServers> = BTreeMap::new();
+/// `disc.visible_after_heal`: from `max(first heartbeat after the heal, heal_at) + ttl`
+/// on, every live server is in its registry's answers; every registration reaches its
+/// registry after the last fault.
+pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
+    let mut judge = Judge::new(ctx, "disc.visible_after_heal", ("registration", "registrations"));
+    let heal = ctx.heal_at;
+    // (registry, service, server) -> its registration.
+    let mut regs: BTreeMap<(NodeId, &str, NodeId), Registration> = BTreeMap::new();
+    let mut beats: BTreeMap<NodeId, u64> = BTreeMap::new();
     for (i, rec) in records.iter().enumerate() {
-        if rec.at < ctx.heal_at {
-            continue;
-        }
-        if let Some(DiscObs::Heartbeat { service, registry, ttl }) = disc(rec) {
-            live.entry((*registry, service.as_str()))
-                .or_default()
-                .entry(rec.node)
-                .or_insert((*ttl, i));
+        match disc(rec) {
+            Some(DiscObs::Heartbeat { service, registry, ttl }) => {
+                *beats.entry(rec.node).or_default() += 1;
+                let r = regs
+                    .entry((*registry, service.as_str(), rec.node))
+                    .or_insert(Registration {
+                        ttl: *ttl,
+                        beat_after_heal: None,
+                        first_beat: i,
+                        reached: false,
+                    });
+                r.ttl = *ttl;
+                if rec.at >= heal && r.beat_after_heal.is_none() {
+                    r.beat_after_heal = Some(i);
+                }
+            }
+            Some(DiscObs::Registered { service, node, .. } | DiscObs::Renewed { service, node, .. })
+                if rec.at >= heal =>
+            {
+                if let Some(r) = regs.get_mut(&(rec.node, service.as_str(), *node)) {
+                    r.reached = true;
+                }
+            }
+            _ => {}
         }
     }
-    let mut out = Vec::new();
+    // Answers without a live server, once its registration is due (only in a healed run).
     let mut reported: BTreeSet<(NodeId, &str, NodeId)> = BTreeSet::new();
     for rec in records {
         let Some(DiscObs::LookupServed {
@@ -150,31 +186,66 @@ pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> 
         else {
             continue;
         };
-        let Some(servers) = live.get(&(rec.node, service.as_str())) else {
-            continue;
-        };
-        for (server, (ttl, beat)) in servers {
-            if rec.at < ctx.heal_at + *ttl || members.contains(server) {
+        let live = regs
+            .range((rec.node, service.as_str(), NodeId(0))..=(rec.node, service.as_str(), NodeId(u32::MAX)))
+            .filter_map(|(&(_, _, server), r)| Some((server, r, r.beat_after_heal?)));
+        for (server, r, beat) in live {
+            let Some(due) = judge.deadline(records[beat].at, r.ttl) else {
+                continue;
+            };
+            if rec.at < due || members.contains(&server) {
                 continue;
             }
             // One violation per (registry, service, server) is enough.
-            if !reported.insert((rec.node, service.as_str(), *server)) {
+            if !reported.insert((rec.node, service.as_str(), server)) {
                 continue;
             }
-            out.push(Violation::new(
+            let (server, client) = (ctx.name(server), ctx.name(*client));
+            judge.push(Violation::new(
                 "disc.visible_after_heal",
                 format!(
-                    "{} answered a lookup of {service:?} by {client} without {server}, which has been heartbeating since the last fault healed at {} ns (ttl {} ns)",
-                    rec.node, ctx.heal_at.0, ttl.0
+                    "{} answered a lookup of {service:?} by {client} without {server}, which has been heartbeating since the last fault healed at {heal} (ttl {}; due from {due})",
+                    ctx.name(rec.node),
+                    r.ttl
                 ),
                 rec.at,
                 ctx,
                 vec![
-                    Evidence::of(&records[*beat], format!("{server} heartbeats for {service:?}")),
-                    Evidence::of(rec, format!("lookup of {service:?} by {client} answered {members:?}")),
+                    ctx.evidence_of(&records[beat], format!("{server} heartbeats for {service:?}")),
+                    ctx.evidence_of(
+                        rec,
+                        format!("lookup of {service:?} by {client} answered {}", ctx.names_of(members)),
+                    ),
                 ],
             ));
         }
     }
-    out
+    // Registrations that never reached their registry after the last fault.
+    for (&(registry, service, server), r) in &regs {
+        if r.reached || ctx.unhealed.iter().any(|u| u.node == Some(server)) {
+            continue; // done, or the server itself is down or paused: it owes nothing
+        }
+        let start = r.beat_after_heal.map_or(heal, |b| records[b].at);
+        if let Some(o) = judge.undone(start, r.ttl) {
+            let beat = r.beat_after_heal.unwrap_or(r.first_beat);
+            judge.push(Violation::new(
+                "disc.visible_after_heal",
+                format!(
+                    "{} heartbeats for {service:?} to {}, but no registration of it reached {} after the last fault (at {heal}): {}",
+                    ctx.name(server),
+                    ctx.name(registry),
+                    ctx.name(registry),
+                    o.why
+                ),
+                o.at,
+                ctx,
+                vec![ctx.evidence_of(
+                    &records[beat],
+                    format!("{} heartbeats for {service:?}", ctx.name(server)),
+                )],
+            ));
+        }
+    }
+    judge.sources(|node| beats.get(&node).copied().unwrap_or(0));
+    judge.finish()
 }

@@ -1,12 +1,59 @@
 //! Checkers: invariants judged over a run's history after the run. Each checker reads
-//! the records and returns the violations it found; a violation names the check, the
-//! events involved with their times, and is reproducible by the run's seed.
+//! the records and returns its [`Verdict`]: the violations it found (a violation names
+//! the check, the events involved with their times and nodes, and is reproducible by the
+//! run's seed), or, for a liveness check that could not judge the run, why not.
+//!
+//! Three statuses ([`Status`]): `pass` (judged, no violation), `fail` (a violation), and
+//! `not_judged`: no violation, but work was still undone when the run ended and it was
+//! not yet due (a fault never healed, or the run ended before the work's deadline). Work
+//! left undone is never a pass; the rule is in [`liveness`], what was still in force at
+//! the end in [`heal`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::history::Record;
 use crate::node::NodeId;
 use crate::time::SimTime;
+
+pub mod discovery;
+pub mod heal;
+pub mod liveness;
+pub mod pool;
+pub mod rpc;
+
+pub use heal::{Unhealed, UnhealedKind};
+
+/// A check's status (ordered: pass < not judged < fail, so a run's is the max).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Judged: no violation, and no work left undone.
+    Pass,
+    /// No violation, but work was undone at the end and not yet due (a fault still in
+    /// force, or a run too short): the run cannot say pass or fail.
+    NotJudged,
+    /// At least one violation.
+    Fail,
+}
+
+/// A node the scenario configured to make work that a liveness check judges (an RPC
+/// client's calls, a dispatcher's batch, a pool client's jobs, a registrant's
+/// registration), so that a run in which it made none cannot pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    /// The check that judges its work, e.g. `"pool.liveness"`.
+    pub check: &'static str,
+    /// The node.
+    pub node: NodeId,
+    /// What it makes, for messages: (singular, plural), e.g. `("call", "calls")`.
+    pub items: (&'static str, &'static str),
+    /// How many it was configured to make (`None`: no limit).
+    pub configured: Option<u64>,
+    /// When its first item is due: `(start, within)` means by `max(start, heal) + within`.
+    /// `None` when that is up to chance (Poisson arrivals): then making none is never
+    /// a violation, only not judged.
+    pub first_due: Option<(SimTime, SimTime)>,
+}
 
 /// What a checker needs to know about the run besides the history.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,24 +62,90 @@ pub struct CheckContext {
     pub seed: u64,
     /// When the run ended.
     pub end: SimTime,
-    /// When the last fault healed (liveness is judged from here); `ZERO` with no faults.
+    /// When the last fault window ended (`ZERO` with no faults). Liveness is judged from here
+    /// when the run healed, i.e. when [`CheckContext::unhealed`] is empty; otherwise the
+    /// heal never happened (see [`CheckContext::healed_at`]).
     pub heal_at: SimTime,
+    /// When the first fault happened (`None` with no faults): before it, as after the
+    /// heal, the system ran without faults.
+    pub first_fault_at: Option<SimTime>,
+    /// What was still in force when the run ended (computed by [`heal::unhealed`]).
+    pub unhealed: Vec<Unhealed>,
+    /// Every crash of the run up to its end: `(time, node)`, in time order.
+    pub crashes: Vec<(SimTime, NodeId)>,
+    /// The run ended with nothing left to happen (no event queued).
+    pub quiescent: bool,
+    /// Node names, by id (the scenario's node ids); messages name nodes by these.
+    pub names: Vec<String>,
+    /// The work the scenario configured (see [`Source`]).
+    pub sources: Vec<Source>,
 }
 
 impl CheckContext {
-    /// The context of a finished run: its seed, its end, and when its last fault (nemesis
-    /// included) happened, from which liveness is judged.
+    /// A context with no fault, not quiescent, no names and no configured work: the
+    /// base for hand-built contexts (`CheckContext { heal_at, ..CheckContext::new(seed, end) }`).
+    pub fn new(seed: u64, end: SimTime) -> Self {
+        CheckContext {
+            seed,
+            end,
+            heal_at: SimTime::ZERO,
+            first_fault_at: None,
+            unhealed: Vec::new(),
+            crashes: Vec::new(),
+            quiescent: false,
+            names: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// The context of a finished run: its seed and end, when its faults (nemesis
+    /// included) began and ended, what was still in force, whether anything was left to
+    /// happen, and its node names. `sources` is left empty (the scenario layer fills it).
     pub fn after<M: crate::node::Message, O: 'static>(sim: &crate::sim::Simulation<M, O>) -> Self {
+        let faults = sim.realized_faults();
         CheckContext {
             seed: sim.seed(),
             end: sim.now(),
-            heal_at: sim
-                .realized_faults()
-                .iter()
-                .map(|f| f.until.map_or(f.at, |u| u.max(f.at)))
-                .max()
-                .unwrap_or(SimTime::ZERO),
+            heal_at: heal::last_heal(faults),
+            first_fault_at: faults.iter().map(|f| f.at).min(),
+            unhealed: heal::unhealed(sim),
+            crashes: heal::crashes(faults, sim.now()),
+            quiescent: sim.pending_events() == 0,
+            names: sim.node_names().to_vec(),
+            sources: Vec::new(),
         }
+    }
+
+    /// When the run healed: `heal_at`, or `None` when something was still in force at
+    /// the end (then no liveness deadline ever falls due).
+    pub fn healed_at(&self) -> Option<SimTime> {
+        self.unhealed.is_empty().then_some(self.heal_at)
+    }
+
+    /// A node's name (its id in the scenario), or `n<index>` for a node without one.
+    pub fn name(&self, id: NodeId) -> String {
+        self.names.get(id.0 as usize).cloned().unwrap_or_else(|| id.to_string())
+    }
+
+    /// Nodes' names, as a list: `[s1, s2]`.
+    pub fn names_of(&self, ids: &[NodeId]) -> String {
+        let names: Vec<String> = ids.iter().map(|&n| self.name(n)).collect();
+        format!("[{}]", names.join(", "))
+    }
+
+    /// Evidence of what happened at `node` at `at`.
+    pub(crate) fn evidence(&self, at: SimTime, node: NodeId, what: String) -> Evidence {
+        Evidence {
+            at,
+            node,
+            name: self.name(node),
+            what,
+        }
+    }
+
+    /// The evidence of one history record: its time and node, and `what` happened.
+    pub(crate) fn evidence_of<O>(&self, rec: &Record<O>, what: String) -> Evidence {
+        self.evidence(rec.at, rec.node, what)
     }
 }
 
@@ -43,6 +156,8 @@ pub struct Evidence {
     pub at: SimTime,
     /// Which node.
     pub node: NodeId,
+    /// That node's name (its id in the scenario).
+    pub name: String,
     /// What happened, in words.
     pub what: String,
 }
@@ -60,21 +175,6 @@ pub struct Violation {
     pub seed: u64,
     /// The events involved, with their times.
     pub events: Vec<Evidence>,
-}
-
-pub mod discovery;
-pub mod pool;
-pub mod rpc;
-
-impl Evidence {
-    /// The evidence of one history record: its time and node, and `what` happened.
-    pub(crate) fn of<O>(rec: &Record<O>, what: String) -> Evidence {
-        Evidence {
-            at: rec.at,
-            node: rec.node,
-            what,
-        }
-    }
 }
 
 impl Violation {
@@ -96,14 +196,76 @@ impl Violation {
     }
 }
 
-// JSON carries each time twice: `at` for people ("16.506ms") and `at_ns` for scripts.
+/// What one check found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The check's name, e.g. `pool.liveness`.
+    pub check: &'static str,
+    /// Its violations, in time order.
+    pub violations: Vec<Violation>,
+    /// Why it could not be judged (work undone and not yet due); `None` when it could.
+    /// Ignored when there are violations: a violation is a failure whatever else.
+    pub not_judged: Option<String>,
+}
+
+impl Verdict {
+    /// The verdict of a check that is always judged (safety): pass or fail.
+    pub fn judged(check: &'static str, mut violations: Vec<Violation>) -> Verdict {
+        violations.sort_by_key(|v| v.at);
+        Verdict {
+            check,
+            violations,
+            not_judged: None,
+        }
+    }
+
+    /// Fail with a violation, else not judged with a reason, else pass.
+    pub fn status(&self) -> Status {
+        if !self.violations.is_empty() {
+            Status::Fail
+        } else if self.not_judged.is_some() {
+            Status::NotJudged
+        } else {
+            Status::Pass
+        }
+    }
+
+    /// Judged, and nothing wrong.
+    pub fn passed(&self) -> bool {
+        self.status() == Status::Pass
+    }
+
+    /// Why it was not judged (only when its status is `not_judged`).
+    pub fn reason(&self) -> Option<&str> {
+        match self.status() {
+            Status::NotJudged => self.not_judged.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Every violation of `verdicts`, in time order.
+pub fn violations(verdicts: &[Verdict]) -> Vec<Violation> {
+    let mut out: Vec<Violation> = verdicts.iter().flat_map(|v| v.violations.iter().cloned()).collect();
+    out.sort_by_key(|v| v.at);
+    out
+}
+
+/// True when every verdict is a pass (judged, and no violation).
+pub fn all_passed(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().all(Verdict::passed)
+}
+
+// JSON carries each time twice: `at` for people ("16.506ms") and `at_ns` for scripts;
+// each node as its name (`node`) and its index (`node_index`).
 impl Serialize for Evidence {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Evidence", 4)?;
+        let mut st = s.serialize_struct("Evidence", 5)?;
         st.serialize_field("at", &self.at)?;
         st.serialize_field("at_ns", &self.at.as_nanos())?;
-        st.serialize_field("node", &self.node)?;
+        st.serialize_field("node", &self.name)?;
+        st.serialize_field("node_index", &self.node)?;
         st.serialize_field("what", &self.what)?;
         st.end()
     }

@@ -4,12 +4,18 @@
 //!   received, is the job's value doubled.
 //! - `pool.accepted_once` (safety): no job is accepted twice.
 //! - `pool.liveness`: every job that entered the queue (was not rejected) is accepted
-//!   within `bound` of `max(its submission, ctx.heal_at)`. A deadline after the end of
-//!   the run cannot be judged and is not a violation.
+//!   within `bound` of `max(its submission, ctx.heal_at)`. A job never accepted is a
+//!   violation once that deadline is at or before the end of the run, or when the run
+//!   healed and ended quiescent (nothing left to happen: the job never will be); when
+//!   the run never healed (a worker crashed for good) or ended before the deadline, the
+//!   check is `not_judged` (see [`super::liveness`]), never `pass`. Every node the
+//!   scenario configured to make jobs (a dispatcher's batch or Poisson arrivals, a pool
+//!   client) must have had one enter the queue (or be rejected), by the same rule.
 
 use std::collections::BTreeMap;
 
-use super::{CheckContext, Evidence, Violation};
+use super::liveness::Judge;
+use super::{CheckContext, Evidence, Verdict, Violation};
 use crate::history::Record;
 use crate::node::NodeId;
 use crate::protocols::Obs;
@@ -28,7 +34,12 @@ struct JobTrace {
     moves: Vec<Evidence>,
 }
 
-fn gather(records: &[Record<Obs>]) -> BTreeMap<JobId, JobTrace> {
+/// A job by its maker's name: `job c1/3`.
+fn job_name(ctx: &CheckContext, job: JobId) -> String {
+    format!("job {}/{}", ctx.name(job.origin), job.seq)
+}
+
+fn gather(records: &[Record<Obs>], ctx: &CheckContext) -> BTreeMap<JobId, JobTrace> {
     let mut jobs: BTreeMap<JobId, JobTrace> = BTreeMap::new();
     for r in records {
         let Obs::Pool(o) = &r.obs else { continue };
@@ -48,20 +59,17 @@ fn gather(records: &[Record<Obs>]) -> BTreeMap<JobId, JobTrace> {
             | PoolObs::Reassigned {
                 job, worker, assign, ..
             } => {
+                let (job_s, worker) = (job_name(ctx, *job), ctx.name(*worker));
                 let what = if matches!(o, PoolObs::Assigned { .. }) {
-                    format!("{job} assigned to {worker} (lease {assign})")
+                    format!("{job_s} assigned to {worker} (lease {assign})")
                 } else {
-                    format!("{job}: lease {assign} at {worker} expired, back in the queue")
+                    format!("{job_s}: lease {assign} at {worker} expired, back in the queue")
                 };
                 let moves = &mut jobs.entry(*job).or_default().moves;
                 if moves.len() == ASSIGNMENTS_QUOTED {
                     moves.remove(0);
                 }
-                moves.push(Evidence {
-                    at: r.at,
-                    node: r.node,
-                    what,
-                });
+                moves.push(ctx.evidence_of(r, what));
             }
             _ => {}
         }
@@ -69,39 +77,36 @@ fn gather(records: &[Record<Obs>]) -> BTreeMap<JobId, JobTrace> {
     jobs
 }
 
-fn submitted_evidence(job: JobId, s: Option<(SimTime, NodeId, u64)>) -> Vec<Evidence> {
-    s.map(|(at, node, value)| Evidence {
-        at,
-        node,
-        what: format!("{job} submitted with value {value}"),
-    })
-    .into_iter()
-    .collect()
+fn submitted_evidence(ctx: &CheckContext, job: JobId, s: Option<(SimTime, NodeId, u64)>) -> Vec<Evidence> {
+    s.map(|(at, node, value)| ctx.evidence(at, node, format!("{} submitted with value {value}", job_name(ctx, job))))
+        .into_iter()
+        .collect()
 }
 
-/// Safety: `pool.correct_result` and `pool.accepted_once`.
-pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
-    let mut out = Vec::new();
+/// Safety: `pool.correct_result` and `pool.accepted_once`, in that order.
+pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
+    let mut correct = Vec::new();
     // Accepted results carry the value the dispatcher holds; cross-check it too.
     for r in records {
-        let (job, value, result, what) = match &r.obs {
-            Obs::Pool(PoolObs::Accepted { job, value, result, .. }) => (*job, *value, *result, "accepted"),
-            _ => continue,
+        let Obs::Pool(PoolObs::Accepted { job, value, result, .. }) = &r.obs else {
+            continue;
         };
+        let (job, value, result) = (*job, *value, *result);
         if result != expected_result(value) {
-            out.push(Violation::new(
+            let job_s = job_name(ctx, job);
+            correct.push(Violation::new(
                 "pool.correct_result",
                 format!(
-                    "{job} with value {value} was {what} with result {result}, expected {}",
+                    "{job_s} with value {value} was accepted with result {result}, expected {}",
                     expected_result(value)
                 ),
                 r.at,
                 ctx,
-                vec![Evidence::of(r, format!("{job} {what} with result {result}"))],
+                vec![ctx.evidence_of(r, format!("{job_s} accepted with result {result}"))],
             ));
         }
     }
-    let jobs = gather(records);
+    let jobs = gather(records, ctx);
     for r in records {
         let Obs::Pool(PoolObs::Returned { job, result }) = &r.obs else {
             continue;
@@ -110,15 +115,13 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vio
             continue;
         };
         if *result != expected_result(value) {
-            let mut events = submitted_evidence(*job, jobs.get(job).and_then(|t| t.submitted));
-            events.push(Evidence::of(
-                r,
-                format!("{job} returned to its client with result {result}"),
-            ));
-            out.push(Violation::new(
+            let job_s = job_name(ctx, *job);
+            let mut events = submitted_evidence(ctx, *job, jobs.get(job).and_then(|t| t.submitted));
+            events.push(ctx.evidence_of(r, format!("{job_s} returned to its client with result {result}")));
+            correct.push(Violation::new(
                 "pool.correct_result",
                 format!(
-                    "{job} with value {value} returned result {result} to its client, expected {}",
+                    "{job_s} with value {value} returned result {result} to its client, expected {}",
                     expected_result(value)
                 ),
                 r.at,
@@ -127,63 +130,76 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vio
             ));
         }
     }
+    let mut once = Vec::new();
     for (job, t) in &jobs {
         if t.accepted.len() > 1 {
-            let mut events = submitted_evidence(*job, t.submitted);
-            events.extend(t.accepted.iter().map(|(at, node, result)| Evidence {
-                at: *at,
-                node: *node,
-                what: format!("{job} accepted with result {result}"),
-            }));
-            out.push(Violation::new(
+            let job_s = job_name(ctx, *job);
+            let mut events = submitted_evidence(ctx, *job, t.submitted);
+            events.extend(
+                t.accepted.iter().map(|(at, node, result)| {
+                    ctx.evidence(*at, *node, format!("{job_s} accepted with result {result}"))
+                }),
+            );
+            once.push(Violation::new(
                 "pool.accepted_once",
-                format!("{job} was accepted {} times", t.accepted.len()),
+                format!("{job_s} was accepted {} times", t.accepted.len()),
                 t.accepted[1].0,
                 ctx,
                 events,
             ));
         }
     }
-    out.sort_by_key(|v| v.at);
-    out
+    vec![
+        Verdict::judged("pool.correct_result", correct),
+        Verdict::judged("pool.accepted_once", once),
+    ]
 }
 
 /// Liveness: `pool.liveness` with the given bound after `max(submission, ctx.heal_at)`.
-pub fn check_pool_liveness(records: &[Record<Obs>], ctx: &CheckContext, bound: SimTime) -> Vec<Violation> {
-    let mut out = Vec::new();
-    for (job, t) in gather(records) {
+pub fn check_pool_liveness(records: &[Record<Obs>], ctx: &CheckContext, bound: SimTime) -> Verdict {
+    let mut judge = Judge::new(ctx, "pool.liveness", ("job", "jobs"));
+    // Jobs each node made that reached the dispatcher (queued or turned away).
+    let mut made: BTreeMap<NodeId, u64> = BTreeMap::new();
+    for r in records {
+        if let Obs::Pool(PoolObs::Submitted { job, .. } | PoolObs::Rejected { job }) = &r.obs {
+            *made.entry(job.origin).or_default() += 1;
+        }
+    }
+    for (job, t) in gather(records, ctx) {
         let Some((submitted_at, _, _)) = t.submitted else {
             continue;
         };
-        let deadline = submitted_at.max(ctx.heal_at) + bound;
-        let accepted_at = t.accepted.first().map(|a| a.0);
-        let late = match accepted_at {
-            Some(at) => at > deadline,
-            None => deadline <= ctx.end,
+        let job_s = job_name(ctx, job);
+        let (at, message) = match t.accepted.first().map(|a| a.0) {
+            Some(accepted_at) => match judge.deadline(submitted_at, bound) {
+                Some(deadline) if accepted_at > deadline => (
+                    deadline,
+                    format!(
+                        "{job_s} was accepted at {accepted_at}, after its deadline {deadline} ({bound} after its submission or the heal)"
+                    ),
+                ),
+                _ => continue,
+            },
+            None => match judge.undone(submitted_at, bound) {
+                Some(o) => (
+                    o.at,
+                    format!("{job_s}, submitted at {submitted_at}, was never accepted: {}", o.why),
+                ),
+                None => continue,
+            },
         };
-        if !late {
-            continue;
-        }
-        let mut events = submitted_evidence(job, t.submitted);
+        let mut events = submitted_evidence(ctx, job, t.submitted);
         events.extend(t.moves);
-        let message = match accepted_at {
-            Some(at) => format!(
-                "{job} was accepted at {at:?}, after its deadline {deadline:?} (bound {bound:?} after submission or heal)"
-            ),
-            None => format!(
-                "{job} was never accepted; deadline {deadline:?} (bound {bound:?} after submission or heal), run ended at {:?}",
-                ctx.end
-            ),
-        };
-        out.push(Violation::new("pool.liveness", message, deadline, ctx, events));
+        judge.push(Violation::new("pool.liveness", message, at, ctx, events));
     }
-    out.sort_by_key(|v| v.at);
-    out
+    judge.sources(|node| made.get(&node).copied().unwrap_or(0));
+    judge.finish()
 }
 
-/// Every pool check: safety, then liveness with `bound`.
-pub fn check_pool(records: &[Record<Obs>], ctx: &CheckContext, bound: SimTime) -> Vec<Violation> {
+/// Every pool check (`pool.correct_result`, `pool.accepted_once`, `pool.liveness`):
+/// safety, then liveness with `bound`.
+pub fn check_pool(records: &[Record<Obs>], ctx: &CheckContext, bound: SimTime) -> Vec<Verdict> {
     let mut v = check_pool_safety(records, ctx);
-    v.extend(check_pool_liveness(records, ctx, bound));
+    v.push(check_pool_liveness(records, ctx, bound));
     v
 }

@@ -3,26 +3,55 @@
 //!
 //! | check | property |
 //! |---|---|
-//! | `rpc.correct_result` | every reply (seen by a client, or produced by a server) to `Multiply` / `Divide` is the product / quotient, or the right error (overflow, divide by zero) |
+//! | `rpc.correct_result` | every reply (seen by a client, or produced by a server) to `Multiply` / `Divide` is the product / quotient, or the right error (overflow, divide by zero), by the checker's own oracle ([`oracle`]: 128-bit arithmetic with explicit range checks, independent of the server's `u64` checked arithmetic) |
 //! | `rpc.deposit_consistency` | on each (server, account), each executed deposit's balance is the previous balance plus the amount (from 0), or an overflow error when that does not fit; every deposit reply a client got is the balance one execution of that call produced on that server |
 //! | `rpc.at_most_once` | no (client, call id) is executed more than once (the promise of servers with dedupe on): a `Deposit` on all servers together, an idempotent call on each server (clients may retry those elsewhere) |
-//! | `rpc.liveness` | every call invoked at or after `heal_at` returns (ok or application error): it neither fails nor stays unanswered past its retry budget (judged when `invoked + budget <= end`) |
+//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`super::liveness`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
 
 use std::collections::BTreeMap;
 
-use crate::check::{CheckContext, Evidence, Violation};
+use crate::check::liveness::Judge;
+use crate::check::{CheckContext, Evidence, Verdict, Violation};
 use crate::history::Record;
 use crate::node::NodeId;
 use crate::protocols::Obs;
 use crate::protocols::rpc::{AppError, Reply, Request, RpcObs};
 
-/// Every RPC check.
-pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
-    let mut v = check_results(records, ctx);
-    v.extend(check_deposits(records, ctx));
-    v.extend(check_at_most_once(records, ctx));
-    v.extend(check_liveness(records, ctx));
-    v
+/// Every RPC check, in order: `rpc.correct_result`, `rpc.deposit_consistency`,
+/// `rpc.at_most_once`, `rpc.liveness`.
+pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
+    vec![
+        Verdict::judged("rpc.correct_result", check_results(records, ctx)),
+        Verdict::judged("rpc.deposit_consistency", check_deposits(records, ctx)),
+        Verdict::judged("rpc.at_most_once", check_at_most_once(records, ctx)),
+        check_liveness(records, ctx),
+    ]
+}
+
+/// The checker's own answer to `req`, computed independently of the server
+/// ([`Request::expected`], `u64` checked arithmetic): the exact product or quotient in
+/// 128 bits, then an explicit range check against `u64::MAX`. `None` for `Deposit`,
+/// whose reply depends on the account's history.
+pub fn oracle(req: &Request) -> Option<Reply> {
+    const MAX: u128 = u64::MAX as u128;
+    match *req {
+        Request::Multiply { a, b } => {
+            let exact = u128::from(a) * u128::from(b); // < 2^128: exact
+            Some(if exact > MAX {
+                Err(AppError::Overflow)
+            } else {
+                Ok(exact as u64)
+            })
+        }
+        Request::Divide { a, b } => Some(if b == 0 {
+            Err(AppError::DivideByZero)
+        } else {
+            let q = u128::from(a) / u128::from(b);
+            debug_assert!(q <= MAX && q * u128::from(b) <= u128::from(a));
+            Ok(q as u64)
+        }),
+        Request::Deposit { .. } => None,
+    }
 }
 
 fn rpc(rec: &Record<Obs>) -> Option<&RpcObs> {
@@ -43,7 +72,8 @@ fn reply_str(r: &Reply) -> String {
 pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
     let mut out = Vec::new();
     for rec in records {
-        let (req, reply, what) = match rpc(rec) {
+        // (request, reply, who saw it, what happened in words)
+        let (req, reply, seen, what) = match rpc(rec) {
             Some(RpcObs::Ok {
                 call,
                 req,
@@ -53,7 +83,16 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
             }) => (
                 req,
                 reply,
-                format!("call {call} {req} returned {} from {server}", reply_str(reply)),
+                format!(
+                    "call {call} of {} (answered by {})",
+                    ctx.name(rec.node),
+                    ctx.name(*server)
+                ),
+                format!(
+                    "call {call} {req} returned {} from {}",
+                    reply_str(reply),
+                    ctx.name(*server)
+                ),
             ),
             Some(RpcObs::Executed {
                 client,
@@ -63,19 +102,28 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
             }) => (
                 req,
                 reply,
-                format!("executed call {call} of {client}: {req} = {}", reply_str(reply)),
+                format!(
+                    "call {call} of {} (executed by {})",
+                    ctx.name(*client),
+                    ctx.name(rec.node)
+                ),
+                format!(
+                    "executed call {call} of {}: {req} = {}",
+                    ctx.name(*client),
+                    reply_str(reply)
+                ),
             ),
             _ => continue,
         };
-        if let Some(want) = req.expected()
+        if let Some(want) = oracle(req)
             && want != *reply
         {
             out.push(Violation::new(
                 "rpc.correct_result",
-                format!("{req} gave {}, expected {}", reply_str(reply), reply_str(&want)),
+                format!("{req} gave {}, expected {}: {seen}", reply_str(reply), reply_str(&want)),
                 rec.at,
                 ctx,
-                vec![Evidence::of(rec, what)],
+                vec![ctx.evidence_of(rec, what)],
             ));
         }
     }
@@ -108,15 +156,13 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
         if want != *reply {
             let mut events = Vec::new();
             if let Some(j) = prev_idx {
-                events.push(Evidence::of(
-                    &records[j],
-                    format!("account {account} balance became {prev}"),
-                ));
+                events.push(ctx.evidence_of(&records[j], format!("account {account} balance became {prev}")));
             }
-            events.push(Evidence::of(
+            events.push(ctx.evidence_of(
                 rec,
                 format!(
-                    "executed call {call} of {client}: deposit {amount} into account {account} = {}",
+                    "executed call {call} of {}: deposit {amount} into account {account} = {}",
+                    ctx.name(*client),
                     reply_str(reply)
                 ),
             ));
@@ -124,7 +170,7 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                 "rpc.deposit_consistency",
                 format!(
                     "deposit of {amount} into account {account} on {} gave {}, expected {} (previous balance {prev})",
-                    rec.node,
+                    ctx.name(rec.node),
                     reply_str(reply),
                     reply_str(&want)
                 ),
@@ -153,14 +199,15 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
             out.push(Violation::new(
                 "rpc.deposit_consistency",
                 format!(
-                    "call {call} {req} of {} returned {} from {server}, which no execution of that call there produced (executions: {:?})",
-                    rec.node,
+                    "call {call} {req} of {} returned {} from {}, which no execution of that call there produced (executions: {:?})",
+                    ctx.name(rec.node),
                     reply_str(reply),
+                    ctx.name(*server),
                     known.map(|rs| rs.iter().map(reply_str).collect::<Vec<_>>()).unwrap_or_default()
                 ),
                 rec.at,
                 ctx,
-                vec![Evidence::of(rec, format!("call {call} {req} returned {}", reply_str(reply)))],
+                vec![ctx.evidence_of(rec, format!("call {call} {req} returned {}", reply_str(reply)))],
             ));
         }
     }
@@ -183,6 +230,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
         .into_iter()
         .filter(|(_, execs)| execs.len() > 1)
         .map(|((client, call, _), execs)| {
+            let client = ctx.name(client);
             let events: Vec<Evidence> = execs
                 .iter()
                 .map(|&i| {
@@ -193,7 +241,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
                         }
                         _ => String::new(),
                     };
-                    Evidence::of(rec, what)
+                    ctx.evidence_of(rec, what)
                 })
                 .collect();
             let second = &records[execs[1]];
@@ -214,15 +262,19 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
     out
 }
 
-/// `rpc.liveness`: every call invoked at or after `ctx.heal_at` returns within its budget.
-pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violation> {
-    // (client, call) -> index of the Invoke record.
+/// `rpc.liveness`: every call returns within its budget of `max(invoked, heal)`; see
+/// the module's table and [`crate::check::liveness`].
+pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
+    let mut judge = Judge::new(ctx, "rpc.liveness", ("call", "calls"));
+    // (client, call) -> index of the Invoke record, while the call is open.
     let mut open: BTreeMap<(NodeId, u64), usize> = BTreeMap::new();
-    let mut out = Vec::new();
+    let mut invoked: BTreeMap<NodeId, u64> = BTreeMap::new();
+    let healed = ctx.healed_at();
     for (i, rec) in records.iter().enumerate() {
         match rpc(rec) {
-            Some(RpcObs::Invoke { call, .. }) if rec.at >= ctx.heal_at => {
+            Some(RpcObs::Invoke { call, .. }) => {
                 open.insert((rec.node, *call), i);
+                *invoked.entry(rec.node).or_default() += 1;
             }
             Some(RpcObs::Ok { call, .. }) => {
                 open.remove(&(rec.node, *call));
@@ -234,43 +286,140 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                 invoked_at,
                 ..
             }) => {
-                if let Some(j) = open.remove(&(rec.node, *call)) {
-                    out.push(Violation::new(
-                        "rpc.liveness",
-                        format!(
-                            "call {call} {req} of {} invoked at {} ns, after the last fault healed at {} ns, failed: {error}",
-                            rec.node, invoked_at.0, ctx.heal_at.0
-                        ),
-                        rec.at,
-                        ctx,
-                        vec![
-                            Evidence::of(&records[j], format!("invoke call {call} {req}")),
-                            Evidence::of(rec, format!("call {call} failed: {error}")),
-                        ],
-                    ));
+                let Some(j) = open.remove(&(rec.node, *call)) else {
+                    continue;
+                };
+                let after_heal = healed.is_some_and(|h| *invoked_at >= h);
+                let before_faults = ctx.first_fault_at.is_none_or(|f| rec.at < f);
+                if !(after_heal || before_faults) {
+                    // It failed while faults were in force: excused if they all ended
+                    // (the run healed); if one never did, it is undone work whose fate
+                    // the run cannot judge.
+                    if healed.is_none() {
+                        judge.pending();
+                    }
+                    continue;
                 }
+                let when = if after_heal {
+                    format!("after the last fault healed at {}", ctx.heal_at)
+                } else {
+                    format!("before the first fault (at {})", ctx.first_fault_at.unwrap_or(ctx.end))
+                };
+                judge.push(Violation::new(
+                    "rpc.liveness",
+                    format!(
+                        "call {call} {req} of {} invoked at {invoked_at} and failed at {}, {when}, with no fault in force: {error}",
+                        ctx.name(rec.node),
+                        rec.at
+                    ),
+                    rec.at,
+                    ctx,
+                    vec![
+                        ctx.evidence_of(&records[j], format!("invoke call {call} {req}")),
+                        ctx.evidence_of(rec, format!("call {call} failed: {error}")),
+                    ],
+                ));
             }
             _ => {}
         }
     }
-    for (_, j) in open {
+    for ((client, _), j) in open {
         let rec = &records[j];
-        if let Some(RpcObs::Invoke { call, req, budget }) = rpc(rec) {
-            let deadline = rec.at + *budget;
-            if deadline <= ctx.end {
-                out.push(Violation::new(
-                    "rpc.liveness",
-                    format!(
-                        "call {call} {req} of {} invoked at {} ns, after the last fault healed at {} ns, never returned (budget {} ns)",
-                        rec.node, rec.at.0, ctx.heal_at.0, budget.0
-                    ),
-                    deadline,
-                    ctx,
-                    vec![Evidence::of(rec, format!("invoke call {call} {req}"))],
-                ));
-            }
+        let Some(RpcObs::Invoke { call, req, budget }) = rpc(rec) else {
+            continue;
+        };
+        // A client that crashed after invoking the call abandoned it (its volatile
+        // state, and the call with it, is gone): nobody owes it a reply.
+        if ctx.crashes.iter().any(|&(at, n)| n == client && at >= rec.at) {
+            continue;
+        }
+        if let Some(o) = judge.undone(rec.at, *budget) {
+            judge.push(Violation::new(
+                "rpc.liveness",
+                format!(
+                    "call {call} {req} of {}, invoked at {} with a retry budget of {budget}, never returned: {}",
+                    ctx.name(client),
+                    rec.at,
+                    o.why
+                ),
+                o.at,
+                ctx,
+                vec![ctx.evidence_of(rec, format!("invoke call {call} {req}"))],
+            ));
         }
     }
-    out.sort_by_key(|v| v.at);
-    out
+    judge.sources(|node| invoked.get(&node).copied().unwrap_or(0));
+    judge.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oracle_agrees_with_the_servers_arithmetic_on_edge_cases() {
+        let edges = [
+            0,
+            1,
+            2,
+            3,
+            u64::from(u32::MAX) - 1,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            u64::from(u32::MAX) + 2,
+            (1 << 63) - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            u64::MAX / 2,
+            u64::MAX / 3,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                for req in [Request::Multiply { a, b }, Request::Divide { a, b }] {
+                    assert_eq!(oracle(&req), req.expected(), "{req}");
+                }
+            }
+        }
+        // The overflow boundary exactly: 2^32 * (2^32 - 1) fits, 2^32 * 2^32 does not.
+        let m = |a, b| oracle(&Request::Multiply { a, b }).unwrap();
+        assert_eq!(m(1 << 32, u64::from(u32::MAX)), Ok(u64::MAX - u64::from(u32::MAX)));
+        assert_eq!(m(1 << 32, 1 << 32), Err(AppError::Overflow));
+        assert_eq!(m(u64::MAX, 1), Ok(u64::MAX));
+        assert_eq!(m(u64::MAX, 2), Err(AppError::Overflow));
+        assert_eq!(m(0, u64::MAX), Ok(0));
+        let d = |a, b| oracle(&Request::Divide { a, b }).unwrap();
+        assert_eq!(d(u64::MAX, 0), Err(AppError::DivideByZero));
+        assert_eq!(d(0, 0), Err(AppError::DivideByZero));
+        assert_eq!(d(u64::MAX, u64::MAX), Ok(1));
+        assert_eq!(d(u64::MAX - 1, u64::MAX), Ok(0));
+        assert_eq!(d(7, 2), Ok(3));
+        assert_eq!(oracle(&Request::Deposit { account: 0, amount: 1 }), None);
+    }
+
+    #[test]
+    fn the_oracle_catches_a_wrapping_multiply() {
+        let req = Request::Multiply { a: 1 << 40, b: 1 << 40 };
+        let wrapped: Reply = Ok((1u64 << 40).wrapping_mul(1 << 40));
+        let rec = Record {
+            at: crate::time::SimTime(5),
+            node: NodeId(1),
+            obs: Obs::Rpc(RpcObs::Executed {
+                client: NodeId(0),
+                call: 0,
+                req,
+                reply: wrapped,
+            }),
+        };
+        let ctx = CheckContext {
+            names: vec!["c1".into(), "s1".into()],
+            ..CheckContext::new(0, crate::time::SimTime(10))
+        };
+        let v = check_results(&[rec], &ctx);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].message.contains("expected error: overflow"), "{}", v[0].message);
+        assert_eq!(v[0].events[0].name, "s1");
+        assert!(v[0].events[0].what.contains("of c1"), "{}", v[0].events[0].what);
+    }
 }

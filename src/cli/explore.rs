@@ -1,5 +1,6 @@
 //! `detsim explore`: runs a range of seeds in parallel (rayon), shows progress on a
-//! terminal, writes each failing seed as a FAILURE file, and prints seeds run, failures
+//! terminal, writes each failing seed as a FAILURE file, and prints seeds run, failures,
+//! seeds not judged (no failure, but a check could not judge the run: no FAILURE file)
 //! and seeds per second. With `--shard I/N` it runs exactly shard I's seeds; with `--json`
 //! it prints one line per seed, so shards' outputs merge with `cat`.
 
@@ -13,12 +14,15 @@ use std::time::Instant;
 
 use clap::Args;
 use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, failure_file_name, shard_seeds};
-use detsim::report::RunReport;
+use detsim::report::{RunReport, Status};
 use detsim::runner::run_scenario;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use super::load_or_exit;
+
+/// Not-judged seeds listed by name in the human summary (the rest are counted).
+const MAX_NOT_JUDGED_SHOWN: usize = 10;
 
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
@@ -68,6 +72,8 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut ran = 0u64;
     let mut failures: Vec<(u64, PathBuf)> = Vec::new();
+    // Seeds no check failed on but some check could not judge: (seed, reasons).
+    let mut not_judged: Vec<(u64, Vec<String>)> = Vec::new();
     // Chunks in seed order keep the output in seed order and memory bounded. Without
     // --keep-going, a failure makes every later seed skip its run, and the sweep stops
     // after the first failing seed.
@@ -82,7 +88,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
                     }
                     let r = run_scenario(&scenario, seed, None);
                     if let Ok(rep) = &r
-                        && !rep.passed()
+                        && rep.failed()
                     {
                         first_failure.fetch_min(seed, Ordering::Relaxed);
                     }
@@ -94,8 +100,12 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
         for r in results.into_iter().flatten() {
             let r = r?;
             ran += 1;
+            let line = SeedLine::of(&r);
             if a.json {
-                println!("{}", serde_json::to_string(&SeedLine::of(&r))?);
+                println!("{}", serde_json::to_string(&line)?);
+            }
+            if line.status == Status::NotJudged {
+                not_judged.push((r.seed, line.not_judged));
             }
             if let Some(f) = failure_file(&scenario, &source, &r) {
                 std::fs::create_dir_all(&a.out)?;
@@ -114,10 +124,11 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {ran} seeds of {} in {secs:.2}s ({:.1} seeds/s, {jobs} jobs): {} failing",
+        "explored {ran} seeds of {} in {secs:.2}s ({:.1} seeds/s, {jobs} jobs): {} failing, {} not judged",
         scenario.name,
         ran as f64 / secs.max(1e-9),
-        failures.len()
+        failures.len(),
+        not_judged.len()
     );
     let mut lines = vec![summary];
     for (seed, path) in &failures {
@@ -127,6 +138,15 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             path.display()
         ));
     }
+    for (seed, why) in not_judged.iter().take(MAX_NOT_JUDGED_SHOWN) {
+        lines.push(format!("  seed {seed}: not judged ({})", why.join("; ")));
+    }
+    if not_judged.len() > MAX_NOT_JUDGED_SHOWN {
+        lines.push(format!(
+            "  ... and {} more seeds not judged (see --json)",
+            not_judged.len() - MAX_NOT_JUDGED_SHOWN
+        ));
+    }
     for l in lines {
         if a.json {
             eprintln!("{l}");
@@ -134,9 +154,11 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             println!("{l}");
         }
     }
-    Ok(if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !failures.is_empty() {
         ExitCode::from(1)
+    } else if !not_judged.is_empty() {
+        ExitCode::from(super::NOT_JUDGED)
+    } else {
+        ExitCode::SUCCESS
     })
 }

@@ -11,12 +11,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use detsim::report::RunReport;
+use detsim::report::{RunReport, Status};
 use detsim::scenario::{Scenario, load_scenario};
 
 /// detsim: a deterministic simulator for distributed systems.
 ///
-/// Exit codes: 0 all checks passed, 1 a check failed (a finding), 2 bad input or usage.
+/// Exit codes: 0 all checks passed; 1 a check failed (a finding); 2 bad input or usage;
+/// 3 no check failed but at least one could not be judged (work was still undone when
+/// the run ended and not yet due: a fault never healed, e.g. a node crashed and never
+/// restarted, or the run ended too soon). `replay`: 1 the violation came back, else 0.
 #[derive(Parser, Debug)]
 #[command(name = "detsim", version, about, long_about)]
 pub struct Cli {
@@ -28,7 +31,7 @@ pub struct Cli {
 enum Command {
     /// Run one scenario and report what happened.
     #[command(
-        after_help = "Examples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
+        after_help = "Exit codes: 0 every check passed, 1 a check failed, 3 no check failed but one could not be judged (the reason is shown: a node that never came back, or a run too short for the work still undone), 2 bad input.\n\nExamples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
     )]
     Run(run::RunArgs),
     /// Check scenario files and report every problem (exit 2 if any).
@@ -36,12 +39,12 @@ enum Command {
     Validate(run::ValidateArgs),
     /// Run a range of seeds in parallel and write each failure as a FAILURE file.
     #[command(
-        after_help = "Examples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
+        after_help = "Exit codes: 1 some seed failed, else 3 some seed could not be judged (no FAILURE file is written for it; it is counted, and its --json line says status \"not_judged\" with the reasons), else 0; 2 bad input.\n\nExamples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
     )]
     Explore(explore::ExploreArgs),
     /// Re-run a FAILURE file and say whether the same violation and trace hash came back.
     #[command(
-        after_help = "Examples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
+        after_help = "Exit codes: 1 the violation came back, 0 it did not, 2 bad input.\n\nExamples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
     )]
     Replay(replay::ReplayArgs),
     /// Shrink a FAILURE file to a smaller scenario that still fails the same check.
@@ -98,14 +101,17 @@ fn load_failure_or_exit(path: &Path) -> Result<detsim::explore::FailureFile, Exi
     })
 }
 
-/// 0 when every check passed, 1 otherwise.
-fn finding(r: &RunReport) -> ExitCode {
-    if r.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+/// The exit code of a verdict: 0 pass, 1 fail (a finding), 3 not judged.
+fn exit_code(v: Status) -> ExitCode {
+    match v {
+        Status::Pass => ExitCode::SUCCESS,
+        Status::Fail => ExitCode::from(1),
+        Status::NotJudged => ExitCode::from(NOT_JUDGED),
     }
 }
+
+/// The exit code when no check failed but one could not be judged.
+const NOT_JUDGED: u8 = 3;
 
 /// Write an HTML report and say where it went (on stderr: stdout may be JSON).
 fn write_report(path: &Path, out: &detsim::html::HtmlReport) -> anyhow::Result<()> {
@@ -137,20 +143,20 @@ fn print_summary(r: &RunReport, reproduce: &str) {
         r.faults.len()
     );
     for c in &r.checks {
-        let mark = match c.status {
-            detsim::report::Status::Pass => "pass",
-            detsim::report::Status::Fail => "FAIL",
-        };
-        println!("  [{mark}] {}", c.name);
+        match c.status {
+            Status::Pass => println!("  [pass] {}", c.name),
+            Status::Fail => println!("  [FAIL] {}", c.name),
+            Status::NotJudged => println!(
+                "  [NOT JUDGED] {}: {}",
+                c.name,
+                c.reason.as_deref().unwrap_or("work undone at the end")
+            ),
+        }
     }
     for v in r.violations.iter().take(10) {
         println!("  violation {} at {}: {}", v.check, v.at, v.message);
         for e in v.events.iter().take(5) {
-            let node = r
-                .nodes
-                .get(e.node.0 as usize)
-                .map_or_else(|| e.node.to_string(), |n| n.clone());
-            println!("      {} {node}: {}", e.at, e.what);
+            println!("      {} {}: {}", e.at, e.name, e.what);
         }
     }
     if r.violations.len() > 10 {

@@ -10,7 +10,7 @@ use detsim::report::RunReport;
 use detsim::runner::{check_determinism, effective_seed, run_scenario};
 use detsim::scenario::load_scenario;
 
-use super::{finding, load_or_exit, print_summary, write_report};
+use super::{exit_code, load_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -80,7 +80,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report, &cmd);
     }
-    Ok(finding(&report))
+    Ok(exit_code(report.verdict()))
 }
 
 #[derive(Args, Debug)]

@@ -101,14 +101,28 @@ pub struct Collected {
     pub unreadable: u64,
 }
 
+/// A node in a trace line: its name (as the writer names nodes) or its index.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NodeRef {
+    Index(u32),
+    Name(String),
+}
+
+impl Default for NodeRef {
+    fn default() -> Self {
+        NodeRef::Index(0)
+    }
+}
+
 #[derive(Deserialize)]
 struct Line {
     t: u64,
     ev: String,
     #[serde(default)]
-    from: u32,
+    from: NodeRef,
     #[serde(default)]
-    to: u32,
+    to: NodeRef,
     #[serde(default)]
     id: u64,
     #[serde(default)]
@@ -116,7 +130,7 @@ struct Line {
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
-    node: u32,
+    node: NodeRef,
     #[serde(default)]
     incarnation: u32,
     #[serde(default)]
@@ -134,12 +148,15 @@ pub struct TraceCollector {
     out: Rc<RefCell<Collected>>,
     index: BTreeMap<u64, usize>,
     buf: Vec<u8>,
+    /// Node names by index (the trace names nodes; the report draws lanes by index).
+    names: Vec<String>,
+    by_name: BTreeMap<String, u32>,
 }
 
 impl TraceCollector {
     /// A collector keeping the messages sent in `window` (none when `None`), and the
-    /// cell the caller reads after the run.
-    pub fn new(window: Option<Window>) -> (TraceCollector, Rc<RefCell<Collected>>) {
+    /// cell the caller reads after the run. `names` are the run's node names by index.
+    pub fn new(window: Option<Window>, names: Vec<String>) -> (TraceCollector, Rc<RefCell<Collected>>) {
         let out = Rc::new(RefCell::new(Collected {
             window,
             ..Collected::default()
@@ -149,9 +166,19 @@ impl TraceCollector {
                 out: out.clone(),
                 index: BTreeMap::new(),
                 buf: Vec::new(),
+                by_name: names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
+                names,
             },
             out,
         )
+    }
+
+    /// A node's index (`u32::MAX` for a name it does not know: no lane).
+    fn index(&self, n: &NodeRef) -> u32 {
+        match n {
+            NodeRef::Index(i) => *i,
+            NodeRef::Name(name) => self.by_name.get(name).copied().unwrap_or(u32::MAX),
+        }
     }
 
     fn line(&mut self, raw: &[u8]) {
@@ -164,6 +191,7 @@ impl TraceCollector {
             return;
         };
         let t = SimTime(l.t);
+        let (from, to, node) = (self.index(&l.from), self.index(&l.to), self.index(&l.node));
         let mut c = self.out.borrow_mut();
         match l.ev.as_str() {
             "send" => {
@@ -174,8 +202,8 @@ impl TraceCollector {
                         let debug = l.msg.unwrap_or_default();
                         let rec = MsgRecord {
                             id: l.id,
-                            from: l.from,
-                            to: l.to,
+                            from,
+                            to,
                             sent: t,
                             label: label(&debug),
                             debug: debug.chars().take(MAX_DEBUG).collect(),
@@ -210,9 +238,10 @@ impl TraceCollector {
                     c.messages[i].outcomes.push(Outcome { at: t, fate });
                 }
             }
-            "start" if l.incarnation > 0 => c.restarts.push((t, l.node, l.incarnation)),
+            "start" if l.incarnation > 0 => c.restarts.push((t, node, l.incarnation)),
             "fault" | "fault_end" if l.applied => {
-                if let Some(fault) = l.fault {
+                if let Some(mut fault) = l.fault {
+                    crate::trace::index_nodes(&mut fault, &self.names);
                     c.faults.push(FaultEvent {
                         at: t,
                         index: l.index,
@@ -272,7 +301,7 @@ mod tests {
             start: SimTime(10),
             end: SimTime(20),
         };
-        let (mut tc, out) = TraceCollector::new(Some(w));
+        let (mut tc, out) = TraceCollector::new(Some(w), vec!["a".into(), "b".into()]);
         let lines = [
             r#"{"t":5,"ev":"send","from":0,"to":1,"id":1,"arrive":7,"msg":"Ping"}"#,
             r#"{"t":12,"ev":"send","from":0,"to":1,"id":2,"arrive":14,"msg":"Rpc(Return { call: 1, reply: Ok(42) })"}"#,
@@ -282,6 +311,8 @@ mod tests {
             r#"{"t":15,"ev":"drop","from":0,"to":1,"id":2,"reason":"partition"}"#,
             r#"{"t":16,"ev":"fault","index":0,"fault":{"kind":"heal"},"until":null,"applied":true}"#,
             r#"{"t":17,"ev":"fault","index":1,"fault":{"kind":"restart","node":1},"until":null,"applied":false}"#,
+            r#"{"t":18,"ev":"send","from":"b","to":"a","id":3,"arrive":19,"msg":"Ping"}"#,
+            r#"{"t":18,"ev":"fault","index":2,"fault":{"kind":"crash","node":"b"},"until":null,"applied":true}"#,
             "not json",
         ];
         // Split writes mid-line to exercise the buffering.
@@ -290,14 +321,20 @@ mod tests {
         tc.write_all(a).unwrap();
         tc.write_all(b).unwrap();
         let c = out.borrow();
-        assert_eq!(c.sends.total(), 2);
-        assert_eq!(c.sent_in_window, 1);
-        assert_eq!(c.messages.len(), 1);
+        assert_eq!(c.sends.total(), 3);
+        assert_eq!(c.sent_in_window, 2);
+        assert_eq!(c.messages.len(), 2);
+        assert_eq!(
+            (c.messages[1].from, c.messages[1].to),
+            (1, 0),
+            "names map back to lanes"
+        );
         let m = &c.messages[0];
         assert_eq!((m.id, m.label.as_str(), m.duplicated), (2, "= 42", true));
         assert_eq!(m.outcomes.len(), 2);
         assert_eq!(m.outcomes[1].fate, Fate::Dropped("partition".into()));
-        assert_eq!(c.faults.len(), 1, "only applied faults");
+        assert_eq!(c.faults.len(), 2, "only applied faults");
+        assert_eq!(c.faults[1].fault["node"], 1, "a fault's node names map back to indices");
         assert_eq!(c.unreadable, 1);
     }
 }

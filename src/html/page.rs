@@ -45,13 +45,13 @@ main{max-width:1240px;margin:0 auto;padding:16px 20px 40px}
 h1{font-size:22px;margin:4px 0 2px} h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .desc{color:var(--muted);max-width:70em;margin:2px 0 10px}
 .badge{display:inline-block;padding:1px 9px;border-radius:10px;font-size:13px;font-weight:600;vertical-align:middle;margin-left:8px;color:#fff}
-.pass{background:var(--green)} .fail{background:var(--red)}
+.pass{background:var(--green)} .fail{background:var(--red)} .notjudged{background:var(--orange)}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:4px 18px;margin:8px 0}
 .facts div span{color:var(--muted);display:block;font-size:12px}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 .cmd{background:#fff;border:1px solid var(--line);padding:6px 10px;border-radius:4px;display:block;overflow-x:auto;white-space:pre}
 table{border-collapse:collapse;background:#fff} td,th{border:1px solid var(--line);padding:3px 10px;text-align:left}
-.ok{color:var(--green);font-weight:600} .bad{color:var(--red);font-weight:600}
+.ok{color:var(--green);font-weight:600} .bad{color:var(--red);font-weight:600} .nj{color:var(--orange);font-weight:600}
 ul.viol{padding-left:20px;margin:4px 0} summary{cursor:pointer;color:var(--blue)} ul.viol li{margin:3px 0}
 .note{color:var(--muted)}
 .card{background:#fff;border:1px solid var(--line);border-radius:4px}
@@ -159,7 +159,11 @@ pub fn page(p: &PageInput<'_>) -> String {
     let m = &r.messages;
     let c = p.collected;
     let mut s = String::with_capacity(64 * 1024);
-    let passed = r.passed();
+    let (badge, verdict) = match r.verdict() {
+        Status::Pass => ("pass", "all checks passed"),
+        Status::Fail => ("fail", "checks failed"),
+        Status::NotJudged => ("notjudged", "not judged"),
+    };
     let _ = write!(
         s,
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim report: {} seed {}</title><style>{CSS}</style></head><body><main>"#,
@@ -170,8 +174,8 @@ pub fn page(p: &PageInput<'_>) -> String {
         s,
         r#"<h1>{}<span class="badge {}">{}</span></h1><p class="desc">{}</p>"#,
         esc(&r.scenario),
-        if passed { "pass" } else { "fail" },
-        if passed { "all checks passed" } else { "checks failed" },
+        badge,
+        verdict,
         esc(p.description)
     );
     let fact = |k: &str, v: String| format!(r#"<div><span>{k}</span>{v}</div>"#);
@@ -209,10 +213,16 @@ pub fn page(p: &PageInput<'_>) -> String {
         let (class, word) = match ch.status {
             Status::Pass => ("ok", "pass"),
             Status::Fail => ("bad", "FAIL"),
+            Status::NotJudged => ("nj", "NOT JUDGED"),
         };
+        let why = ch
+            .reason
+            .as_deref()
+            .map(|r| format!(r#"<br><span class="note">{}</span>"#, esc(r)))
+            .unwrap_or_default();
         let _ = write!(
             s,
-            r#"<tr data-check="{}"><td class="mono">{}</td><td class="{class}">{word}</td><td>{}</td></tr>"#,
+            r#"<tr data-check="{}"><td class="mono">{}</td><td class="{class}">{word}{why}</td><td>{}</td></tr>"#,
             esc(&ch.name),
             esc(&ch.name),
             ch.violations

@@ -42,7 +42,9 @@ pub fn run_with_report(
     window: Option<Window>,
     command: &str,
 ) -> Result<HtmlReport, Error> {
-    let (collector, cell) = TraceCollector::new(window);
+    // Node names by index, as the simulation will name them (node ids are the file's).
+    let node_names: Vec<String> = s.nodes.iter().map(|n| n.id().to_string()).collect();
+    let (collector, cell) = TraceCollector::new(window, node_names.clone());
     let sink: Box<dyn Write> = match trace {
         Some(t) => Box::new(Tee(t, Box::new(collector))),
         None => Box::new(collector),
@@ -59,7 +61,7 @@ pub fn run_with_report(
         None => {
             let first = report.violations.first().map(|v| v.at);
             let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
-            let (collector, cell) = TraceCollector::new(Some(w));
+            let (collector, cell) = TraceCollector::new(Some(w), node_names);
             let (again, ()) = run_scenario_with(s, seed, Some(Box::new(collector)), |_| ())?;
             if again.trace_hash != report.trace_hash {
                 return Err(Error::InvalidParameter(format!(

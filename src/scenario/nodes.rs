@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{CheckContext, Violation};
+use crate::check::{CheckContext, Source, Verdict};
 use crate::error::Error;
 use crate::history::Record;
 use crate::metrics::discovery::DiscMetrics;
@@ -172,6 +172,10 @@ pub enum NodeSpec {
         /// Deduplicate by (client, call id) in durable storage (false = the dedupe canary).
         #[serde(default = "d_true")]
         dedupe: bool,
+        /// CANARY: a `Multiply` whose product overflows returns the wrapped product
+        /// instead of the overflow error (`rpc.correct_result` must catch it).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        canary_wrapping_multiply: bool,
         /// Register in a registry.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         register: Option<RegisterSpec>,
@@ -560,9 +564,15 @@ impl NodeSpec {
                     never_expire: *canary_never_expire,
                 }),
             ),
-            NodeSpec::RpcServer { id, dedupe, register } => {
+            NodeSpec::RpcServer {
+                id,
+                dedupe,
+                canary_wrapping_multiply,
+                register,
+            } => {
                 let mut cfg = RpcServerConfig::new();
                 cfg.dedupe = *dedupe;
+                cfg.wrapping_multiply = *canary_wrapping_multiply;
                 if let Some(r) = register {
                     cfg = cfg.registering(registrant(r, ids)?);
                 }
@@ -684,45 +694,86 @@ impl NodeSpec {
     }
 }
 
-/// The checks of each protocol, by name, with the function that finds their violations.
-const RPC_CHECKS: [&str; 4] = [
-    "rpc.correct_result",
-    "rpc.deposit_consistency",
-    "rpc.at_most_once",
-    "rpc.liveness",
-];
-const POOL_CHECKS: [&str; 3] = ["pool.correct_result", "pool.accepted_once", "pool.liveness"];
-const DISC_CHECKS: [&str; 3] = ["disc.no_phantom", "disc.no_stale", "disc.visible_after_heal"];
-
 fn has(s: &Scenario, protocol: &str) -> bool {
     s.nodes.iter().any(|n| n.protocol() == protocol)
 }
 
-/// Run every check that applies to `s`; each check's name with what it found.
-pub fn run_checks(s: &Scenario, records: &[Record<Obs>], ctx: &CheckContext) -> Vec<(&'static str, Vec<Violation>)> {
-    let mut found: Vec<Violation> = Vec::new();
-    let mut names: Vec<&'static str> = Vec::new();
+/// Run every check that applies to `s`: each check's verdict, protocol by protocol.
+pub fn run_checks(s: &Scenario, records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
+    let mut out = Vec::new();
     if s.checks.rpc && has(s, "rpc") {
-        found.extend(crate::check::rpc::check_all(records, ctx));
-        names.extend(RPC_CHECKS);
+        out.extend(crate::check::rpc::check_all(records, ctx));
     }
     if s.checks.pool && has(s, "pool") {
-        found.extend(crate::check::pool::check_pool(
+        out.extend(crate::check::pool::check_pool(
             records,
             ctx,
             s.checks.pool_liveness_bound,
         ));
-        names.extend(POOL_CHECKS);
     }
     // Discovery is checked wherever a registry runs.
     if s.checks.discovery && has(s, "discovery") {
-        found.extend(crate::check::discovery::check_all(records, ctx));
-        names.extend(DISC_CHECKS);
+        out.extend(crate::check::discovery::check_all(records, ctx));
     }
-    names
-        .into_iter()
-        .map(|name| (name, found.iter().filter(|v| v.check == name).cloned().collect()))
-        .collect()
+    out
+}
+
+/// The work `s` configures, for the liveness checks' nothing-ran rule: each RPC client's
+/// calls (the first due `start_after` after its start), each dispatcher's batch or
+/// Poisson jobs and each pool client's jobs (the first due within the pool liveness
+/// bound), each registrant's registration (the first due within its TTL). Nodes are
+/// found by name in `sim`.
+pub fn expected_work(s: &Scenario, sim: &Simulation<Msg, Obs>) -> Vec<Source> {
+    let bound = s.checks.pool_liveness_bound;
+    let mut out = Vec::new();
+    for n in &s.nodes {
+        let Some(node) = sim.node_id(n.id()) else { continue };
+        let source = |check, items, configured, first_due| Source {
+            check,
+            node,
+            items,
+            configured,
+            first_due,
+        };
+        let register = match n {
+            NodeSpec::RpcServer { register, .. } | NodeSpec::Dispatcher { register, .. } => register.as_ref(),
+            _ => None,
+        };
+        if let Some(r) = register {
+            out.push(source(
+                "disc.visible_after_heal",
+                ("registration", "registrations"),
+                None,
+                Some((SimTime::ZERO, r.ttl)),
+            ));
+        }
+        match n {
+            NodeSpec::RpcClient { calls, start_after, .. } => out.push(source(
+                "rpc.liveness",
+                ("call", "calls"),
+                Some(*calls),
+                Some((SimTime::ZERO, *start_after)),
+            )),
+            NodeSpec::Dispatcher { arrivals, .. } => match arrivals {
+                ArrivalsSpec::Batch { jobs } => out.push(source(
+                    "pool.liveness",
+                    ("job", "jobs"),
+                    Some(*jobs),
+                    Some((SimTime::ZERO, bound)),
+                )),
+                ArrivalsSpec::Poisson { jobs, .. } => out.push(source("pool.liveness", ("job", "jobs"), *jobs, None)),
+                ArrivalsSpec::Clients => {}
+            },
+            NodeSpec::PoolClient { jobs, .. } => out.push(source(
+                "pool.liveness",
+                ("job", "jobs"),
+                *jobs,
+                Some((SimTime::ZERO, bound)),
+            )),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The streaming metrics of a run, fed by the history's observer.

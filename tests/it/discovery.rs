@@ -116,8 +116,13 @@ fn served(records: &[Record<Obs>]) -> Vec<(SimTime, Vec<NodeId>)> {
         .collect()
 }
 
-fn rpc_violations(run: &Run) -> Vec<detsim::check::Violation> {
-    detsim::check::rpc::check_all(&run.records, &run.ctx)
+/// The RPC checks that did not pass (failed, or not judged).
+fn rpc_violations(run: &Run) -> Vec<detsim::check::Verdict> {
+    not_passed(detsim::check::rpc::check_all(&run.records, &run.ctx))
+}
+
+fn not_passed(v: Vec<detsim::check::Verdict>) -> Vec<detsim::check::Verdict> {
+    v.into_iter().filter(|v| !v.passed()).collect()
 }
 
 /// s1 crashes at 1 s and restarts at 2 s: its entry expires, lookups stop returning it,
@@ -128,7 +133,7 @@ fn crashed_server_expires_and_restarted_server_is_found_again() {
     sim.schedule(ms(1000), Fault::Crash { node: NodeId(1) }).unwrap();
     sim.schedule(ms(2000), Fault::Restart { node: NodeId(1) }).unwrap();
     let run = finish(sim);
-    assert!(check_all(&run.records, &run.ctx).is_empty());
+    assert!(not_passed(check_all(&run.records, &run.ctx)).is_empty());
     assert!(rpc_violations(&run).is_empty());
     let lookups = served(&run.records);
     let (s1, s2) = (NodeId(1), NodeId(2));
@@ -205,9 +210,8 @@ fn drec(at_ms: u64, node: u32, o: DiscObs) -> Record<Obs> {
 #[test]
 fn checkers_flag_crafted_bad_histories() {
     let ctx = CheckContext {
-        seed: 3,
-        end: ms(5000),
         heal_at: ms(1000),
+        ..CheckContext::new(3, ms(5000))
     };
     let s = || "svc".to_string();
     let beat = |at, node| {
@@ -269,7 +273,7 @@ fn checkers_flag_crafted_bad_histories() {
         lookup(1200, vec![]),
         lookup(1300, vec![2]),
     ];
-    let v = check_visible_after_heal(&h, &ctx);
+    let v = check_visible_after_heal(&h, &ctx).violations;
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].at, ms(1200)); // 1050 is within a TTL of the heal
 }
@@ -292,7 +296,7 @@ fn sweep_correct_passes_and_never_expire_canary_is_caught() {
     let (mut expiries, mut rpc_ok) = (0, 0);
     for seed in 0..200 {
         let run = finish(build(seed, false, true));
-        let v = check_all(&run.records, &run.ctx);
+        let v = not_passed(check_all(&run.records, &run.ctx));
         assert!(v.is_empty(), "seed {seed}: {v:#?}");
         let v = rpc_violations(&run);
         assert!(v.is_empty(), "seed {seed}: {v:#?}");

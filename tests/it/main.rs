@@ -16,3 +16,4 @@ mod scenarios;
 mod shrink;
 mod support;
 mod user_protocol;
+mod verdicts;

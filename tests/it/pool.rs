@@ -2,8 +2,8 @@
 //! canaries caught by seed sweeps under a random nemesis, and the correct protocol passing
 //! every seed of the same sweeps (batch, Poisson and closed-loop workloads).
 
-use detsim::check::CheckContext;
 use detsim::check::pool::{check_pool, check_pool_liveness, check_pool_safety};
+use detsim::check::{CheckContext, Status, Verdict, all_passed, violations};
 use detsim::metrics::pool::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
     Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
@@ -103,7 +103,7 @@ fn metrics_are_exact_on_a_tiny_run() {
     let mut s = PoolMetrics::new();
     r.records.iter().for_each(|rec| s.observe(rec));
     assert_eq!(s.report(r.ctx.end), r.report);
-    assert!(check_pool(&r.records, &r.ctx, ms(50)).is_empty());
+    assert!(all_passed(&check_pool(&r.records, &r.ctx, ms(50))));
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn bounded_queue_rejects_and_the_rest_complete() {
     };
     let r = run(3, &pool, LinkConfig::default(), None, SimTime::from_secs(2));
     assert_eq!((r.report.submitted, r.report.rejected, r.report.accepted), (3, 7, 3));
-    assert!(check_pool(&r.records, &r.ctx, SimTime::from_secs(1)).is_empty());
+    assert!(all_passed(&check_pool(&r.records, &r.ctx, SimTime::from_secs(1))));
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn closed_loop_clients_get_every_result() {
         .filter(|x| matches!(x.obs, Obs::Pool(PoolObs::Returned { .. })))
         .count();
     assert_eq!(returned, 60);
-    assert!(check_pool(&r.records, &r.ctx, SimTime::from_secs(1)).is_empty());
+    assert!(all_passed(&check_pool(&r.records, &r.ctx, SimTime::from_secs(1))));
 }
 
 // ---- sweeps under a random nemesis ----
@@ -281,6 +281,8 @@ fn nemesis(with_dispatcher: bool) -> impl Fn(&PoolNodes) -> NemesisConfig {
 struct Sweep {
     /// The seeds whose run broke a check, with the first violation.
     failing: Vec<(u64, String)>,
+    /// The seeds with no violation but a check not judged, with why.
+    not_judged: Vec<(u64, String)>,
     /// Totals over all seeds, to show the faults really bit.
     reassigned: u64,
     duplicate_results: u64,
@@ -305,14 +307,17 @@ fn sweep(pool: &PoolConfig, with_dispatcher: bool, which: &str) -> Sweep {
             .iter()
             .filter(|x| matches!(x.obs, Obs::Pool(PoolObs::WorkerUp { incarnation, .. }) if incarnation > 0))
             .count() as u64;
-        let v = match which {
+        let verdicts: Vec<Verdict> = match which {
             "safety" => check_pool_safety(&r.records, &r.ctx),
-            "liveness" => check_pool_liveness(&r.records, &r.ctx, BOUND),
+            "liveness" => vec![check_pool_liveness(&r.records, &r.ctx, BOUND)],
             _ => check_pool(&r.records, &r.ctx, BOUND),
         };
         assert!(r.ctx.heal_at <= SimTime::from_secs(2));
-        if let Some(first) = v.first() {
+        assert!(r.ctx.unhealed.is_empty(), "the nemesis heals everything");
+        if let Some(first) = violations(&verdicts).first() {
             out.failing.push((seed, format!("{}: {}", first.check, first.message)));
+        } else if let Some(v) = verdicts.iter().find(|v| !v.passed()) {
+            out.not_judged.push((seed, format!("{}: {:?}", v.check, v.not_judged)));
         }
     }
     out
@@ -322,6 +327,7 @@ fn sweep(pool: &PoolConfig, with_dispatcher: bool, which: &str) -> Sweep {
 fn passes_every_seed(arrivals: Arrivals, with_dispatcher: bool, jobs_per_seed: u64) {
     let s = sweep(&sweep_pool(arrivals, false, false), with_dispatcher, "all");
     assert!(s.failing.is_empty(), "{:?}", s.failing);
+    assert!(s.not_judged.is_empty(), "every seed is judged: {:?}", s.not_judged);
     println!("sweep {with_dispatcher}: {s:?}");
     assert_eq!(s.accepted, jobs_per_seed * SEEDS);
     assert!(s.reassigned > SEEDS, "{s:?}");
@@ -436,15 +442,17 @@ fn liveness_checker_flags_a_job_never_accepted_and_respects_the_run_end() {
         .filter(|x| !matches!(&x.obs, Obs::Pool(PoolObs::Accepted { job, .. }) if *job == lost))
         .cloned()
         .collect();
-    let v = check_pool_liveness(&cut, &r.ctx, ms(50));
+    let v = check_pool_liveness(&cut, &r.ctx, ms(50)).violations;
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].check, "pool.liveness");
     assert_eq!(v[0].seed, 1);
     assert!(!v[0].events.is_empty());
-    // A deadline past the end of the run cannot be judged.
-    assert!(check_pool_liveness(&cut, &r.ctx, ms(200)).is_empty());
+    // A deadline past the end of the run cannot be judged: not judged, never a pass.
+    let late = check_pool_liveness(&cut, &r.ctx, ms(200));
+    assert_eq!(late.status(), Status::NotJudged, "{late:?}");
+    assert!(late.not_judged.unwrap().contains("1 job still undone"));
     // Too tight a bound flags the jobs that took longer.
-    assert_eq!(check_pool_liveness(&r.records, &r.ctx, ms(25)).len(), 2);
+    assert_eq!(check_pool_liveness(&r.records, &r.ctx, ms(25)).violations.len(), 2);
 }
 
 #[test]
@@ -472,11 +480,8 @@ fn dispatcher_crash_keeps_jobs_and_accepts_each_once() {
     sim.schedule(ms(100), detsim::Fault::Crash { node: d }).unwrap();
     sim.schedule(ms(400), detsim::Fault::Restart { node: d }).unwrap();
     sim.run().unwrap();
-    let ctx = CheckContext {
-        seed: 9,
-        end: sim.now(),
-        heal_at: ms(400),
-    };
+    let ctx = CheckContext::after(&sim);
+    assert_eq!((ctx.heal_at, ctx.healed_at()), (ms(400), Some(ms(400))));
     let records = sim.history().records();
     let m = pool_metrics(records, sim.now());
     assert_eq!((m.submitted, m.accepted), (50, 50));
@@ -487,5 +492,5 @@ fn dispatcher_crash_keeps_jobs_and_accepts_each_once() {
         .filter(|r| r.at < ms(100) && matches!(r.obs, Obs::Pool(PoolObs::Accepted { .. })))
         .count();
     assert!(before_crash > 0 && before_crash < 50, "{before_crash}");
-    assert!(check_pool(records, &ctx, SimTime::from_secs(1)).is_empty());
+    assert!(all_passed(&check_pool(records, &ctx, SimTime::from_secs(1))));
 }

@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::check::CheckContext;
 use detsim::check::rpc::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
+use detsim::check::{CheckContext, Status, all_passed};
 use detsim::metrics::rpc::{RpcMetrics, RpcSummary};
 use detsim::protocols::Obs;
 use detsim::protocols::rpc::client::Calls;
@@ -69,7 +69,13 @@ fn sweep_run(seed: u64, dedupe: bool, faults: bool) -> Run {
         })
         .unwrap();
     let srv = sim
-        .add_node("server", server(RpcServerConfig { dedupe, register: None }))
+        .add_node(
+            "server",
+            server(RpcServerConfig {
+                dedupe,
+                ..RpcServerConfig::new()
+            }),
+        )
         .unwrap();
     for name in ["c1", "c2"] {
         let cfg = RpcClientConfig::new(Target::Fixed(srv), Workload::generated(30, ms(100)));
@@ -156,7 +162,7 @@ fn scripted_calls_return_exact_results_and_errors() {
             Ok(9)
         ]
     );
-    assert!(check_all(&run.records, &run.ctx).is_empty());
+    assert!(all_passed(&check_all(&run.records, &run.ctx)));
     assert_eq!(run.metrics.ok, 8);
     assert_eq!(run.metrics.app_errors, 3);
     assert_eq!(run.metrics.failed, 0);
@@ -209,8 +215,29 @@ fn call_to_a_dead_server_fails_after_its_retry_budget() {
     assert_eq!(count(&run.records, |o| matches!(o, RpcObs::Attempt { .. })), 4);
     assert_eq!(run.metrics.failed, 1);
     assert_eq!(run.metrics.retries, 3);
-    // The crash is the last fault (heal_at = 1 ms): the failed call breaks liveness.
+    // The server crashed for good: the run never healed, so the failed call is undone
+    // work the run cannot judge (not a pass, not a violation), and the reason says why.
     let v = check_liveness(&run.records, &run.ctx);
+    assert_eq!(v.status(), Status::NotJudged, "{v:?}");
+    let why = v.not_judged.unwrap();
+    assert!(
+        why.starts_with("server crashed at 1ms and never restarted; 1 call undone"),
+        "{why}"
+    );
+    // Restarted (healed at 1 s, long after): the call failed while the fault was in force, excused.
+    let healed = CheckContext {
+        unhealed: vec![],
+        heal_at: SimTime::from_secs(1),
+        ..run.ctx.clone()
+    };
+    assert!(check_liveness(&run.records, &healed).passed());
+    // Had the run healed before the call was invoked, its failure breaks liveness.
+    let early = CheckContext {
+        unhealed: vec![],
+        heal_at: SimTime::ZERO,
+        ..run.ctx.clone()
+    };
+    let v = check_liveness(&run.records, &early).violations;
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].check, "rpc.liveness");
     assert_eq!(v[0].events.len(), 2);
@@ -234,7 +261,13 @@ fn duplicating_run(dedupe: bool) -> Run {
         })
         .unwrap();
     let srv = sim
-        .add_node("server", server(RpcServerConfig { dedupe, register: None }))
+        .add_node(
+            "server",
+            server(RpcServerConfig {
+                dedupe,
+                ..RpcServerConfig::new()
+            }),
+        )
         .unwrap();
     let cfg = RpcClientConfig::new(Target::Fixed(srv), Workload::generated(40, ms(20)));
     let cl = sim.add_node("client", client(cfg).unwrap()).unwrap();
@@ -256,7 +289,7 @@ fn duplicating_run(dedupe: bool) -> Run {
 #[test]
 fn dedupe_survives_duplication_loss_and_restart() {
     let run = duplicating_run(true);
-    assert!(check_all(&run.records, &run.ctx).is_empty());
+    assert!(all_passed(&check_all(&run.records, &run.ctx)));
     let ok = run.metrics.ok as usize;
     assert!(ok >= 30, "{:?}", run.metrics);
     assert!(run.metrics.retries > 10, "{:?}", run.metrics);
@@ -345,9 +378,9 @@ fn rec(at_ms: u64, node: u32, o: RpcObs) -> Record<Obs> {
 
 fn ctx0() -> CheckContext {
     CheckContext {
-        seed: 9,
-        end: ms(10_000),
         heal_at: ms(100),
+        first_fault_at: Some(ms(50)),
+        ..CheckContext::new(9, ms(10_000))
     }
 }
 
@@ -451,14 +484,23 @@ fn checkers_flag_crafted_bad_histories() {
             budget: ms(500),
         },
     )];
-    let v = check_liveness(&hung, &ctx0());
+    let v = check_liveness(&hung, &ctx0()).violations;
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].at, ms(700));
     let short = CheckContext { end: ms(600), ..ctx0() };
-    assert!(
-        check_liveness(&hung, &short).is_empty(),
-        "budget not over at the end of the run"
+    let v = check_liveness(&hung, &short);
+    assert_eq!(
+        v.status(),
+        Status::NotJudged,
+        "budget not over at the end of the run: {v:?}"
     );
+    assert!(v.not_judged.unwrap().contains("due only at 700ms: run longer"));
+    // Nothing left to happen (quiescent) and healed: it never will be answered.
+    let quiet = CheckContext {
+        quiescent: true,
+        ..short
+    };
+    assert_eq!(check_liveness(&hung, &quiet).violations.len(), 1);
 }
 
 #[test]
@@ -481,7 +523,7 @@ fn sweep_correct_passes_and_no_dedupe_canary_is_caught() {
     for seed in 0..200 {
         let run = sweep_run(seed, true, true);
         let v = check_all(&run.records, &run.ctx);
-        assert!(v.is_empty(), "seed {seed}: {v:#?}");
+        assert!(all_passed(&v), "seed {seed}: {v:#?}");
         assert!(run.ctx.heal_at > SimTime::ZERO, "seed {seed}: no fault injected");
         ok_calls += run.metrics.ok;
         failed += run.metrics.failed;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::node::{Node, NodeId, TimerId};
 use crate::protocols::discovery::{Registrant, RegistrantConfig};
-use crate::protocols::rpc::{Reply, RpcMsg, RpcObs, execute};
+use crate::protocols::rpc::{Reply, Request, RpcMsg, RpcObs, execute};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
 
 /// How an RPC server behaves.
@@ -15,6 +15,10 @@ pub struct RpcServerConfig {
     /// Deduplicate by (client, call id) for at-most-once execution. Turning it off is the
     /// planted bug (canary) that `check::rpc::check_at_most_once` must catch.
     pub dedupe: bool,
+    /// CANARY: answer a `Multiply` whose product overflows with the wrapped product
+    /// instead of [`crate::protocols::rpc::AppError::Overflow`]. The planted bug
+    /// `check::rpc::check_results` must catch (its oracle is independent of this server).
+    pub wrapping_multiply: bool,
     /// Register with a service registry (and renew by heartbeat), if set.
     pub register: Option<RegistrantConfig>,
 }
@@ -24,6 +28,7 @@ impl RpcServerConfig {
     pub fn new() -> Self {
         RpcServerConfig {
             dedupe: true,
+            wrapping_multiply: false,
             register: None,
         }
     }
@@ -98,7 +103,10 @@ impl Node<Msg, Obs> for RpcServer {
                 return;
             }
         }
-        let reply = execute(&req, &mut store.accounts);
+        let reply = match req {
+            Request::Multiply { a, b } if self.cfg.wrapping_multiply => Ok(a.wrapping_mul(b)),
+            _ => execute(&req, &mut store.accounts),
+        };
         if dedupe {
             store.dedupe.entry(from).or_default().done.insert(call, reply);
         }

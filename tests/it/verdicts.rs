@@ -1,0 +1,464 @@
+//! Verdicts through the real binary: liveness checks that cannot pass vacuously (work
+//! left undone is `fail` when it was due or can never happen, `not_judged` with a reason
+//! when a fault never healed or the run ended too soon, exit code 3), explore counting
+//! not-judged seeds, the RPC oracle catching the wrapping-multiply canary, and node
+//! names (never `n<digit>`) in violations, evidence, summaries, traces and reports.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::scenarios::detsim;
+use crate::support::tempdir;
+
+/// Write `text` as `<dir>/<name>.json`.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.json"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `detsim run FILE --json`: the exit code and the report.
+fn run_json(file: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = detsim(&["run", file.to_str().unwrap(), "--json"]);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
+/// The report's entry for one check.
+fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {report}"))
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Where `s` mentions a node by index (`n5`): an `n` right after a non-word character
+/// (or the start) and followed by a digit.
+fn index_reference(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    (0..b.len().saturating_sub(1))
+        .find(|&i| {
+            b[i] == b'n'
+                && b[i + 1].is_ascii_digit()
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        })
+        .map(|i| s[i.saturating_sub(30)..(i + 30).min(s.len())].to_string())
+}
+
+const ONE_WORKER_CRASHED_FOR_GOOD: &str = r#"{
+  "name": "crashed-for-good", "seed": 1, "duration": "4s",
+  "nodes": [
+    { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 } },
+    { "id": "w1", "role": "worker", "dispatcher": "dispatcher",
+      "service_time": { "dist": "constant", "value": "1s" } }
+  ],
+  "faults": [ { "kind": "crash", "at": "500ms", "node": "w1" } ]
+}"#;
+
+/// The issue's case: the only worker crashed for good at 500 ms, a batch of 10 jobs,
+/// none accepted. Was `[pass]`, exit 0; now not judged, naming w1, exit 3.
+#[test]
+fn a_worker_crashed_for_good_is_not_judged_naming_it() {
+    let dir = tempdir("verdict-crashed");
+    let f = write(&dir, "crashed", ONE_WORKER_CRASHED_FOR_GOOD);
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(3), "{r}");
+    let live = check(&r, "pool.liveness");
+    assert_eq!(live["status"], "not_judged");
+    assert_eq!(
+        live["reason"], "w1 crashed at 500ms and never restarted; 10 jobs undone",
+        "{live}"
+    );
+    assert_eq!(check(&r, "pool.correct_result")["status"], "pass");
+    assert_eq!(r["heal_at_ns"], serde_json::Value::Null, "it never healed");
+    assert_eq!(r["unhealed"][0]["node"], "w1");
+    assert_eq!(r["unhealed"][0]["what"], "crashed");
+    assert_eq!(r["unhealed"][0]["since_ns"], 500_000_000);
+    let out = detsim(&["run", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out).contains("  [NOT JUDGED] pool.liveness: w1 crashed at 500ms and never restarted; 10 jobs undone\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A dispatcher with no worker at all: the run is quiescent at once with 10 jobs queued
+/// and no fault: they will never be accepted. Was `[pass]`; now a failure naming them.
+#[test]
+fn a_dispatcher_with_no_workers_fails() {
+    let dir = tempdir("verdict-noworker");
+    let f = write(
+        &dir,
+        "noworker",
+        r#"{ "name": "no-workers", "seed": 1, "duration": "4s",
+  "nodes": [ { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 } } ] }"#,
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(r["outcome"], "quiescent");
+    assert_eq!(check(&r, "pool.liveness")["status"], "fail");
+    let v = r["violations"].as_array().unwrap();
+    assert_eq!(v.len(), 10, "one per undone job");
+    let m = v[0]["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("job dispatcher/1, submitted at 0s, was never accepted"),
+        "{m}"
+    );
+    assert!(m.contains("quiescent"), "{m}");
+    assert_eq!(v[0]["events"][0]["node"], "dispatcher");
+}
+
+/// A run that ends before the bound of work still undone: not judged ("run longer"),
+/// never a pass. Was `[pass]`, exit 0.
+#[test]
+fn a_run_too_short_for_its_undone_work_is_not_judged() {
+    let dir = tempdir("verdict-short");
+    let f = write(
+        &dir,
+        "short",
+        r#"{ "name": "short", "seed": 1, "duration": "500ms",
+  "nodes": [
+    { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 } },
+    { "id": "w1", "role": "worker", "dispatcher": "dispatcher",
+      "service_time": { "dist": "constant", "value": "100ms" } }
+  ],
+  "checks": { "pool_liveness_bound": "2s" } }"#,
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(3), "{r}");
+    let live = check(&r, "pool.liveness");
+    assert_eq!(live["status"], "not_judged");
+    let why = live["reason"].as_str().unwrap();
+    assert!(
+        why.contains("jobs still undone when the run ended at 500ms, due only at 2s: run longer"),
+        "{why}"
+    );
+    // Long enough: every job is done, and the same check passes.
+    let f = write(
+        &dir,
+        "long",
+        &std::fs::read_to_string(&f).unwrap().replace("500ms", "3s"),
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(
+        (code, &check(&r, "pool.liveness")["status"]),
+        (Some(0), &"pass".into()),
+        "{r}"
+    );
+}
+
+/// A pool client configured to make 10 jobs that made none (it looks the dispatcher up
+/// under a service name nobody registers): nothing ran, and the run healed long before
+/// the first job was due. Was `[pass]`; now a failure naming the client.
+#[test]
+fn a_pool_client_that_made_no_job_fails() {
+    let dir = tempdir("verdict-idle");
+    let f = write(
+        &dir,
+        "idle",
+        r#"{ "name": "idle-client", "seed": 1, "duration": "3s",
+  "nodes": [
+    { "id": "registry", "role": "registry" },
+    { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "clients" },
+      "register": { "registry": "registry", "service": "pool", "ttl": "300ms" } },
+    { "id": "w1", "role": "worker", "dispatcher": "dispatcher",
+      "service_time": { "dist": "constant", "value": "1ms" } },
+    { "id": "c1", "role": "pool_client", "service": { "registry": "registry", "service": "p00l" },
+      "jobs": 10 }
+  ],
+  "checks": { "pool_liveness_bound": "1s" } }"#,
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(check(&r, "pool.liveness")["status"], "fail");
+    let m = r["violations"][0]["message"].as_str().unwrap();
+    assert!(m.starts_with("c1 was configured to make 10 jobs and made none"), "{m}");
+}
+
+const RPC_SERVER_CRASHED_FOR_GOOD: &str = r#"{
+  "name": "rpc-crashed", "seed": 1, "duration": "3s",
+  "nodes": [
+    { "id": "s1", "role": "rpc_server" },
+    { "id": "c1", "role": "rpc_client", "server": "s1", "calls": 10, "interval": "20ms",
+      "mix": { "multiply": 1 } }
+  ],
+  "faults": [ { "kind": "crash", "at": "100ms", "node": "s1" } ]
+}"#;
+
+/// The RPC server crashed for good: the calls after it failed while the fault was in
+/// force and it never healed. Was a failure (judged as if healed at the crash); now not
+/// judged, naming s1.
+#[test]
+fn an_rpc_server_crashed_for_good_is_not_judged() {
+    let dir = tempdir("verdict-rpc-crashed");
+    let f = write(&dir, "crashed", RPC_SERVER_CRASHED_FOR_GOOD);
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(3), "{r}");
+    let live = check(&r, "rpc.liveness");
+    assert_eq!(live["status"], "not_judged");
+    let why = live["reason"].as_str().unwrap();
+    assert!(why.starts_with("s1 crashed at 100ms and never restarted; "), "{why}");
+    assert!(why.contains(" calls undone"), "{why}");
+    // Restarted at 1 s: healed; the failures during the crash are excused, and it passes.
+    let f = write(
+        &dir,
+        "restarted",
+        &RPC_SERVER_CRASHED_FOR_GOOD.replace(r#""node": "s1" }"#, r#""node": "s1", "until": "1s" }"#),
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(
+        (code, &check(&r, "rpc.liveness")["status"]),
+        (Some(0), &"pass".into()),
+        "{r}"
+    );
+}
+
+/// A client that can reach no server (it looks up a service name no server registers),
+/// in a run that healed: every call failed before the first fault (an unrelated pause at
+/// 2 s), with no fault in force. Was `[pass]` (only calls invoked after the last fault
+/// were judged); now a failure.
+#[test]
+fn an_rpc_client_with_no_reachable_server_fails() {
+    let dir = tempdir("verdict-rpc-unreachable");
+    let f = write(
+        &dir,
+        "unreachable",
+        r#"{ "name": "rpc-unreachable", "seed": 1, "duration": "3s",
+  "nodes": [
+    { "id": "registry", "role": "registry" },
+    { "id": "s1", "role": "rpc_server", "register": { "registry": "registry", "service": "arith", "ttl": "300ms" } },
+    { "id": "c1", "role": "rpc_client", "service": { "registry": "registry", "service": "arithmetic" },
+      "calls": 3, "interval": "10ms", "mix": { "multiply": 1 } }
+  ],
+  "faults": [ { "kind": "pause", "at": "2s", "until": "2100ms", "node": "s1" } ] }"#,
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(check(&r, "rpc.liveness")["status"], "fail");
+    assert_eq!(check(&r, "rpc.liveness")["violations"], 3);
+    let m = r["violations"][0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("of c1") && m.contains("before the first fault (at 2s)"),
+        "{m}"
+    );
+}
+
+const REGISTRY: &str = r#"{ "name": "disc", "seed": 1, "duration": "3s",
+  "nodes": [
+    { "id": "registry", "role": "registry" },
+    { "id": "s1", "role": "rpc_server", "register": { "registry": "registry", "service": "arith", "ttl": "300ms" } }
+  ] FAULTS NETWORK }"#;
+
+/// Discovery: the registry crashed for good, so no registration can reach it: not
+/// judged (was a pass: no lookup was served after the heal, nothing was checked).
+#[test]
+fn a_registry_crashed_for_good_is_not_judged() {
+    let dir = tempdir("verdict-disc-crashed");
+    let f = write(
+        &dir,
+        "crashed",
+        &REGISTRY
+            .replace(
+                "FAULTS",
+                r#", "faults": [ { "kind": "crash", "at": "1s", "node": "registry" } ]"#,
+            )
+            .replace("NETWORK", ""),
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(3), "{r}");
+    let vis = check(&r, "disc.visible_after_heal");
+    assert_eq!(vis["status"], "not_judged");
+    assert_eq!(
+        vis["reason"],
+        "registry crashed at 1s and never restarted; 1 registration undone"
+    );
+}
+
+/// Discovery, healed: s1 heartbeats but every heartbeat to the registry is lost and
+/// nobody looks the service up. Its registration never became visible although the run
+/// had no fault at all. Was a pass (no lookup, nothing checked); now a failure.
+#[test]
+fn a_registration_that_never_reaches_its_registry_fails() {
+    let dir = tempdir("verdict-disc-lost");
+    let f = write(
+        &dir,
+        "lost",
+        &REGISTRY.replace("FAULTS", "").replace(
+            "NETWORK",
+            r#", "network": { "links": [ { "from": "s1", "to": "registry", "drop": 1.0 } ] }"#,
+        ),
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(1), "{r}");
+    assert_eq!(check(&r, "disc.visible_after_heal")["status"], "fail");
+    let m = r["violations"][0]["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("s1 heartbeats for \"arith\" to registry, but no registration"),
+        "{m}"
+    );
+}
+
+/// explore: a not-judged seed is counted and shown, writes no FAILURE file, and its
+/// JSON line says so; the sweep exits 3.
+#[test]
+fn explore_counts_not_judged_seeds_without_failure_files() {
+    let dir = tempdir("verdict-explore");
+    let f = write(&dir, "crashed", ONE_WORKER_CRASHED_FOR_GOOD);
+    let out_dir = dir.join("failures");
+    let out = detsim(&[
+        "explore",
+        f.to_str().unwrap(),
+        "--seeds",
+        "0..3",
+        "--jobs",
+        "1",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains(": 0 failing, 3 not judged"), "{}", text(&out));
+    assert!(
+        text(&out).contains("  seed 1: not judged (pool.liveness: w1 crashed at 500ms"),
+        "{}",
+        text(&out)
+    );
+    assert!(!out_dir.exists(), "no FAILURE file for a seed that did not fail");
+    let out = detsim(&[
+        "explore",
+        f.to_str().unwrap(),
+        "--seeds",
+        "0..3",
+        "--jobs",
+        "1",
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let lines: Vec<serde_json::Value> = text(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["status"], "not_judged", "{l}");
+        assert_eq!(l["violations"], serde_json::json!([]));
+        assert!(
+            l["not_judged"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("pool.liveness: w1 crashed"),
+            "{l}"
+        );
+    }
+}
+
+const WRAPPING_CANARY: &str = r#"{
+  "name": "wrapping-canary", "seed": 3, "duration": "2s",
+  "nodes": [
+    { "id": "s1", "role": "rpc_server", "canary_wrapping_multiply": true },
+    { "id": "c1", "role": "rpc_client", "server": "s1", "calls": 60, "interval": "5ms",
+      "mix": { "multiply": 1 } }
+  ]
+}"#;
+
+/// `rpc.correct_result` catches a server whose multiply wraps on overflow (its oracle
+/// is its own, not the server's function); the same scenario without the canary passes.
+/// Every violation, evidence line, summary line, trace line and the report's violation
+/// list name nodes by the scenario's ids, never `n<digit>`.
+#[test]
+fn the_wrapping_multiply_canary_is_caught_and_named() {
+    let dir = tempdir("verdict-wrapping");
+    let f = write(&dir, "canary", WRAPPING_CANARY);
+    let trace = dir.join("t.jsonl");
+    let out = detsim(&["run", f.to_str().unwrap(), "--json", "--trace", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check(&r, "rpc.correct_result")["status"], "fail");
+    let violations = r["violations"].as_array().unwrap();
+    assert!(!violations.is_empty());
+    let v = violations.iter().find(|v| v["check"] == "rpc.correct_result").unwrap();
+    assert!(
+        v["message"].as_str().unwrap().contains("expected error: overflow"),
+        "{v}"
+    );
+    let names: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].as_str().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| *n == "s1" || *n == "c1"), "{names:?}");
+    assert!(v["events"][0]["node_index"].is_u64());
+    for v in violations {
+        let s = v.to_string().replace("\"node_index\":", "");
+        assert_eq!(index_reference(&s), None, "{s}");
+    }
+    let lines = std::fs::read_to_string(&trace).unwrap();
+    let first_send: serde_json::Value = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["ev"] == "send")
+        .unwrap();
+    assert_eq!((&first_send["from"], &first_send["to"]), (&"c1".into(), &"s1".into()));
+    for l in lines.lines() {
+        assert_eq!(index_reference(l), None, "{l}");
+    }
+    let human = detsim(&["run", f.to_str().unwrap()]);
+    assert_eq!(index_reference(&text(&human)), None, "{}", text(&human));
+    assert!(text(&human).contains(" s1: executed call"), "{}", text(&human));
+    // The HTML report's violation list too.
+    let html = dir.join("r.html");
+    let out = detsim(&["run", f.to_str().unwrap(), "--report", html.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let list = &page[page.find(r#"<ul class="viol">"#).unwrap()..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    assert!(list.contains("of c1"), "{list}");
+    assert_eq!(index_reference(list), None, "{list}");
+    // Without the canary, the same calls pass.
+    let f = write(
+        &dir,
+        "fixed",
+        &WRAPPING_CANARY.replace(r#", "canary_wrapping_multiply": true"#, ""),
+    );
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(0), "{r}");
+}
+
+/// The shipped deposit canary names its nodes in its violations and trace too.
+#[test]
+fn the_deposit_canary_names_its_nodes() {
+    let dir = tempdir("verdict-deposit-names");
+    let trace = dir.join("t.jsonl");
+    let out = detsim(&[
+        "run",
+        &crate::scenarios::scenario("deposit_partition_canary"),
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes: Vec<String> = r["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().into())
+        .collect();
+    for v in r["violations"].as_array().unwrap() {
+        let s = v.to_string().replace("\"node_index\":", "");
+        assert_eq!(index_reference(&s), None, "{s}");
+        for e in v["events"].as_array().unwrap() {
+            assert!(nodes.contains(&e["node"].as_str().unwrap().to_string()), "{e}");
+        }
+    }
+    for l in std::fs::read_to_string(&trace).unwrap().lines() {
+        assert_eq!(index_reference(l), None, "{l}");
+    }
+}
