@@ -462,3 +462,38 @@ fn the_deposit_canary_names_its_nodes() {
         assert_eq!(index_reference(l), None, "{l}");
     }
 }
+
+/// A partition that never heals (no `until`, no `heal`) with calls left undone: the run
+/// never healed, so rpc.liveness is not judged, naming the partition; an explicit heal
+/// later makes it judgeable again (and it passes).
+#[test]
+fn a_network_fault_that_never_heals_is_not_judged_naming_it() {
+    let dir = tempdir("verdict-partition-forever");
+    let text = r#"{
+      "name": "partition-forever", "seed": 1, "duration": "5s",
+      "nodes": [
+        { "id": "s1", "role": "rpc_server" },
+        { "id": "c1", "role": "rpc_client", "server": "s1", "calls": 50, "think": "50ms" }
+      ],
+      "faults": [ { "kind": "partition", "at": "500ms", "groups": [["s1"], ["c1"]] } ]
+    }"#;
+    let f = write(&dir, "forever", text);
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(3), "{r}");
+    let live = check(&r, "rpc.liveness");
+    assert_eq!(live["status"], "not_judged", "{r}");
+    let why = live["reason"].as_str().unwrap();
+    assert!(
+        why.starts_with("partition {s1} | {c1} from 500ms never healed"),
+        "{why}"
+    );
+    assert_eq!(r["unhealed"][0]["what"], "cut", "{r}");
+    let healed = text.replace(
+        r#""groups": [["s1"], ["c1"]] } ]"#,
+        r#""groups": [["s1"], ["c1"]] }, { "kind": "heal", "at": "1s" } ]"#,
+    );
+    let f = write(&dir, "healed", &healed);
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(check(&r, "rpc.liveness")["status"], "pass");
+}
