@@ -21,15 +21,16 @@ pub struct SeedRange {
 
 impl std::str::FromStr for SeedRange {
     type Err = String;
-    /// `A..B` (B excluded) or `A..=B` (B included).
+    /// `N` (that seed alone), `A..B` (B excluded) or `A..=B` (B included).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid seed range {s:?}: expected A..B (B excluded) or A..=B, e.g. 0..1000");
+        let bad =
+            || format!("invalid seeds {s:?}: expected N (one seed), A..B (B excluded) or A..=B, e.g. 7 or 0..1000");
         let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
             (a, b, true)
         } else if let Some((a, b)) = s.split_once("..") {
             (a, b, false)
         } else {
-            return Err(bad());
+            (s, s, true)
         };
         let start: u64 = a.trim().parse().map_err(|_| bad())?;
         let last: u64 = b.trim().parse().map_err(|_| bad())?;
@@ -285,6 +286,12 @@ mod tests {
         assert_eq!(all, (10..31).collect::<Vec<_>>());
         assert!("5..5".parse::<SeedRange>().is_err());
         assert!("x..5".parse::<SeedRange>().is_err());
+        assert_eq!("100".parse::<SeedRange>(), Ok(SeedRange { start: 100, end: 101 }));
+        assert_eq!(" 7 ".parse::<SeedRange>(), Ok(SeedRange { start: 7, end: 8 }));
+        assert_eq!("3..=3".parse::<SeedRange>(), Ok(SeedRange { start: 3, end: 4 }));
+        assert!("18446744073709551615".parse::<SeedRange>().is_err(), "no seed after it");
+        assert!("seven".parse::<SeedRange>().is_err());
+        assert!("".parse::<SeedRange>().is_err());
         assert!("3/3".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
     }

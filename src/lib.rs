@@ -92,6 +92,7 @@ pub mod html;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod plural;
 pub mod protocols;
 pub mod queue;
 pub mod report;

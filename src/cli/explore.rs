@@ -24,7 +24,7 @@ use super::load_or_exit;
 pub struct ExploreArgs {
     /// The scenario file.
     scenario: PathBuf,
-    /// Seeds to run: A..B (B excluded) or A..=B.
+    /// Seeds to run: N (that seed alone), A..B (B excluded) or A..=B.
     #[arg(long)]
     seeds: SeedRange,
     /// Worker threads (default: all cores).

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use detsim::plural::count;
 use detsim::report::RunReport;
 use detsim::scenario::{Scenario, load_scenario};
 
@@ -126,15 +127,15 @@ fn print_summary(r: &RunReport, reproduce: &str) {
     let m = &r.messages;
     println!("scenario {}  seed {}  trace hash {}", r.scenario, r.seed, r.trace_hash);
     println!(
-        "ran to {} ({:?}): {} events; messages sent {}, delivered {}, dropped {}, duplicated {}; {} faults",
+        "ran to {} ({:?}): {}; messages sent {}, delivered {}, dropped {}, duplicated {}; {}",
         detsim::SimTime(r.sim_time_ns),
         r.outcome,
-        r.events,
+        count(r.events, "event"),
         m.sent,
         m.delivered,
         m.dropped,
         m.duplicated,
-        r.faults.len()
+        count(r.faults.len() as u64, "fault")
     );
     for c in &r.checks {
         let mark = match c.status {
@@ -154,7 +155,10 @@ fn print_summary(r: &RunReport, reproduce: &str) {
         }
     }
     if r.violations.len() > 10 {
-        println!("  ... and {} more violations (see --json)", r.violations.len() - 10);
+        println!(
+            "  ... and {} more (see --json)",
+            count((r.violations.len() - 10) as u64, "violation")
+        );
     }
     print_metrics(&r.metrics);
     println!("reproduce: {reproduce}");

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use detsim::html::Window;
+use detsim::plural::count;
 use detsim::report::RunReport;
 use detsim::runner::{check_determinism, effective_seed, run_scenario};
 use detsim::scenario::load_scenario;
@@ -95,10 +96,10 @@ pub fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     for f in &a.files {
         match load_scenario(f) {
             Ok(s) => println!(
-                "{}: ok ({} nodes, {} faults, duration {})",
+                "{}: ok ({}, {}, duration {})",
                 f.display(),
-                s.nodes.len(),
-                s.faults.len(),
+                count(s.nodes.len() as u64, "node"),
+                count(s.faults.len() as u64, "fault"),
                 s.duration
             ),
             Err(errs) => {

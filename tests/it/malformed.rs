@@ -117,7 +117,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             nodes(&format!(
                 r#"{srv},{{"id":"c","role":"rpc_client","server":"c","calls":1}}"#
             )),
-            "at nodes[1].server: node \"c\" is a rpc_client, expected a rpc_server",
+            "at nodes[1].server: node \"c\" is an rpc_client, expected an rpc_server",
         ),
         (
             "client with server and service",
