@@ -87,6 +87,10 @@ pub struct SeedLine {
     pub status: String,
     /// Names of the checks that failed.
     pub violations: Vec<String>,
+    /// The FAILURE file written for this seed; `null` when none was (a passing seed, or
+    /// its check's `--max-failures` budget was spent).
+    #[serde(default)]
+    pub failure_file: Option<String>,
 }
 
 impl SeedLine {
@@ -105,6 +109,7 @@ impl SeedLine {
             trace_hash: r.trace_hash.clone(),
             status: if r.passed() { "pass" } else { "fail" }.into(),
             violations: names,
+            failure_file: None,
         }
     }
 }
@@ -168,9 +173,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 /// Read a FAILURE file, with the same precise errors as a scenario file.
 pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
     crate::scenario::load::expect_object(file, text)?;
-    if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(text)
-        && !m.contains_key("detsim_failure")
-    {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() && !crate::scenario::load::is_failure_text(text) {
         return Err(ScenarioErrors(vec![ScenarioError {
             file: file.to_string(),
             place: "1:1".into(),
@@ -199,6 +202,41 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
         ));
     }
     Ok(f)
+}
+
+/// Read and parse a FAILURE file.
+pub fn load_failure(path: &std::path::Path) -> Result<FailureFile, ScenarioErrors> {
+    let (file, text) = crate::scenario::load::read_text(path)?;
+    parse_failure(&file, &text)
+}
+
+/// What a file given to `detsim run` or `detsim validate` holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A scenario file.
+    Scenario(Scenario),
+    /// A FAILURE file: its scenario is run at its seed.
+    Failure(Box<FailureFile>),
+}
+
+impl Input {
+    /// The scenario to run or validate (a FAILURE file's embedded one).
+    pub fn scenario(&self) -> &Scenario {
+        match self {
+            Input::Scenario(s) => s,
+            Input::Failure(f) => &f.scenario,
+        }
+    }
+}
+
+/// Read a scenario file or a FAILURE file (told apart by its `detsim_failure` field).
+pub fn load_input(path: &std::path::Path) -> Result<Input, ScenarioErrors> {
+    let (file, text) = crate::scenario::load::read_text(path)?;
+    if crate::scenario::load::is_failure_text(&text) {
+        parse_failure(&file, &text).map(|f| Input::Failure(Box::new(f)))
+    } else {
+        crate::scenario::parse_scenario(&file, &text).map(Input::Scenario)
+    }
 }
 
 /// What a replay found.
@@ -266,6 +304,8 @@ mod tests {
         let line = SeedLine::of(&report);
         assert_eq!(line.status, "fail");
         assert_eq!(line.violations, ["a", "b"]);
+        let json = serde_json::to_value(&line).unwrap();
+        assert_eq!(json["failure_file"], serde_json::Value::Null, "always present");
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub mod check;
 pub mod dist;
 pub mod error;
 pub mod explore;
+pub mod failure_groups;
 pub mod fault;
 pub mod hash;
 pub mod history;

@@ -1,7 +1,8 @@
 //! `detsim explore`: runs a range of seeds in parallel (rayon), shows progress on a
-//! terminal, writes each failing seed as a FAILURE file, and prints seeds run, failures
-//! and seeds per second. With `--shard I/N` it runs exactly shard I's seeds; with `--json`
-//! it prints one line per seed, so shards' outputs merge with `cat`.
+//! terminal, writes failing seeds as FAILURE files (at most `--max-failures` per check),
+//! and prints seeds run, failing seeds grouped by check, and seeds per second. With
+//! `--shard I/N` it runs exactly shard I's seeds; with `--json` it prints one line per
+//! seed (with its FAILURE file or `null`), so shards' outputs merge with `cat`.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -13,6 +14,8 @@ use std::time::Instant;
 
 use clap::Args;
 use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, failure_file_name, shard_seeds};
+use detsim::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
+use detsim::plural::count;
 use detsim::report::RunReport;
 use detsim::runner::run_scenario;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,6 +42,10 @@ pub struct ExploreArgs {
     /// Keep going after the first failing seed.
     #[arg(long)]
     keep_going: bool,
+    /// Write at most N FAILURE files per failing check (the smallest failing seeds; 0:
+    /// none). Every failing seed is still counted and listed in --json.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FAILURES)]
+    max_failures: u64,
     /// One JSON line per seed on stdout; the summary goes to stderr.
     #[arg(long)]
     json: bool,
@@ -67,7 +74,9 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
     let mut ran = 0u64;
-    let mut failures: Vec<(u64, PathBuf)> = Vec::new();
+    let mut groups = FailureGroups::new(a.max_failures);
+    // The seeds that got a FAILURE file: (seed, failed checks, path).
+    let mut written: Vec<(u64, Vec<String>, PathBuf)> = Vec::new();
     // Chunks in seed order keep the output in seed order and memory bounded. Without
     // --keep-going, a failure makes every later seed skip its run, and the sweep stops
     // after the first failing seed.
@@ -94,39 +103,49 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
         for r in results.into_iter().flatten() {
             let r = r?;
             ran += 1;
-            if a.json {
-                println!("{}", serde_json::to_string(&SeedLine::of(&r))?);
-            }
-            if let Some(f) = failure_file(&scenario, &source, &r) {
+            let mut line = SeedLine::of(&r);
+            let failure = failure_file(&scenario, &source, &r);
+            if let Some(f) = &failure
+                && groups.record(r.seed, &line.violations, &f.check)
+            {
                 std::fs::create_dir_all(&a.out)?;
                 let path = a.out.join(failure_file_name(&scenario.name, r.seed));
-                std::fs::write(&path, serde_json::to_string_pretty(&f)? + "\n")?;
-                failures.push((r.seed, path));
-                if !a.keep_going {
-                    break; // later seeds of this chunk ran, but the sweep stops here
-                }
+                std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")?;
+                line.failure_file = Some(path.display().to_string());
+                written.push((r.seed, line.violations.clone(), path));
+            }
+            if a.json {
+                println!("{}", serde_json::to_string(&line)?);
+            }
+            if failure.is_some() && !a.keep_going {
+                break; // later seeds of this chunk ran, but the sweep stops here
             }
         }
-        if !failures.is_empty() && !a.keep_going {
+        if groups.failing_seeds() > 0 && !a.keep_going {
             break;
         }
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {ran} seeds of {} in {secs:.2}s ({:.1} seeds/s, {jobs} jobs): {} failing",
+        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing",
+        count(ran, "seed"),
         scenario.name,
         ran as f64 / secs.max(1e-9),
-        failures.len()
+        count(jobs as u64, "job"),
+        groups.failing_seeds()
     );
     let mut lines = vec![summary];
-    for (seed, path) in &failures {
+    lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
+    for (seed, checks, path) in &written {
         lines.push(format!(
-            "  seed {seed}: {}  (detsim replay {})",
+            "  seed {seed} fails {}: {}  (detsim replay {})",
+            checks.join(", "),
             path.display(),
             path.display()
         ));
     }
+    lines.extend(groups.without_file_note().map(|l| format!("  {l}")));
     for l in lines {
         if a.json {
             eprintln!("{l}");
@@ -134,7 +153,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             println!("{l}");
         }
     }
-    Ok(if failures.is_empty() {
+    Ok(if groups.failing_seeds() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

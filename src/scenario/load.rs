@@ -31,6 +31,15 @@ pub struct ScenarioErrors(pub Vec<ScenarioError>);
 /// Parse scenario text; `file` names it in errors.
 pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
     expect_object(file, text)?;
+    if is_failure_text(text) {
+        return Err(ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            place: "1:1".into(),
+            message: "this is a FAILURE file (it has `detsim_failure`), not a scenario: `detsim run`, \
+                      `detsim validate`, `detsim replay` and `detsim shrink` read it"
+                .into(),
+        }]));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {
         Ok(s) => s,
@@ -61,6 +70,22 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors
                 .collect(),
         ))
     }
+}
+
+/// Does `text` look like a FAILURE file (a JSON object with a top-level `detsim_failure`
+/// field)? False for anything else, malformed text included.
+pub fn is_failure_text(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        detsim_failure: Option<serde::de::IgnoredAny>,
+    }
+    matches!(
+        serde_json::from_str::<Probe>(text),
+        Ok(Probe {
+            detsim_failure: Some(_)
+        })
+    )
 }
 
 /// The top level must be a JSON object (serde would also accept an array for a struct).
@@ -108,6 +133,13 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 
 /// Read and parse a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    let (file, text) = read_text(path)?;
+    parse_scenario(&file, &text)
+}
+
+/// Read a scenario or FAILURE file as text (at most [`MAX_FILE_BYTES`], UTF-8): the name
+/// to give it in errors and its text.
+pub fn read_text(path: &Path) -> Result<(String, String), ScenarioErrors> {
     let file = path.display().to_string();
     let fail = |message: String| {
         ScenarioErrors(vec![ScenarioError {
@@ -119,11 +151,11 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(format!(
-            "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
+            "file is {} bytes; scenario and FAILURE files are limited to {MAX_FILE_BYTES} bytes",
             meta.len()
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text: {e}")))?;
-    parse_scenario(&file, &text)
+    Ok((file, text))
 }
