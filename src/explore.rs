@@ -182,12 +182,7 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
                 .into(),
         }]));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let f: FailureFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        crate::scenario::load::json_error(file, &path, &inner)
-    })?;
+    let f: FailureFile = crate::scenario::load::from_json(file, text)?;
     let problems = crate::scenario::validate::validate(&f.scenario);
     if !problems.is_empty() {
         return Err(ScenarioErrors(
@@ -214,7 +209,7 @@ pub fn load_failure(path: &std::path::Path) -> Result<FailureFile, ScenarioError
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// A scenario file.
-    Scenario(Scenario),
+    Scenario(Box<Scenario>),
     /// A FAILURE file: its scenario is run at its seed.
     Failure(Box<FailureFile>),
 }
@@ -235,7 +230,7 @@ pub fn load_input(path: &std::path::Path) -> Result<Input, ScenarioErrors> {
     if crate::scenario::load::is_failure_text(&text) {
         parse_failure(&file, &text).map(|f| Input::Failure(Box::new(f)))
     } else {
-        crate::scenario::parse_scenario(&file, &text).map(Input::Scenario)
+        crate::scenario::parse_scenario(&file, &text).map(|s| Input::Scenario(Box::new(s)))
     }
 }
 
