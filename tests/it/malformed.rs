@@ -561,10 +561,14 @@ fn apply(text: &str, muts: &[Mutation]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("DETSIM_MUTATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Mutated example scenarios never panic the parser, the validator or (when they are
-    /// still valid) a bounded run.
+    /// still valid) a bounded run, and every error they give is in the format's words.
     #[test]
     fn mutated_scenarios_never_panic(which in 0usize..9, muts in proptest::collection::vec(mutation(), 1..4)) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -572,9 +576,17 @@ proptest! {
         files.sort();
         let text = std::fs::read_to_string(&files[which % files.len()]).unwrap();
         let mutated = apply(&text, &muts);
-        if let Ok(mut s) = detsim::scenario::parse_scenario("mutated.json", &mutated) {
-            s.max_events = s.max_events.min(20_000);
-            let _ = detsim::runner::run_scenario(&s, 1, None);
+        match detsim::scenario::parse_scenario("mutated.json", &mutated) {
+            Ok(mut s) => {
+                s.max_events = s.max_events.min(20_000);
+                let _ = detsim::runner::run_scenario(&s, 1, None);
+            }
+            Err(errs) => {
+                let text = errs.to_string();
+                for w in SERDE_WORDS {
+                    prop_assert!(!text.contains(w), "serde's words ({:?}) in: {}\nfile: {}", w, text, mutated);
+                }
+            }
         }
     }
 }
