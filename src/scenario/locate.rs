@@ -60,6 +60,8 @@ enum Kind {
 
 /// Deepest nesting scanned (serde_json refuses more than 128 anyway).
 const MAX_DEPTH: usize = 200;
+/// Most values scanned: a larger file is not narrowed down (its memory stays bounded).
+const MAX_VALUES: usize = 300_000;
 
 /// A minimal JSON scanner that records where each value is. The text has already been
 /// accepted by serde_json's parser (the error is a type error), but any surprise gives
@@ -67,6 +69,7 @@ const MAX_DEPTH: usize = 200;
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    values: usize,
 }
 
 impl Scanner<'_> {
@@ -93,7 +96,8 @@ impl Scanner<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Option<Span> {
-        if depth > MAX_DEPTH {
+        self.values += 1;
+        if depth > MAX_DEPTH || self.values > MAX_VALUES {
             return None;
         }
         self.ws();
@@ -241,6 +245,7 @@ fn scan(text: &str) -> Option<Span> {
     Scanner {
         b: text.as_bytes(),
         i: 0,
+        values: 0,
     }
     .value(0)
 }
@@ -410,12 +415,7 @@ mod tests {
     #[test]
     fn the_scanner_finds_every_value_and_survives_garbage() {
         let text = r#" {"a": [1, "x\"y", {"b": null}], "c": -1.5e3} "#;
-        let root = Scanner {
-            b: text.as_bytes(),
-            i: 0,
-        }
-        .value(0)
-        .unwrap();
+        let root = scan(text).unwrap();
         let Kind::Object(entries) = &root.kind else { panic!() };
         assert_eq!(entries.len(), 2);
         assert_eq!(&text[entries[1].2.start..entries[1].2.end], "-1.5e3");
@@ -424,17 +424,10 @@ mod tests {
         };
         assert_eq!(&text[items[1].start..items[1].end], r#""x\"y""#);
         for bad in ["", "{", "[1,", "{\"a\" 1}", "\"open", "{1:2}", &"[".repeat(500)] {
-            assert!(
-                Scanner {
-                    b: bad.as_bytes(),
-                    i: 0
-                }
-                .value(0)
-                .is_none()
-                    || bad.is_empty(),
-                "{bad}"
-            );
+            assert!(scan(bad).is_none(), "{bad}");
         }
+        let many = format!("[{}1]", "1,".repeat(MAX_VALUES));
+        assert!(scan(&many).is_none(), "too many values: not scanned");
     }
 
     #[test]
