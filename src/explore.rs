@@ -21,15 +21,16 @@ pub struct SeedRange {
 
 impl std::str::FromStr for SeedRange {
     type Err = String;
-    /// `A..B` (B excluded) or `A..=B` (B included).
+    /// `N` (that seed alone), `A..B` (B excluded) or `A..=B` (B included).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid seed range {s:?}: expected A..B (B excluded) or A..=B, e.g. 0..1000");
+        let bad =
+            || format!("invalid seeds {s:?}: expected N (one seed), A..B (B excluded) or A..=B, e.g. 7 or 0..1000");
         let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
             (a, b, true)
         } else if let Some((a, b)) = s.split_once("..") {
             (a, b, false)
         } else {
-            return Err(bad());
+            (s, s, true)
         };
         let start: u64 = a.trim().parse().map_err(|_| bad())?;
         let last: u64 = b.trim().parse().map_err(|_| bad())?;
@@ -90,6 +91,10 @@ pub struct SeedLine {
     /// crashed at 500ms and never restarted; 10 jobs undone"`.
     #[serde(default)]
     pub not_judged: Vec<String>,
+    /// The FAILURE file written for this seed; `null` when none was (a passing seed, or
+    /// its check's `--max-failures` budget was spent).
+    #[serde(default)]
+    pub failure_file: Option<String>,
 }
 
 impl SeedLine {
@@ -109,6 +114,7 @@ impl SeedLine {
             status: r.verdict(),
             violations: r.checks_with(Status::Fail),
             not_judged,
+            failure_file: None,
         }
     }
 }
@@ -172,9 +178,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 /// Read a FAILURE file, with the same precise errors as a scenario file.
 pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
     crate::scenario::load::expect_object(file, text)?;
-    if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(text)
-        && !m.contains_key("detsim_failure")
-    {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() && !crate::scenario::load::is_failure_text(text) {
         return Err(ScenarioErrors(vec![ScenarioError {
             file: file.to_string(),
             place: "1:1".into(),
@@ -183,12 +187,7 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
                 .into(),
         }]));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let f: FailureFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        crate::scenario::load::json_error(file, &path, &inner)
-    })?;
+    let f: FailureFile = crate::scenario::load::from_json(file, text)?;
     let problems = crate::scenario::validate::validate(&f.scenario);
     if !problems.is_empty() {
         return Err(ScenarioErrors(
@@ -203,6 +202,41 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
         ));
     }
     Ok(f)
+}
+
+/// Read and parse a FAILURE file.
+pub fn load_failure(path: &std::path::Path) -> Result<FailureFile, ScenarioErrors> {
+    let (file, text) = crate::scenario::load::read_text(path)?;
+    parse_failure(&file, &text)
+}
+
+/// What a file given to `detsim run` or `detsim validate` holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A scenario file.
+    Scenario(Box<Scenario>),
+    /// A FAILURE file: its scenario is run at its seed.
+    Failure(Box<FailureFile>),
+}
+
+impl Input {
+    /// The scenario to run or validate (a FAILURE file's embedded one).
+    pub fn scenario(&self) -> &Scenario {
+        match self {
+            Input::Scenario(s) => s,
+            Input::Failure(f) => &f.scenario,
+        }
+    }
+}
+
+/// Read a scenario file or a FAILURE file (told apart by its `detsim_failure` field).
+pub fn load_input(path: &std::path::Path) -> Result<Input, ScenarioErrors> {
+    let (file, text) = crate::scenario::load::read_text(path)?;
+    if crate::scenario::load::is_failure_text(&text) {
+        parse_failure(&file, &text).map(|f| Input::Failure(Box::new(f)))
+    } else {
+        crate::scenario::parse_scenario(&file, &text).map(|s| Input::Scenario(Box::new(s)))
+    }
 }
 
 /// What a replay found.
@@ -291,6 +325,7 @@ mod tests {
             ["b: w1 crashed at 1s and never restarted; 2 jobs undone"]
         );
         assert_eq!(serde_json::to_value(&line).unwrap()["status"], "not_judged");
+        assert_eq!(json["failure_file"], serde_json::Value::Null, "always present");
     }
 
     #[test]
@@ -311,6 +346,12 @@ mod tests {
         assert_eq!(all, (10..31).collect::<Vec<_>>());
         assert!("5..5".parse::<SeedRange>().is_err());
         assert!("x..5".parse::<SeedRange>().is_err());
+        assert_eq!("100".parse::<SeedRange>(), Ok(SeedRange { start: 100, end: 101 }));
+        assert_eq!(" 7 ".parse::<SeedRange>(), Ok(SeedRange { start: 7, end: 8 }));
+        assert_eq!("3..=3".parse::<SeedRange>(), Ok(SeedRange { start: 3, end: 4 }));
+        assert!("18446744073709551615".parse::<SeedRange>().is_err(), "no seed after it");
+        assert!("seven".parse::<SeedRange>().is_err());
+        assert!("".parse::<SeedRange>().is_err());
         assert!("3/3".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
     }

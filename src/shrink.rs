@@ -78,8 +78,15 @@ impl std::fmt::Display for Sizes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} faults, {} nodes, {} jobs/calls, duration {}",
-            self.faults, self.nodes, self.jobs, self.duration
+            "{}, {}, {}, duration {}",
+            crate::plural::count(self.faults as u64, "fault"),
+            crate::plural::count(self.nodes as u64, "node"),
+            if self.jobs == 1 {
+                "1 job/call".to_string()
+            } else {
+                format!("{} jobs/calls", self.jobs)
+            },
+            self.duration
         )
     }
 }

@@ -209,8 +209,18 @@ impl Serialize for SimTime {
 
 impl<'de> Deserialize<'de> for SimTime {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+        /// A duration is a string with a unit; saying so in the error.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = SimTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"250ms\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SimTime, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 

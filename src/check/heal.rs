@@ -123,7 +123,7 @@ pub fn unhealed<M: Message, O: 'static>(sim: &Simulation<M, O>) -> Vec<Unhealed>
             since: tf.at,
         });
     }
-    out.sort_by(|a, b| (a.since, a.what).cmp(&(b.since, b.what)));
+    out.sort_by_key(|u| (u.since, u.what));
     out
 }
 

@@ -112,9 +112,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!(
-            "ping-pong, {} messages per run, median of {} runs, seed {}{}",
-            a.messages,
-            a.repeat,
+            "ping-pong, {} per run, median of {}, seed {}{}",
+            detsim::plural::count(a.messages, "message"),
+            detsim::plural::count(a.repeat as u64, "run"),
             a.seed,
             if a.jitter {
                 ", jittered latency"

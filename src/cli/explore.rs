@@ -1,8 +1,9 @@
 //! `detsim explore`: runs a range of seeds in parallel (rayon), shows progress on a
-//! terminal, writes each failing seed as a FAILURE file, and prints seeds run, failures,
-//! seeds not judged (no failure, but a check could not judge the run: no FAILURE file)
-//! and seeds per second. With `--shard I/N` it runs exactly shard I's seeds; with `--json`
-//! it prints one line per seed, so shards' outputs merge with `cat`.
+//! terminal, writes failing seeds as FAILURE files (at most `--max-failures` per check),
+//! and prints seeds run, failing seeds grouped by check, seeds not judged (no failure,
+//! but a check could not judge the run: no FAILURE file), and seeds per second. With
+//! `--shard I/N` it runs exactly shard I's seeds; with `--json` it prints one line per
+//! seed (with its FAILURE file or `null`), so shards' outputs merge with `cat`.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -14,6 +15,8 @@ use std::time::Instant;
 
 use clap::Args;
 use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, failure_file_name, shard_seeds};
+use detsim::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
+use detsim::plural::count;
 use detsim::report::{RunReport, Status};
 use detsim::runner::run_scenario;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,7 +31,7 @@ const MAX_NOT_JUDGED_SHOWN: usize = 10;
 pub struct ExploreArgs {
     /// The scenario file.
     scenario: PathBuf,
-    /// Seeds to run: A..B (B excluded) or A..=B.
+    /// Seeds to run: N (that seed alone), A..B (B excluded) or A..=B.
     #[arg(long)]
     seeds: SeedRange,
     /// Worker threads (default: all cores).
@@ -43,6 +46,10 @@ pub struct ExploreArgs {
     /// Keep going after the first failing seed.
     #[arg(long)]
     keep_going: bool,
+    /// Write at most N FAILURE files per failing check (the smallest failing seeds; 0:
+    /// none). Every failing seed is still counted and listed in --json.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FAILURES)]
+    max_failures: u64,
     /// One JSON line per seed on stdout; the summary goes to stderr.
     #[arg(long)]
     json: bool,
@@ -71,7 +78,9 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
     let mut ran = 0u64;
-    let mut failures: Vec<(u64, PathBuf)> = Vec::new();
+    let mut groups = FailureGroups::new(a.max_failures);
+    // The seeds that got a FAILURE file: (seed, failed checks, path).
+    let mut written: Vec<(u64, Vec<String>, PathBuf)> = Vec::new();
     // Seeds no check failed on but some check could not judge: (seed, reasons).
     let mut not_judged: Vec<(u64, Vec<String>)> = Vec::new();
     // Chunks in seed order keep the output in seed order and memory bounded. Without
@@ -100,51 +109,60 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
         for r in results.into_iter().flatten() {
             let r = r?;
             ran += 1;
-            let line = SeedLine::of(&r);
+            let mut line = SeedLine::of(&r);
+            if line.status == Status::NotJudged {
+                not_judged.push((r.seed, line.not_judged.clone()));
+            }
+            let failure = failure_file(&scenario, &source, &r);
+            if let Some(f) = &failure
+                && groups.record(r.seed, &line.violations, &f.check)
+            {
+                std::fs::create_dir_all(&a.out)?;
+                let path = a.out.join(failure_file_name(&scenario.name, r.seed));
+                std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")?;
+                line.failure_file = Some(path.display().to_string());
+                written.push((r.seed, line.violations.clone(), path));
+            }
             if a.json {
                 println!("{}", serde_json::to_string(&line)?);
             }
-            if line.status == Status::NotJudged {
-                not_judged.push((r.seed, line.not_judged));
-            }
-            if let Some(f) = failure_file(&scenario, &source, &r) {
-                std::fs::create_dir_all(&a.out)?;
-                let path = a.out.join(failure_file_name(&scenario.name, r.seed));
-                std::fs::write(&path, serde_json::to_string_pretty(&f)? + "\n")?;
-                failures.push((r.seed, path));
-                if !a.keep_going {
-                    break; // later seeds of this chunk ran, but the sweep stops here
-                }
+            if failure.is_some() && !a.keep_going {
+                break; // later seeds of this chunk ran, but the sweep stops here
             }
         }
-        if !failures.is_empty() && !a.keep_going {
+        if groups.failing_seeds() > 0 && !a.keep_going {
             break;
         }
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {ran} seeds of {} in {secs:.2}s ({:.1} seeds/s, {jobs} jobs): {} failing, {} not judged",
+        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged",
+        count(ran, "seed"),
         scenario.name,
         ran as f64 / secs.max(1e-9),
-        failures.len(),
+        count(jobs as u64, "job"),
+        groups.failing_seeds(),
         not_judged.len()
     );
     let mut lines = vec![summary];
-    for (seed, path) in &failures {
+    lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
+    for (seed, checks, path) in &written {
         lines.push(format!(
-            "  seed {seed}: {}  (detsim replay {})",
+            "  seed {seed} fails {}: {}  (detsim replay {})",
+            checks.join(", "),
             path.display(),
             path.display()
         ));
     }
+    lines.extend(groups.without_file_note().map(|l| format!("  {l}")));
     for (seed, why) in not_judged.iter().take(MAX_NOT_JUDGED_SHOWN) {
         lines.push(format!("  seed {seed}: not judged ({})", why.join("; ")));
     }
     if not_judged.len() > MAX_NOT_JUDGED_SHOWN {
         lines.push(format!(
-            "  ... and {} more seeds not judged (see --json)",
-            not_judged.len() - MAX_NOT_JUDGED_SHOWN
+            "  ... and {} not judged (see --json)",
+            count((not_judged.len() - MAX_NOT_JUDGED_SHOWN) as u64, "more seed")
         ));
     }
     for l in lines {
@@ -154,7 +172,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             println!("{l}");
         }
     }
-    Ok(if !failures.is_empty() {
+    Ok(if groups.failing_seeds() > 0 {
         ExitCode::from(1)
     } else if !not_judged.is_empty() {
         ExitCode::from(super::NOT_JUDGED)

@@ -11,8 +11,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use detsim::plural::count;
 use detsim::report::{RunReport, Status};
-use detsim::scenario::{Scenario, load_scenario};
+use detsim::scenario::{Scenario, ScenarioErrors, load_scenario};
 
 /// detsim: a deterministic simulator for distributed systems.
 ///
@@ -29,17 +30,18 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run one scenario and report what happened.
+    /// Run one scenario (or a FAILURE file's scenario at its seed) and report what happened.
     #[command(
-        after_help = "Exit codes: 0 every check passed, 1 a check failed, 3 no check failed but one could not be judged (the reason is shown: a node that never came back, or a run too short for the work still undone), 2 bad input.\n\nExamples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
+        long_about = run::LONG_ABOUT,
+        after_help = "Exit codes: 0 every check passed, 1 a check failed, 3 no check failed but one could not be judged (the reason is shown: a fault that never healed, or a run too short for the work still undone), 2 bad input.\n\nExamples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
     )]
     Run(run::RunArgs),
-    /// Check scenario files and report every problem (exit 2 if any).
-    #[command(after_help = "Example:\n  detsim validate scenarios/*.json")]
+    /// Check scenario files (or FAILURE files' scenarios) and report every problem (exit 2 if any).
+    #[command(after_help = "Examples:\n  detsim validate scenarios/*.json\n  detsim validate failures/*.json")]
     Validate(run::ValidateArgs),
-    /// Run a range of seeds in parallel and write each failure as a FAILURE file.
+    /// Run a range of seeds in parallel; group failing seeds by check and write FAILURE files (at most --max-failures per check).
     #[command(
-        after_help = "Exit codes: 1 some seed failed, else 3 some seed could not be judged (no FAILURE file is written for it; it is counted, and its --json line says status \"not_judged\" with the reasons), else 0; 2 bad input.\n\nExamples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
+        after_help = "Exit codes: 1 some seed failed, else 3 some seed could not be judged (no FAILURE file is written for it; it is counted, and its --json line says status \"not_judged\" with the reasons), else 0; 2 bad input.\n\nExamples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/deposit_partition_canary.json --seeds 17\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
     )]
     Explore(explore::ExploreArgs),
     /// Re-run a FAILURE file and say whether the same violation and trace hash came back.
@@ -71,34 +73,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Print every problem of a file; exit code 2.
+fn bad_input(errs: ScenarioErrors) -> ExitCode {
+    for e in errs.0 {
+        eprintln!("error: {e}");
+    }
+    ExitCode::from(2)
+}
+
 /// Load a scenario, or print every problem and give exit code 2.
 fn load_or_exit(path: &Path) -> Result<Scenario, ExitCode> {
-    load_scenario(path).map_err(|errs| {
-        for e in errs.0 {
-            eprintln!("error: {e}");
-        }
-        ExitCode::from(2)
-    })
+    load_scenario(path).map_err(bad_input)
+}
+
+/// Load a scenario or a FAILURE file, or print every problem and give exit code 2.
+fn load_input_or_exit(path: &Path) -> Result<detsim::explore::Input, ExitCode> {
+    detsim::explore::load_input(path).map_err(bad_input)
 }
 
 /// Read and parse a FAILURE file, or print every problem and give exit code 2.
 fn load_failure_or_exit(path: &Path) -> Result<detsim::explore::FailureFile, ExitCode> {
-    let name = path.display().to_string();
-    let parsed = std::fs::read_to_string(path)
-        .map_err(|e| {
-            detsim::scenario::ScenarioErrors(vec![detsim::scenario::ScenarioError {
-                file: name.clone(),
-                place: "0:0".into(),
-                message: format!("cannot read: {e}"),
-            }])
-        })
-        .and_then(|text| detsim::explore::parse_failure(&name, &text));
-    parsed.map_err(|errs| {
-        for e in errs.0 {
-            eprintln!("error: {e}");
-        }
-        ExitCode::from(2)
-    })
+    detsim::explore::load_failure(path).map_err(bad_input)
 }
 
 /// The exit code of a verdict: 0 pass, 1 fail (a finding), 3 not judged.
@@ -132,15 +127,15 @@ fn print_summary(r: &RunReport, reproduce: &str) {
     let m = &r.messages;
     println!("scenario {}  seed {}  trace hash {}", r.scenario, r.seed, r.trace_hash);
     println!(
-        "ran to {} ({:?}): {} events; messages sent {}, delivered {}, dropped {}, duplicated {}; {} faults",
+        "ran to {} ({:?}): {}; messages sent {}, delivered {}, dropped {}, duplicated {}; {}",
         detsim::SimTime(r.sim_time_ns),
         r.outcome,
-        r.events,
+        count(r.events, "event"),
         m.sent,
         m.delivered,
         m.dropped,
         m.duplicated,
-        r.faults.len()
+        count(r.faults.len() as u64, "fault")
     );
     for c in &r.checks {
         match c.status {
@@ -160,7 +155,10 @@ fn print_summary(r: &RunReport, reproduce: &str) {
         }
     }
     if r.violations.len() > 10 {
-        println!("  ... and {} more violations (see --json)", r.violations.len() - 10);
+        println!(
+            "  ... and {} more (see --json)",
+            count((r.violations.len() - 10) as u64, "violation")
+        );
     }
     print_metrics(&r.metrics);
     println!("reproduce: {reproduce}");

@@ -5,18 +5,53 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use detsim::explore::{Input, load_input};
 use detsim::html::Window;
+use detsim::plural::count;
 use detsim::report::RunReport;
 use detsim::runner::{check_determinism, effective_seed, run_scenario};
-use detsim::scenario::load_scenario;
 
-use super::{exit_code, load_or_exit, print_summary, write_report};
+use super::{bad_input, exit_code, load_input_or_exit, print_summary, write_report};
+
+/// `detsim run --help`: what the run prints and what each metric means (the same text as
+/// the "Metrics" section of docs/scenario-format.md).
+pub const LONG_ABOUT: &str = "\
+Run one scenario and report what happened: the seed, the trace hash, counts of events,
+messages and faults, each check's verdict, each violation, and the metrics.
+
+Given a FAILURE file (written by `detsim explore`), run its scenario (the realized
+faults as an explicit schedule) at its recorded seed; `detsim replay` also compares the
+result with what the file recorded.
+
+Metrics (all times are virtual time; --json has every figure):
+  rpc.latency      an ok call's reply received at the client minus when the client
+                   invoked it: every attempt, timeout and backoff included. Calls that
+                   failed are counted in `failed`, not in the latency.
+  pool.waiting     a job's submission (when it entered the dispatcher's queue) to its
+                   FIRST assignment (when the dispatcher sent it to a worker), measured
+                   at the dispatcher: no network leg, and a reassignment after an
+                   expired lease does not count again.
+  pool.sojourn     a job's submission to the dispatcher's acceptance of its first
+                   result, measured at the dispatcher: waiting, both network legs
+                   (dispatcher->worker, worker->dispatcher) and the service time. A
+                   pool_client's own legs to and from the dispatcher are not included.
+  pool.utilisation busy slot-time over available slot-time, summed over the workers
+                   (each worker's own figure is in pool.workers): busy = the service
+                   times of the jobs a worker completed (work lost in a crash is not
+                   counted); available = slots x (end of the run - when the worker
+                   first came up), downtime included.
+  pool.throughput_per_s  accepted jobs per simulated second over the whole run.
+  pool.mean_queue_len    the time-averaged number of jobs waiting in the dispatcher's
+                   queue (not those out at workers).
+  Quantiles (p50, p90, p99) come from HDR histograms with 3 significant figures: each
+  is within 0.1% of the exact value and never above the exact maximum. Counts, means
+  and maxima are exact.";
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The scenario file.
+    /// The scenario file, or a FAILURE file (its scenario runs at its recorded seed).
     scenario: PathBuf,
-    /// Use this seed instead of the scenario's (DETSIM_SEED does the same).
+    /// Use this seed instead of the scenario's or the FAILURE file's (DETSIM_SEED does the same).
     #[arg(long)]
     seed: Option<u64>,
     /// Print one JSON object (the report) instead of a summary.
@@ -37,14 +72,26 @@ pub struct RunArgs {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match load_or_exit(&a.scenario) {
-        Ok(s) => s,
+    let input = match load_input_or_exit(&a.scenario) {
+        Ok(i) => i,
         Err(code) => return Ok(code),
     };
+    let scenario = input.scenario();
     let env = std::env::var("DETSIM_SEED").ok();
-    let seed = effective_seed(&scenario, a.seed, env.as_deref())?;
+    let seed = effective_seed(scenario, a.seed, env.as_deref())?;
+    if let Input::Failure(f) = &input {
+        // On stderr: stdout may be JSON.
+        if seed == f.seed {
+            eprintln!("FAILURE file: running its scenario at seed {seed}");
+        } else {
+            eprintln!(
+                "FAILURE file: running its scenario at seed {seed} (given instead of the recorded seed {})",
+                f.seed
+            );
+        }
+    }
     let report: RunReport = if a.check_determinism {
-        let (report, divergence) = check_determinism(&scenario, seed)?;
+        let (report, divergence) = check_determinism(scenario, seed)?;
         match divergence {
             None => eprintln!("determinism: two runs agree (trace hash {})", report.trace_hash),
             Some(d) => {
@@ -67,11 +114,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         match &a.report {
             Some(path) => {
                 let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
-                let out = detsim::html::run_with_report(&scenario, seed, trace, a.report_window, &cmd)?;
+                let out = detsim::html::run_with_report(scenario, seed, trace, a.report_window, &cmd)?;
                 write_report(path, &out)?;
                 out.report
             }
-            None => run_scenario(&scenario, seed, trace)?,
+            None => run_scenario(scenario, seed, trace)?,
         }
     };
     let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
@@ -85,7 +132,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Scenario files to check.
+    /// Scenario files (or FAILURE files: their scenarios) to check.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -93,19 +140,26 @@ pub struct ValidateArgs {
 pub fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     for f in &a.files {
-        match load_scenario(f) {
-            Ok(s) => println!(
-                "{}: ok ({} nodes, {} faults, duration {})",
-                f.display(),
-                s.nodes.len(),
-                s.faults.len(),
-                s.duration
-            ),
+        match load_input(f) {
+            Ok(input) => {
+                let s = input.scenario();
+                let what = match &input {
+                    Input::Scenario(_) => String::new(),
+                    Input::Failure(ff) => {
+                        format!("FAILURE file of {} at seed {}; its scenario has ", ff.check, ff.seed)
+                    }
+                };
+                println!(
+                    "{}: ok ({what}{}, {}, duration {})",
+                    f.display(),
+                    count(s.nodes.len() as u64, "node"),
+                    count(s.faults.len() as u64, "fault"),
+                    s.duration
+                );
+            }
             Err(errs) => {
                 bad += 1;
-                for e in errs.0 {
-                    eprintln!("error: {e}");
-                }
+                let _ = bad_input(errs);
             }
         }
     }

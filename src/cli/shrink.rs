@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use detsim::plural::count;
 use detsim::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
 
 use super::load_failure_or_exit;
@@ -64,8 +65,10 @@ pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     println!("before: {}", shrunk.before);
     println!("after:  {}", shrunk.after);
     println!(
-        "{} runs; still fails {}: {}",
-        shrunk.runs, failure.check, failure.message
+        "{}; still fails {}: {}",
+        count(shrunk.runs as u64, "run"),
+        failure.check,
+        failure.message
     );
     if shrunk.faults_necessary {
         println!(

@@ -276,11 +276,12 @@ pub fn page(p: &PageInput<'_>) -> String {
     };
     let _ = write!(
         s,
-        r#"<h2>Space-time diagram</h2><p id="window-note">Showing {}..{} ({why}): {} of {} messages{}. Hover an arrow for the whole message. <label class="tog"><input type="checkbox" id="labels" checked> labels</label></p><div class="legend">{}</div>"#,
+        r#"<h2>Space-time diagram</h2><p id="window-note">Showing {}..{} ({why}): {} of {} {}{}. Hover an arrow for the whole message. <label class="tog"><input type="checkbox" id="labels" checked> labels</label></p><div class="legend">{}</div>"#,
         short_time(p.window.start.0),
         short_time(p.window.end.0),
         thousands(drawn),
         thousands(m.sent),
+        if m.sent == 1 { "message" } else { "messages" },
         if c.sent_in_window > drawn {
             format!(
                 " ({} more sent in this window are not drawn: narrow it)",
@@ -306,8 +307,8 @@ pub fn page(p: &PageInput<'_>) -> String {
     );
     let _ = write!(
         s,
-        r#"<h2>Plots</h2><p class="note">Shaded: fault windows (same colours as the diagram). Red dashed: violations. Dark bar on the time axis: the diagram's window. {} intervals of {}.</p><div class="plots">{}</div>"#,
-        p.series.len(),
+        r#"<h2>Plots</h2><p class="note">Shaded: fault windows (same colours as the diagram). Red dashed: violations. Dark bar on the time axis: the diagram's window. {} of {}.</p><div class="plots">{}</div>"#,
+        crate::plural::count(p.series.len() as u64, "interval"),
         short_time(p.series.width),
         plots(
             p.series,

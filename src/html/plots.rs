@@ -294,10 +294,10 @@ fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
     }
     let _ = write!(
         s,
-        r#"<path class="s1 series" d="{}"/><text class="tick" x="{:.1}" y="34" text-anchor="end">{} calls</text><line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
+        r#"<path class="s1 series" d="{}"/><text class="tick" x="{:.1}" y="34" text-anchor="end">{}</text><line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
         d.trim_end(),
         W - R,
-        lat.count,
+        crate::plural::count(lat.count, "call"),
         W - R,
         H - B,
         H - B

@@ -34,7 +34,8 @@ pub struct HtmlReport {
 
 /// Run `s` with `seed` and render its report. `trace` also gets the JSON-lines trace;
 /// `window` fixes the diagram's window (default: around the first violation, or the
-/// start); `command` is the command line shown as the way to reproduce the run.
+/// start; a window that starts after the end of the run is an error); `command` is the
+/// command line shown as the way to reproduce the run.
 pub fn run_with_report(
     s: &Scenario,
     seed: u64,
@@ -57,6 +58,12 @@ pub fn run_with_report(
     let mut collected = cell.replace(Default::default());
     let end = SimTime(report.sim_time_ns);
     let (win, default) = match window {
+        // A window after the run would draw an empty diagram: say so instead.
+        Some(w) if w.start > end => {
+            return Err(Error::InvalidParameter(format!(
+                "report window {w} starts after the end of the run (it ran to {end}); choose a window within 0..{end}"
+            )));
+        }
         Some(w) => (w, false),
         None => {
             let first = report.violations.first().map(|v| v.at);

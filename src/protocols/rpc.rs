@@ -210,7 +210,8 @@ impl std::fmt::Display for CallError {
         match self {
             CallError::RetriesExhausted { attempts, sent } => write!(
                 f,
-                "no reply after {attempts} attempts ({sent} sent to a server, {} found none)",
+                "no reply after {} ({sent} sent to a server, {} found none)",
+                crate::plural::count(u64::from(*attempts), "attempt"),
                 attempts.saturating_sub(*sent)
             ),
         }
@@ -304,6 +305,11 @@ mod tests {
         assert_eq!(execute(&dep(2), &mut acc), Ok(7), "a failed deposit adds nothing");
         assert!(!dep(1).is_idempotent() && Request::Divide { a: 1, b: 1 }.is_idempotent());
         assert_eq!(dep(1).to_string(), "Account.Deposit(1, 1)");
+        let once = CallError::RetriesExhausted { attempts: 1, sent: 1 };
+        assert_eq!(
+            once.to_string(),
+            "no reply after 1 attempt (1 sent to a server, 0 found none)"
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Reading a scenario file: JSON syntax and type errors with the file, line and column and
-//! the field path (`network.links[2].drop`), then the semantic checks of
+//! the field path (`network.links[2].drop`, `nodes[4].think`), then the semantic checks of
 //! [`super::validate`]. Bad input is an error value, never a panic.
 
 use std::path::Path;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::Scenario;
+use super::locate::{Outcome, Seg, path_string};
 
 /// Largest scenario file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -31,21 +33,16 @@ pub struct ScenarioErrors(pub Vec<ScenarioError>);
 /// Parse scenario text; `file` names it in errors.
 pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
     expect_object(file, text)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let scenario: Scenario = match serde_path_to_error::deserialize(&mut de) {
-        Ok(s) => s,
-        Err(e) => {
-            let path = e.path().to_string();
-            return Err(json_error(file, &path, &e.into_inner()));
-        }
-    };
-    if let Err(e) = de.end() {
+    if is_failure_text(text) {
         return Err(ScenarioErrors(vec![ScenarioError {
             file: file.to_string(),
-            place: format!("{}:{}", e.line(), e.column()),
-            message: "trailing characters after the scenario object".into(),
+            place: "1:1".into(),
+            message: "this is a FAILURE file (it has `detsim_failure`), not a scenario: `detsim run`, \
+                      `detsim validate`, `detsim replay` and `detsim shrink` read it"
+                .into(),
         }]));
     }
+    let scenario: Scenario = from_json(file, text)?;
     let problems = super::validate::validate(&scenario);
     if problems.is_empty() {
         Ok(scenario)
@@ -61,6 +58,22 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors
                 .collect(),
         ))
     }
+}
+
+/// Does `text` look like a FAILURE file (a JSON object with a top-level `detsim_failure`
+/// field)? False for anything else, malformed text included.
+pub fn is_failure_text(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        detsim_failure: Option<serde::de::IgnoredAny>,
+    }
+    matches!(
+        serde_json::from_str::<Probe>(text),
+        Ok(Probe {
+            detsim_failure: Some(_)
+        })
+    )
 }
 
 /// The top level must be a JSON object (serde would also accept an array for a struct).
@@ -80,21 +93,102 @@ pub fn expect_object(file: &str, text: &str) -> Result<(), ScenarioErrors> {
     }]))
 }
 
-/// A JSON syntax or type error: the line and column, the field path when there is one
-/// (not for syntax errors), and what was expected.
-pub fn json_error(file: &str, path: &str, inner: &serde_json::Error) -> ScenarioErrors {
+/// Deserialize a whole JSON document (a scenario or a FAILURE file) from `text`; `file`
+/// names it in errors. A syntax error gives its line and column; a type error also the
+/// field path, narrowed down inside tagged objects by [`super::locate`], and a message in
+/// the scenario format's words ([`super::words`]).
+pub fn from_json<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ScenarioErrors> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => v,
+        Err(e) => return Err(type_error::<T>(file, text, e)),
+    };
+    if let Err(e) = de.end() {
+        return Err(ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            place: format!("{}:{}", e.line(), e.column()),
+            message: "trailing characters after the top-level object".into(),
+        }]));
+    }
+    Ok(value)
+}
+
+/// One deserialization of `text` as `T`: `None` if it parsed, else the error's path and
+/// message (the re-check [`super::locate`] makes).
+fn outcome<T: DeserializeOwned>(text: &str) -> Outcome {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, T>(&mut de)
+        .err()
+        .map(|e| (path_string(&segments(e.path())), describe_json_error(e.inner())))
+}
+
+/// serde_path_to_error's path as [`Seg`]s (`None` segments: an enum or unknown step).
+fn segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map_while(|s| match s {
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The error for a failed deserialization of `text` as `T`.
+fn type_error<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> ScenarioErrors {
     use serde_json::error::Category;
-    let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
-    let place = if syntax || path.is_empty() || path == "." || path == "?" {
-        format!("{}:{}", inner.line(), inner.column())
+    let complete = e.path().iter().count() == segments(e.path()).len();
+    let reported = segments(e.path());
+    let shown = if complete {
+        path_string(&reported)
     } else {
-        format!("{}:{}: at {path}", inner.line(), inner.column())
+        e.path().to_string()
+    };
+    let inner = e.into_inner();
+    let message = describe_json_error(&inner);
+    let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
+    let place = |line: usize, column: usize, path: &str| {
+        if path.is_empty() {
+            format!("{line}:{column}")
+        } else {
+            format!("{line}:{column}: at {path}")
+        }
+    };
+    let (place, path) = if syntax {
+        (place(inner.line(), inner.column(), ""), Vec::new())
+    } else {
+        let located = complete
+            .then(|| super::locate::locate(text, &reported, &message, &mut |t: &str| outcome::<T>(t)))
+            .flatten();
+        match located {
+            Some(l) => {
+                let (line, column) = line_column(text, l.offset);
+                (place(line, column, &path_string(&l.path)), l.path)
+            }
+            None => (place(inner.line(), inner.column(), &shown), reported),
+        }
     };
     ScenarioErrors(vec![ScenarioError {
         file: file.to_string(),
         place,
-        message: describe_json_error(inner),
+        message: if syntax {
+            message
+        } else {
+            super::words::plain(&message, &path)
+        },
     }])
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    (line, offset.min(text.len()) - start + 1)
 }
 
 /// serde_json's message without its trailing " at line L column C" (we print the place).
@@ -108,6 +202,13 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 
 /// Read and parse a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    let (file, text) = read_text(path)?;
+    parse_scenario(&file, &text)
+}
+
+/// Read a scenario or FAILURE file as text (at most [`MAX_FILE_BYTES`], UTF-8): the name
+/// to give it in errors and its text.
+pub fn read_text(path: &Path) -> Result<(String, String), ScenarioErrors> {
     let file = path.display().to_string();
     let fail = |message: String| {
         ScenarioErrors(vec![ScenarioError {
@@ -119,11 +220,11 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(format!(
-            "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
+            "file is {} bytes; scenario and FAILURE files are limited to {MAX_FILE_BYTES} bytes",
             meta.len()
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text: {e}")))?;
-    parse_scenario(&file, &text)
+    Ok((file, text))
 }

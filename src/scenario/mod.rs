@@ -7,8 +7,10 @@
 
 pub mod build;
 pub mod load;
+pub mod locate;
 pub mod nodes;
 pub mod validate;
+pub mod words;
 
 use serde::{Deserialize, Serialize};
 

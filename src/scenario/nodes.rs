@@ -417,7 +417,11 @@ impl NodeSpec {
                 if role != want {
                     out.push((
                         format!("{path}.{field}"),
-                        format!("node {name:?} is a {role}, expected a {want}"),
+                        format!(
+                            "node {name:?} is {}, expected {}",
+                            crate::plural::with_article(role),
+                            crate::plural::with_article(want)
+                        ),
                     ));
                 }
             }

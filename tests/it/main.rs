@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step instead of one per file).
 
+mod cli;
 mod determinism;
 mod discovery;
 mod fault_windows;

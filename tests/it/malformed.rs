@@ -43,7 +43,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown top-level field",
             with(r#","nmae":1"#),
-            "at nmae: unknown field `nmae`",
+            "at nmae: unknown field `nmae`: expected one of name, description,",
         ),
         (
             "missing name",
@@ -58,7 +58,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "duration as number",
             BASE.replace("\"1s\"", "5") + "}",
-            "at duration: invalid type: integer `5`, expected a string",
+            "at duration: expected a duration such as \"250ms\", found the number 5",
         ),
         (
             "zero duration",
@@ -78,7 +78,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "negative seed",
             with(r#","seed":-1"#),
-            "at seed: invalid value: integer `-1`",
+            "at seed: expected a whole number, 0 or more, found the number -1",
         ),
         (
             "no nodes",
@@ -98,12 +98,12 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown role",
             nodes(r#"{"id":"s","role":"rpc_sever"}"#),
-            "at nodes[0].role: unknown variant `rpc_sever`",
+            "at nodes[0].role: unknown role \"rpc_sever\": expected one of the roles registry, rpc_server, rpc_client,",
         ),
         (
             "unknown node field",
             nodes(r#"{"id":"s","role":"rpc_server","dedup":true}"#),
-            "at nodes[0]: unknown field `dedup`",
+            "at nodes[0].dedup: unknown field `dedup`: expected one of id, dedupe, canary_wrapping_multiply, register",
         ),
         (
             "client of an unknown server",
@@ -117,7 +117,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             nodes(&format!(
                 r#"{srv},{{"id":"c","role":"rpc_client","server":"c","calls":1}}"#
             )),
-            "at nodes[1].server: node \"c\" is a rpc_client, expected a rpc_server",
+            "at nodes[1].server: node \"c\" is an rpc_client, expected an rpc_server",
         ),
         (
             "client with server and service",
@@ -158,7 +158,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "drop as text",
             with(r#","network":{"default":{"drop":"high"}}"#),
-            "at network.default.drop: invalid type: string \"high\", expected f64",
+            "at network.default.drop: expected a number, found the string \"high\"",
         ),
         (
             "negative duplicate on a link",
@@ -178,7 +178,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown latency distribution",
             with(r#","network":{"default":{"latency":{"dist":"gaussian"}}}"#),
-            "at network.default.latency.dist: unknown variant `gaussian`",
+            "at network.default.latency.dist: unknown distribution \"gaussian\": expected one of the distributions constant,",
         ),
         (
             "log-normal with negative sigma",
@@ -213,7 +213,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown fault kind",
             with(r#","faults":[{"kind":"explode","at":"1ms"}]"#),
-            "at faults[0].kind: unknown variant `explode`",
+            "at faults[0].kind: unknown kind \"explode\": expected one of the kinds crash, restart,",
         ),
         (
             "clog with no target",
@@ -266,9 +266,204 @@ fn malformed_files_exit_2_naming_the_place_and_the_problem() {
             );
             assert!(err.contains(expect), "{label}: expected {expect:?} in: {err}");
             assert!(!err.contains("panicked"), "{label}: {err}");
+            assert_in_the_formats_words(label, &err);
             assert!(out.stdout.is_empty(), "{label}: nothing on stdout");
         }
     }
+}
+
+/// serde's own words, which a user of the scenario format should never have to read.
+const SERDE_WORDS: [&str; 14] = [
+    "internally tagged",
+    "untagged",
+    "invalid type",
+    "invalid value",
+    "unknown variant",
+    "variant identifier",
+    "expected f64",
+    "expected u64",
+    "expected u32",
+    "expected struct",
+    "a map",
+    "found map",
+    "sequence",
+    "Spec",
+];
+
+fn assert_in_the_formats_words(label: &str, err: &str) {
+    for w in SERDE_WORDS {
+        assert!(!err.contains(w), "{label}: serde's words ({w:?}) in: {err}");
+    }
+}
+
+/// Errors inside tagged objects (a node's role, a fault's kind, a distribution's dist,
+/// arrivals' kind), which serde reports at the object: (label, file, the exact field
+/// path, what the message must say).
+fn tagged_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
+    let srv = r#"{"id":"s","role":"rpc_server"}"#;
+    let disp = r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":3}}"#;
+    let client = |extra: &str| {
+        nodes(&format!(
+            r#"{srv},{{"id":"c","role":"rpc_client","server":"s","calls":1{extra}}}"#
+        ))
+    };
+    let worker = |st: &str| {
+        nodes(&format!(
+            r#"{disp},{{"id":"w","role":"worker","dispatcher":"d","service_time":{st}}}"#
+        ))
+    };
+    let fault = |f: &str| with(&format!(r#","faults":[{f}]"#));
+    let dist = r#"a distribution object such as {"dist": "constant", "value": "1ms"}"#;
+    vec![
+        (
+            "issue example: a distribution as an rpc_client's think",
+            nodes(&format!(
+                r#"{srv},{srv},{srv},{srv},{{"id":"c","role":"rpc_client","server":"s","calls":1,"think":{{"dist":"constant","value":"1ms"}}}}"#
+            ))
+            .replace(r#"{"id":"s","role":"rpc_server"},{"id":"s","role":"rpc_server"},{"id":"s","role":"rpc_server"},{"id":"s","role":"rpc_server"}"#,
+                r#"{"id":"s","role":"rpc_server"},{"id":"s2","role":"rpc_server"},{"id":"s3","role":"rpc_server"},{"id":"s4","role":"rpc_server"}"#),
+            "nodes[4].think",
+            r#"expected a duration such as "250ms", found an object"#,
+        ),
+        (
+            "issue example: a string latency",
+            with(r#","network":{"default":{"latency":"1ms"}}"#),
+            "network.default.latency",
+            dist,
+        ),
+        (
+            "a field before the role",
+            nodes(&format!(
+                r#"{srv},{{"think":{{"dist":"constant","value":"1ms"}},"id":"c","role":"rpc_client","server":"s","calls":1}}"#
+            )),
+            "nodes[1].think",
+            "a duration such as",
+        ),
+        (
+            "a duration as a pool_client's think",
+            nodes(&format!(r#"{disp},{{"id":"p","role":"pool_client","dispatcher":"d","think":"5ms"}}"#)),
+            "nodes[1].think",
+            dist,
+        ),
+        ("a bad count", client("").replace(r#""calls":1"#, r#""calls":"many""#), "nodes[1].calls", r#"expected a whole number, 0 or more, found the string "many""#),
+        (
+            "two fields wrong the same way: the first is named",
+            client(r#","timeout":5,"backoff_base":5"#),
+            "nodes[1].timeout",
+            "a duration such as",
+        ),
+        ("a weight over u32", client(r#","mix":{"multiply":-1}"#), "nodes[1].mix.multiply", "a whole number from 0 to 4294967295"),
+        ("a repeated field", nodes(r#"{"id":"s","role":"rpc_server","dedupe":true,"dedupe":false}"#), "nodes[0].dedupe", "field `dedupe` is given twice"),
+        ("a node as a string", nodes(r#""s""#), "nodes[0]", "a node object with an id and a role"),
+        ("a role as a number", nodes(r#"{"id":"s","role":5}"#), "nodes[0].role", "expected the name of a role (a string), found the number 5"),
+        (
+            "a registration's ttl",
+            nodes(r#"{"id":"r","role":"registry"},{"id":"s","role":"rpc_server","register":{"registry":"r","service":"a","ttl":100}}"#),
+            "nodes[1].register.ttl",
+            "a duration such as",
+        ),
+        (
+            "a registration without a ttl",
+            nodes(r#"{"id":"r","role":"registry"},{"id":"s","role":"rpc_server","register":{"registry":"r","service":"a"}}"#),
+            "nodes[1].register",
+            "missing field `ttl`",
+        ),
+        ("a distribution's parameter", worker(r#"{"dist":"exponential","mean":5}"#), "nodes[1].service_time.mean", "a duration such as"),
+        ("a distribution without its parameter", worker(r#"{"dist":"exponential"}"#), "nodes[1].service_time", "missing field `mean`"),
+        ("a distribution without dist", worker(r#"{"mean":"1ms"}"#), "nodes[1].service_time", "missing field `dist`"),
+        (
+            "an unknown distribution in a node",
+            worker(r#"{"dist":"gaussian","mean":"1ms"}"#),
+            "nodes[1].service_time.dist",
+            r#"unknown distribution "gaussian": expected one of the distributions constant, uniform,"#,
+        ),
+        ("a number as a distribution", worker("5"), "nodes[1].service_time", dist),
+        ("arrivals as a string", nodes(r#"{"id":"d","role":"dispatcher","arrivals":"batch"}"#), "nodes[0].arrivals", "an arrivals object such as"),
+        (
+            "a batch size as a string",
+            nodes(r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":"3"}}"#),
+            "nodes[0].arrivals.jobs",
+            "a whole number",
+        ),
+        (
+            "unknown arrivals",
+            nodes(r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"closed"}}"#),
+            "nodes[0].arrivals.kind",
+            r#"unknown kind "closed": expected one of the kinds batch, poisson, clients"#,
+        ),
+        ("a fault's time as a number", fault(r#"{"kind":"crash","at":5,"node":"s"}"#), "faults[0].at", "a duration such as"),
+        ("a fault's node as a number", fault(r#"{"kind":"crash","at":"5ms","node":1}"#), "faults[0].node", "expected a string, found the number 1"),
+        (
+            "a partition group member",
+            fault(r#"{"kind":"partition","at":"1ms","groups":[["s"],["c",1]]}"#),
+            "faults[0].groups[1][1]",
+            "expected a string, found the number 1",
+        ),
+        (
+            "the first of two identical bad members",
+            fault(r#"{"kind":"partition","at":"1ms","groups":[[1],[1]]}"#),
+            "faults[0].groups[0][0]",
+            "expected a string",
+        ),
+        ("a fault without its time", fault(r#"{"kind":"crash","node":"s"}"#), "faults[0]", "missing field `at`"),
+        (
+            "a set_link's latency",
+            fault(r#"{"kind":"set_link","at":"1ms","config":{"latency":"2ms"}}"#),
+            "faults[0].config.latency",
+            dist,
+        ),
+        ("a clog target as a string", fault(r#"{"kind":"clog","at":"1ms","target":"s"}"#), "faults[0].target", "a clog target such as"),
+        (
+            "a nemesis range as a duration",
+            with(r#","nemesis":{"stop":"1s","downtime":"1s"}"#),
+            "nemesis.downtime",
+            "a range of durations such as",
+        ),
+        (
+            "a log-normal's sigma",
+            with(r#","network":{"default":{"latency":{"dist":"log_normal","median":"1ms","sigma":"x"}}}"#),
+            "network.default.latency.sigma",
+            r#"expected a number, found the string "x""#,
+        ),
+        (
+            "links as an object",
+            with(r#","network":{"links":{}}"#),
+            "network.links",
+            "expected an array, found an object",
+        ),
+    ]
+}
+
+#[test]
+fn errors_inside_tagged_objects_name_the_field_in_the_formats_words() {
+    let dir = tempdir("malformed-tagged");
+    let cases = tagged_cases();
+    for (i, (label, text, path, expect)) in cases.iter().enumerate() {
+        let name = format!("tagged{i}.json");
+        // One node, fault or field per line, so that the line number can be checked.
+        let text = text.replace("},{", "},\n{");
+        let file = dir.join(&name);
+        std::fs::write(&file, &text).unwrap();
+        let out = detsim(&["validate", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{label}: {err}");
+        assert!(err.contains(&format!("{name}:")), "{label}: the file is named: {err}");
+        assert!(
+            err.contains(&format!(": at {path}: ")),
+            "{label}: the path {path:?} in: {err}"
+        );
+        assert!(err.contains(expect), "{label}: {expect:?} in: {err}");
+        assert_eq!(err.lines().count(), 1, "{label}: one error: {err}");
+        assert_in_the_formats_words(label, &err);
+        assert!(!err.contains("panicked"), "{label}: {err}");
+    }
+    // The place is the field's own line (the issue's example: the 5th node's line).
+    let text = cases[0].1.replace("},{", "},\n{");
+    let line = text.lines().position(|l| l.contains("think")).unwrap() + 1;
+    let file = dir.join("line.json");
+    std::fs::write(&file, &text).unwrap();
+    let err = String::from_utf8_lossy(&detsim(&["validate", file.to_str().unwrap()]).stderr).into_owned();
+    assert!(err.contains(&format!("line.json:{line}:")), "line {line}: {err}");
 }
 
 #[test]
@@ -366,10 +561,14 @@ fn apply(text: &str, muts: &[Mutation]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("DETSIM_MUTATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Mutated example scenarios never panic the parser, the validator or (when they are
-    /// still valid) a bounded run.
+    /// still valid) a bounded run, and every error they give is in the format's words.
     #[test]
     fn mutated_scenarios_never_panic(which in 0usize..9, muts in proptest::collection::vec(mutation(), 1..4)) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -377,9 +576,17 @@ proptest! {
         files.sort();
         let text = std::fs::read_to_string(&files[which % files.len()]).unwrap();
         let mutated = apply(&text, &muts);
-        if let Ok(mut s) = detsim::scenario::parse_scenario("mutated.json", &mutated) {
-            s.max_events = s.max_events.min(20_000);
-            let _ = detsim::runner::run_scenario(&s, 1, None);
+        match detsim::scenario::parse_scenario("mutated.json", &mutated) {
+            Ok(mut s) => {
+                s.max_events = s.max_events.min(20_000);
+                let _ = detsim::runner::run_scenario(&s, 1, None);
+            }
+            Err(errs) => {
+                let text = errs.to_string();
+                for w in SERDE_WORDS {
+                    prop_assert!(!text.contains(w), "serde's words ({:?}) in: {}\nfile: {}", w, text, mutated);
+                }
+            }
         }
     }
 }

@@ -155,3 +155,56 @@ fn mmc_agrees_with_erlang_c_long() {
     println!("M/M/100: mean Wq over 3 seeds {wq:.5}s vs predicted {:.5}s", p.wq_secs);
     assert!(rel(wq, p.wq_secs) < 0.03, "M/M/100 average Wq {wq} vs {}", p.wq_secs);
 }
+
+/// The figures the shipped M/M/c scenario's description quotes are Erlang C's for the
+/// scenario's own parameters, to the precision printed.
+#[test]
+fn the_mmc_scenario_quotes_erlang_c() {
+    use detsim::scenario::nodes::ArrivalsSpec;
+    use detsim::scenario::{NodeSpec, load_scenario};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pool_poisson_mmc.json");
+    let s = load_scenario(&path).unwrap();
+    let (mut lambda, mut means, mut c) = (None, Vec::new(), 0u32);
+    for n in &s.nodes {
+        match n {
+            NodeSpec::Dispatcher {
+                arrivals: ArrivalsSpec::Poisson { rate, .. },
+                ..
+            } => lambda = Some(*rate),
+            NodeSpec::Worker {
+                slots,
+                service_time: Dist::Exponential { mean },
+                ..
+            } => {
+                c += slots;
+                means.push(*mean);
+            }
+            other => panic!("not an M/M/c node: {other:?}"),
+        }
+    }
+    means.dedup();
+    assert_eq!(means.len(), 1, "one service time for every worker");
+    let mu = 1e9 / means[0].as_nanos() as f64;
+    let p = mmc(lambda.expect("Poisson arrivals"), mu, c).unwrap();
+
+    // "... a mean wait of 7.455 ms and utilisation 0.80 ...": each to its printed precision.
+    let quoted = |before: &str, after: &str| -> String {
+        let d = &s.description[s.description.find("Erlang C predicts").expect("the prediction")..];
+        let start = d.find(before).unwrap_or_else(|| panic!("{before:?} in {d:?}")) + before.len();
+        let len = d[start..]
+            .find(after)
+            .unwrap_or_else(|| panic!("{after:?} after {before:?}"));
+        d[start..start + len].to_string()
+    };
+    let same = |text: String, value: f64| {
+        let decimals = text.split_once('.').map_or(0, |(_, f)| f.len());
+        assert_eq!(
+            text,
+            format!("{value:.decimals$}"),
+            "quoted {text}, Erlang C gives {value}"
+        );
+        assert!(decimals >= 2, "{text}: quote enough digits to be checked");
+    };
+    same(quoted("mean wait of ", " ms"), p.wq_secs * 1e3);
+    same(quoted("ms and utilisation ", ";"), p.rho);
+}
