@@ -206,5 +206,5 @@ fn the_mmc_scenario_quotes_erlang_c() {
         assert!(decimals >= 2, "{text}: quote enough digits to be checked");
     };
     same(quoted("mean wait of ", " ms"), p.wq_secs * 1e3);
-    same(quoted("ms and utilisation ", ";"), p.rho);
+    same(quoted("ms and utilisation ", " while"), p.rho);
 }
