@@ -296,13 +296,15 @@ fn the_human_summary_shows_each_protocols_key_metrics() {
 }
 
 /// Every shipped scenario meant to pass (exit 0 at its own seed) passes `explore` over
-/// `seeds`: its description's promise holds on every seed, not just its own.
-fn passing_scenarios_pass(seeds: &str) {
+/// `seeds(name)`: its description's promise holds on every seed, not just its own.
+fn passing_scenarios_pass(seeds: impl Fn(&str) -> u64) {
     for (name, code, _) in GOLDEN {
         if code != 0 {
             continue;
         }
-        let out = detsim(&["explore", &scenario(name), "--seeds", seeds, "--keep-going", "--json"]);
+        let n = seeds(name);
+        let range = format!("0..{n}");
+        let out = detsim(&["explore", &scenario(name), "--seeds", &range, "--keep-going", "--json"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let failing: Vec<&str> = stdout
             .lines()
@@ -311,24 +313,23 @@ fn passing_scenarios_pass(seeds: &str) {
         assert_eq!(
             out.status.code(),
             Some(0),
-            "{name} failed some seeds of {seeds}: {failing:?}\n{}",
+            "{name} failed some seeds of {range}: {failing:?}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(failing.is_empty(), "{name}: {failing:?}");
-        let (a, b) = seeds.split_once("..").unwrap();
-        let n = b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap();
-        assert_eq!(stdout.lines().count(), n, "{name}: one line per seed");
+        assert_eq!(stdout.lines().count() as u64, n, "{name}: one line per seed");
     }
 }
 
 #[test]
 fn every_passing_scenario_passes_a_sample_of_seeds() {
-    passing_scenarios_pass("0..64");
+    // 64 seeds each; the ten-minute M/M/4 run (about a million events a seed) gets 4.
+    passing_scenarios_pass(|name| if name == "pool_poisson_mmc" { 4 } else { 64 });
 }
 
 /// The full sweep (minutes): `cargo test --release -- --ignored ten_thousand_seeds`.
 #[test]
 #[ignore]
 fn every_passing_scenario_passes_ten_thousand_seeds() {
-    passing_scenarios_pass("0..10000");
+    passing_scenarios_pass(|_| 10_000);
 }
