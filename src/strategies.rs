@@ -358,6 +358,8 @@ pub struct Canaries {
     pub never_reassign: bool,
     /// Workers return the value unchanged.
     pub return_unchanged: bool,
+    /// RPC servers answer an overflowing product wrapped instead of with an error.
+    pub wrapping_multiply: bool,
 }
 
 /// What [`scenario`] generates.
@@ -525,7 +527,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("srv{i}"),
                 dedupe: !canaries.no_dedupe,
-                canary_wrapping_multiply: false,
+                canary_wrapping_multiply: canaries.wrapping_multiply,
                 register: None,
             });
         }
@@ -568,7 +570,7 @@ pub fn topology_nodes(
             nodes.push(NodeSpec::RpcServer {
                 id: format!("dsrv{i}"),
                 dedupe: !canaries.no_dedupe,
-                canary_wrapping_multiply: false,
+                canary_wrapping_multiply: canaries.wrapping_multiply,
                 register: Some(RegisterSpec {
                     registry: "reg".into(),
                     service: "arith".into(),

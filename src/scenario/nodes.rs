@@ -385,7 +385,14 @@ impl NodeSpec {
             NodeSpec::Registry {
                 canary_never_expire, ..
             } => *canary_never_expire = false,
-            NodeSpec::RpcServer { dedupe, .. } => *dedupe = true,
+            NodeSpec::RpcServer {
+                dedupe,
+                canary_wrapping_multiply,
+                ..
+            } => {
+                *dedupe = true;
+                *canary_wrapping_multiply = false;
+            }
             NodeSpec::Dispatcher {
                 canary_never_reassign, ..
             } => *canary_never_reassign = false,

@@ -140,6 +140,19 @@ fn canaries() -> Vec<Canary> {
             max_nodes: 4,
         },
         Canary {
+            test: "finds_and_shrinks_the_wrapping_multiply_canary",
+            check: "rpc.correct_result",
+            cfg: ScenarioConfig {
+                canaries: Canaries {
+                    wrapping_multiply: true,
+                    ..Canaries::default()
+                },
+                ..ScenarioConfig::rpc_only()
+            },
+            max_faults: 0,
+            max_nodes: 2,
+        },
+        Canary {
             test: "finds_and_shrinks_the_return_unchanged_canary",
             check: "pool.correct_result",
             cfg: ScenarioConfig {
@@ -232,6 +245,12 @@ fn finds_and_shrinks_the_never_expire_canary() {
 fn finds_and_shrinks_the_never_reassign_canary() {
     let c = canary("finds_and_shrinks_the_never_reassign_canary");
     hunt(&c, detsim::testing::seed_from_env(13).unwrap());
+}
+
+#[test]
+fn finds_and_shrinks_the_wrapping_multiply_canary() {
+    let c = canary("finds_and_shrinks_the_wrapping_multiply_canary");
+    hunt(&c, detsim::testing::seed_from_env(15).unwrap());
 }
 
 #[test]
