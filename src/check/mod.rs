@@ -64,6 +64,7 @@ pub struct Violation {
 
 pub mod discovery;
 pub mod pool;
+pub mod pool_conservation;
 pub mod rpc;
 
 impl Evidence {

@@ -6,6 +6,13 @@
 //! All job state is durable (see the module docs of `worker_pool`): each handler takes the
 //! [`State`] out of durable storage, works on it, and puts it back. Per-job state exists
 //! only for jobs not yet accepted; per-client state is one entry per client.
+//!
+//! Slots: each worker's slots are `booked` (an assignment holds them: its lease live, or
+//! expired while the job may still run), `foreign` (busy, by the worker's last report,
+//! with work not booked here), or free. Every free slot is either offered (one entry in
+//! `State::free`, least recently freed first) or parked (its worker went silent). Only
+//! the worker's word frees a booked slot (see the module docs of `worker_pool`); a lease
+//! expiry puts the job back but keeps the slot booked.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -13,7 +20,7 @@ use std::rc::Rc;
 use rand_distr::Exp;
 
 use super::config::{Arrivals, DispatcherConfig};
-use super::{JobId, PoolMsg, PoolObs, observe, send};
+use super::{JobId, PoolMsg, PoolObs, SlotReport, observe, send};
 use crate::FastMap;
 use crate::node::{Node, NodeId, TimerId};
 use crate::protocols::discovery::Registrant;
@@ -46,8 +53,56 @@ struct Lease {
 struct WorkerInfo {
     incarnation: u32,
     last_seen: SimTime,
+    /// Its slots (from its hello).
+    slots: u32,
+    /// Free slots offered, i.e. its entries in `State::free`.
+    offered: u32,
     /// Free slots set aside because the worker went silent; back at its next hello.
     parked: u32,
+    /// Assignments holding one of its slots, by lease number: `true` while the lease is
+    /// live, `false` once it expired (the job went back to the queue, but the worker may
+    /// still be running it, so the slot stays booked until the worker says otherwise).
+    booked: BTreeMap<u64, bool>,
+    /// Slots its last report said were busy with work not booked here.
+    foreign: u32,
+    /// Sequence number of the last report reconciled (0: none).
+    report_seq: u64,
+}
+
+impl WorkerInfo {
+    fn new(incarnation: u32, slots: u32, now: SimTime) -> Self {
+        WorkerInfo {
+            incarnation,
+            last_seen: now,
+            slots,
+            offered: 0,
+            parked: 0,
+            booked: BTreeMap::new(),
+            foreign: 0,
+            report_seq: 0,
+        }
+    }
+
+    /// Slots neither booked nor busy with foreign work.
+    fn free_slots(&self) -> u32 {
+        let used = (self.booked.len() as u32).saturating_add(self.foreign);
+        self.slots.saturating_sub(used)
+    }
+
+    /// Bring the bookings in line with a report from the worker: an expired booking it
+    /// no longer holds is freed (the assignment or its result was lost), and what it runs
+    /// beyond our bookings is foreign. Live bookings stay (the assignment may be on its
+    /// way). A report of another incarnation, or older than one already used, is ignored.
+    fn reconcile(&mut self, r: &SlotReport) {
+        if r.incarnation != self.incarnation || r.seq <= self.report_seq {
+            return;
+        }
+        self.report_seq = r.seq;
+        self.booked
+            .retain(|a, live| *live || r.held.binary_search(a).is_ok());
+        let held_here = r.held.iter().filter(|a| self.booked.contains_key(a)).count() as u32;
+        self.foreign = r.busy.saturating_sub(held_here);
+    }
 }
 
 /// The dispatcher's durable state.
@@ -156,6 +211,7 @@ impl Dispatcher {
             if info.incarnation != inc {
                 continue; // a slot of a previous incarnation
             }
+            info.offered -= 1;
             if now.saturating_sub(info.last_seen) > self.cfg.worker_timeout {
                 info.parked += 1;
                 continue;
@@ -174,6 +230,9 @@ impl Dispatcher {
             st.queued -= 1;
             let assign = st.next_assign;
             st.next_assign += 1;
+            if let Some(info) = st.workers.get_mut(&w) {
+                info.booked.insert(assign, true);
+            }
             let timer = ctx.set_timer(self.cfg.lease, assign);
             st.leases.insert(
                 assign,
@@ -200,26 +259,65 @@ impl Dispatcher {
         }
     }
 
-    /// A lease is over (result or expiry): the worker's slot is free again, unless the
-    /// worker restarted since.
-    fn release(st: &mut State, lease: &Lease) {
-        if st
-            .workers
-            .get(&lease.worker)
-            .is_some_and(|w| w.incarnation == lease.incarnation)
-        {
-            st.free.push_back((lease.worker, lease.incarnation));
+    /// Make worker `w`'s offered and parked slots add up to its free slots again: offer
+    /// new ones at the back of `free`, or withdraw the most recently offered ones (parked
+    /// ones first).
+    fn settle(st: &mut State, w: NodeId) {
+        let State { workers, free, .. } = st;
+        let Some(info) = workers.get_mut(&w) else {
+            return;
+        };
+        let (want, have) = (info.free_slots(), info.offered + info.parked);
+        if want > have {
+            for _ in have..want {
+                free.push_back((w, info.incarnation));
+            }
+            info.offered += want - have;
+        } else if want < have {
+            let mut excess = have - want;
+            let unpark = excess.min(info.parked);
+            info.parked -= unpark;
+            excess -= unpark;
+            let mut i = free.len();
+            while excess > 0 && i > 0 {
+                i -= 1;
+                if free[i] == (w, info.incarnation) {
+                    free.remove(i);
+                    info.offered -= 1;
+                    excess -= 1;
+                }
+            }
         }
     }
 
-    fn on_hello(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, slots: u32, incarnation: u32) {
+    /// Free the slot of assignment `assign` at `w`, if it is booked there.
+    fn unbook(st: &mut State, w: NodeId, assign: u64) {
+        if let Some(info) = st.workers.get_mut(&w) {
+            info.booked.remove(&assign);
+        }
+    }
+
+    /// Use a report from worker `w` (not with the canary, which trusts only its leases).
+    fn reconcile(&self, st: &mut State, w: NodeId, report: &SlotReport) {
+        if self.cfg.book_refused_slots {
+            return;
+        }
+        if let Some(info) = st.workers.get_mut(&w) {
+            info.reconcile(report);
+        }
+    }
+
+    fn on_hello(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, slots: u32, report: &SlotReport) {
         let now = ctx.now();
+        let incarnation = report.incarnation;
         match st.workers.get_mut(&from) {
             Some(w) if incarnation < w.incarnation => return, // a late hello of a past life
             Some(w) if incarnation == w.incarnation => {
                 w.last_seen = now;
+                w.slots = slots;
                 for _ in 0..std::mem::take(&mut w.parked) {
                     st.free.push_back((from, incarnation));
+                    w.offered += 1;
                 }
             }
             _ => {
@@ -229,19 +327,20 @@ impl Dispatcher {
                 if st.workers.contains_key(&from) {
                     st.free.retain(|(w, _)| *w != from);
                 }
-                st.workers.insert(
-                    from,
-                    WorkerInfo {
+                st.workers.insert(from, WorkerInfo::new(incarnation, slots, now));
+                observe(
+                    ctx,
+                    PoolObs::WorkerJoined {
+                        worker: from,
                         incarnation,
-                        last_seen: now,
-                        parked: 0,
+                        slots,
+                        seq: report.seq,
                     },
                 );
-                for _ in 0..slots {
-                    st.free.push_back((from, incarnation));
-                }
             }
         }
+        self.reconcile(st, from, report);
+        Self::settle(st, from);
         self.dispatch(ctx, st);
     }
 
@@ -268,11 +367,24 @@ impl Dispatcher {
         }
     }
 
-    fn on_done(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, assign: u64, job: JobId, result: u64) {
+    #[allow(clippy::too_many_arguments)]
+    fn on_done(
+        &self,
+        ctx: &mut ProtoCtx<'_>,
+        st: &mut State,
+        from: NodeId,
+        assign: u64,
+        job: JobId,
+        result: u64,
+        report: &SlotReport,
+    ) {
         if let Some(lease) = st.leases.remove(&assign) {
             ctx.cancel_timer(lease.timer);
-            Self::release(st, &lease);
         }
+        // The worker finished it: its slot is free, whether the lease was live or not.
+        Self::unbook(st, from, assign);
+        self.reconcile(st, from, report);
+        Self::settle(st, from);
         match st.jobs.remove(&job) {
             Some(j) => {
                 if j.queued {
@@ -285,6 +397,7 @@ impl Dispatcher {
                         value: j.value,
                         result,
                         worker: from,
+                        assign,
                         submitted_at: j.submitted_at,
                         queue_len: st.queued,
                     },
@@ -294,8 +407,58 @@ impl Dispatcher {
                     send(ctx, job.origin, PoolMsg::Result { job, result });
                 }
             }
-            None => observe(ctx, PoolObs::DuplicateResult { job, worker: from }),
+            None => observe(
+                ctx,
+                PoolObs::DuplicateResult {
+                    job,
+                    worker: from,
+                    assign,
+                },
+            ),
         }
+        self.dispatch(ctx, st);
+    }
+
+    /// The worker could not hold assignment `assign`: free the booking and, if the lease
+    /// is still live, put the job back at the head of the queue now. The canary ignores
+    /// refusals: the slot stays booked and the job waits for its lease.
+    fn on_declined(
+        &self,
+        ctx: &mut ProtoCtx<'_>,
+        st: &mut State,
+        from: NodeId,
+        assign: u64,
+        job: JobId,
+        report: &SlotReport,
+    ) {
+        if self.cfg.book_refused_slots {
+            return;
+        }
+        Self::unbook(st, from, assign);
+        let mut requeued = false;
+        if let Some(lease) = st.leases.remove(&assign) {
+            ctx.cancel_timer(lease.timer);
+            if let Some(j) = st.jobs.get_mut(&lease.job)
+                && !j.queued
+            {
+                j.queued = true;
+                st.queue.push_front(lease.job);
+                st.queued += 1;
+                requeued = true;
+            }
+        }
+        observe(
+            ctx,
+            PoolObs::Refused {
+                job,
+                worker: from,
+                assign,
+                requeued,
+                queue_len: st.queued,
+            },
+        );
+        self.reconcile(st, from, report);
+        Self::settle(st, from);
         self.dispatch(ctx, st);
     }
 
@@ -303,7 +466,21 @@ impl Dispatcher {
         let Some(lease) = st.leases.remove(&assign) else {
             return;
         };
-        Self::release(st, &lease);
+        // The job comes back; the slot does not: the worker may still be running it. Only
+        // the canary believes the lease and frees the slot (a phantom booking, if it then
+        // assigns to a worker that is still busy and ignores its refusal).
+        let current = st
+            .workers
+            .get_mut(&lease.worker)
+            .filter(|w| w.incarnation == lease.incarnation);
+        if let Some(info) = current {
+            if self.cfg.book_refused_slots {
+                info.booked.remove(&assign);
+            } else if let Some(live) = info.booked.get_mut(&assign) {
+                *live = false;
+            }
+        }
+        Self::settle(st, lease.worker);
         if !self.cfg.never_reassign
             && let Some(j) = st.jobs.get_mut(&lease.job)
             && !j.queued
@@ -360,9 +537,15 @@ impl Node<Msg, Obs> for Dispatcher {
             return;
         };
         self.with_state(ctx, |me, ctx, st| match m {
-            PoolMsg::Hello { slots, incarnation } => me.on_hello(ctx, st, from, slots, incarnation),
+            PoolMsg::Hello { slots, report } => me.on_hello(ctx, st, from, slots, &report),
             PoolMsg::Submit { job, value } => me.on_submit(ctx, st, from, job, value),
-            PoolMsg::Done { assign, job, result } => me.on_done(ctx, st, from, assign, job, result),
+            PoolMsg::Done {
+                assign,
+                job,
+                result,
+                report,
+            } => me.on_done(ctx, st, from, assign, job, result, &report),
+            PoolMsg::Declined { assign, job, report } => me.on_declined(ctx, st, from, assign, job, &report),
             PoolMsg::Assign { .. } | PoolMsg::Result { .. } | PoolMsg::Rejected { .. } => {}
         });
     }
@@ -401,7 +584,11 @@ mod tests {
         fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
             for incarnation in 0..self.restarts {
                 let slots = self.slots;
-                send(ctx, self.dispatcher, PoolMsg::Hello { slots, incarnation });
+                let report = SlotReport {
+                    incarnation,
+                    ..SlotReport::default()
+                };
+                send(ctx, self.dispatcher, PoolMsg::Hello { slots, report });
             }
         }
         fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Msg) {}
@@ -416,6 +603,7 @@ mod tests {
             lease: SimTime::from_secs(1),
             worker_timeout: SimTime::from_secs(3),
             never_reassign: false,
+            book_refused_slots: false,
             register: None,
         };
         let d = sim
