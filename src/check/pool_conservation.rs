@@ -1,51 +1,69 @@
-//! `pool.work_conservation` (safety): no worker slot sits idle for longer than one round
-//! trip while jobs wait in its dispatcher's queue.
+//! `pool.work_conservation` (safety): no worker slot sits idle beyond one round trip
+//! while jobs wait in its dispatcher's queue.
+//!
+//! ## The property, and its exact tolerance
+//!
+//! A freed slot can be refilled no sooner than one round trip: the worker's word that it
+//! is free (its result, or its first hello) must reach the dispatcher, and an assignment
+//! must travel back. The check grants every slot exactly that round trip, *as measured
+//! for that slot*, and nothing more: from the moment the dispatcher has received the
+//! worker's word about a slot that is still idle (the slot is **known free**), while a
+//! job waits in that dispatcher's queue, an assignment to that worker must already be on
+//! its way. Formally, per worker `w` joined to dispatcher `d`, the condition
+//!
+//! > a job waits at `d`, and `w` has more known-free idle slots than assignments from
+//! > `d` in flight to it
+//!
+//! must never hold for a positive stretch of time (handlers take no virtual time, so a
+//! dispatcher that reacts when it learns reacts at that very instant). The tolerance is
+//! therefore the slot's own round trip, whatever the latency distribution; a global
+//! bound such as twice the longest latency measured would let a phantom booking shorter
+//! than the slowest message of the run hide behind the network's jitter.
 //!
 //! ## What is observed (never the dispatcher's bookkeeping)
 //!
-//! - **Slots**, from the workers' own records: a worker offers `slots` slots to a
-//!   dispatcher from its `Joined` (its first hello there); `Started` fills one, `Completed`
-//!   frees one, `WorkerUp` (a restart) empties them. Slots are fungible, so a fill is
-//!   matched with the slot idle the longest: of every way to match fills with idle slots
-//!   this gives the shortest longest idle stretch, so a violation cannot be an artefact
-//!   of the matching.
+//! - **Idle slots**, from the workers' own records: a worker's slots are offered to a
+//!   dispatcher from its `Joined` (its first hello there); `Started` fills one,
+//!   `Completed` frees one, `WorkerUp` (a restart) empties them.
+//! - **Known free**: a slot freed by `Completed` of lease `a` becomes known when the
+//!   dispatcher records receiving that result (`Accepted` or `DuplicateResult` of `a`);
+//!   the slots offered by a `Joined` when it records that hello (`WorkerJoined` with the
+//!   same report sequence number). Slots are fungible, so a fill takes a known slot
+//!   first, else the idle slot whose word arrives first: of all the ways to match fills
+//!   with slots this leaves the fewest slots known free at every later moment, so no
+//!   violation is an artefact of the matching. (A dispatcher may also learn that a slot
+//!   is free from a later report of the worker and fill it early; that only helps it.)
+//! - **In flight**: from the dispatcher's `Assigned` until the worker's `Started` of the
+//!   same lease, or until the dispatcher records the worker's refusal of it (`Refused`):
+//!   until then the dispatcher may rightly believe that the assignment fills the slot.
 //! - **Waiting jobs**, rebuilt per dispatcher from its events (not its `queue_len`
 //!   counters): a job waits from `Submitted`, from a `Reassigned` (expired lease) or a
 //!   `Refused` that requeued it, until its next `Assigned` or its `Accepted`.
-//! - **Latency**, measured per message from the sender's and the receiver's records of
-//!   it: `Assigned` -> `Started`/`Declined` (the assignment), `Completed` ->
-//!   `Accepted`/`DuplicateResult` (the result), `Declined` -> `Refused` (the refusal),
-//!   `Joined` -> `WorkerJoined` (the first hello, matched by its report sequence number).
 //!
-//! ## The property and its tolerance
+//! A slot is judged from the moment its dispatcher records the worker's word: a word it
+//! never records (lost, cut by a fault, still in flight when the window ends) leaves the
+//! slot unjudged, since no dispatcher can act on what it has not heard. A dispatcher
+//! that never hears its workers leaves its jobs undone, which `pool.liveness` judges.
 //!
-//! A slot is *idle with work* while it is idle and its dispatcher has a job waiting. Each
-//! such stretch must end (the slot is filled, or nothing waits any more) within the
-//! **tolerance `2 * L`**, where `L` is the longest one-way latency measured in the
-//! judged window (above). Two messages are the least any dispatcher needs to fill a
-//! slot that freed up: the worker's word that it is free (its result, or its first
-//! hello) and the assignment back. An idle stretch is judged when it ends, or at the end
-//! of the judged window. With no message measured, `L` is 0: a slot may not stay idle at
-//! all while a job waits. At most [`MAX_REPORTED`] violations are reported (the first
-//! ones); the last one says how many more there were.
+//! At most [`MAX_REPORTED`] violations are reported (the first ones); the last one says
+//! how many more there were.
 //!
 //! ## When it is judged
 //!
-//! Only in a stretch where nothing but the protocol can keep a slot idle: the caller
-//! passes `until`, the end of the fault-free prefix of the run (the first fault, crash,
-//! pause, partition, clog or link change, scheduled or by the nemesis), and the check
-//! judges `[0, min(until, end))`. A worker that is down, paused or cut off is
-//! indistinguishable from an idle one in the history, and after a fault a dispatcher
-//! legitimately needs a heartbeat or a lease to learn the truth; recovery after faults is
-//! what `pool.liveness` judges. For the same reason a network that loses or duplicates
-//! messages from the start leaves nothing to judge ([`Conservation::judged`] is false):
-//! a lost result keeps a slot booked until the worker's next heartbeat.
+//! Only where nothing but the protocol can keep a slot idle: the caller passes `until`,
+//! the end of the run's fault-free prefix (its first fault: crash, pause, partition,
+//! clog or link change, scheduled or by the nemesis), and the check judges
+//! `[0, min(until, end))`. A worker that is down, paused or cut off looks idle in the
+//! history, and after a fault a dispatcher legitimately needs a heartbeat or a lease to
+//! learn the truth; recovery after faults is what `pool.liveness` judges. For the same
+//! reason a network that loses or duplicates messages from the start leaves nothing to
+//! judge: a lost result keeps a slot booked until the worker's next heartbeat.
 //!
-//! The check **cannot pass vacuously**: it reports [`Conservation::judged`] = false,
-//! which the scenario layer turns into "not run" rather than "pass", unless at some
-//! moment of the judged window a job waited at a dispatcher that had at least one worker
-//! joined. So a pool with no worker, or a window in which no job ever waited, claims
-//! nothing.
+//! The check **cannot pass vacuously**: [`Conservation::judged`] is false, and the
+//! scenario layer then does not list the check at all rather than say "pass", unless at
+//! some moment of the judged window a job waited at a dispatcher that had recorded the
+//! hello of at least one joined worker. A pool with no worker, a dispatcher that never
+//! heard one, or a window in which no job ever waited, claims nothing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -66,32 +84,36 @@ pub const MAX_REPORTED: usize = 10;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conservation {
     /// Whether anything was judged: some job waited, in the judged window, at a
-    /// dispatcher with at least one worker. When false the check makes no claim.
+    /// dispatcher that had heard from at least one worker. When false the check makes
+    /// no claim.
     pub judged: bool,
     /// The end of the judged window, `min(until, end)`.
     pub judged_until: SimTime,
-    /// The tolerance used: twice the longest one-way latency measured in the window.
-    pub tolerance: SimTime,
     /// The violations (at most [`MAX_REPORTED`]).
     pub violations: Vec<Violation>,
 }
 
-/// Why a slot became idle.
-#[derive(Clone, Copy, Debug)]
-enum IdleCause {
-    /// The worker joined the dispatcher.
-    Joined,
-    /// The worker finished this job.
-    Finished(JobId),
+/// The message that tells the dispatcher a slot is free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Word {
+    /// The result of this lease.
+    Result(u64),
+    /// The hello with this report sequence number.
+    Hello(u64),
 }
 
 /// One idle slot.
 #[derive(Clone, Copy, Debug)]
 struct Idle {
     since: SimTime,
-    /// Unique per idle slot (ties in `since` between slots of one worker).
-    id: u64,
-    cause: IdleCause,
+    /// The message that will tell the dispatcher (none: a result sent to another one).
+    word: Option<Word>,
+    /// The job whose end freed it (none: the worker joined).
+    freed_by: Option<JobId>,
+    /// When the dispatcher received the word.
+    known_at: Option<SimTime>,
+    /// When it will receive it (from the whole history; `MAX`: never).
+    receipt: SimTime,
 }
 
 #[derive(Default)]
@@ -100,8 +122,26 @@ struct Worker {
     running: u32,
     /// The dispatcher its slots are offered to.
     joined: Option<NodeId>,
-    /// Its idle slots, longest idle first.
-    idle: VecDeque<Idle>,
+    /// Idle slots the dispatcher has not heard of yet (a few: at most `slots`).
+    unknown: Vec<Idle>,
+    /// Idle slots the dispatcher has heard of, in the order it heard.
+    known: VecDeque<Idle>,
+    /// Assignments on their way to it: (dispatcher, lease).
+    in_flight: BTreeSet<(NodeId, u64)>,
+    /// Since when it has had a known-free slot not answered while jobs waited.
+    neglected_since: Option<SimTime>,
+    /// Its dispatcher recorded its hello.
+    heard: bool,
+}
+
+impl Worker {
+    fn idle(&self) -> usize {
+        self.unknown.len() + self.known.len()
+    }
+
+    fn answered(&self, d: NodeId) -> usize {
+        self.in_flight.range((d, 0)..=(d, u64::MAX)).count()
+    }
 }
 
 #[derive(Default)]
@@ -110,161 +150,208 @@ struct Dispatcher {
     /// Since when some job has waited, and the job that started it.
     work_since: SimTime,
     first_waiting: Option<JobId>,
-    /// Every idle slot of its joined workers: (since, id, worker).
-    idle: BTreeSet<(SimTime, u64, NodeId)>,
-    joined_workers: u32,
-}
-
-/// How an idle stretch ended.
-enum End {
-    Filled(JobId),
-    QueueEmptied(JobId),
-    /// The worker joined another dispatcher.
-    Left,
-    WindowEnd,
+    /// Workers joined to it whose hello it recorded.
+    heard_workers: u32,
 }
 
 struct Judge<'a> {
     ctx: &'a CheckContext,
-    tolerance: SimTime,
+    /// When each dispatcher recorded each word of each worker: (worker, dispatcher, word).
+    receipts: BTreeMap<(NodeId, NodeId, Word), SimTime>,
     workers: BTreeMap<NodeId, Worker>,
     dispatchers: BTreeMap<NodeId, Dispatcher>,
-    next_id: u64,
     judged: bool,
     violations: Vec<Violation>,
     more: usize,
 }
 
 impl Judge<'_> {
-    /// Judge one idle stretch of `worker`'s slot `idle` at dispatcher `d`, ending at `at`.
-    fn judge(&mut self, d: NodeId, worker: NodeId, idle: Idle, at: SimTime, end: End) {
-        let Some(disp) = self.dispatchers.get(&d) else {
+    /// Re-evaluate worker `w`'s condition at `at`; `why` says what changed, for evidence.
+    fn update(&mut self, w: NodeId, at: SimTime, why: &dyn Fn() -> Evidence) {
+        let Some(wk) = self.workers.get(&w) else {
             return;
         };
-        if disp.waiting.is_empty() {
-            return;
+        let waiting = wk
+            .joined
+            .and_then(|d| self.dispatchers.get(&d))
+            .is_some_and(|d| !d.waiting.is_empty());
+        let neglected = waiting && wk.joined.is_some_and(|d| wk.known.len() > wk.answered(d));
+        match (wk.neglected_since, neglected) {
+            (None, true) => {
+                if let Some(wk) = self.workers.get_mut(&w) {
+                    wk.neglected_since = Some(at);
+                }
+            }
+            (Some(since), false) => {
+                if let Some(wk) = self.workers.get_mut(&w) {
+                    wk.neglected_since = None;
+                }
+                if at > since {
+                    self.report(w, since, at, why());
+                }
+            }
+            _ => {}
         }
-        let start = idle.since.max(disp.work_since);
-        let stretch = at.saturating_sub(start);
-        if stretch <= self.tolerance {
-            return;
-        }
+    }
+
+    fn report(&mut self, w: NodeId, since: SimTime, at: SimTime, end: Evidence) {
         if self.violations.len() == MAX_REPORTED {
             self.more += 1;
             return;
         }
-        let mut events = Vec::with_capacity(3);
-        events.push(Evidence {
-            at: idle.since,
-            node: worker,
-            what: match idle.cause {
-                IdleCause::Joined => format!("{worker} joined {d}: a slot is idle"),
-                IdleCause::Finished(job) => format!("{worker} finished {job}: a slot is idle"),
-            },
-        });
-        if let Some(job) = disp.first_waiting {
+        let Some(wk) = self.workers.get(&w) else {
+            return;
+        };
+        let Some(d) = wk.joined else {
+            return;
+        };
+        let mut events = Vec::with_capacity(4);
+        // The slot known free the longest (the first one the dispatcher heard of).
+        if let Some(slot) = wk.known.front() {
+            events.push(Evidence {
+                at: slot.since,
+                node: w,
+                what: match slot.freed_by {
+                    Some(job) => format!("{w} finished {job}: a slot is idle"),
+                    None => format!("{w} joined {d}: its slots are idle"),
+                },
+            });
+            if let Some(k) = slot.known_at {
+                events.push(Evidence {
+                    at: k,
+                    node: d,
+                    what: match slot.word {
+                        Some(Word::Result(a)) => {
+                            format!("{d} received the result of lease {a} from {w}: the slot is free")
+                        }
+                        _ => format!("{d} received the hello of {w}: its slots are free"),
+                    },
+                });
+            }
+        }
+        if let Some(disp) = self.dispatchers.get(&d)
+            && let Some(job) = disp.first_waiting
+        {
             events.push(Evidence {
                 at: disp.work_since,
                 node: d,
-                what: format!("{job} waits in the queue of {d}"),
+                what: format!("{job} joined the queue of {d}; jobs have waited since"),
             });
         }
-        let (node, what) = match end {
-            End::Filled(job) => (worker, format!("{worker} started {job}: the slot is filled")),
-            End::QueueEmptied(job) => (d, format!("{job} leaves the queue of {d}: nothing waits")),
-            End::Left => (worker, format!("{worker} leaves {d} for another dispatcher")),
-            End::WindowEnd => (d, format!("the judged window ends with {} jobs waiting", disp.waiting.len())),
-        };
-        events.push(Evidence { at, node, what });
+        events.push(end);
         events.sort_by_key(|e| e.at);
         let message = format!(
-            "a slot of {worker} was idle for {stretch:?} while jobs waited at {d} (from {start:?} to {at:?}); \
-             tolerance {:?} (twice the longest one-way latency measured)",
-            self.tolerance
+            "{d} knew a slot of {w} was free but sent it no job for {:?} while jobs waited (from {since:?} to {at:?}); \
+             a slot may stay idle only for the round trip that frees and refills it",
+            at - since
         );
-        // Visible once the stretch outlasted the tolerance.
-        let visible = start.saturating_add(self.tolerance);
-        self.violations.push(Violation::new(NAME, message, visible, self.ctx, events));
+        self.violations
+            .push(Violation::new(NAME, message, since, self.ctx, events));
+    }
+
+    /// Every worker joined to `d`, re-evaluated (its queue changed).
+    fn update_all(&mut self, d: NodeId, at: SimTime, why: &dyn Fn() -> Evidence) {
+        let ws: Vec<NodeId> = self
+            .workers
+            .iter()
+            .filter(|(_, wk)| wk.joined == Some(d))
+            .map(|(w, _)| *w)
+            .collect();
+        for w in ws {
+            self.update(w, at, why);
+        }
     }
 
     fn add_waiting(&mut self, d: NodeId, job: JobId, at: SimTime) {
         let disp = self.dispatchers.entry(d).or_default();
-        if disp.waiting.is_empty() {
+        let was_empty = disp.waiting.is_empty();
+        if was_empty {
             disp.work_since = at;
             disp.first_waiting = Some(job);
         }
         disp.waiting.insert(job);
-        if disp.joined_workers > 0 {
+        if disp.heard_workers > 0 {
             self.judged = true;
+        }
+        if was_empty {
+            self.update_all(d, at, &|| starts_only(at, d));
         }
     }
 
     fn remove_waiting(&mut self, d: NodeId, job: JobId, at: SimTime) {
-        let Some(disp) = self.dispatchers.get(&d) else {
+        let Some(disp) = self.dispatchers.get_mut(&d) else {
             return;
         };
-        if !disp.waiting.contains(&job) {
+        if !disp.waiting.remove(&job) || !disp.waiting.is_empty() {
             return;
         }
-        if disp.waiting.len() == 1 {
-            // The last waiting job leaves: every idle stretch at `d` ends; the longest
-            // idle slot has the longest one.
-            if let Some(&(since, id, w)) = disp.idle.first()
-                && let Some(idle) = self.workers.get(&w).and_then(|wk| wk.idle.iter().find(|i| i.id == id)).copied()
-            {
-                debug_assert_eq!(idle.since, since);
-                self.judge(d, w, idle, at, End::QueueEmptied(job));
-            }
-        }
-        if let Some(disp) = self.dispatchers.get_mut(&d) {
-            disp.waiting.remove(&job);
-            if disp.waiting.is_empty() {
-                disp.first_waiting = None;
-            }
-        }
+        disp.first_waiting = None;
+        let why = || Evidence {
+            at,
+            node: d,
+            what: format!("{job} left the queue of {d}: nothing waits"),
+        };
+        self.update_all(d, at, &why);
     }
 
-    /// Worker `w` gets a new idle slot at `at`, offered to the dispatcher it joined.
-    fn push_idle(&mut self, w: NodeId, at: SimTime, cause: IdleCause) {
-        let id = self.next_id;
-        self.next_id += 1;
+    /// Worker `w` leaves the dispatcher it joined (a restart, or another dispatcher).
+    fn leave(&mut self, w: NodeId, at: SimTime) {
         let Some(wk) = self.workers.get_mut(&w) else {
             return;
         };
         let Some(d) = wk.joined else {
             return;
         };
-        wk.idle.push_back(Idle { since: at, id, cause });
-        self.dispatchers.entry(d).or_default().idle.insert((at, id, w));
+        wk.known.clear();
+        wk.unknown.clear();
+        let why = || Evidence {
+            at,
+            node: w,
+            what: format!("{w} left {d}"),
+        };
+        self.update(w, at, &why);
+        let mut was_heard = false;
+        if let Some(wk) = self.workers.get_mut(&w) {
+            wk.joined = None;
+            wk.neglected_since = None;
+            was_heard = std::mem::take(&mut wk.heard);
+        }
+        if was_heard && let Some(disp) = self.dispatchers.get_mut(&d) {
+            disp.heard_workers = disp.heard_workers.saturating_sub(1);
+        }
     }
 
-    /// Worker `w`'s longest idle slot is no longer idle at `at` (judged if `end` says so).
-    fn pop_idle(&mut self, w: NodeId, at: SimTime, end: Option<End>) {
+    /// The dispatcher `d` received `word` from worker `w` at `at`.
+    fn heard(&mut self, d: NodeId, w: NodeId, word: Word, at: SimTime) {
         let Some(wk) = self.workers.get_mut(&w) else {
             return;
         };
-        let (Some(d), Some(idle)) = (wk.joined, wk.idle.pop_front()) else {
+        if wk.joined != Some(d) {
+            return;
+        }
+        if matches!(word, Word::Hello(_)) && !std::mem::replace(&mut wk.heard, true) {
+            let disp = self.dispatchers.entry(d).or_default();
+            disp.heard_workers += 1;
+            if !disp.waiting.is_empty() {
+                self.judged = true;
+            }
+        }
+        let Some(wk) = self.workers.get_mut(&w) else {
             return;
         };
-        if let Some(disp) = self.dispatchers.get_mut(&d) {
-            disp.idle.remove(&(idle.since, idle.id, w));
+        let before = wk.known.len();
+        let mut i = 0;
+        while i < wk.unknown.len() {
+            if wk.unknown[i].word == Some(word) {
+                let mut slot = wk.unknown.remove(i);
+                slot.known_at = Some(at);
+                wk.known.push_back(slot);
+            } else {
+                i += 1;
+            }
         }
-        if let Some(end) = end {
-            self.judge(d, w, idle, at, end);
-        }
-    }
-
-    /// Worker `w` leaves the dispatcher it joined: its idle stretches there end at `at`.
-    fn leave(&mut self, w: NodeId, at: SimTime, judge: bool) {
-        let n = self.workers.get(&w).map_or(0, |wk| wk.idle.len());
-        for _ in 0..n {
-            self.pop_idle(w, at, judge.then_some(End::Left));
-        }
-        if let Some(wk) = self.workers.get_mut(&w)
-            && let Some(d) = wk.joined.take()
-            && let Some(disp) = self.dispatchers.get_mut(&d)
-        {
-            disp.joined_workers -= 1;
+        if wk.known.len() > before {
+            self.update(w, at, &|| starts_only(at, w));
         }
     }
 
@@ -274,115 +361,195 @@ impl Judge<'_> {
         };
         let (at, node) = (r.at, r.node);
         match o {
-            PoolObs::Submitted { job, .. }
-            | PoolObs::Reassigned { job, .. }
-            | PoolObs::Refused {
-                job, requeued: true, ..
-            } => self.add_waiting(node, *job, at),
-            PoolObs::Assigned { job, .. } | PoolObs::Accepted { job, .. } => self.remove_waiting(node, *job, at),
+            PoolObs::Submitted { job, .. } | PoolObs::Reassigned { job, .. } => self.add_waiting(node, *job, at),
+            PoolObs::Assigned {
+                job, worker, assign, ..
+            } => {
+                self.workers
+                    .entry(*worker)
+                    .or_default()
+                    .in_flight
+                    .insert((node, *assign));
+                let why = || Evidence {
+                    at,
+                    node,
+                    what: format!("{node} assigned {job} to {worker} (lease {assign})"),
+                };
+                self.update(*worker, at, &why);
+                self.remove_waiting(node, *job, at);
+            }
+            PoolObs::Accepted {
+                job, worker, assign, ..
+            } => {
+                self.heard(node, *worker, Word::Result(*assign), at);
+                self.remove_waiting(node, *job, at);
+            }
+            PoolObs::DuplicateResult { worker, assign, .. } => self.heard(node, *worker, Word::Result(*assign), at),
+            PoolObs::WorkerJoined { worker, seq, .. } => self.heard(node, *worker, Word::Hello(*seq), at),
             PoolObs::WorkerUp { slots, .. } => {
                 // A (re)start: whatever ran died; nothing is offered until it joins.
-                self.leave(node, at, false);
+                self.leave(node, at);
                 let wk = self.workers.entry(node).or_default();
                 wk.slots = *slots;
                 wk.running = 0;
+                wk.in_flight.clear();
             }
-            PoolObs::Joined { dispatcher, .. } => {
-                self.leave(node, at, true);
+            PoolObs::Joined { dispatcher, seq } => {
+                self.leave(node, at);
                 let wk = self.workers.entry(node).or_default();
                 wk.joined = Some(*dispatcher);
                 let free = wk.slots.saturating_sub(wk.running);
-                let disp = self.dispatchers.entry(*dispatcher).or_default();
-                disp.joined_workers += 1;
-                if !disp.waiting.is_empty() {
-                    self.judged = true;
-                }
+                let word = Word::Hello(*seq);
+                let receipt = self.receipts.get(&(node, *dispatcher, word)).copied();
+                let Some(wk) = self.workers.get_mut(&node) else {
+                    return;
+                };
                 for _ in 0..free {
-                    self.push_idle(node, at, IdleCause::Joined);
+                    wk.unknown.push(Idle {
+                        since: at,
+                        word: Some(word),
+                        freed_by: None,
+                        known_at: None,
+                        receipt: receipt.unwrap_or(SimTime::MAX),
+                    });
                 }
             }
-            PoolObs::Started { job, .. } => {
+            PoolObs::Started {
+                job,
+                assign,
+                dispatcher,
+            } => {
                 let wk = self.workers.entry(node).or_default();
                 wk.running += 1;
-                self.pop_idle(node, at, Some(End::Filled(*job)));
+                wk.in_flight.remove(&(*dispatcher, *assign));
+                // Slots are fungible: a fill takes a known slot first, else the one whose
+                // word will arrive first. Of all choices this leaves the fewest known
+                // slots at every later time, so a violation never depends on the choice.
+                if wk.known.pop_front().is_none()
+                    && let Some(i) = (0..wk.unknown.len()).min_by_key(|&i| wk.unknown[i].receipt)
+                {
+                    wk.unknown.remove(i);
+                }
+                let why = || Evidence {
+                    at,
+                    node,
+                    what: format!("{node} started {job}"),
+                };
+                self.update(node, at, &why);
             }
-            PoolObs::Completed { job, .. } => {
+            PoolObs::Refused {
+                job,
+                worker,
+                assign,
+                requeued,
+                ..
+            } => {
+                if *requeued {
+                    self.add_waiting(node, *job, at);
+                }
+                // The dispatcher learns that its assignment will not fill a slot.
+                if let Some(wk) = self.workers.get_mut(worker) {
+                    wk.in_flight.remove(&(node, *assign));
+                }
+                self.update(*worker, at, &|| starts_only(at, *worker));
+            }
+            PoolObs::Completed {
+                job,
+                assign,
+                dispatcher,
+                ..
+            } => {
                 let wk = self.workers.entry(node).or_default();
                 wk.running = wk.running.saturating_sub(1);
-                if wk.idle.len() < wk.slots.saturating_sub(wk.running) as usize {
-                    self.push_idle(node, at, IdleCause::Finished(*job));
+                let free = wk.slots.saturating_sub(wk.running) as usize;
+                if wk.joined.is_some() && wk.idle() < free {
+                    // A result sent to another dispatcher than the one joined never tells it.
+                    let word = (wk.joined == Some(*dispatcher)).then_some(Word::Result(*assign));
+                    let receipt = word
+                        .and_then(|wd| self.receipts.get(&(node, *dispatcher, wd)))
+                        .copied()
+                        .unwrap_or(SimTime::MAX);
+                    if let Some(wk) = self.workers.get_mut(&node) {
+                        wk.unknown.push(Idle {
+                            since: at,
+                            word,
+                            freed_by: Some(*job),
+                            known_at: None,
+                            receipt,
+                        });
+                    }
                 }
             }
             _ => {}
         }
     }
 
-    /// The window ends at `at`: judge the longest idle slot of each dispatcher with work.
+    /// The window ends at `at`: every stretch still open is judged there.
     fn finish(&mut self, at: SimTime) {
-        let open: Vec<(NodeId, NodeId, u64)> = self
-            .dispatchers
+        let open: Vec<NodeId> = self
+            .workers
             .iter()
-            .filter(|(_, d)| !d.waiting.is_empty())
-            .filter_map(|(id, d)| d.idle.first().map(|&(_, i, w)| (*id, w, i)))
+            .filter(|(_, wk)| wk.neglected_since.is_some())
+            .map(|(w, _)| *w)
             .collect();
-        for (d, w, id) in open {
-            if let Some(idle) = self.workers.get(&w).and_then(|wk| wk.idle.iter().find(|i| i.id == id)).copied() {
-                self.judge(d, w, idle, at, End::WindowEnd);
+        for w in open {
+            let since = self.workers.get(&w).and_then(|wk| wk.neglected_since);
+            let waiting = self
+                .workers
+                .get(&w)
+                .and_then(|wk| wk.joined)
+                .and_then(|d| self.dispatchers.get(&d))
+                .map_or(0, |d| d.waiting.len());
+            if let Some(since) = since
+                && at > since
+            {
+                let end = Evidence {
+                    at,
+                    node: w,
+                    what: format!("the judged window ends with {waiting} jobs waiting"),
+                };
+                self.report(w, since, at, end);
             }
         }
     }
 }
 
-/// The longest one-way latency measured from matched send and receive records before `until`.
-fn longest_one_way(records: &[Record<Obs>], until: SimTime) -> SimTime {
-    // (sender, receiver, kind, key) -> send time; kinds: 0 assign, 1 result, 2 refusal, 3 hello.
-    let mut sent: BTreeMap<(NodeId, NodeId, u8, u64), SimTime> = BTreeMap::new();
-    let mut longest = SimTime::ZERO;
-    let mut got = |sent: &mut BTreeMap<(NodeId, NodeId, u8, u64), SimTime>, key, at: SimTime| {
-        if let Some(t) = sent.remove(&key) {
-            longest = longest.max(at.saturating_sub(t));
-        }
-    };
-    for r in records.iter().take_while(|r| r.at < until) {
-        let Obs::Pool(o) = &r.obs else { continue };
-        let (at, me) = (r.at, r.node);
-        match o {
-            PoolObs::Assigned { worker, assign, .. } => {
-                sent.insert((me, *worker, 0, *assign), at);
-            }
-            PoolObs::Started { assign, dispatcher, .. } => got(&mut sent, (*dispatcher, me, 0, *assign), at),
-            PoolObs::Declined { assign, dispatcher, .. } => {
-                got(&mut sent, (*dispatcher, me, 0, *assign), at);
-                sent.insert((me, *dispatcher, 2, *assign), at);
-            }
-            PoolObs::Completed { assign, dispatcher, .. } => {
-                sent.insert((me, *dispatcher, 1, *assign), at);
-            }
-            PoolObs::Accepted { worker, assign, .. } | PoolObs::DuplicateResult { worker, assign, .. } => {
-                got(&mut sent, (*worker, me, 1, *assign), at)
-            }
-            PoolObs::Refused { worker, assign, .. } => got(&mut sent, (*worker, me, 2, *assign), at),
-            PoolObs::Joined { dispatcher, seq } => {
-                sent.insert((me, *dispatcher, 3, *seq), at);
-            }
-            PoolObs::WorkerJoined { worker, seq, .. } => got(&mut sent, (*worker, me, 3, *seq), at),
-            _ => {}
-        }
+/// The evidence passed with a change that can only start a stretch (a job starts
+/// waiting, a slot becomes known free, a refusal arrives), never end one, so it is never
+/// part of a report.
+fn starts_only(at: SimTime, node: NodeId) -> Evidence {
+    Evidence {
+        at,
+        node,
+        what: String::new(),
     }
-    longest
+}
+
+/// When each dispatcher recorded each word of each worker (the first time).
+fn receipts(records: &[Record<Obs>]) -> BTreeMap<(NodeId, NodeId, Word), SimTime> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        let key = match &r.obs {
+            Obs::Pool(PoolObs::Accepted { worker, assign, .. } | PoolObs::DuplicateResult { worker, assign, .. }) => {
+                (*worker, r.node, Word::Result(*assign))
+            }
+            Obs::Pool(PoolObs::WorkerJoined { worker, seq, .. }) => (*worker, r.node, Word::Hello(*seq)),
+            _ => continue,
+        };
+        out.entry(key).or_insert(r.at);
+    }
+    out
 }
 
 /// `pool.work_conservation` over the records before `until` (the end of the run's
-/// fault-free prefix; see the module docs for what is judged and the tolerance).
+/// fault-free prefix; see the module docs for what is judged).
 pub fn check_work_conservation(records: &[Record<Obs>], ctx: &CheckContext, until: SimTime) -> Conservation {
     let until = until.min(ctx.end);
-    let tolerance = SimTime(longest_one_way(records, until).0.saturating_mul(2));
     let mut j = Judge {
         ctx,
-        tolerance,
+        receipts: receipts(records),
         workers: BTreeMap::new(),
         dispatchers: BTreeMap::new(),
-        next_id: 0,
         judged: false,
         violations: Vec::new(),
         more: 0,
@@ -402,7 +569,6 @@ pub fn check_work_conservation(records: &[Record<Obs>], ctx: &CheckContext, unti
     Conservation {
         judged: j.judged,
         judged_until: until,
-        tolerance,
         violations,
     }
 }

@@ -43,8 +43,9 @@
 //! still running there. So an expired lease keeps its slot booked, and only the worker's
 //! own word frees it: its `Done` for that assignment (even a late one), its `Declined`
 //! when it cannot hold an assignment, a [`SlotReport`] (sent with every hello, result and
-//! refusal) that no longer lists an assignment whose lease has expired (the assignment
-//! or its result was lost), or a hello of a new incarnation (all slots free). A report
+//! refusal) that lists the assignment among those it recently finished or declined, or
+//! that no longer lists an assignment whose lease has expired (the assignment itself
+//! was lost), or a hello of a new incarnation (all slots free). A report
 //! also tells the dispatcher how many slots are busy with work it has no booking for
 //! (a duplicated assignment run twice, another dispatcher's job), and those slots are
 //! not offered. The dispatcher therefore never books a slot for an assignment the worker
@@ -165,6 +166,10 @@ pub struct SlotReport {
     pub busy: u32,
     /// The assignments of the receiving dispatcher it is running, in ascending order.
     pub held: Vec<u64>,
+    /// The assignments of the receiving dispatcher it finished or declined most recently
+    /// (at most twice its slots), oldest first: a result or refusal repeated in later
+    /// reports, so that its slot is freed even if that message is slow or lost.
+    pub finished: Vec<u64>,
 }
 
 impl StableHash for SlotReport {
@@ -174,6 +179,10 @@ impl StableHash for SlotReport {
         h.word(self.busy as u64);
         h.word(self.held.len() as u64);
         for a in &self.held {
+            h.word(*a);
+        }
+        h.word(self.finished.len() as u64);
+        for a in &self.finished {
             h.word(*a);
         }
     }
@@ -282,9 +291,10 @@ pub enum PoolObs {
         /// Jobs waiting in the queue after this one rejoined.
         queue_len: u32,
     },
-    /// Dispatcher: a worker declined an assignment (all its slots were busy); the
-    /// booking is freed at once and, if the lease was still live, the job went back to
-    /// the head of the queue.
+    /// Dispatcher: it received a worker's refusal of an assignment (all its slots were
+    /// busy); the booking is freed at once and, if the lease was still live, the job went
+    /// back to the head of the queue (the `book_refused_slots` canary records the refusal
+    /// and does neither).
     Refused {
         /// The job.
         job: JobId,

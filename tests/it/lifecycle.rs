@@ -224,7 +224,8 @@ fn durable_values_of_different_types_live_side_by_side_across_a_restart() {
     let mut sim = Simulation::<u64, (u64, String)>::new(SimConfig::new(1));
     let p = sim.add_node("two", || Box::new(TwoTypes)).unwrap();
     sim.schedule(SimTime::from_millis(5), Fault::Crash { node: p }).unwrap();
-    sim.schedule(SimTime::from_millis(6), Fault::Restart { node: p }).unwrap();
+    sim.schedule(SimTime::from_millis(6), Fault::Restart { node: p })
+        .unwrap();
     sim.run().unwrap();
     let seen: Vec<(u64, String)> = sim.history().records().iter().map(|r| r.obs.clone()).collect();
     let both = (42, "forty-two".to_string());

@@ -7,9 +7,7 @@
 use detsim::check::CheckContext;
 use detsim::check::pool::check_pool;
 use detsim::check::pool_conservation::{NAME, check_work_conservation};
-use detsim::protocols::worker_pool::{
-    Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool,
-};
+use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};
 use detsim::report::{RunReport, Status};
 use detsim::runner::run_scenario;
@@ -78,10 +76,17 @@ fn a_job_longer_than_its_lease_keeps_its_worker_busy_and_utilisation_near_one() 
     assert_eq!(status(&r, "pool.accepted_once"), Some(Status::Pass), "each once");
     assert_eq!(metric(&r, "completed"), JOBS as f64, "and run once: no duplicate work");
     assert_eq!(metric(&r, "duplicate_results"), 0.0);
-    assert_eq!(metric(&r, "reassigned"), JOBS as f64, "every lease expired (1.5 s > 1 s)");
+    assert_eq!(
+        metric(&r, "reassigned"),
+        JOBS as f64,
+        "every lease expired (1.5 s > 1 s)"
+    );
     // Utilisation from the worker's own records: busy JOBS * S out of `end`.
     let expected = (JOBS * SERVICE.0) as f64 / end.0 as f64;
-    assert!(expected > 0.998, "the scenario leaves only round trips idle: {expected}");
+    assert!(
+        expected > 0.998,
+        "the scenario leaves only round trips idle: {expected}"
+    );
     let u = metric(&r, "utilisation");
     assert!((u - expected).abs() < 1e-9, "utilisation {u}, expected {expected}");
 }
@@ -92,10 +97,12 @@ fn canary_book_refused_slots_is_caught_by_work_conservation() {
     assert_eq!(status(&r, NAME), Some(Status::Fail), "{:#?}", r.checks);
     let v: Vec<_> = r.violations.iter().filter(|v| v.check == NAME).collect();
     assert!(!v.is_empty());
-    // The phantom: the slot is idle from the job's end (1.5 s after it started) until
-    // the second lease, taken 1 s after the first, expires: 500 ms, for every job.
-    assert!(v[0].message.contains("idle for 500ms"), "{}", v[0].message);
-    assert!(v[0].message.contains("tolerance 2ms"), "{}", v[0].message);
+    // The phantom: job 1 is assigned at 1 ms and runs from 2 ms to 1.502 s; its lease
+    // expires at 1.001 s and the requeued job goes to the busy worker under a second
+    // lease, which the canary keeps booked until it expires at 2.001 s. The result
+    // arrived at 1.503 s: 498 ms known free with jobs waiting, for every job.
+    assert!(v[0].message.contains("for 498ms"), "{}", v[0].message);
+    assert_eq!(v.len(), 9, "one per job but the last: {v:#?}");
     // The other checks cannot see it: only the new check does.
     for other in ["pool.correct_result", "pool.accepted_once", "pool.liveness"] {
         assert_eq!(status(&r, other), Some(Status::Pass), "{other}");
@@ -125,21 +132,44 @@ fn ctx(end: u64) -> CheckContext {
     }
 }
 
-/// Dispatcher n0 with two jobs waiting from 0; worker n1 (one slot) joins at 10 ms.
+/// Dispatcher n0 with two jobs waiting from 0; worker n1 (one slot) joins at 10 ms (says
+/// hello), and n0 records that hello at 15 ms: from then on it knows the slot is free.
 fn waiting_and_a_worker() -> Vec<Record<Obs>> {
     vec![
-        rec(0, 0, PoolObs::Submitted { job: job(1), value: 1, queue_len: 1 }),
-        rec(0, 0, PoolObs::Submitted { job: job(2), value: 2, queue_len: 2 }),
-        rec(10, 1, PoolObs::WorkerUp { slots: 1, incarnation: 0 }),
-        rec(10, 1, PoolObs::Joined { dispatcher: NodeId(0), seq: 1 }),
-    ]
-}
-
-/// [`waiting_and_a_worker`], then the dispatcher hears the hello at 15 ms (5 ms after it
-/// was sent), assigns job 1 at `assign_at`, and the worker starts it at `start_at`.
-fn filled(assign_at: u64, start_at: u64) -> Vec<Record<Obs>> {
-    let mut r = waiting_and_a_worker();
-    r.extend([
+        rec(
+            0,
+            0,
+            PoolObs::Submitted {
+                job: job(1),
+                value: 1,
+                queue_len: 1,
+            },
+        ),
+        rec(
+            0,
+            0,
+            PoolObs::Submitted {
+                job: job(2),
+                value: 2,
+                queue_len: 2,
+            },
+        ),
+        rec(
+            10,
+            1,
+            PoolObs::WorkerUp {
+                slots: 1,
+                incarnation: 0,
+            },
+        ),
+        rec(
+            10,
+            1,
+            PoolObs::Joined {
+                dispatcher: NodeId(0),
+                seq: 1,
+            },
+        ),
         rec(
             15,
             0,
@@ -150,6 +180,14 @@ fn filled(assign_at: u64, start_at: u64) -> Vec<Record<Obs>> {
                 seq: 1,
             },
         ),
+    ]
+}
+
+/// [`waiting_and_a_worker`], then n0 assigns job 1 at `assign_at` and n1 starts it at
+/// `start_at`.
+fn filled(assign_at: u64, start_at: u64) -> Vec<Record<Obs>> {
+    let mut r = waiting_and_a_worker();
+    r.extend([
         rec(
             assign_at,
             0,
@@ -177,26 +215,33 @@ fn filled(assign_at: u64, start_at: u64) -> Vec<Record<Obs>> {
 
 #[test]
 fn work_conservation_fails_when_jobs_wait_and_a_worker_idles() {
-    // Nothing is ever assigned: the slot idles from 10 ms to the end with jobs waiting.
+    // Nothing is ever assigned: the slot idles, known free from 15 ms, with jobs waiting.
     let c = check_work_conservation(&waiting_and_a_worker(), &ctx(1000), SimTime::MAX);
     assert!(c.judged);
-    assert_eq!(c.tolerance, SimTime::ZERO, "no message measured: no slack");
     assert_eq!(c.violations.len(), 1, "{:#?}", c.violations);
-    assert!(c.violations[0].message.contains("idle for 990ms"), "{}", c.violations[0].message);
-    // Judged up to `until` only: still idle (0.5 ms, over a tolerance of 0) when it ends.
-    let short = check_work_conservation(&waiting_and_a_worker(), &ctx(1000), SimTime::from_micros(10_500));
-    assert_eq!(short.judged_until, SimTime::from_micros(10_500));
+    let v = &c.violations[0];
+    assert!(v.message.contains("for 985ms"), "{}", v.message);
+    assert_eq!(v.at, ms(15));
+    assert_eq!(v.events.len(), 4, "{:#?}", v.events);
+    // Judged up to `until` only, and still a violation when the window ends.
+    let short = check_work_conservation(&waiting_and_a_worker(), &ctx(1000), SimTime::from_micros(15_500));
+    assert_eq!(short.judged_until, SimTime::from_micros(15_500));
     assert_eq!(short.violations.len(), 1);
 
-    // Filled after exactly one round trip (hello 5 ms, assignment 5 ms): a pass.
+    // Assigned the moment the hello arrived: the slot idles only for its round trip.
     let c = check_work_conservation(&filled(15, 20), &ctx(30), SimTime::MAX);
-    assert_eq!(c.tolerance, ms(10));
     assert!(c.judged && c.violations.is_empty(), "{:#?}", c.violations);
-    // The dispatcher sat on the hello for 3 ms: 13 ms idle > 10 ms.
+    // Even a slow assignment is the network's time, not the dispatcher's.
+    let c = check_work_conservation(&filled(15, 900), &ctx(1000), SimTime::MAX);
+    assert!(c.violations.is_empty(), "{:#?}", c.violations);
+    // The dispatcher sat on the hello for 3 ms with jobs waiting: a violation.
     let c = check_work_conservation(&filled(18, 23), &ctx(30), SimTime::MAX);
-    assert_eq!(c.tolerance, ms(10));
     assert_eq!(c.violations.len(), 1, "{:#?}", c.violations);
-    assert!(c.violations[0].message.contains("idle for 13ms"), "{}", c.violations[0].message);
+    assert!(
+        c.violations[0].message.contains("for 3ms"),
+        "{}",
+        c.violations[0].message
+    );
 }
 
 #[test]
@@ -205,11 +250,14 @@ fn work_conservation_claims_nothing_without_workers_or_waiting_jobs() {
     let records: Vec<_> = waiting_and_a_worker().into_iter().take(2).collect();
     let c = check_work_conservation(&records, &ctx(1000), SimTime::MAX);
     assert!(!c.judged && c.violations.is_empty());
+    // A worker whose hello the dispatcher never recorded: it could not act; no claim.
+    let records: Vec<_> = waiting_and_a_worker().into_iter().take(4).collect();
+    assert!(!check_work_conservation(&records, &ctx(1000), SimTime::MAX).judged);
     // A worker but no job: nothing waited, nothing judged.
     let records: Vec<_> = waiting_and_a_worker().into_iter().skip(2).collect();
     assert!(!check_work_conservation(&records, &ctx(1000), SimTime::MAX).judged);
-    // A fault at 5 ms (before the worker joins): the fault-free prefix judges nothing.
-    assert!(!check_work_conservation(&waiting_and_a_worker(), &ctx(1000), ms(5)).judged);
+    // A fault at 12 ms (before the dispatcher hears the worker): nothing fault-free to judge.
+    assert!(!check_work_conservation(&waiting_and_a_worker(), &ctx(1000), ms(12)).judged);
 
     // Through a scenario: a dispatcher without workers does not list the check.
     let text = r#"{"name": "no-workers", "duration": "2s", "nodes": [
@@ -304,9 +352,74 @@ fn canary_book_refused_slots_is_caught_under_jitter() {
     let mut caught = 0;
     for seed in 0..SEEDS {
         let (records, ctx) = jittery(seed, Arrivals::Batch { n: 300 }, true);
-        if !check_work_conservation(&records, &ctx, SimTime::MAX).violations.is_empty() {
+        if !check_work_conservation(&records, &ctx, SimTime::MAX)
+            .violations
+            .is_empty()
+        {
             caught += 1;
         }
     }
-    assert!(caught * 2 > SEEDS, "caught on {caught} of {SEEDS} seeds");
+    assert_eq!(caught, SEEDS, "caught on {caught} of {SEEDS} seeds");
+}
+
+/// Like [`jittery`], over many shapes: heavy-tailed (Pareto) or log-normal latency (often
+/// longer than a lease), FIFO or not, random tie-breaking, 1 to 4 workers of 1 to 4 slots,
+/// leases shorter or longer than the service, heartbeats from 7 ms to 156 ms. (Run by hand
+/// over 8,000 seeds per workload, 24,000 runs, before it was committed.)
+fn shaped(seed: u64, arrivals: Arrivals) -> (Vec<Record<Obs>>, CheckContext) {
+    let end = SimTime::from_secs(10);
+    let latency = match seed % 3 {
+        0 => Latency::Pareto {
+            scale: SimTime::from_micros(500),
+            alpha: 1.5,
+        },
+        1 => Latency::LogNormal {
+            median: ms(1),
+            sigma: 1.0,
+        },
+        _ => Latency::constant(SimTime::ZERO),
+    };
+    let mut sim = Simulation::<Msg, Obs>::new(
+        SimConfig::new(seed)
+            .max_time(end)
+            .random_tiebreak(seed.is_multiple_of(2)),
+    );
+    sim.network_mut()
+        .set_default(LinkConfig {
+            latency,
+            fifo: seed.is_multiple_of(5),
+            ..LinkConfig::default()
+        })
+        .unwrap();
+    let pool = PoolConfig {
+        dispatcher: DispatcherConfig {
+            arrivals,
+            lease: ms(5 + seed % 40),
+            ..DispatcherConfig::default()
+        },
+        workers: 1 + (seed % 4) as u32,
+        worker: WorkerConfig {
+            slots: 1 + (seed / 4 % 4) as u32,
+            service: Dist::Exponential { mean: ms(15) },
+            heartbeat: ms(7 + seed % 150),
+            ..WorkerConfig::default()
+        },
+    };
+    add_pool(&mut sim, &pool).unwrap();
+    sim.run().unwrap();
+    let ctx = CheckContext::after(&sim);
+    (sim.history_mut().take(), ctx)
+}
+
+#[test]
+#[ignore = "long: 3,000 runs; run with --ignored"]
+fn the_pool_conserves_work_on_many_shapes_long() {
+    for arrivals in workloads() {
+        for seed in 0..1000 {
+            let (records, ctx) = shaped(seed, arrivals.clone());
+            let c = check_work_conservation(&records, &ctx, SimTime::MAX);
+            assert!(c.judged, "{arrivals:?} seed {seed}");
+            assert!(c.violations.is_empty(), "{arrivals:?} seed {seed}: {:#?}", c.violations);
+        }
+    }
 }

@@ -10,13 +10,13 @@ use std::process::{Command, Output};
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
 const GOLDEN: [(&str, i32, &str); 9] = [
-    ("all_systems_nemesis", 0, "0cd6ecde735cdf29"),
+    ("all_systems_nemesis", 0, "f145c508dc12e6d3"),
     ("deposit_partition", 0, "0ca11c15191381f8"),
     ("deposit_partition_canary", 1, "02e3a537428b62c7"),
     ("discovery_churn", 0, "cc68f4266174fdfd"),
-    ("pool_batch", 0, "5cd5a24c0346d8e5"),
-    ("pool_poisson_mmc", 0, "423c7b2c6af69c78"),
-    ("pool_worker_crashes", 0, "6544344446f0647c"),
+    ("pool_batch", 0, "7cfed00c01fa1033"),
+    ("pool_poisson_mmc", 0, "bae74515fca9a7ce"),
+    ("pool_worker_crashes", 0, "101777d015b3301f"),
     ("rpc_loss_retries", 0, "0084513996a48acd"),
     ("rpc_multiply", 0, "817efee43950a0c0"),
 ];

@@ -89,17 +89,24 @@ impl WorkerInfo {
         self.slots.saturating_sub(used)
     }
 
-    /// Bring the bookings in line with a report from the worker: an expired booking it
-    /// no longer holds is freed (the assignment or its result was lost), and what it runs
-    /// beyond our bookings is foreign. Live bookings stay (the assignment may be on its
-    /// way). A report of another incarnation, or older than one already used, is ignored.
+    /// Bring the bookings in line with a report from the worker: a booking it says it
+    /// finished (or declined) is freed, even if that result is still on its way; an
+    /// expired booking it no longer holds is freed (the assignment was lost); what it runs
+    /// beyond our bookings is foreign. Other live bookings stay (the assignment may be on
+    /// its way). A report of another incarnation is ignored, and one older than a report
+    /// already used is used only for what it finished (that never stops being true).
     fn reconcile(&mut self, r: &SlotReport) {
-        if r.incarnation != self.incarnation || r.seq <= self.report_seq {
+        if r.incarnation != self.incarnation {
+            return;
+        }
+        for a in &r.finished {
+            self.booked.remove(a);
+        }
+        if r.seq <= self.report_seq {
             return;
         }
         self.report_seq = r.seq;
-        self.booked
-            .retain(|a, live| *live || r.held.binary_search(a).is_ok());
+        self.booked.retain(|a, live| *live || r.held.binary_search(a).is_ok());
         let held_here = r.held.iter().filter(|a| self.booked.contains_key(a)).count() as u32;
         self.foreign = r.busy.saturating_sub(held_here);
     }
@@ -420,8 +427,8 @@ impl Dispatcher {
     }
 
     /// The worker could not hold assignment `assign`: free the booking and, if the lease
-    /// is still live, put the job back at the head of the queue now. The canary ignores
-    /// refusals: the slot stays booked and the job waits for its lease.
+    /// is still live, put the job back at the head of the queue now. The canary records
+    /// the refusal and ignores it: the slot stays booked and the job waits for its lease.
     fn on_declined(
         &self,
         ctx: &mut ProtoCtx<'_>,
@@ -432,6 +439,14 @@ impl Dispatcher {
         report: &SlotReport,
     ) {
         if self.cfg.book_refused_slots {
+            let refused = PoolObs::Refused {
+                job,
+                worker: from,
+                assign,
+                requeued: false,
+                queue_len: st.queued,
+            };
+            observe(ctx, refused);
             return;
         }
         Self::unbook(st, from, assign);

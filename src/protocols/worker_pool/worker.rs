@@ -51,6 +51,8 @@ pub(super) struct Worker {
     running: Vec<Running>,
     /// Reports sent in this incarnation (the last report's sequence number).
     reports: u64,
+    /// The last assignments it finished or declined, oldest first: (dispatcher, lease).
+    finished: std::collections::VecDeque<(NodeId, u64)>,
     /// The dispatcher it last said hello to (its slots are offered there).
     joined: Option<NodeId>,
 }
@@ -65,6 +67,7 @@ impl Worker {
             heard_at: SimTime::ZERO,
             running: Vec::new(),
             reports: 0,
+            finished: std::collections::VecDeque::new(),
             joined: None,
         }
     }
@@ -74,12 +77,28 @@ impl Worker {
         self.reports += 1;
         let mut held: Vec<u64> = self.running.iter().filter(|r| r.from == to).map(|r| r.assign).collect();
         held.sort_unstable();
+        let finished = self
+            .finished
+            .iter()
+            .filter(|(d, _)| *d == to)
+            .map(|(_, a)| *a)
+            .collect();
         SlotReport {
             incarnation: ctx.incarnation(),
             seq: self.reports,
             busy: self.running.len() as u32,
             held,
+            finished,
         }
+    }
+
+    /// Remember that it is done with lease `assign` of dispatcher `from`.
+    fn finish(&mut self, from: NodeId, assign: u64) {
+        let keep = (self.cfg.slots as usize).saturating_mul(2);
+        if self.finished.len() >= keep {
+            self.finished.pop_front();
+        }
+        self.finished.push_back((from, assign));
     }
 
     fn hello(&mut self, ctx: &mut ProtoCtx<'_>) {
@@ -89,7 +108,13 @@ impl Worker {
         let report = self.report(ctx, to);
         if self.joined != Some(to) {
             self.joined = Some(to);
-            observe(ctx, PoolObs::Joined { dispatcher: to, seq: report.seq });
+            observe(
+                ctx,
+                PoolObs::Joined {
+                    dispatcher: to,
+                    seq: report.seq,
+                },
+            );
         }
         let m = PoolMsg::Hello {
             slots: self.cfg.slots,
@@ -135,6 +160,7 @@ impl Worker {
                     dispatcher: from,
                 },
             );
+            self.finish(from, assign);
             let report = self.report(ctx, from);
             send(ctx, from, PoolMsg::Declined { assign, job, report });
             return;
@@ -216,6 +242,7 @@ impl Node<Msg, Obs> for Worker {
                 service: ctx.now() - r.started,
             },
         );
+        self.finish(r.from, r.assign);
         let report = self.report(ctx, r.from);
         send(
             ctx,
