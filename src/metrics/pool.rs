@@ -286,3 +286,77 @@ pub fn pool_metrics(records: &[Record<Obs>], end: SimTime) -> PoolReport {
     records.iter().for_each(|r| m.observe(r));
     m.report(end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::worker_pool::JobId;
+
+    fn rec(ms: u64, o: PoolObs) -> Record<Obs> {
+        Record {
+            at: SimTime::from_millis(ms),
+            node: NodeId(1),
+            obs: Obs::Pool(o),
+        }
+    }
+
+    fn started(ms: u64, assign: u64) -> Record<Obs> {
+        let job = JobId {
+            origin: NodeId(0),
+            seq: assign,
+        };
+        let dispatcher = NodeId(0);
+        rec(
+            ms,
+            PoolObs::Started {
+                job,
+                assign,
+                dispatcher,
+            },
+        )
+    }
+
+    #[test]
+    fn utilisation_counts_work_in_progress_and_not_work_a_crash_destroyed() {
+        let up = |ms, incarnation| rec(ms, PoolObs::WorkerUp { slots: 2, incarnation });
+        let job = JobId {
+            origin: NodeId(0),
+            seq: 1,
+        };
+        let completed = rec(
+            30,
+            PoolObs::Completed {
+                job,
+                assign: 1,
+                dispatcher: NodeId(0),
+                result: 2,
+                service: SimTime::from_millis(20),
+            },
+        );
+        // Two slots from 0: job 1 runs 10..30 ms, job 2 from 20 ms to the end (100 ms).
+        let r = pool_metrics(
+            &[up(0, 0), started(10, 1), started(20, 2), completed],
+            SimTime::from_millis(100),
+        );
+        assert_eq!(r.workers[0].busy_ns, 100e6, "20 ms done + 80 ms in progress");
+        assert_eq!(r.workers[0].available_ns, 200e6);
+        assert_eq!(r.utilisation, 0.5);
+        // The worker restarts at 50 ms: job 2 died at an unknown time and is not counted.
+        let completed = rec(
+            30,
+            PoolObs::Completed {
+                job,
+                assign: 1,
+                dispatcher: NodeId(0),
+                result: 2,
+                service: SimTime::from_millis(20),
+            },
+        );
+        let r = pool_metrics(
+            &[up(0, 0), started(10, 1), started(20, 2), completed, up(50, 1)],
+            SimTime::from_millis(100),
+        );
+        assert_eq!(r.workers[0].busy_ns, 20e6);
+        assert_eq!(r.utilisation, 0.1);
+    }
+}

@@ -218,7 +218,7 @@ impl Dispatcher {
             if info.incarnation != inc {
                 continue; // a slot of a previous incarnation
             }
-            info.offered -= 1;
+            info.offered = info.offered.saturating_sub(1);
             if now.saturating_sub(info.last_seen) > self.cfg.worker_timeout {
                 info.parked += 1;
                 continue;
@@ -290,7 +290,7 @@ impl Dispatcher {
                 i -= 1;
                 if free[i] == (w, info.incarnation) {
                     free.remove(i);
-                    info.offered -= 1;
+                    info.offered = info.offered.saturating_sub(1);
                     excess -= 1;
                 }
             }
@@ -637,5 +637,168 @@ mod tests {
         assert_eq!(st.workers.get(&NodeId(1)).map(|w| w.incarnation), Some(39));
         assert_eq!(st.free.len(), 50, "only the last incarnation's slots are free");
         assert!(st.free.iter().all(|&(w, inc)| w == NodeId(1) && inc == 39));
+    }
+
+    /// A scripted single-slot worker: declines assignments in `foreign` (busy with work
+    /// the dispatcher never booked), drops the first `lose` assignments
+    /// silently (as if lost on the way), runs the rest for 5 ms, and says hello every
+    /// `heartbeat` with an honest report.
+    struct Scripted {
+        dispatcher: NodeId,
+        foreign: std::ops::Range<SimTime>,
+        lose: u32,
+        heartbeat: SimTime,
+        running: Option<(u64, JobId, u64)>,
+        seq: u64,
+    }
+
+    impl Scripted {
+        fn report(&mut self, ctx: &ProtoCtx<'_>) -> SlotReport {
+            self.seq += 1;
+            let foreign = self.foreign.contains(&ctx.now());
+            SlotReport {
+                incarnation: 0,
+                seq: self.seq,
+                busy: u32::from(foreign || self.running.is_some()),
+                held: self.running.iter().map(|r| r.0).collect(),
+                finished: Vec::new(),
+            }
+        }
+        fn hello(&mut self, ctx: &mut ProtoCtx<'_>) {
+            let report = self.report(ctx);
+            send(ctx, self.dispatcher, PoolMsg::Hello { slots: 1, report });
+            ctx.set_timer(self.heartbeat, 0);
+        }
+    }
+
+    impl Node<Msg, Obs> for Scripted {
+        fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
+            self.hello(ctx);
+        }
+        fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, _: NodeId, m: Msg) {
+            let Msg::Pool(PoolMsg::Assign { assign, job, value }) = m else {
+                return;
+            };
+            if self.lose > 0 {
+                self.lose -= 1;
+                return;
+            }
+            if self.foreign.contains(&ctx.now()) || self.running.is_some() {
+                let report = self.report(ctx);
+                send(ctx, self.dispatcher, PoolMsg::Declined { assign, job, report });
+                return;
+            }
+            self.running = Some((assign, job, value));
+            ctx.set_timer(SimTime::from_millis(5), 1);
+        }
+        fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, _: TimerId, tag: u64) {
+            if tag == 0 {
+                self.hello(ctx);
+            } else if let Some((assign, job, value)) = self.running.take() {
+                let report = self.report(ctx);
+                let result = super::super::expected_result(value);
+                send(
+                    ctx,
+                    self.dispatcher,
+                    PoolMsg::Done {
+                        assign,
+                        job,
+                        result,
+                        report,
+                    },
+                );
+            }
+        }
+    }
+
+    /// One dispatcher with `jobs` batch jobs and `lease`, and a [`Scripted`] worker; the
+    /// dispatcher's observations with their times (ms).
+    fn scripted(jobs: u64, lease: SimTime, worker: Scripted) -> Vec<(u64, PoolObs)> {
+        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_millis(400)));
+        let cfg = DispatcherConfig {
+            arrivals: Arrivals::Batch { n: jobs },
+            lease,
+            ..DispatcherConfig::default()
+        };
+        let d = sim
+            .add_node("dispatcher", crate::protocols::worker_pool::dispatcher(cfg).unwrap())
+            .unwrap();
+        let mut worker = Some(worker);
+        sim.add_node("worker", move || {
+            Box::new(worker.take().expect("started once")) as Box<crate::protocols::ProtoNode>
+        })
+        .unwrap();
+        sim.run().unwrap();
+        sim.history()
+            .records()
+            .iter()
+            .filter(|r| r.node == d)
+            .filter_map(|r| match &r.obs {
+                Obs::Pool(o) => Some((r.at.as_nanos() / 1_000_000, o.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn assigned_at(obs: &[(u64, PoolObs)]) -> Vec<u64> {
+        obs.iter()
+            .filter(|(_, o)| matches!(o, PoolObs::Assigned { .. }))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    #[test]
+    fn a_declined_assignment_is_requeued_at_once_and_foreign_work_is_not_offered() {
+        // The worker says hello free at 0 ms, then is busy with foreign work from 1 ms
+        // to 100 ms: it declines the first assignment (sent at 1 ms, declined at 2 ms,
+        // heard at 3 ms). The dispatcher frees the booking and requeues the job at once,
+        // and, told that the slot is busy, sends nothing more until a hello says it is
+        // free (the one sent at 150 ms).
+        let worker = Scripted {
+            dispatcher: NodeId(0),
+            foreign: SimTime::from_millis(1)..SimTime::from_millis(100),
+            lose: 0,
+            heartbeat: SimTime::from_millis(150),
+            running: None,
+            seq: 0,
+        };
+        let obs = scripted(1, SimTime::from_secs(10), worker);
+        let refused: Vec<_> = obs
+            .iter()
+            .filter_map(|(t, o)| match o {
+                PoolObs::Refused { requeued, .. } => Some((*t, *requeued)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused, vec![(3, true)], "{obs:#?}");
+        assert_eq!(assigned_at(&obs), vec![1, 151], "{obs:#?}");
+        assert!(
+            obs.iter()
+                .any(|(t, o)| *t == 158 && matches!(o, PoolObs::Accepted { .. }))
+        );
+    }
+
+    #[test]
+    fn an_expired_lease_keeps_its_slot_until_the_worker_reports_it_free() {
+        // The first assignment is lost on its way (the worker never sees it). Its lease
+        // expires at 31 ms and the job goes back to the queue, but the slot stays booked:
+        // the worker may be running it. The worker's next hello (sent at 100 ms, heard at
+        // 101 ms) does not hold it, so the slot is freed and the job sent again then, not
+        // at the lease's expiry.
+        let worker = Scripted {
+            dispatcher: NodeId(0),
+            foreign: SimTime::ZERO..SimTime::ZERO,
+            lose: 1,
+            heartbeat: SimTime::from_millis(100),
+            running: None,
+            seq: 0,
+        };
+        let obs = scripted(1, SimTime::from_millis(30), worker);
+        assert!(
+            obs.iter()
+                .any(|(t, o)| *t == 31 && matches!(o, PoolObs::Reassigned { .. })),
+            "{obs:#?}"
+        );
+        assert_eq!(assigned_at(&obs), vec![1, 101], "{obs:#?}");
     }
 }
