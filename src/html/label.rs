@@ -245,14 +245,14 @@ mod tests {
                 assign: 9,
                 job,
                 result: 6,
-                report: SlotReport {
+                report: Box::new(SlotReport {
                     held: vec![4, 5],
                     ..SlotReport::default()
-                },
+                }),
             })),
             "Done(0/3, 6)"
         );
-        let report = SlotReport::default();
+        let report = Box::default();
         assert_eq!(
             of(&Msg::Pool(PoolMsg::Declined { assign: 9, job, report })),
             "Declined(0/3)"

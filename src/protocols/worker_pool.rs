@@ -100,7 +100,7 @@ pub enum PoolMsg {
         /// How many jobs it runs at once.
         slots: u32,
         /// Its slots now (with its incarnation: a higher one means it restarted).
-        report: SlotReport,
+        report: Box<SlotReport>,
     },
     /// Client -> dispatcher: run this job (resent until its result arrives).
     Submit {
@@ -127,7 +127,7 @@ pub enum PoolMsg {
         /// The result.
         result: u64,
         /// Its slots after this job left.
-        report: SlotReport,
+        report: Box<SlotReport>,
     },
     /// Worker -> dispatcher: "I cannot hold this assignment" (every slot is busy); the
     /// dispatcher frees the booking and puts the job back at once.
@@ -137,7 +137,7 @@ pub enum PoolMsg {
         /// The job.
         job: JobId,
         /// Its slots (all busy).
-        report: SlotReport,
+        report: Box<SlotReport>,
     },
     /// Dispatcher -> client: the accepted result of a job.
     Result {
@@ -154,7 +154,8 @@ pub enum PoolMsg {
 }
 
 /// What a worker tells the dispatcher about its slots, with every hello, result and
-/// refusal: the truth the dispatcher's bookings are reconciled with.
+/// refusal: the truth the dispatcher's bookings are reconciled with. (Boxed in the
+/// messages, which stay small for the event queue.)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SlotReport {
     /// The worker's incarnation (restart count).
@@ -167,8 +168,8 @@ pub struct SlotReport {
     /// The assignments of the receiving dispatcher it is running, in ascending order.
     pub held: Vec<u64>,
     /// The assignments of the receiving dispatcher it finished or declined most recently
-    /// (at most twice its slots), oldest first: a result or refusal repeated in later
-    /// reports, so that its slot is freed even if that message is slow or lost.
+    /// (at most twice its slots, and 32), oldest first: a result or refusal repeated in
+    /// later reports, so that its slot is freed even if that message is slow or lost.
     pub finished: Vec<u64>,
 }
 

@@ -89,6 +89,16 @@ fn a_job_longer_than_its_lease_keeps_its_worker_busy_and_utilisation_near_one() 
     );
     let u = metric(&r, "utilisation");
     assert!((u - expected).abs() < 1e-9, "utilisation {u}, expected {expected}");
+
+    // The dispatcher of before the fix (the canary reproduces it exactly): 2 s per job.
+    let old = lease_shorter_than_jobs(true, end);
+    assert_eq!(
+        metric(&old, "accepted"),
+        7.0,
+        "jobs k accepted at 1.503 s + 2 s (k - 1)"
+    );
+    // Busy 7 x 1.5 s, plus the eighth job running since 14.002 s: 0.767.
+    assert!(metric(&old, "utilisation") < 0.8, "{}", metric(&old, "utilisation"));
 }
 
 #[test]

@@ -62,11 +62,45 @@ struct WorkerInfo {
     /// Assignments holding one of its slots, by lease number: `true` while the lease is
     /// live, `false` once it expired (the job went back to the queue, but the worker may
     /// still be running it, so the slot stays booked until the worker says otherwise).
-    booked: BTreeMap<u64, bool>,
+    booked: Bookings,
     /// Slots its last report said were busy with work not booked here.
     foreign: u32,
     /// Sequence number of the last report reconciled (0: none).
     report_seq: u64,
+}
+
+/// A worker's bookings, `(lease, live)` sorted by lease: leases are numbered in order,
+/// so a new one goes at the end, and a worker's few bookings keep their allocation.
+#[derive(Default)]
+struct Bookings(Vec<(u64, bool)>);
+
+impl Bookings {
+    /// Book a new (live) lease, numbered above every earlier one.
+    fn push(&mut self, assign: u64) {
+        match self.0.last() {
+            Some(&(last, _)) if last >= assign => {
+                if let Err(i) = self.0.binary_search_by_key(&assign, |b| b.0) {
+                    self.0.insert(i, (assign, true));
+                }
+            }
+            _ => self.0.push((assign, true)),
+        }
+    }
+
+    fn get_mut(&mut self, assign: u64) -> Option<&mut bool> {
+        let i = self.0.binary_search_by_key(&assign, |b| b.0).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn remove(&mut self, assign: u64) {
+        if let Ok(i) = self.0.binary_search_by_key(&assign, |b| b.0) {
+            self.0.remove(i);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl WorkerInfo {
@@ -77,7 +111,7 @@ impl WorkerInfo {
             slots,
             offered: 0,
             parked: 0,
-            booked: BTreeMap::new(),
+            booked: Bookings::default(),
             foreign: 0,
             report_seq: 0,
         }
@@ -100,14 +134,16 @@ impl WorkerInfo {
             return;
         }
         for a in &r.finished {
-            self.booked.remove(a);
+            self.booked.remove(*a);
         }
         if r.seq <= self.report_seq {
             return;
         }
         self.report_seq = r.seq;
-        self.booked.retain(|a, live| *live || r.held.binary_search(a).is_ok());
-        let held_here = r.held.iter().filter(|a| self.booked.contains_key(a)).count() as u32;
+        self.booked
+            .0
+            .retain(|(a, live)| *live || r.held.binary_search(a).is_ok());
+        let held_here = r.held.iter().filter(|a| self.booked.get_mut(**a).is_some()).count() as u32;
         self.foreign = r.busy.saturating_sub(held_here);
     }
 }
@@ -238,7 +274,7 @@ impl Dispatcher {
             let assign = st.next_assign;
             st.next_assign += 1;
             if let Some(info) = st.workers.get_mut(&w) {
-                info.booked.insert(assign, true);
+                info.booked.push(assign);
             }
             let timer = ctx.set_timer(self.cfg.lease, assign);
             st.leases.insert(
@@ -300,7 +336,7 @@ impl Dispatcher {
     /// Free the slot of assignment `assign` at `w`, if it is booked there.
     fn unbook(st: &mut State, w: NodeId, assign: u64) {
         if let Some(info) = st.workers.get_mut(&w) {
-            info.booked.remove(&assign);
+            info.booked.remove(assign);
         }
     }
 
@@ -490,8 +526,8 @@ impl Dispatcher {
             .filter(|w| w.incarnation == lease.incarnation);
         if let Some(info) = current {
             if self.cfg.book_refused_slots {
-                info.booked.remove(&assign);
-            } else if let Some(live) = info.booked.get_mut(&assign) {
+                info.booked.remove(assign);
+            } else if let Some(live) = info.booked.get_mut(assign) {
                 *live = false;
             }
         }
@@ -599,10 +635,10 @@ mod tests {
         fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
             for incarnation in 0..self.restarts {
                 let slots = self.slots;
-                let report = SlotReport {
+                let report = Box::new(SlotReport {
                     incarnation,
                     ..SlotReport::default()
-                };
+                });
                 send(ctx, self.dispatcher, PoolMsg::Hello { slots, report });
             }
         }
@@ -653,16 +689,16 @@ mod tests {
     }
 
     impl Scripted {
-        fn report(&mut self, ctx: &ProtoCtx<'_>) -> SlotReport {
+        fn report(&mut self, ctx: &ProtoCtx<'_>) -> Box<SlotReport> {
             self.seq += 1;
             let foreign = self.foreign.contains(&ctx.now());
-            SlotReport {
+            Box::new(SlotReport {
                 incarnation: 0,
                 seq: self.seq,
                 busy: u32::from(foreign || self.running.is_some()),
                 held: self.running.iter().map(|r| r.0).collect(),
                 finished: Vec::new(),
-            }
+            })
         }
         fn hello(&mut self, ctx: &mut ProtoCtx<'_>) {
             let report = self.report(ctx);

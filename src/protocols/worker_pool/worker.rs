@@ -29,6 +29,10 @@ const HEARTBEAT: u64 = u64::MAX;
 /// Heartbeats without an assignment before a discovered dispatcher is looked up again.
 const SILENT_BEATS: u64 = 3;
 
+/// At most this many recently finished assignments go with a report: a report goes with
+/// every result, so the dispatcher hears of each one many times over.
+const FINISHED_KEPT: usize = 32;
+
 struct Running {
     /// Its service timer (tagged with `assign`).
     timer: TimerId,
@@ -73,7 +77,7 @@ impl Worker {
     }
 
     /// What its slots hold now, for dispatcher `to` (the next report in sequence).
-    fn report(&mut self, ctx: &ProtoCtx<'_>, to: NodeId) -> SlotReport {
+    fn report(&mut self, ctx: &ProtoCtx<'_>, to: NodeId) -> Box<SlotReport> {
         self.reports += 1;
         let mut held: Vec<u64> = self.running.iter().filter(|r| r.from == to).map(|r| r.assign).collect();
         held.sort_unstable();
@@ -83,18 +87,19 @@ impl Worker {
             .filter(|(d, _)| *d == to)
             .map(|(_, a)| *a)
             .collect();
-        SlotReport {
+        Box::new(SlotReport {
             incarnation: ctx.incarnation(),
             seq: self.reports,
             busy: self.running.len() as u32,
             held,
             finished,
-        }
+        })
     }
 
-    /// Remember that it is done with lease `assign` of dispatcher `from`.
+    /// Remember that it is done with lease `assign` of dispatcher `from` (the last
+    /// `2 * slots`, at most [`FINISHED_KEPT`], go with every report).
     fn finish(&mut self, from: NodeId, assign: u64) {
-        let keep = (self.cfg.slots as usize).saturating_mul(2);
+        let keep = (self.cfg.slots as usize).saturating_mul(2).min(FINISHED_KEPT);
         if self.finished.len() >= keep {
             self.finished.pop_front();
         }
