@@ -4,7 +4,7 @@
 //!
 //! Handlers run instantly in virtual time; work that takes time is a timer.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt::Debug;
 
 use serde::Serialize;
@@ -53,33 +53,62 @@ pub trait Node<M, O = ()> {
 /// A factory that builds a node afresh: at start and at every restart.
 pub type NodeFactory<M, O> = Box<dyn FnMut() -> Box<dyn Node<M, O>>>;
 
-/// Durable storage: one typed value per node that survives crashes and restarts.
+/// Durable storage: a node's typed values that survive crashes and restarts.
+///
+/// **Each type has its own slot**: a node (or a component embedded in it) may keep a
+/// `u64` and a `String` and its own state struct side by side, and storing one never
+/// touches another. Slots are found by [`TypeId`] with a linear scan over a vector in
+/// first-use order: a node holds a handful of types, and nothing ever iterates the slots
+/// in a way that could change behaviour, so the storage is as deterministic as the node.
+/// Two components that want separate values of the same type should wrap it in their own
+/// newtype.
 #[derive(Default)]
 pub struct Storage {
-    value: Option<Box<dyn Any>>,
+    /// One `(type, value)` per type used, in first-use order; the value's type is the key.
+    slots: Vec<(TypeId, Box<dyn Any>)>,
 }
 
 impl Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("set", &self.value.is_some()).finish()
+        f.debug_struct("Storage").field("types", &self.slots.len()).finish()
     }
 }
 
 impl Storage {
-    /// The stored `T`, created with `T::default()` if nothing (or another type) is stored.
+    fn position<T: 'static>(&self) -> Option<usize> {
+        let id = TypeId::of::<T>();
+        self.slots.iter().position(|(t, _)| *t == id)
+    }
+
+    /// The stored `T`, created with `T::default()` in its own slot the first time; values
+    /// of other types are left as they are.
     pub fn get_or_default<T: Default + 'static>(&mut self) -> &mut T {
-        if !self.value.as_ref().is_some_and(|v| v.is::<T>()) {
-            self.value = Some(Box::new(T::default()));
-        }
-        match self.value.as_mut().and_then(|v| v.downcast_mut::<T>()) {
+        let i = match self.position::<T>() {
+            Some(i) => i,
+            None => {
+                self.slots.push((TypeId::of::<T>(), Box::new(T::default())));
+                self.slots.len() - 1
+            }
+        };
+        match self.slots[i].1.downcast_mut::<T>() {
             Some(v) => v,
-            None => unreachable!("value was just set to a T"),
+            None => unreachable!("the slot of TypeId::of::<T>() holds a T"),
         }
     }
 
-    /// The stored `T`, if a `T` is stored.
+    /// The stored `T`, if one was ever stored.
     pub fn get<T: 'static>(&self) -> Option<&T> {
-        self.value.as_ref().and_then(|v| v.downcast_ref::<T>())
+        self.position::<T>().and_then(|i| self.slots[i].1.downcast_ref::<T>())
+    }
+
+    /// How many types hold a value.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether nothing was ever stored.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
     }
 }
 
@@ -202,8 +231,12 @@ impl<M: Message, O> Ctx<'_, M, O> {
         self.rng
     }
 
-    /// This node's durable state of type `T` (created with `Default` the first time).
+    /// This node's durable value of type `T` (created with `Default` the first time).
     /// It survives crashes and restarts; everything in `self` does not.
+    ///
+    /// Every type has its own slot ([`Storage`]): `durable::<u64>()` and
+    /// `durable::<String>()` are two independent values, and using one never resets the
+    /// other. Give two values of the same type distinct newtypes.
     pub fn durable<T: Default + 'static>(&mut self) -> &mut T {
         self.storage.get_or_default::<T>()
     }
@@ -212,5 +245,24 @@ impl<M: Message, O> Ctx<'_, M, O> {
     #[inline]
     pub fn observe(&mut self, obs: O) {
         self.core.history.record(self.core.now, self.me, obs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_type_has_its_own_slot() {
+        let mut s = Storage::default();
+        assert!(s.is_empty());
+        *s.get_or_default::<u64>() = 7;
+        s.get_or_default::<String>().push_str("seven");
+        *s.get_or_default::<u64>() += 1;
+        assert_eq!(s.get::<u64>(), Some(&8));
+        assert_eq!(s.get::<String>().map(String::as_str), Some("seven"));
+        assert_eq!(s.get::<i64>(), None);
+        assert_eq!(s.len(), 2);
+        assert_eq!(format!("{s:?}"), "Storage { types: 2 }");
     }
 }

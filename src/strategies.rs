@@ -615,6 +615,7 @@ pub fn topology_nodes(
             worker_timeout: SimTime::from_secs(3),
             register: None,
             canary_never_reassign: canaries.never_reassign,
+            canary_book_refused_slots: false,
         });
         for (i, &(slots, mean)) in p.workers.iter().enumerate() {
             nodes.push(NodeSpec::Worker {

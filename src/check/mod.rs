@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod heal;
 pub mod liveness;
 pub mod pool;
+pub mod pool_conservation;
 pub mod rpc;
 
 pub use heal::{Unhealed, UnhealedKind};

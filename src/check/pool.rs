@@ -35,7 +35,7 @@ struct JobTrace {
 }
 
 /// A job by its maker's name: `job c1/3`.
-fn job_name(ctx: &CheckContext, job: JobId) -> String {
+pub(crate) fn job_name(ctx: &CheckContext, job: JobId) -> String {
     format!("job {}/{}", ctx.name(job.origin), job.seq)
 }
 

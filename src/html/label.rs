@@ -8,7 +8,7 @@
 pub const MAX_LABEL: usize = 40;
 
 /// Bookkeeping fields left out of labels.
-const SKIP: [&str; 5] = ["call", "ack_below", "assign", "incarnation", "req_id"];
+const SKIP: [&str; 6] = ["call", "ack_below", "assign", "incarnation", "req_id", "report"];
 
 #[derive(Debug, PartialEq)]
 enum Tree {
@@ -213,7 +213,7 @@ mod tests {
     use super::*;
     use crate::protocols::Msg;
     use crate::protocols::rpc::{AppError, Request, RpcMsg};
-    use crate::protocols::worker_pool::{JobId, PoolMsg};
+    use crate::protocols::worker_pool::{JobId, PoolMsg, SlotReport};
 
     fn of(m: &Msg) -> String {
         label(&format!("{m:?}"))
@@ -244,9 +244,18 @@ mod tests {
             of(&Msg::Pool(PoolMsg::Done {
                 assign: 9,
                 job,
-                result: 6
+                result: 6,
+                report: Box::new(SlotReport {
+                    held: vec![4, 5],
+                    ..SlotReport::default()
+                }),
             })),
             "Done(0/3, 6)"
+        );
+        let report = Box::default();
+        assert_eq!(
+            of(&Msg::Pool(PoolMsg::Declined { assign: 9, job, report })),
+            "Declined(0/3)"
         );
     }
 

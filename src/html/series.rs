@@ -215,7 +215,13 @@ pub fn build(records: &[Record<Obs>], end: SimTime, delivered: &TimeBuckets, dro
                         queue_now = *queue_len;
                         running.insert(*job);
                     }
-                    PoolObs::Reassigned { job, queue_len, .. } => {
+                    PoolObs::Reassigned { job, queue_len, .. }
+                    | PoolObs::Refused {
+                        job,
+                        queue_len,
+                        requeued: true,
+                        ..
+                    } => {
                         queue_now = *queue_len;
                         running.remove(job);
                     }

@@ -7,6 +7,26 @@
 //! The timestamps a per-job figure needs travel inside the observations
 //! (`Assigned::submitted_at`, `Accepted::submitted_at`), which is what keeps this stateless
 //! per job.
+//!
+//! ## Utilisation
+//!
+//! Utilisation is measured on the workers, from what they observed doing, never from the
+//! dispatcher's leases or bookings (a booked slot may be idle, a job may outlive its
+//! lease):
+//!
+//! - a worker's **busy slot-time** is the time its slots spent running jobs: for every
+//!   job it finished, its service time (`Completed::service`, from `Started` to
+//!   `Completed`), plus, for every job still running when the window ends, the time from
+//!   its `Started` to the end. Work is counted whether or not the dispatcher accepted its
+//!   result (a duplicate run is still work done). Work that a crash destroyed is not
+//!   counted: a worker cannot observe its own crash, so the time that job ran is unknown
+//!   (its `Started` without a `Completed` is dropped at the restart's `WorkerUp`);
+//! - its **available slot-time** is `slots * (end - its first WorkerUp)`. Downtime after
+//!   a crash counts as available, for the same reason;
+//! - **utilisation** is busy over available, per worker and for the pool (the sums).
+//!
+//! Running jobs are kept as a count and a sum of start times per worker, so this stays
+//! O(workers) however many jobs run.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -26,8 +46,13 @@ use crate::time::SimTime;
 struct WorkerAcc {
     slots: u32,
     first_up: SimTime,
+    /// Service time of the jobs it completed.
     busy_ns: u128,
     completed: u64,
+    /// Jobs started and not yet completed (this incarnation).
+    running: u64,
+    /// The sum of their start times, ns (their busy time at `end` is `running * end - sum`).
+    running_since_sum: u128,
 }
 
 /// The streaming fold. See [`PoolReport`] for the definition of every figure.
@@ -39,6 +64,7 @@ pub struct PoolMetrics {
     reassigned: u64,
     duplicates: u64,
     completed: u64,
+    declined: u64,
     waiting: DurationSummary,
     sojourn: DurationSummary,
     queue_len: u32,
@@ -57,7 +83,8 @@ pub struct WorkerUtilisation {
     pub slots: u32,
     /// Jobs it completed (including results the dispatcher then ignored).
     pub completed: u64,
-    /// Busy slot-time: the sum of the service times of the jobs it completed, ns.
+    /// Busy slot-time, ns: the service times of the jobs it completed, plus the time the
+    /// jobs still running at the end have run (see the module docs).
     pub busy_ns: f64,
     /// Available slot-time: `slots * (end - first start)`, ns.
     pub available_ns: f64,
@@ -80,6 +107,8 @@ pub struct PoolReport {
     pub duplicate_results: u64,
     /// Jobs workers finished (`Completed`, duplicates of work included).
     pub completed: u64,
+    /// Assignments a worker declined because all its slots were busy (`Declined`).
+    pub declined: u64,
     /// Waiting time: from a job's submission to its FIRST assignment, for every job
     /// assigned at least once (recorded at the first `Assigned`).
     pub waiting: DurationStats,
@@ -93,12 +122,14 @@ pub struct PoolReport {
     pub mean_queue_len: f64,
     /// Longest the queue was.
     pub max_queue_len: u32,
-    /// Utilisation of each worker, by node id. A worker's busy slot-time is the sum of the
-    /// service times of the jobs it completed (work lost in a crash is not counted); its
-    /// available slot-time is `slots * (end - when it first started)`. Downtime after a
-    /// crash counts as available: a node cannot observe its own crash.
+    /// Utilisation of each worker, by node id, measured on the worker (module docs): its
+    /// busy slot-time is the time its slots spent running jobs (finished ones, and the
+    /// part of the still running ones up to `end`; work lost in a crash is not counted);
+    /// its available slot-time is `slots * (end - when it first started)`. Downtime after
+    /// a crash counts as available: a node cannot observe its own crash.
     pub workers: Vec<WorkerUtilisation>,
-    /// Pool utilisation: total busy slot-time over total available slot-time.
+    /// Pool utilisation: total busy slot-time over total available slot-time, both from
+    /// the workers' observations, never from the dispatcher's leases.
     pub utilisation: f64,
     /// The end of the window, ns.
     pub end_ns: u64,
@@ -138,6 +169,15 @@ impl PoolMetrics {
                 self.reassigned += 1;
                 self.queue_to(at, *queue_len);
             }
+            PoolObs::Started { .. } => {
+                let w = self.workers.entry(rec.node).or_insert_with(|| WorkerAcc {
+                    first_up: at,
+                    slots: 1,
+                    ..WorkerAcc::default()
+                });
+                w.running += 1;
+                w.running_since_sum += at.0 as u128;
+            }
             PoolObs::Completed { service, .. } => {
                 self.completed += 1;
                 let w = self.workers.entry(rec.node).or_insert_with(|| WorkerAcc {
@@ -147,7 +187,15 @@ impl PoolMetrics {
                 });
                 w.busy_ns += service.0 as u128;
                 w.completed += 1;
+                if w.running > 0 {
+                    w.running -= 1;
+                    let started = at.saturating_sub(*service).0 as u128;
+                    w.running_since_sum = w.running_since_sum.saturating_sub(started);
+                }
             }
+            PoolObs::Declined { .. } => self.declined += 1,
+            PoolObs::Refused { queue_len, .. } => self.queue_to(at, *queue_len),
+            PoolObs::Joined { .. } | PoolObs::WorkerJoined { .. } => {}
             PoolObs::Accepted {
                 submitted_at,
                 queue_len,
@@ -164,6 +212,9 @@ impl PoolMetrics {
                     ..WorkerAcc::default()
                 });
                 w.slots = *slots;
+                // A restart: what was running died with the crash, at an unknown time.
+                w.running = 0;
+                w.running_since_sum = 0;
             }
             PoolObs::Returned { .. } => {}
         }
@@ -188,13 +239,15 @@ impl PoolMetrics {
             .iter()
             .map(|(node, w)| {
                 let available = w.slots as f64 * (end - w.first_up).0 as f64;
+                let running = (w.running as u128 * end.0 as u128).saturating_sub(w.running_since_sum);
+                let busy = (w.busy_ns + running) as f64;
                 WorkerUtilisation {
                     node: *node,
                     slots: w.slots,
                     completed: w.completed,
-                    busy_ns: w.busy_ns as f64,
+                    busy_ns: busy,
                     available_ns: available,
-                    utilisation: ratio(w.busy_ns as f64, available),
+                    utilisation: ratio(busy, available),
                 }
             })
             .collect();
@@ -207,6 +260,7 @@ impl PoolMetrics {
             reassigned: self.reassigned,
             duplicate_results: self.duplicates,
             completed: self.completed,
+            declined: self.declined,
             waiting: self.waiting.stats(),
             sojourn: self.sojourn.stats(),
             throughput_per_s: ratio(self.accepted as f64, secs),
@@ -231,4 +285,78 @@ pub fn pool_metrics(records: &[Record<Obs>], end: SimTime) -> PoolReport {
     let mut m = PoolMetrics::new();
     records.iter().for_each(|r| m.observe(r));
     m.report(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::worker_pool::JobId;
+
+    fn rec(ms: u64, o: PoolObs) -> Record<Obs> {
+        Record {
+            at: SimTime::from_millis(ms),
+            node: NodeId(1),
+            obs: Obs::Pool(o),
+        }
+    }
+
+    fn started(ms: u64, assign: u64) -> Record<Obs> {
+        let job = JobId {
+            origin: NodeId(0),
+            seq: assign,
+        };
+        let dispatcher = NodeId(0);
+        rec(
+            ms,
+            PoolObs::Started {
+                job,
+                assign,
+                dispatcher,
+            },
+        )
+    }
+
+    #[test]
+    fn utilisation_counts_work_in_progress_and_not_work_a_crash_destroyed() {
+        let up = |ms, incarnation| rec(ms, PoolObs::WorkerUp { slots: 2, incarnation });
+        let job = JobId {
+            origin: NodeId(0),
+            seq: 1,
+        };
+        let completed = rec(
+            30,
+            PoolObs::Completed {
+                job,
+                assign: 1,
+                dispatcher: NodeId(0),
+                result: 2,
+                service: SimTime::from_millis(20),
+            },
+        );
+        // Two slots from 0: job 1 runs 10..30 ms, job 2 from 20 ms to the end (100 ms).
+        let r = pool_metrics(
+            &[up(0, 0), started(10, 1), started(20, 2), completed],
+            SimTime::from_millis(100),
+        );
+        assert_eq!(r.workers[0].busy_ns, 100e6, "20 ms done + 80 ms in progress");
+        assert_eq!(r.workers[0].available_ns, 200e6);
+        assert_eq!(r.utilisation, 0.5);
+        // The worker restarts at 50 ms: job 2 died at an unknown time and is not counted.
+        let completed = rec(
+            30,
+            PoolObs::Completed {
+                job,
+                assign: 1,
+                dispatcher: NodeId(0),
+                result: 2,
+                service: SimTime::from_millis(20),
+            },
+        );
+        let r = pool_metrics(
+            &[up(0, 0), started(10, 1), started(20, 2), completed, up(50, 1)],
+            SimTime::from_millis(100),
+        );
+        assert_eq!(r.workers[0].busy_ns, 20e6);
+        assert_eq!(r.utilisation, 0.1);
+    }
 }

@@ -34,6 +34,24 @@
 //! back. A worker says hello on start and then every `heartbeat`, with its incarnation,
 //! so a restarted worker is known again with all its slots free. Clients keep their
 //! current job in durable storage and resubmit it until they hear its result.
+//!
+//! ## Leases recover jobs; only the worker frees its slots
+//!
+//! A lease and a slot are two different things. The lease protects the *job*: when it
+//! expires the job goes back to the head of the queue, so a lost worker or message never
+//! loses it. It says nothing about the worker's *slot*: a job slower than its lease is
+//! still running there. So an expired lease keeps its slot booked, and only the worker's
+//! own word frees it: its `Done` for that assignment (even a late one), its `Declined`
+//! when it cannot hold an assignment, a [`SlotReport`] (sent with every hello, result and
+//! refusal) that lists the assignment among those it recently finished or declined, or
+//! that no longer lists an assignment whose lease has expired (the assignment itself
+//! was lost), or a hello of a new incarnation (all slots free). A report
+//! also tells the dispatcher how many slots are busy with work it has no booking for
+//! (a duplicated assignment run twice, another dispatcher's job), and those slots are
+//! not offered. The dispatcher therefore never books a slot for an assignment the worker
+//! refused or cannot hold, and a disagreement costs one round trip (a refusal), never a
+//! lease. Reports carry the worker's incarnation and a sequence number, so a late or
+//! reordered report never overrides a newer one.
 
 mod client;
 mod config;
@@ -76,12 +94,13 @@ impl StableHash for JobId {
 /// Worker-pool messages.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PoolMsg {
-    /// Worker -> dispatcher, on start and every heartbeat: "I am here with `slots` slots".
+    /// Worker -> dispatcher, on start and every heartbeat: "I am here with `slots` slots,
+    /// and this is what they hold".
     Hello {
         /// How many jobs it runs at once.
         slots: u32,
-        /// The worker's incarnation (restart count); a higher one means it restarted.
-        incarnation: u32,
+        /// Its slots now (with its incarnation: a higher one means it restarted).
+        report: Box<SlotReport>,
     },
     /// Client -> dispatcher: run this job (resent until its result arrives).
     Submit {
@@ -99,7 +118,7 @@ pub enum PoolMsg {
         /// Its input.
         value: u64,
     },
-    /// Worker -> dispatcher: the result of an assignment.
+    /// Worker -> dispatcher: the result of an assignment; its slot is free again.
     Done {
         /// The lease it answers.
         assign: u64,
@@ -107,6 +126,18 @@ pub enum PoolMsg {
         job: JobId,
         /// The result.
         result: u64,
+        /// Its slots after this job left.
+        report: Box<SlotReport>,
+    },
+    /// Worker -> dispatcher: "I cannot hold this assignment" (every slot is busy); the
+    /// dispatcher frees the booking and puts the job back at once.
+    Declined {
+        /// The lease it refuses.
+        assign: u64,
+        /// The job.
+        job: JobId,
+        /// Its slots (all busy).
+        report: Box<SlotReport>,
     },
     /// Dispatcher -> client: the accepted result of a job.
     Result {
@@ -122,13 +153,49 @@ pub enum PoolMsg {
     },
 }
 
+/// What a worker tells the dispatcher about its slots, with every hello, result and
+/// refusal: the truth the dispatcher's bookings are reconciled with. (Boxed in the
+/// messages, which stay small for the event queue.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlotReport {
+    /// The worker's incarnation (restart count).
+    pub incarnation: u32,
+    /// Increases with every report the worker sends in this incarnation, so that a late
+    /// (reordered) report is recognised and not used to reconcile.
+    pub seq: u64,
+    /// Slots busy, with anyone's jobs.
+    pub busy: u32,
+    /// The assignments of the receiving dispatcher it is running, in ascending order.
+    pub held: Vec<u64>,
+    /// The assignments of the receiving dispatcher it finished or declined most recently
+    /// (at most twice its slots, and 32), oldest first: a result or refusal repeated in
+    /// later reports, so that its slot is freed even if that message is slow or lost.
+    pub finished: Vec<u64>,
+}
+
+impl StableHash for SlotReport {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(self.incarnation as u64);
+        h.word(self.seq);
+        h.word(self.busy as u64);
+        h.word(self.held.len() as u64);
+        for a in &self.held {
+            h.word(*a);
+        }
+        h.word(self.finished.len() as u64);
+        for a in &self.finished {
+            h.word(*a);
+        }
+    }
+}
+
 impl StableHash for PoolMsg {
     fn stable_hash(&self, h: &mut StableHasher) {
         match self {
-            PoolMsg::Hello { slots, incarnation } => {
+            PoolMsg::Hello { slots, report } => {
                 h.word(1);
                 h.word(*slots as u64);
-                h.word(*incarnation as u64);
+                report.stable_hash(h);
             }
             PoolMsg::Submit { job, value } => {
                 h.word(2);
@@ -141,11 +208,23 @@ impl StableHash for PoolMsg {
                 job.stable_hash(h);
                 h.word(*value);
             }
-            PoolMsg::Done { assign, job, result } => {
+            PoolMsg::Done {
+                assign,
+                job,
+                result,
+                report,
+            } => {
                 h.word(4);
                 h.word(*assign);
                 job.stable_hash(h);
                 h.word(*result);
+                report.stable_hash(h);
+            }
+            PoolMsg::Declined { assign, job, report } => {
+                h.word(7);
+                h.word(*assign);
+                job.stable_hash(h);
+                report.stable_hash(h);
             }
             PoolMsg::Result { job, result } => {
                 h.word(5);
@@ -163,6 +242,13 @@ impl StableHash for PoolMsg {
 /// Worker-pool observations. Dispatcher observations that change the queue carry the
 /// queue length after the change (`queue_len`), and the timestamps the metrics need
 /// travel inside them, so that metrics keep no per-job state.
+///
+/// Workers record what their slots actually do ([`PoolObs::Started`],
+/// [`PoolObs::Completed`], [`PoolObs::Declined`], [`PoolObs::WorkerUp`],
+/// [`PoolObs::Joined`]), so that checks and metrics can judge the dispatcher from the
+/// workers' side rather than from its own bookkeeping. An assignment is named by
+/// `(dispatcher, assign)` on both sides, so a message's latency is observable as the gap
+/// between the sender's and the receiver's records.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PoolObs {
     /// Dispatcher: a job entered the queue (first time only).
@@ -194,7 +280,8 @@ pub enum PoolObs {
         /// Jobs waiting in the queue after this one left.
         queue_len: u32,
     },
-    /// Dispatcher: a lease expired; the job went back to the head of the queue.
+    /// Dispatcher: a lease expired; the job went back to the head of the queue (the
+    /// worker's slot stays booked until the worker says it is free).
     Reassigned {
         /// The job.
         job: JobId,
@@ -205,12 +292,68 @@ pub enum PoolObs {
         /// Jobs waiting in the queue after this one rejoined.
         queue_len: u32,
     },
-    /// Worker: it finished a job and sent the result.
+    /// Dispatcher: it received a worker's refusal of an assignment (all its slots were
+    /// busy); the booking is freed at once and, if the lease was still live, the job went
+    /// back to the head of the queue (the `book_refused_slots` canary records the refusal
+    /// and does neither).
+    Refused {
+        /// The job.
+        job: JobId,
+        /// The worker that declined.
+        worker: NodeId,
+        /// The declined lease.
+        assign: u64,
+        /// Whether the job went back to the queue (its lease was still live).
+        requeued: bool,
+        /// Jobs waiting in the queue after this.
+        queue_len: u32,
+    },
+    /// Dispatcher: it heard from a new worker, or from a new incarnation of one, for the
+    /// first time; all its slots are offered.
+    WorkerJoined {
+        /// The worker.
+        worker: NodeId,
+        /// Its incarnation.
+        incarnation: u32,
+        /// Its slots.
+        slots: u32,
+        /// The sequence number of the hello it heard (see [`PoolObs::Joined`]).
+        seq: u64,
+    },
+    /// Worker: it said hello to this dispatcher for the first time (in this
+    /// incarnation); from now on its free slots are offered to it.
+    Joined {
+        /// The dispatcher.
+        dispatcher: NodeId,
+        /// The hello's report sequence number.
+        seq: u64,
+    },
+    /// Worker: it took an assignment into a free slot and started the job.
+    Started {
+        /// The job.
+        job: JobId,
+        /// The lease it runs under.
+        assign: u64,
+        /// The dispatcher that assigned it.
+        dispatcher: NodeId,
+    },
+    /// Worker: it received an assignment with every slot busy and declined it.
+    Declined {
+        /// The job.
+        job: JobId,
+        /// The declined lease.
+        assign: u64,
+        /// The dispatcher that assigned it.
+        dispatcher: NodeId,
+    },
+    /// Worker: it finished a job and sent the result; the slot is free.
     Completed {
         /// The job.
         job: JobId,
         /// The lease it ran under.
         assign: u64,
+        /// The dispatcher the result went to.
+        dispatcher: NodeId,
         /// The result it computed.
         result: u64,
         /// How long it held the job (its service time).
@@ -226,6 +369,8 @@ pub enum PoolObs {
         result: u64,
         /// The worker that produced it.
         worker: NodeId,
+        /// The lease the result answers.
+        assign: u64,
         /// When the job was submitted.
         submitted_at: SimTime,
         /// Jobs waiting in the queue after this acceptance (it may remove a job that
@@ -238,6 +383,8 @@ pub enum PoolObs {
         job: JobId,
         /// The worker that sent it.
         worker: NodeId,
+        /// The lease the result answers.
+        assign: u64,
     },
     /// Worker: it started (or restarted) with this many slots.
     WorkerUp {

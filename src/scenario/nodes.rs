@@ -238,6 +238,10 @@ pub enum NodeSpec {
         /// CANARY: never reassign an expired lease.
         #[serde(default)]
         canary_never_reassign: bool,
+        /// CANARY: free a slot when its lease expires and ignore a worker's refusal (the
+        /// phantom booking of issue 10).
+        #[serde(default)]
+        canary_book_refused_slots: bool,
         /// Register in a registry, so that workers and clients find it by service name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         register: Option<RegisterSpec>,
@@ -642,6 +646,7 @@ impl NodeSpec {
                 lease,
                 worker_timeout,
                 canary_never_reassign,
+                canary_book_refused_slots,
                 register,
             } => {
                 let arrivals = match arrivals {
@@ -663,6 +668,7 @@ impl NodeSpec {
                     lease: *lease,
                     worker_timeout: *worker_timeout,
                     never_reassign: *canary_never_reassign,
+                    book_refused_slots: *canary_book_refused_slots,
                     register: register.as_ref().map(|r| registrant(r, ids)).transpose()?,
                 };
                 sim.add_node(id, worker_pool::dispatcher(cfg)?)
@@ -709,6 +715,28 @@ fn has(s: &Scenario, protocol: &str) -> bool {
     s.nodes.iter().any(|n| n.protocol() == protocol)
 }
 
+/// The end of `s`'s fault-free prefix, the window `pool.work_conservation` judges: the
+/// first scheduled fault or the start of the nemesis (its first fault cannot come
+/// earlier), or the end of time without either; `ZERO` (nothing judged) when a link of
+/// the scenario's network loses or duplicates messages from the start.
+pub fn fault_free_until(s: &Scenario) -> SimTime {
+    let clean = |drop: f64, dup: f64| drop <= 0.0 && dup <= 0.0;
+    let n = &s.network;
+    let faithful = clean(n.default.drop, n.default.duplicate)
+        && n.links
+            .iter()
+            .all(|l| clean(l.drop.unwrap_or(0.0), l.duplicate.unwrap_or(0.0)));
+    if !faithful {
+        return SimTime::ZERO;
+    }
+    s.faults
+        .iter()
+        .map(|f| f.at())
+        .chain(s.nemesis.as_ref().map(|n| n.start))
+        .min()
+        .unwrap_or(SimTime::MAX)
+}
+
 /// Run every check that applies to `s`: each check's verdict, protocol by protocol.
 pub fn run_checks(s: &Scenario, records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
     let mut out = Vec::new();
@@ -721,6 +749,10 @@ pub fn run_checks(s: &Scenario, records: &[Record<Obs>], ctx: &CheckContext) -> 
             ctx,
             s.checks.pool_liveness_bound,
         ));
+        let c = crate::check::pool_conservation::check_work_conservation(records, ctx, fault_free_until(s));
+        if c.judged {
+            out.push(Verdict::judged(crate::check::pool_conservation::NAME, c.violations));
+        }
     }
     // Discovery is checked wherever a registry runs.
     if s.checks.discovery && has(s, "discovery") {

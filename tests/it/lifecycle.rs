@@ -199,3 +199,40 @@ fn bad_parameters_are_typed_errors_not_panics() {
     };
     assert!(matches!(sim.set_nemesis(nem), Err(detsim::Error::UnknownNode(_))));
 }
+
+/// Keeps a `u64` and a `String` in durable storage: the first incarnation writes both
+/// (the `String` after the `u64`), every incarnation reports what it finds at start.
+struct TwoTypes;
+
+impl Node<u64, (u64, String)> for TwoTypes {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u64, (u64, String)>) {
+        if ctx.incarnation() == 0 {
+            *ctx.durable::<u64>() = 42;
+            *ctx.durable::<String>() = "forty-two".to_string();
+        }
+        let n = *ctx.durable::<u64>();
+        let s = ctx.durable::<String>().clone();
+        ctx.observe((n, s));
+    }
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, u64, (u64, String)>, _from: NodeId, _msg: u64) {}
+}
+
+#[test]
+fn durable_values_of_different_types_live_side_by_side_across_a_restart() {
+    // Issue 10, item 14: `durable::<String>()` used to replace an earlier `durable::<u64>()`
+    // with a fresh String (and the u64 read back as 0).
+    let mut sim = Simulation::<u64, (u64, String)>::new(SimConfig::new(1));
+    let p = sim.add_node("two", || Box::new(TwoTypes)).unwrap();
+    sim.schedule(SimTime::from_millis(5), Fault::Crash { node: p }).unwrap();
+    sim.schedule(SimTime::from_millis(6), Fault::Restart { node: p })
+        .unwrap();
+    sim.run().unwrap();
+    let seen: Vec<(u64, String)> = sim.history().records().iter().map(|r| r.obs.clone()).collect();
+    let both = (42, "forty-two".to_string());
+    assert_eq!(seen, vec![both.clone(), both], "before and after the crash");
+    let storage = sim.storage(p).unwrap();
+    assert_eq!(storage.get::<u64>(), Some(&42));
+    assert_eq!(storage.get::<String>().map(String::as_str), Some("forty-two"));
+    assert_eq!(storage.get::<u32>(), None, "a type never stored has no value");
+    assert_eq!(storage.len(), 2);
+}

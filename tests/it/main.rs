@@ -9,6 +9,7 @@ mod lifecycle;
 mod malformed;
 mod network;
 mod pool;
+mod pool_conservation;
 mod pool_discovery;
 mod pool_queueing;
 mod properties;

@@ -225,6 +225,7 @@ fn sweep_pool(arrivals: Arrivals, never_reassign: bool, return_unchanged: bool) 
             lease: ms(200),
             worker_timeout: ms(150),
             never_reassign,
+            book_refused_slots: false,
             register: None,
         },
         workers: 3,

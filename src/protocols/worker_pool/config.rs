@@ -71,6 +71,12 @@ pub struct DispatcherConfig {
     pub worker_timeout: SimTime,
     /// CANARY (planted bug): never put a job back when its lease expires.
     pub never_reassign: bool,
+    /// CANARY (planted bug): the dispatcher of before issue 10. It believes its leases:
+    /// an expired lease frees the worker's slot (even though the job may still be
+    /// running there), and it ignores a worker's refusal, so the refused assignment keeps
+    /// its slot booked until that lease expires too: a phantom booking while jobs wait.
+    /// It also ignores the workers' slot reports. Caught by `pool.work_conservation`.
+    pub book_refused_slots: bool,
     /// Register with a service registry (and renew by heartbeat), if set, so that
     /// workers and clients can find the dispatcher by service name.
     pub register: Option<RegistrantConfig>,
@@ -85,6 +91,7 @@ impl Default for DispatcherConfig {
             lease: SimTime::from_secs(1),
             worker_timeout: SimTime::from_secs(3),
             never_reassign: false,
+            book_refused_slots: false,
             register: None,
         }
     }

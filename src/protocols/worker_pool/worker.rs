@@ -3,6 +3,11 @@
 //! the job's value doubled to the dispatcher that assigned it. All its state is volatile:
 //! a crash loses the jobs it holds.
 //!
+//! Its slots are its own to report: every hello, result and refusal carries a
+//! [`SlotReport`] (what it runs now), and an assignment that finds every slot busy is
+//! declined at once ([`PoolMsg::Declined`]) rather than dropped, so that the dispatcher
+//! never keeps a slot booked for a job that is not running.
+//!
 //! The dispatcher is a fixed node or found through the registry (an [`Endpoint`]). A
 //! discovered dispatcher that sends no assignment for three heartbeats is looked up
 //! again: kept if the registry still lists it, replaced (or waited for, with no hellos)
@@ -11,7 +16,7 @@
 use std::rc::Rc;
 
 use super::config::WorkerConfig;
-use super::{JobId, PoolMsg, PoolObs, expected_result, observe, send};
+use super::{JobId, PoolMsg, PoolObs, SlotReport, expected_result, observe, send};
 use crate::dist::Sampler;
 use crate::node::{Node, NodeId, TimerId};
 use crate::protocols::discovery::Endpoint;
@@ -24,7 +29,13 @@ const HEARTBEAT: u64 = u64::MAX;
 /// Heartbeats without an assignment before a discovered dispatcher is looked up again.
 const SILENT_BEATS: u64 = 3;
 
+/// At most this many recently finished assignments go with a report: a report goes with
+/// every result, so the dispatcher hears of each one many times over.
+const FINISHED_KEPT: usize = 32;
+
 struct Running {
+    /// Its service timer (tagged with `assign`).
+    timer: TimerId,
     assign: u64,
     job: JobId,
     value: u64,
@@ -42,6 +53,12 @@ pub(super) struct Worker {
     heard_at: SimTime,
     /// At most `slots` jobs: a short vector beats a map.
     running: Vec<Running>,
+    /// Reports sent in this incarnation (the last report's sequence number).
+    reports: u64,
+    /// The last assignments it finished or declined, oldest first: (dispatcher, lease).
+    finished: std::collections::VecDeque<(NodeId, u64)>,
+    /// The dispatcher it last said hello to (its slots are offered there).
+    joined: Option<NodeId>,
 }
 
 impl Worker {
@@ -53,16 +70,60 @@ impl Worker {
             dispatcher,
             heard_at: SimTime::ZERO,
             running: Vec::new(),
+            reports: 0,
+            finished: std::collections::VecDeque::new(),
+            joined: None,
         }
     }
 
-    fn hello(&self, ctx: &mut ProtoCtx<'_>) {
+    /// What its slots hold now, for dispatcher `to` (the next report in sequence).
+    fn report(&mut self, ctx: &ProtoCtx<'_>, to: NodeId) -> Box<SlotReport> {
+        self.reports += 1;
+        let mut held: Vec<u64> = self.running.iter().filter(|r| r.from == to).map(|r| r.assign).collect();
+        held.sort_unstable();
+        let finished = self
+            .finished
+            .iter()
+            .filter(|(d, _)| *d == to)
+            .map(|(_, a)| *a)
+            .collect();
+        Box::new(SlotReport {
+            incarnation: ctx.incarnation(),
+            seq: self.reports,
+            busy: self.running.len() as u32,
+            held,
+            finished,
+        })
+    }
+
+    /// Remember that it is done with lease `assign` of dispatcher `from` (the last
+    /// `2 * slots`, at most [`FINISHED_KEPT`], go with every report).
+    fn finish(&mut self, from: NodeId, assign: u64) {
+        let keep = (self.cfg.slots as usize).saturating_mul(2).min(FINISHED_KEPT);
+        if self.finished.len() >= keep {
+            self.finished.pop_front();
+        }
+        self.finished.push_back((from, assign));
+    }
+
+    fn hello(&mut self, ctx: &mut ProtoCtx<'_>) {
         let Some(to) = self.dispatcher.current() else {
             return;
         };
+        let report = self.report(ctx, to);
+        if self.joined != Some(to) {
+            self.joined = Some(to);
+            observe(
+                ctx,
+                PoolObs::Joined {
+                    dispatcher: to,
+                    seq: report.seq,
+                },
+            );
+        }
         let m = PoolMsg::Hello {
             slots: self.cfg.slots,
-            incarnation: ctx.incarnation(),
+            report,
         };
         send(ctx, to, m);
     }
@@ -89,20 +150,44 @@ impl Worker {
         if Some(from) == current {
             self.heard_at = ctx.now();
         }
-        // A duplicate of a running assignment, or more than the slots allow (the
-        // dispatcher's view was stale): ignore it; the lease brings the job back.
-        if self.running.len() >= self.cfg.slots as usize || self.running.iter().any(|r| r.assign == assign) {
+        // A duplicate of a running assignment: the dispatcher's booking is right already.
+        if self.running.iter().any(|r| r.assign == assign && r.from == from) {
+            return;
+        }
+        // More than the slots allow (the dispatcher's view was stale): say so at once, so
+        // that it frees the booking and puts the job back without waiting for the lease.
+        if self.running.len() >= self.cfg.slots as usize {
+            observe(
+                ctx,
+                PoolObs::Declined {
+                    job,
+                    assign,
+                    dispatcher: from,
+                },
+            );
+            self.finish(from, assign);
+            let report = self.report(ctx, from);
+            send(ctx, from, PoolMsg::Declined { assign, job, report });
             return;
         }
         let service = self.service.sample(ctx.rng());
-        let _: TimerId = ctx.set_timer(service, assign);
+        let timer = ctx.set_timer(service, assign);
         self.running.push(Running {
+            timer,
             assign,
             job,
             value,
             started: ctx.now(),
             from,
         });
+        observe(
+            ctx,
+            PoolObs::Started {
+                job,
+                assign,
+                dispatcher: from,
+            },
+        );
     }
 }
 
@@ -141,7 +226,9 @@ impl Node<Msg, Obs> for Worker {
             self.on_heartbeat(ctx);
             return;
         }
-        let Some(i) = self.running.iter().position(|r| r.assign == tag) else {
+        // Found by timer, not by tag: two dispatchers (a discovered one replaced) may use
+        // the same lease number.
+        let Some(i) = self.running.iter().position(|r| r.timer == timer) else {
             return;
         };
         let r = self.running.swap_remove(i);
@@ -155,10 +242,13 @@ impl Node<Msg, Obs> for Worker {
             PoolObs::Completed {
                 job: r.job,
                 assign: r.assign,
+                dispatcher: r.from,
                 result,
                 service: ctx.now() - r.started,
             },
         );
+        self.finish(r.from, r.assign);
+        let report = self.report(ctx, r.from);
         send(
             ctx,
             r.from,
@@ -166,6 +256,7 @@ impl Node<Msg, Obs> for Worker {
                 assign: r.assign,
                 job: r.job,
                 result,
+                report,
             },
         );
     }
