@@ -488,6 +488,11 @@ impl Network {
         ended
     }
 
+    /// How many cut, clog and link-setting windows are in force.
+    pub(crate) fn windows_in_force(&self) -> usize {
+        self.cuts.len() + self.clogs.len() + self.link_windows.len()
+    }
+
     /// Cut windows in force, in order.
     pub(crate) fn cut_windows(&self) -> Vec<WindowId> {
         let mut w: Vec<WindowId> = self.cuts.keys().copied().collect();

@@ -256,6 +256,11 @@ pub struct Simulation<M, O = ()> {
     nemesis: Option<NemesisConfig>,
     realized: Vec<TimedFault>,
     started: bool,
+    /// Crash and pause windows in force, over all nodes.
+    node_windows: usize,
+    /// The periods during which some fault window was in force: `(from, until)`, `None`
+    /// while it lasts.
+    disturbed: Vec<(SimTime, Option<SimTime>)>,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
@@ -288,6 +293,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             nemesis: None,
             realized: Vec::new(),
             started: false,
+            node_windows: 0,
+            disturbed: Vec::new(),
         }
     }
 
@@ -491,6 +498,16 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// nemesis, they give the same run.
     pub fn realized_faults(&self) -> &[TimedFault] {
         if self.started { &self.realized } else { &self.pending }
+    }
+
+    /// The periods during which some fault window was in force (a node down or paused
+    /// by a fault, a cut, a clog, a window of link settings), in time order: `(from,
+    /// until)`, `until` `None` for the one still in force now. Instant faults that undid
+    /// nothing and windows that held nothing (a pause of a crashed node) make none;
+    /// un-windowed `set_link` changes the settings for good and is not a fault window.
+    /// The run healed at the last period's end.
+    pub fn fault_periods(&self) -> &[(SimTime, Option<SimTime>)] {
+        &self.disturbed
     }
 
     /// The faults still in force now (windows not yet ended: a node still down or
@@ -745,15 +762,18 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Crash { node } => {
                 // The paused process is gone: its pause windows end with it.
                 let ended = std::mem::take(&mut self.nodes[node.0 as usize].pause_windows);
+                self.node_windows -= ended.len();
                 self.record_ends(&ended);
             }
             Fault::Restart { node } => {
                 let ended = std::mem::take(&mut self.nodes[node.0 as usize].crash_windows);
+                self.node_windows -= ended.len();
                 self.record_ends(&ended);
                 self.restart_if_down(*node);
             }
             Fault::Resume { node } => {
                 let ended = std::mem::take(&mut self.nodes[node.0 as usize].pause_windows);
+                self.node_windows -= ended.len();
                 self.record_ends(&ended);
                 self.resume_if_paused(*node);
             }
@@ -773,6 +793,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             }
             _ => {}
         }
+        self.note_period();
     }
 
     /// A fault that lasts starts its window `index` (false when there is nothing it can
@@ -784,6 +805,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Crash { node } => {
                 let slot = &mut self.nodes[node.0 as usize];
                 slot.crash_windows.push(index);
+                self.node_windows += 1;
                 if slot.state != NodeState::Down {
                     slot.state = NodeState::Down;
                     slot.node = None;
@@ -802,10 +824,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     NodeState::Down => false, // no process to pause
                     NodeState::Paused => {
                         slot.pause_windows.push(index);
+                        self.node_windows += 1;
                         true
                     }
                     NodeState::Up => {
                         slot.pause_windows.push(index);
+                        self.node_windows += 1;
                         slot.state = NodeState::Paused;
                         true
                     }
@@ -838,6 +862,10 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::SetLink { .. } => self.core.net.end_link_window(index),
             _ => false,
         };
+        if applied && matches!(fault, Fault::Crash { .. } | Fault::Pause { .. }) {
+            self.node_windows -= 1;
+        }
+        self.note_period();
         let now = self.core.now;
         self.core.tracer.record::<M>(
             now,
@@ -856,6 +884,19 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.resume_if_paused(node)
             }
             Fault::Clog { .. } => self.release_clogged(),
+            _ => {}
+        }
+    }
+
+    /// Note whether some fault window is in force after a fault event: open or close the
+    /// current fault period.
+    fn note_period(&mut self) {
+        let in_force = self.node_windows + self.core.net.windows_in_force() > 0;
+        let now = self.core.now;
+        match self.disturbed.last_mut() {
+            Some((_, end @ None)) if !in_force => *end = Some(now),
+            Some((_, None)) => {}
+            _ if in_force => self.disturbed.push((now, None)),
             _ => {}
         }
     }

@@ -127,16 +127,6 @@ pub fn unhealed<M: Message, O: 'static>(sim: &Simulation<M, O>) -> Vec<Unhealed>
     out
 }
 
-/// When the last fault window ended (or the last instant fault acted): `ZERO` with no
-/// faults. Only meaningful when nothing is still in force ([`unhealed`] is empty).
-pub fn last_heal(faults: &[TimedFault]) -> SimTime {
-    faults
-        .iter()
-        .map(|f| f.until.map_or(f.at, |u| u.max(f.at)))
-        .max()
-        .unwrap_or(SimTime::ZERO)
-}
-
 /// Every crash up to `end`, `(time, node)` in time order.
 pub fn crashes(faults: &[TimedFault], end: SimTime) -> Vec<(SimTime, NodeId)> {
     let mut out: Vec<(SimTime, NodeId)> = faults

@@ -63,13 +63,19 @@ pub struct CheckContext {
     pub seed: u64,
     /// When the run ended.
     pub end: SimTime,
-    /// When the last fault window ended (`ZERO` with no faults). Liveness is judged from here
+    /// When the last fault period ended, i.e. when the run healed (`ZERO` with no
+    /// faults): when the faults actually ended, not when they were planned to. Liveness is judged from here
     /// when the run healed, i.e. when [`CheckContext::unhealed`] is empty; otherwise the
     /// heal never happened (see [`CheckContext::healed_at`]).
     pub heal_at: SimTime,
-    /// When the first fault happened (`None` with no faults): before it, as after the
-    /// heal, the system ran without faults.
+    /// When the first fault window began (`None` with no faults): before it, as after
+    /// the heal, the system ran without faults.
     pub first_fault_at: Option<SimTime>,
+    /// The periods during which some fault window was in force, `(from, until)` in time
+    /// order (the last one ends at `end` when it never healed): from the engine's
+    /// [`crate::Simulation::fault_periods`], so an undo that undid nothing, a window an
+    /// explicit `heal` ended early or one that held nothing counts for what it did.
+    pub fault_periods: Vec<(SimTime, SimTime)>,
     /// What was still in force when the run ended (computed by [`heal::unhealed`]).
     pub unhealed: Vec<Unhealed>,
     /// Every crash of the run up to its end: `(time, node)`, in time order.
@@ -91,6 +97,7 @@ impl CheckContext {
             end,
             heal_at: SimTime::ZERO,
             first_fault_at: None,
+            fault_periods: Vec::new(),
             unhealed: Vec::new(),
             crashes: Vec::new(),
             quiescent: false,
@@ -107,14 +114,35 @@ impl CheckContext {
         CheckContext {
             seed: sim.seed(),
             end: sim.now(),
-            heal_at: heal::last_heal(faults),
-            first_fault_at: faults.iter().map(|f| f.at).min(),
+            // When the faults actually ended; while one is still in force, when the last
+            // one began (nothing after it is "after the heal").
+            heal_at: match sim.fault_periods().last() {
+                Some(&(_, Some(healed))) => healed,
+                Some(&(_, None)) => faults
+                    .iter()
+                    .map(|f| f.at)
+                    .filter(|&t| t <= sim.now())
+                    .max()
+                    .unwrap_or(SimTime::ZERO),
+                None => SimTime::ZERO,
+            },
+            first_fault_at: sim.fault_periods().first().map(|p| p.0),
+            fault_periods: sim
+                .fault_periods()
+                .iter()
+                .map(|&(from, until)| (from, until.unwrap_or(sim.now())))
+                .collect(),
             unhealed: heal::unhealed(sim),
             crashes: heal::crashes(faults, sim.now()),
             quiescent: sim.pending_events() == 0,
             names: sim.node_names().to_vec(),
             sources: Vec::new(),
         }
+    }
+
+    /// Was some fault in force at any time in `[from, to]`?
+    pub fn disturbed_during(&self, from: SimTime, to: SimTime) -> bool {
+        self.fault_periods.iter().any(|&(a, b)| a <= to && from <= b)
     }
 
     /// When the run healed: `heal_at`, or `None` when something was still in force at

@@ -289,26 +289,24 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
                 let Some(j) = open.remove(&(rec.node, *call)) else {
                     continue;
                 };
-                let after_heal = healed.is_some_and(|h| *invoked_at >= h);
-                let before_faults = ctx.first_fault_at.is_none_or(|f| rec.at < f);
-                if !(after_heal || before_faults) {
-                    // It failed while faults were in force: excused if they all ended
-                    // (the run healed); if one never did, it is undone work whose fate
-                    // the run cannot judge.
+                if ctx.disturbed_during(*invoked_at, rec.at) {
+                    // A fault was in force while it ran: excused if they all ended (the
+                    // run healed); if one never did, it is undone work whose fate the
+                    // run cannot judge.
                     if healed.is_none() {
                         judge.pending();
                     }
                     continue;
                 }
-                let when = if after_heal {
+                let when = if healed.is_some_and(|h| *invoked_at >= h) && ctx.first_fault_at.is_some() {
                     format!("after the last fault healed at {}", ctx.heal_at)
                 } else {
-                    format!("before the first fault (at {})", ctx.first_fault_at.unwrap_or(ctx.end))
+                    "with no fault in force meanwhile".to_string()
                 };
                 judge.push(Violation::new(
                     "rpc.liveness",
                     format!(
-                        "call {call} {req} of {} invoked at {invoked_at} and failed at {}, {when}, with no fault in force: {error}",
+                        "call {call} {req} of {} invoked at {invoked_at} and failed at {}, {when}: {error}",
                         ctx.name(rec.node),
                         rec.at
                     ),

@@ -388,3 +388,24 @@ fn a_crash_ends_the_pause_of_the_process_it_kills() {
     sim.run().unwrap();
     assert!(delivered_between(&sim, ms(61), ms(100)) >= 38);
 }
+
+#[test]
+fn fault_periods_say_when_faults_were_really_in_force() {
+    let mut sim = sender_sink(3, 100, ms(1));
+    // A block planned until 90ms but healed at 20ms; a pause of a node that is about to be
+    // crashed; a restart of a live node (does nothing); a crash window 50..60ms.
+    sim.schedule_window(ms(10), ms(90), Fault::Block { from: SENDER, to: SINK })
+        .unwrap();
+    sim.schedule(ms(20), Fault::Heal).unwrap();
+    sim.schedule(ms(30), Fault::Restart { node: SINK }).unwrap();
+    sim.schedule_window(ms(50), ms(60), Fault::Crash { node: SINK })
+        .unwrap();
+    sim.schedule_window(ms(55), ms(95), Fault::Pause { node: SINK })
+        .unwrap();
+    sim.run().unwrap();
+    assert_eq!(
+        sim.fault_periods(),
+        &[(ms(10), Some(ms(20))), (ms(50), Some(ms(60)))],
+        "the heal ended the block early, the restart did nothing, the pause of a crashed node held nothing"
+    );
+}

@@ -228,6 +228,7 @@ fn call_to_a_dead_server_fails_after_its_retry_budget() {
     let healed = CheckContext {
         unhealed: vec![],
         heal_at: SimTime::from_secs(1),
+        fault_periods: vec![(ms(1), SimTime::from_secs(1))],
         ..run.ctx.clone()
     };
     assert!(check_liveness(&run.records, &healed).passed());
@@ -235,6 +236,8 @@ fn call_to_a_dead_server_fails_after_its_retry_budget() {
     let early = CheckContext {
         unhealed: vec![],
         heal_at: SimTime::ZERO,
+        first_fault_at: None,
+        fault_periods: vec![],
         ..run.ctx.clone()
     };
     let v = check_liveness(&run.records, &early).violations;

@@ -246,7 +246,7 @@ fn an_rpc_client_with_no_reachable_server_fails() {
     assert_eq!(check(&r, "rpc.liveness")["violations"], 3);
     let m = r["violations"][0]["message"].as_str().unwrap();
     assert!(
-        m.contains("of c1") && m.contains("before the first fault (at 2s)"),
+        m.contains("of c1") && m.contains("with no fault in force meanwhile"),
         "{m}"
     );
 }
@@ -496,4 +496,59 @@ fn a_network_fault_that_never_heals_is_not_judged_naming_it() {
     let (code, r) = run_json(&f);
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(check(&r, "rpc.liveness")["status"], "pass");
+}
+
+/// Calls that fail for their own reason (a 2 ms timeout on a 5 ms link) in a run with
+/// faults: liveness is judged from when the faults actually ended, so neither faults
+/// planned to end later (a `heal` ended them early), nor a second window much later,
+/// nor an undo that undid nothing (restarting a live node) excuse them.
+#[test]
+fn liveness_is_judged_from_when_faults_really_ended() {
+    let dir = tempdir("verdict-real-heal");
+    let base = r#"{ "name": "real-heal", "seed": 1, "duration": "5s",
+      "network": { "default": { "latency": { "dist": "constant", "value": "5ms" } } },
+      "nodes": [ { "id": "server", "role": "rpc_server" },
+        { "id": "client", "role": "rpc_client", "server": "server", "calls": 20, "interval": "50ms",
+          "mix": { "multiply": 1 }, "timeout": "2ms", "max_attempts": 2, "backoff_base": "1ms", "backoff_max": "1ms" } ],
+      "faults": FAULTS }"#;
+    for (tag, faults) in [
+        (
+            "healed-early",
+            r#"[ { "kind": "block", "at": "0ms", "until": "4.9s", "from": "client", "to": "server" },
+                 { "kind": "heal", "at": "1ms" } ]"#,
+        ),
+        (
+            "two-windows",
+            r#"[ { "kind": "crash", "at": "0ms", "until": "1ms", "node": "server" },
+                 { "kind": "crash", "at": "4.8s", "until": "4.9s", "node": "server" } ]"#,
+        ),
+        (
+            "no-op-restart",
+            r#"[ { "kind": "block", "at": "0ms", "until": "1ms", "from": "client", "to": "server" },
+                 { "kind": "restart", "at": "4.9s", "node": "server" } ]"#,
+        ),
+    ] {
+        let f = write(&dir, tag, &base.replace("FAULTS", faults));
+        let (code, r) = run_json(&f);
+        assert_eq!(code, Some(1), "{tag}: {r}");
+        let live = check(&r, "rpc.liveness");
+        assert_eq!(live["status"], "fail", "{tag}: {r}");
+        assert!(live["violations"].as_u64().unwrap() >= 15, "{tag}: {r}");
+    }
+    // The never-reassign canary stays caught when a no-op restart comes late.
+    let canary = r#"{ "name": "cp", "seed": 1, "duration": "20s",
+      "nodes": [ { "id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 20},
+                   "canary_never_reassign": true, "lease": "1s" },
+                 { "id": "w1", "role": "worker", "dispatcher": "d", "service_time": {"dist":"constant","value":"50ms"} } ],
+      "faults": [ { "kind": "crash", "at": "20ms", "until": "500ms", "node": "w1" },
+                  { "kind": "restart", "at": "19s", "node": "w1" } ],
+      "checks": { "pool_liveness_bound": "5s" } }"#;
+    let f = write(&dir, "canary", canary);
+    let (code, r) = run_json(&f);
+    assert_eq!(
+        (code, &check(&r, "pool.liveness")["status"]),
+        (Some(1), &"fail".into()),
+        "{r}"
+    );
+    assert_eq!(r["heal_at_ns"], 500_000_000u64, "{r}");
 }
