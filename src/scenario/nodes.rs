@@ -398,8 +398,13 @@ impl NodeSpec {
                 *canary_wrapping_multiply = false;
             }
             NodeSpec::Dispatcher {
-                canary_never_reassign, ..
-            } => *canary_never_reassign = false,
+                canary_never_reassign,
+                canary_book_refused_slots,
+                ..
+            } => {
+                *canary_never_reassign = false;
+                *canary_book_refused_slots = false;
+            }
             NodeSpec::Worker {
                 canary_return_unchanged,
                 ..
@@ -884,6 +889,54 @@ impl MetricsSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_canaries_switches_every_canary_off() {
+        // Every role, with every `canary_*` field set (and dedupe off): none survives.
+        let text = r#"[{"id":"a","role":"registry"},{"id":"b","role":"rpc_server"},
+            {"id":"c","role":"rpc_client","server":"b","calls":1},
+            {"id":"d","role":"dispatcher","arrivals":{"kind":"clients"}},
+            {"id":"e","role":"worker","dispatcher":"d","service_time":{"dist":"constant","value":"1ms"}},
+            {"id":"f","role":"pool_client","dispatcher":"d"}]"#;
+        const KNOWN: [&str; 5] = [
+            "canary_never_expire",
+            "canary_wrapping_multiply",
+            "canary_never_reassign",
+            "canary_book_refused_slots",
+            "canary_return_unchanged",
+        ];
+        let nodes: Vec<NodeSpec> = serde_json::from_str(text).unwrap();
+        let mut seen = 0;
+        for n in nodes {
+            let mut v = serde_json::to_value(&n).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            // The canary fields it serializes, and the known ones its role accepts.
+            let mut canaries: Vec<String> = obj.keys().filter(|k| k.starts_with("canary_")).cloned().collect();
+            for k in KNOWN {
+                let mut o = obj.clone();
+                o.insert(k.to_string(), true.into());
+                if serde_json::from_value::<NodeSpec>(o.into()).is_ok() && !canaries.iter().any(|c| c == k) {
+                    canaries.push(k.to_string());
+                }
+            }
+            seen += canaries.len();
+            for k in &canaries {
+                obj.insert(k.clone(), true.into());
+            }
+            if obj.contains_key("dedupe") {
+                obj.insert("dedupe".into(), false.into());
+            }
+            let armed: NodeSpec = serde_json::from_value(v).unwrap();
+            let off = serde_json::to_value(armed.without_canaries()).unwrap();
+            for k in &canaries {
+                assert!(!off.get(k).is_some_and(|x| x == true), "{} keeps {k}", n.role());
+            }
+            if let Some(d) = off.get("dedupe") {
+                assert_eq!(d, true);
+            }
+        }
+        assert!(seen >= 5, "the canary fields are serialized ({seen} seen)");
+    }
 
     #[test]
     fn role_names_match_the_file_format() {

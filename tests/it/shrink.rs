@@ -244,3 +244,33 @@ fn every_canary_shrinks_to_a_case_that_passes_with_the_canary_off() {
         );
     }
 }
+
+#[test]
+fn the_phantom_booking_canary_shrinks_to_a_case_that_passes_with_the_canary_off() {
+    // Three workers, leases shorter than the jobs, the pre-fix dispatcher: caught by
+    // pool.work_conservation with no fault at all. The shrunk case keeps a worker (every
+    // role of the pool) and passes once the canary is off.
+    let s = detsim::scenario::parse_scenario(
+        "phantom.json",
+        r#"{ "name": "phantom", "seed": 1, "duration": "60s",
+      "nodes": [
+        { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 30 },
+          "lease": "1s", "canary_book_refused_slots": true },
+        { "id": "w1", "role": "worker", "dispatcher": "dispatcher", "service_time": { "dist": "constant", "value": "1500ms" } },
+        { "id": "w2", "role": "worker", "dispatcher": "dispatcher", "service_time": { "dist": "constant", "value": "1500ms" } },
+        { "id": "w3", "role": "worker", "dispatcher": "dispatcher", "service_time": { "dist": "constant", "value": "1500ms" } }
+      ],
+      "checks": { "pool_liveness_bound": "60s" } }"#,
+    )
+    .unwrap();
+    let check = "pool.work_conservation";
+    assert!(fails(&s, 1, check), "the canary is caught");
+    let shrunk = shrink(&s, 1, check, ShrinkOptions::default()).unwrap();
+    assert!(shrunk.after.nodes < shrunk.before.nodes && shrunk.after.jobs < shrunk.before.jobs);
+    assert!(shrunk.scenario.nodes.iter().any(|n| n.role() == "worker"));
+    assert!(fails(&shrunk.scenario, 1, check));
+    assert!(
+        !fails(&shrunk.scenario.without_canaries(), 1, check),
+        "passes with the canary off"
+    );
+}
