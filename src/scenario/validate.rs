@@ -17,6 +17,8 @@ pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * 24 * 3600);
 pub const MAX_EVENTS: u64 = 2_000_000_000;
 /// Most scheduled faults.
 pub const MAX_FAULTS: usize = 100_000;
+// The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
+const _: () = assert!(crate::fault::MAX_PLANNED == MAX_FAULTS);
 /// Largest batch of jobs (the dispatcher queues a batch at once).
 pub const MAX_BATCH_JOBS: u64 = 10_000_000;
 

@@ -140,9 +140,9 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "queue of capacity zero",
-            nodes(&format!(
-                r#"{{"id":"d","role":"dispatcher","arrivals":{{"kind":"batch","jobs":3}},"queue_capacity":0}},{{"id":"w","role":"worker","dispatcher":"d","service_time":{{"dist":"constant","value":"1ms"}}}}"#
-            )),
+            nodes(
+                r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":3},"queue_capacity":0},{"id":"w","role":"worker","dispatcher":"d","service_time":{"dist":"constant","value":"1ms"}}"#,
+            ),
             "at nodes[0].queue_capacity: must be at least 1",
         ),
         (
