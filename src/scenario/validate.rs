@@ -110,8 +110,9 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
 
 /// Work that cannot be done vacuously: every configured count of calls or jobs is at
 /// least 1 (and a batch within its limit), a dispatcher's queue holds at least one job,
-/// and every dispatcher is served by at least one worker. A run that made no work, or
-/// whose work nobody could do, has nothing for its checks to judge.
+/// every dispatcher is served by at least one worker, and one that takes its jobs from
+/// pool clients has at least one. A run that made no work, or whose work nobody could
+/// do, has nothing for its checks to judge.
 fn work(s: &Scenario, out: &mut Vec<Problem>) {
     use super::NodeSpec;
     use super::nodes::ArrivalsSpec;
@@ -156,21 +157,25 @@ fn work(s: &Scenario, out: &mut Vec<Problem>) {
                         "must be at least 1 (a queue that holds no job rejects every job)".into(),
                     ));
                 }
-                if !served(s, id, register.as_ref()) {
-                    let by_service = register
-                        .as_ref()
-                        .map(|r| {
-                            format!(
-                                ", or a worker whose `service` is {{\"registry\": {:?}, \"service\": {:?}}}",
-                                r.registry, r.service
-                            )
-                        })
-                        .unwrap_or_default();
+                if matches!(arrivals, ArrivalsSpec::Clients)
+                    && !s.nodes.iter().any(|c| serves(c, "pool_client", id, register.as_ref()))
+                {
+                    out.push((
+                        format!("{p}.arrivals"),
+                        format!(
+                            "dispatcher {id:?} takes its jobs from pool clients (\"kind\": \"clients\") and none \
+                             names it: the run would make no job; add a pool_client with \"dispatcher\": {id:?}{}",
+                            by_service(register.as_ref(), "pool_client")
+                        ),
+                    ));
+                }
+                if !s.nodes.iter().any(|w| serves(w, "worker", id, register.as_ref())) {
                     out.push((
                         p,
                         format!(
                             "dispatcher {id:?} has no worker: its jobs could never be done; add a worker with \
-                             \"dispatcher\": {id:?}{by_service}"
+                             \"dispatcher\": {id:?}{}",
+                            by_service(register.as_ref(), "worker")
                         ),
                     ));
                 }
@@ -180,13 +185,17 @@ fn work(s: &Scenario, out: &mut Vec<Problem>) {
     }
 }
 
-/// Does some worker serve dispatcher `id`: one naming it in `dispatcher`, or one whose
-/// `service` names the registry and service the dispatcher registers under?
-fn served(s: &Scenario, id: &str, register: Option<&super::nodes::RegisterSpec>) -> bool {
-    s.nodes.iter().any(|n| match n {
+/// Is `n` a node of `role` (a worker or a pool client) that reaches dispatcher `id`: by
+/// naming it in `dispatcher`, or by a `service` naming the registry and service the
+/// dispatcher registers under?
+fn serves(n: &super::NodeSpec, role: &str, id: &str, register: Option<&super::nodes::RegisterSpec>) -> bool {
+    match n {
         super::NodeSpec::Worker {
             dispatcher, service, ..
-        } => {
+        }
+        | super::NodeSpec::PoolClient {
+            dispatcher, service, ..
+        } if n.role() == role => {
             dispatcher.as_deref() == Some(id)
                 || service
                     .as_ref()
@@ -194,7 +203,19 @@ fn served(s: &Scenario, id: &str, register: Option<&super::nodes::RegisterSpec>)
                     .is_some_and(|(svc, r)| svc.registry == r.registry && svc.service == r.service)
         }
         _ => false,
-    })
+    }
+}
+
+/// The hint for a dispatcher that registers: a `role` node may find it by its service.
+fn by_service(register: Option<&super::nodes::RegisterSpec>, role: &str) -> String {
+    register
+        .map(|r| {
+            format!(
+                ", or a {role} whose `service` is {{\"registry\": {:?}, \"service\": {:?}}}",
+                r.registry, r.service
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// A positive duration.

@@ -124,8 +124,9 @@ fn a_dispatcher_with_no_workers_is_refused_and_its_run_fails() {
 
 /// The review's case: a dispatcher with no worker and a queue of capacity 0, a batch of
 /// 10 jobs: every job was rejected, none accepted, and `pool.liveness` passed (exit 0).
-/// And `calls: 0` / `jobs: 0` gave four passes on a run that did nothing. Each is now
-/// bad input (exit 2) naming the field; nothing runs.
+/// And `calls: 0` / `jobs: 0` gave four passes on a run that did nothing, as did a
+/// dispatcher waiting for pool clients when there is none. Each is now bad input (exit
+/// 2) naming the field; nothing runs.
 #[test]
 fn work_that_cannot_be_done_or_judged_is_bad_input() {
     let dir = tempdir("verdict-nothing");
@@ -155,6 +156,12 @@ fn work_that_cannot_be_done_or_judged_is_bad_input() {
                    {{ "id": "c", "role": "pool_client", "dispatcher": "d", "jobs": 0 }}"#
             ),
             vec!["at nodes[2].jobs: must be at least 1"],
+        ),
+        (
+            format!(r#"{{ "id": "d", "role": "dispatcher", "arrivals": {{ "kind": "clients" }} }}, {worker}"#),
+            vec![
+                "at nodes[0].arrivals: dispatcher \"d\" takes its jobs from pool clients (\"kind\": \"clients\") and none names it",
+            ],
         ),
         (
             r#"{ "id": "s", "role": "rpc_server" }, { "id": "c", "role": "rpc_client", "server": "s", "calls": 0 }"#
@@ -257,8 +264,9 @@ fn a_run_too_short_for_its_undone_work_is_not_judged() {
 }
 
 /// A pool client configured to make 10 jobs that made none (it looks the dispatcher up
-/// under a service name nobody registers): nothing ran, and the run healed long before
-/// the first job was due. Was `[pass]`; now a failure naming the client.
+/// under a service name nobody registers; another client finds it): nothing ran, and the
+/// run healed long before the first job was due. Was `[pass]`; now a failure naming the
+/// client.
 #[test]
 fn a_pool_client_that_made_no_job_fails() {
     let dir = tempdir("verdict-idle");
@@ -273,7 +281,9 @@ fn a_pool_client_that_made_no_job_fails() {
     { "id": "w1", "role": "worker", "dispatcher": "dispatcher",
       "service_time": { "dist": "constant", "value": "1ms" } },
     { "id": "c1", "role": "pool_client", "service": { "registry": "registry", "service": "p00l" },
-      "jobs": 10 }
+      "jobs": 10 },
+    { "id": "c2", "role": "pool_client", "service": { "registry": "registry", "service": "pool" },
+      "jobs": 5 }
   ],
   "checks": { "pool_liveness_bound": "1s" } }"#,
     );
