@@ -8,6 +8,7 @@ use crate::check::Violation;
 use crate::error::Error;
 use crate::report::{RunReport, Status};
 use crate::runner::run_scenario;
+use crate::scenario::load::MAX_FAILURE_FILE_BYTES;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
 
 /// A range of seeds `[start, end)`.
@@ -71,9 +72,19 @@ impl std::str::FromStr for Shard {
     }
 }
 
-/// The seeds of `shard` within `range`, in increasing order.
+/// The seeds of `shard` within `range`, in increasing order, made one at a time (a range
+/// of 10^11 seeds takes no memory).
 pub fn shard_seeds(range: SeedRange, shard: Shard) -> impl Iterator<Item = u64> {
-    (range.start..range.end).filter(move |s| (s - range.start) % shard.count == shard.index)
+    let first = range.start.checked_add(shard.index).filter(|s| *s < range.end);
+    std::iter::successors(first, move |s| s.checked_add(shard.count).filter(|n| *n < range.end))
+}
+
+/// How many seeds [`shard_seeds`] makes.
+pub fn shard_len(range: SeedRange, shard: Shard) -> u64 {
+    match range.start.checked_add(shard.index) {
+        Some(first) if first < range.end => (range.end - 1 - first) / shard.count + 1,
+        _ => 0,
+    }
 }
 
 /// One seed's result, as `explore --json` prints it (one line per seed).
@@ -175,6 +186,37 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
     })
 }
 
+/// The text of FAILURE file `f` as `explore` writes it (pretty JSON, or compact when the
+/// pretty text is over [`MAX_FAILURE_FILE_BYTES`]), checked to read back as `replay`,
+/// `run` and `shrink` read it: within the size limit, parsed, its scenario valid. A file
+/// that would not read back is a bug, returned as an error naming every problem instead
+/// of a file that `replay` refuses.
+pub fn failure_text(f: &FailureFile) -> Result<String, Error> {
+    let bug = |what: String| {
+        Error::InvalidParameter(format!(
+            "bug: the FAILURE file of seed {} ({}) would not load: {what}",
+            f.seed, f.check
+        ))
+    };
+    let encode = |r: serde_json::Result<String>| r.map_err(|e| bug(format!("cannot encode it: {e}")));
+    let mut text = encode(serde_json::to_string_pretty(f))? + "\n";
+    if text.len() as u64 > MAX_FAILURE_FILE_BYTES {
+        text = encode(serde_json::to_string(f))? + "\n";
+    }
+    if text.len() as u64 > MAX_FAILURE_FILE_BYTES {
+        return Err(bug(format!(
+            "it is {} bytes, over the limit of {MAX_FAILURE_FILE_BYTES} bytes",
+            text.len()
+        )));
+    }
+    let name = failure_file_name(&f.scenario.name, f.seed);
+    match parse_failure(&name, &text) {
+        Ok(back) if back == *f => Ok(text),
+        Ok(_) => Err(bug("it reads back as a different FAILURE file".into())),
+        Err(errs) => Err(bug(errs.to_string())),
+    }
+}
+
 /// Read a FAILURE file, with the same precise errors as a scenario file.
 pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
     crate::scenario::load::expect_object(file, text)?;
@@ -206,7 +248,7 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
 
 /// Read and parse a FAILURE file.
 pub fn load_failure(path: &std::path::Path) -> Result<FailureFile, ScenarioErrors> {
-    let (file, text) = crate::scenario::load::read_text(path)?;
+    let (file, text) = crate::scenario::load::read_text(path, MAX_FAILURE_FILE_BYTES)?;
     parse_failure(&file, &text)
 }
 
@@ -231,10 +273,11 @@ impl Input {
 
 /// Read a scenario file or a FAILURE file (told apart by its `detsim_failure` field).
 pub fn load_input(path: &std::path::Path) -> Result<Input, ScenarioErrors> {
-    let (file, text) = crate::scenario::load::read_text(path)?;
+    let (file, text) = crate::scenario::load::read_text(path, MAX_FAILURE_FILE_BYTES)?;
     if crate::scenario::load::is_failure_text(&text) {
         parse_failure(&file, &text).map(|f| Input::Failure(Box::new(f)))
     } else {
+        crate::scenario::load::scenario_too_large(&file, &text)?;
         crate::scenario::parse_scenario(&file, &text).map(|s| Input::Scenario(Box::new(s)))
     }
 }
@@ -298,6 +341,7 @@ mod tests {
             // Sorted by time across checks, as run_scenario leaves them.
             violations: vec![v("a", 1), v("b", 2), v("a", 3)],
             metrics: serde_json::Value::Null,
+            warnings: vec![],
         };
         let line = SeedLine::of(&report);
         assert_eq!(line.status, Status::Fail);
@@ -344,6 +388,34 @@ mod tests {
             .collect();
         all.sort();
         assert_eq!(all, (10..31).collect::<Vec<_>>());
+        for count in 1..25 {
+            for index in 0..count {
+                let shard = Shard { index, count };
+                let seeds: Vec<u64> = shard_seeds(range, shard).collect();
+                let expect: Vec<u64> = (10..31).filter(|s| (s - 10) % count == index).collect();
+                assert_eq!(seeds, expect, "{index}/{count}");
+                assert_eq!(shard_len(range, shard), expect.len() as u64, "{index}/{count}");
+            }
+        }
+        // The end of the seeds: no overflow, nothing past the range.
+        let top = SeedRange {
+            start: u64::MAX - 5,
+            end: u64::MAX,
+        };
+        let shard = Shard { index: 1, count: 2 };
+        assert_eq!(
+            shard_seeds(top, shard).collect::<Vec<_>>(),
+            [u64::MAX - 4, u64::MAX - 2]
+        );
+        assert_eq!(shard_len(top, shard), 2);
+        // A huge range is made lazily and counted without making it.
+        let huge = SeedRange {
+            start: 0,
+            end: 100_000_000_000,
+        };
+        let shard = Shard { index: 3, count: 16 };
+        assert_eq!(shard_seeds(huge, shard).take(3).collect::<Vec<_>>(), [3, 19, 35]);
+        assert_eq!(shard_len(huge, shard), 6_250_000_000);
         assert!("5..5".parse::<SeedRange>().is_err());
         assert!("x..5".parse::<SeedRange>().is_err());
         assert_eq!("100".parse::<SeedRange>(), Ok(SeedRange { start: 100, end: 101 }));

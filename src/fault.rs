@@ -27,9 +27,16 @@ use crate::time::SimTime;
 
 /// Highest nemesis rate per fault kind, per simulated second.
 pub const MAX_RATE: f64 = 10_000.0;
-/// Most fault windows (each an on and an off fault) the nemesis plans in one run: a
-/// bound on memory and time for hostile settings.
-pub const MAX_PLANNED: usize = 1_000_000;
+/// Most fault windows the nemesis plans in one run: a bound on memory and time for
+/// hostile settings, and the scenario validator's limit on scheduled faults
+/// (`scenario::validate::MAX_FAULTS`), so that the realized schedule, written as an
+/// explicit one into a FAILURE file, is a valid scenario.
+pub const MAX_PLANNED: usize = 100_000;
+
+/// Most arrivals of one kind's Poisson process the planner draws (a bound on memory;
+/// an arrival that finds its target busy makes no window). Past it, the plan is cut
+/// where that kind's arrivals stop being known.
+const MAX_ARRIVALS_PER_KIND: usize = 2 * MAX_PLANNED;
 
 /// One fault. Applying a fault that does not apply (restart a node that is up) is a
 /// no-op, recorded in the trace as such.
@@ -232,6 +239,20 @@ pub struct NemesisConfig {
     pub burst_duplicate: f64,
     /// Never take down (crash or pause) more than this many targets at once.
     pub max_down: usize,
+    /// Plan at most this many windows (and never more than [`MAX_PLANNED`]); a scenario
+    /// leaves room for its scheduled faults.
+    pub max_windows: usize,
+}
+
+/// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NemesisPlan {
+    /// The windows, sorted by start time (stable).
+    pub windows: Vec<TimedFault>,
+    /// `Some(t)` when the plan was cut by a cap ([`NemesisConfig::max_windows`], or the
+    /// bound on arrivals drawn): no window starts at or after `t`, although the nemesis
+    /// runs until `stop`. `None`: the whole plan.
+    pub cut_at: Option<SimTime>,
 }
 
 impl Default for NemesisConfig {
@@ -254,6 +275,7 @@ impl Default for NemesisConfig {
             burst_drop: 0.2,
             burst_duplicate: 0.05,
             max_down: 1,
+            max_windows: MAX_PLANNED,
         }
     }
 }
@@ -300,12 +322,22 @@ impl NemesisConfig {
 
     /// Plan the whole schedule from the nemesis stream: windows that each undo only
     /// themselves. `base` is the default link setting a loss burst starts from. The
-    /// result is sorted by start time (stable).
+    /// result is sorted by start time (stable); see [`NemesisConfig::planned`].
     pub(crate) fn plan(&self, rng: &mut SimRng, base: &LinkConfig) -> Vec<TimedFault> {
+        self.planned(rng, base).windows
+    }
+
+    /// The plan of [`NemesisConfig::plan`], and whether a cap cut it. Every window is
+    /// at least 1 ns long (a drawn length of 0 becomes 1 ns) and ends by `stop`. At most
+    /// [`NemesisConfig::max_windows`] (and [`MAX_PLANNED`]) windows: the plan is the
+    /// nemesis's schedule up to the time where a cap was reached, and nothing after.
+    pub fn planned(&self, rng: &mut SimRng, base: &LinkConfig) -> NemesisPlan {
         let mut out = Vec::new();
+        let mut cut_at = None;
         if self.targets.is_empty() || self.stop <= self.start {
-            return out;
+            return NemesisPlan { windows: out, cut_at };
         }
+        let cap = self.max_windows.min(MAX_PLANNED);
         let targets = &self.targets;
         // Node-level faults share one timeline per node so they never overlap on a node.
         let mut busy_until = vec![SimTime::ZERO; targets.len()];
@@ -325,21 +357,35 @@ impl NemesisConfig {
         // Arrival times of each kind's Poisson process, then all kinds merged in time order
         // so that no kind crowds out another (the max_down budget is shared).
         let mut arrivals: Vec<(SimTime, u8)> = Vec::new();
+        // Every arrival before `horizon` is known: past a kind's bound on arrivals, its
+        // next arrival (drawn, not kept) is where the plan must stop.
+        let mut horizon: Option<SimTime> = None;
         for (rate, kind) in kinds {
             if rate <= 0.0 {
                 continue;
             }
             let mut t = self.start;
+            let mut drawn = 0;
             loop {
                 let gap = -(1.0 - rng.unit()).ln() / rate * 1e9;
-                t = t + SimTime::from_nanos_f64(gap).max(SimTime(1));
-                if t >= self.stop || arrivals.len() >= MAX_PLANNED {
+                let next = t + SimTime::from_nanos_f64(gap).max(SimTime(1));
+                if next >= self.stop {
                     break;
                 }
+                if drawn == MAX_ARRIVALS_PER_KIND {
+                    horizon = Some(horizon.map_or(next, |h| h.min(next)));
+                    break;
+                }
+                t = next;
+                drawn += 1;
                 arrivals.push((t, kind));
             }
         }
         arrivals.sort();
+        if let Some(h) = horizon {
+            arrivals.retain(|(t, _)| *t < h);
+            cut_at = Some(h);
+        }
         for (t, kind) in arrivals {
             let window = match kind {
                 0 => self.downtime,
@@ -348,7 +394,11 @@ impl NemesisConfig {
                 3 => self.clog_time,
                 _ => self.loss_time,
             };
-            let end = (t + window.draw(rng)).min(self.stop);
+            // At least 1 ns long: a window that ends when it starts is no window (and a
+            // FAILURE file could not hold it). `t < stop`, so `end > t`.
+            let end = (t + window.draw(rng).max(SimTime(1))).min(self.stop);
+            // The window of this arrival would be one too many: the plan stops here.
+            let full = out.len() >= cap;
             match kind {
                 0 | 1 | 3 => {
                     let ti = rng.range(0, targets.len() as u64) as usize;
@@ -364,6 +414,10 @@ impl NemesisConfig {
                         }
                         down.push((t, end));
                     }
+                    if full {
+                        cut_at = Some(t);
+                        break;
+                    }
                     busy_until[ti] = end;
                     let on = match kind {
                         0 => Fault::Crash { node },
@@ -377,6 +431,10 @@ impl NemesisConfig {
                 2 => {
                     if net_busy[2] > t {
                         continue;
+                    }
+                    if full {
+                        cut_at = Some(t);
+                        break;
                     }
                     net_busy[2] = end;
                     let fault = if targets.len() < 2 || rng.chance(0.3) {
@@ -409,6 +467,10 @@ impl NemesisConfig {
                     if net_busy[4] > t {
                         continue;
                     }
+                    if full {
+                        cut_at = Some(t);
+                        break;
+                    }
                     net_busy[4] = end;
                     let burst = LinkConfig {
                         drop: self.burst_drop,
@@ -427,7 +489,7 @@ impl NemesisConfig {
             }
         }
         out.sort_by_key(|f| f.at);
-        out
+        NemesisPlan { windows: out, cut_at }
     }
 }
 
@@ -448,10 +510,114 @@ mod tests {
             max_down: 2,
             ..NemesisConfig::default()
         };
-        let plan = cfg.plan(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default());
+        let planned = cfg.planned(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default());
+        let plan = &planned.windows;
         assert_eq!(plan.len(), MAX_PLANNED);
         assert!(plan.windows(2).all(|w| w[0].at <= w[1].at));
-        assert!(plan.iter().all(|f| f.until.is_some_and(|u| u >= f.at)));
+        assert!(plan.iter().all(|f| f.until.is_some_and(|u| u > f.at)));
+        // Cut by the cap, and it says where: after the last window planned, long before stop.
+        let cut = planned.cut_at.expect("the cap cut the plan");
+        assert!(plan.iter().all(|f| f.at < cut) && cut < cfg.stop, "{cut}");
+        assert_eq!(
+            cfg.plan(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default()),
+            *plan
+        );
+    }
+
+    /// A window drawn 0 ns long would end when it starts: the validator refuses such a
+    /// window (`until` must be after `at`), so a FAILURE file holding it would not load.
+    #[test]
+    fn every_planned_window_lasts_at_least_a_nanosecond() {
+        let zero_or_one = DurationRange::new(SimTime::ZERO, SimTime(1));
+        let cfg = NemesisConfig {
+            stop: SimTime::from_secs(1),
+            targets: vec![NodeId(0), NodeId(1), NodeId(2)],
+            crash_rate: 500.0,
+            downtime: zero_or_one,
+            pause_rate: 500.0,
+            pause_time: zero_or_one,
+            partition_rate: 500.0,
+            partition_time: zero_or_one,
+            clog_rate: 500.0,
+            clog_time: zero_or_one,
+            loss_rate: 500.0,
+            loss_time: zero_or_one,
+            max_down: 3,
+            ..NemesisConfig::default()
+        };
+        for seed in 0..5 {
+            let p = cfg.planned(&mut SimRng::new(seed, Stream::Nemesis), &LinkConfig::default());
+            assert!(p.windows.len() > 1000, "{}", p.windows.len());
+            assert_eq!(p.cut_at, None, "under the caps: the whole plan");
+            for f in &p.windows {
+                let until = f.until.expect("a window");
+                assert!(until > f.at && until <= cfg.stop, "{f:?}");
+            }
+        }
+    }
+
+    /// `max_windows` (a scenario's room left by its scheduled faults) caps the plan, and
+    /// the cut is reported; a cap the plan does not reach changes nothing.
+    #[test]
+    fn max_windows_caps_the_plan_and_says_where() {
+        let cfg = NemesisConfig {
+            stop: SimTime::from_secs(10),
+            targets: (0..4).map(NodeId).collect(),
+            crash_rate: 20.0,
+            partition_rate: 20.0,
+            loss_rate: 20.0,
+            ..NemesisConfig::default()
+        };
+        let plan = |cfg: &NemesisConfig| cfg.planned(&mut SimRng::new(7, Stream::Nemesis), &LinkConfig::default());
+        let full = plan(&cfg);
+        assert_eq!(full.cut_at, None);
+        let n = full.windows.len();
+        assert!(n > 20, "{n}");
+        let exact = plan(&NemesisConfig {
+            max_windows: n,
+            ..cfg.clone()
+        });
+        assert_eq!(
+            (exact.windows.len(), exact.cut_at),
+            (n, None),
+            "exactly enough room: not cut"
+        );
+        let cut = plan(&NemesisConfig {
+            max_windows: 10,
+            ..cfg.clone()
+        });
+        assert_eq!(cut.windows.len(), 10);
+        assert_eq!(cut.windows[..], full.windows[..10], "the same schedule, up to the cut");
+        let at = cut.cut_at.expect("cut");
+        assert_eq!(at, full.windows[10].at, "cut where the 11th window would start");
+        let none = plan(&NemesisConfig { max_windows: 0, ..cfg });
+        assert!(none.windows.is_empty() && none.cut_at == Some(full.windows[0].at));
+    }
+
+    /// Past a kind's bound on arrivals (most of them finding their target busy, so few
+    /// windows), the plan stops where that kind's arrivals stop being known, and says so.
+    #[test]
+    fn the_bound_on_arrivals_cuts_the_plan_in_time_order() {
+        let cfg = NemesisConfig {
+            stop: SimTime::from_secs(3600),
+            targets: vec![NodeId(0)],
+            crash_rate: MAX_RATE,
+            downtime: DurationRange::new(SimTime::from_secs(1), SimTime::from_secs(1)),
+            loss_rate: 1.0,
+            ..NemesisConfig::default()
+        };
+        let p = cfg.planned(&mut SimRng::new(2, Stream::Nemesis), &LinkConfig::default());
+        let cut = p.cut_at.expect("cut by the bound on crash arrivals");
+        // 200,000 crash arrivals at 10,000 per second: about 20 s of the hour.
+        assert!(cut > SimTime::from_secs(15) && cut < SimTime::from_secs(25), "{cut}");
+        assert!(p.windows.len() < MAX_PLANNED);
+        assert!(p.windows.iter().all(|f| f.at < cut));
+        let losses = p
+            .windows
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::SetLink { .. }))
+            .count();
+        assert!(losses < 40, "loss bursts after the cut are not planned: {losses}");
     }
 
     #[test]

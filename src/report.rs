@@ -89,8 +89,9 @@ impl CheckResult {
     }
 }
 
-/// Everything about one run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Everything about one run. In JSON (`run --json`), also a top-level `status`: the
+/// run's [verdict](RunReport::verdict), `pass`, `fail` or `not_judged`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunReport {
     /// Scenario name.
     pub scenario: String,
@@ -124,6 +125,36 @@ pub struct RunReport {
     pub violations: Vec<Violation>,
     /// Per-protocol metrics.
     pub metrics: serde_json::Value,
+    /// What the user should know about how the run was set up, e.g. that the nemesis
+    /// plan was cut by its cap on fault windows.
+    pub warnings: Vec<String>,
+}
+
+impl Serialize for RunReport {
+    /// The fields in order, with `status` (the verdict, computed, never stored: it
+    /// cannot disagree with the checks) after `trace_hash`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("RunReport", 17)?;
+        st.serialize_field("scenario", &self.scenario)?;
+        st.serialize_field("seed", &self.seed)?;
+        st.serialize_field("nodes", &self.nodes)?;
+        st.serialize_field("trace_hash", &self.trace_hash)?;
+        st.serialize_field("status", &self.verdict())?;
+        st.serialize_field("sim_time_ns", &self.sim_time_ns)?;
+        st.serialize_field("events", &self.events)?;
+        st.serialize_field("trace_events", &self.trace_events)?;
+        st.serialize_field("outcome", &self.outcome)?;
+        st.serialize_field("messages", &self.messages)?;
+        st.serialize_field("faults", &self.faults)?;
+        st.serialize_field("heal_at_ns", &self.heal_at_ns)?;
+        st.serialize_field("unhealed", &self.unhealed)?;
+        st.serialize_field("checks", &self.checks)?;
+        st.serialize_field("violations", &self.violations)?;
+        st.serialize_field("metrics", &self.metrics)?;
+        st.serialize_field("warnings", &self.warnings)?;
+        st.end()
+    }
 }
 
 impl RunReport {

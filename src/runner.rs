@@ -8,12 +8,14 @@ use std::rc::Rc;
 
 use crate::check::CheckContext;
 use crate::error::Error;
+use crate::fault::MAX_PLANNED;
 use crate::hash::StableHasher;
 use crate::protocols::{Msg, Obs};
 use crate::report::{CheckResult, MessageCounts, RunReport, hex};
-use crate::scenario::build::{build, to_specs};
+use crate::scenario::build::{build, nemesis_cut, to_specs};
 use crate::scenario::{Scenario, nodes};
 use crate::sim::Simulation;
+use crate::time::SimTime;
 
 /// The seed a run uses: an explicit one, else `DETSIM_SEED`, else the scenario's.
 pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) -> Result<u64, Error> {
@@ -43,6 +45,10 @@ pub fn run_scenario_with<T>(
     inspect: impl FnOnce(&Simulation<Msg, Obs>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
+    let warnings: Vec<String> = nemesis_cut(s, &built, seed)?
+        .map(|t| nemesis_cut_warning(t, s))
+        .into_iter()
+        .collect();
     let sim = &mut built.sim;
     let metrics = nodes::attach_metrics(sim, s);
     if let Some(w) = trace {
@@ -73,8 +79,19 @@ pub fn run_scenario_with<T>(
         checks,
         violations,
         metrics: metrics.finish(sim.now()),
+        warnings,
     };
     Ok((report, inspected))
+}
+
+/// The warning of a run whose nemesis plan was cut at `t` (see
+/// [`crate::fault::NemesisPlan`]).
+pub fn nemesis_cut_warning(t: SimTime, s: &Scenario) -> String {
+    let stop = s.nemesis.as_ref().map_or(t, |n| n.stop);
+    format!(
+        "the nemesis plan was cut at {t} (it runs until {stop}): at most {MAX_PLANNED} fault windows per run, \
+         scheduled faults included; no nemesis fault starts at or after {t}"
+    )
 }
 
 /// Where two runs of the same scenario and seed first differ.

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Args;
-use detsim::explore::{SeedLine, SeedRange, Shard, failure_file, failure_file_name, shard_seeds};
+use detsim::explore::{
+    SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text, shard_len, shard_seeds,
+};
 use detsim::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
 use detsim::plural::count;
 use detsim::report::{RunReport, Status};
@@ -26,6 +28,9 @@ use super::load_or_exit;
 
 /// Not-judged seeds listed by name in the human summary (the rest are counted).
 const MAX_NOT_JUDGED_SHOWN: usize = 10;
+
+/// Seeds made and run at a time (in parallel), in seed order.
+const CHUNK: usize = 1024;
 
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
@@ -62,13 +67,14 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     };
     let source = a.scenario.display().to_string();
     let shard = a.shard.unwrap_or(Shard { index: 0, count: 1 });
-    let seeds: Vec<u64> = shard_seeds(a.seeds, shard).collect();
+    // Made lazily, a chunk at a time: a range of 10^11 seeds takes no memory.
+    let mut seeds = shard_seeds(a.seeds, shard);
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build()?;
     let bar = if !a.json && std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(seeds.len() as u64);
+        let b = ProgressBar::new(shard_len(a.seeds, shard));
         b.set_style(ProgressStyle::with_template(
             "{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta}",
         )?);
@@ -81,13 +87,24 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let mut groups = FailureGroups::new(a.max_failures);
     // The seeds that got a FAILURE file: (seed, failed checks, path).
     let mut written: Vec<(u64, Vec<String>, PathBuf)> = Vec::new();
-    // Seeds no check failed on but some check could not judge: (seed, reasons).
-    let mut not_judged: Vec<(u64, Vec<String>)> = Vec::new();
+    // Seeds no check failed on but some check could not judge: how many, and the first
+    // few (seed, reasons). Nothing is kept per seed beyond those.
+    let mut not_judged = 0u64;
+    let mut not_judged_shown: Vec<(u64, Vec<String>)> = Vec::new();
+    // Seeds whose nemesis plan was cut by its cap: how many, and the first one's warning.
+    let mut cut = 0u64;
+    let mut first_cut: Option<(u64, String)> = None;
     // Chunks in seed order keep the output in seed order and memory bounded. Without
     // --keep-going, a failure makes every later seed skip its run, and the sweep stops
     // after the first failing seed.
     let first_failure = AtomicU64::new(u64::MAX);
-    for chunk in seeds.chunks(1024) {
+    let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        chunk.extend(seeds.by_ref().take(CHUNK));
+        if chunk.is_empty() {
+            break;
+        }
         let results: Vec<Option<anyhow::Result<RunReport>>> = pool.install(|| {
             chunk
                 .par_iter()
@@ -111,15 +128,25 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             ran += 1;
             let mut line = SeedLine::of(&r);
             if line.status == Status::NotJudged {
-                not_judged.push((r.seed, line.not_judged.clone()));
+                not_judged += 1;
+                if not_judged_shown.len() < MAX_NOT_JUDGED_SHOWN {
+                    not_judged_shown.push((r.seed, line.not_judged.clone()));
+                }
+            }
+            if let Some(w) = r.warnings.first() {
+                cut += 1;
+                first_cut.get_or_insert_with(|| (r.seed, w.clone()));
             }
             let failure = failure_file(&scenario, &source, &r);
             if let Some(f) = &failure
                 && groups.record(r.seed, &line.violations, &f.check)
             {
+                // Checked to load as replay loads it; a file that would not is a bug,
+                // reported (exit 2) instead of written.
+                let text = failure_text(f)?;
                 std::fs::create_dir_all(&a.out)?;
                 let path = a.out.join(failure_file_name(&scenario.name, r.seed));
-                std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")?;
+                std::fs::write(&path, text)?;
                 line.failure_file = Some(path.display().to_string());
                 written.push((r.seed, line.violations.clone(), path));
             }
@@ -143,7 +170,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
         ran as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
         groups.failing_seeds(),
-        not_judged.len()
+        not_judged
     );
     let mut lines = vec![summary];
     lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
@@ -156,14 +183,18 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     lines.extend(groups.without_file_note().map(|l| format!("  {l}")));
-    for (seed, why) in not_judged.iter().take(MAX_NOT_JUDGED_SHOWN) {
+    for (seed, why) in &not_judged_shown {
         lines.push(format!("  seed {seed}: not judged ({})", why.join("; ")));
     }
-    if not_judged.len() > MAX_NOT_JUDGED_SHOWN {
+    if not_judged > not_judged_shown.len() as u64 {
         lines.push(format!(
             "  ... and {} not judged (see --json)",
-            count((not_judged.len() - MAX_NOT_JUDGED_SHOWN) as u64, "more seed")
+            count(not_judged - not_judged_shown.len() as u64, "more seed")
         ));
+    }
+    if let Some((seed, w)) = &first_cut {
+        // On stderr, whatever the output: the sweep explored less than it was asked to.
+        eprintln!("warning: on {} (first seed {seed}): {w}", count(cut, "seed"));
     }
     for l in lines {
         if a.json {
@@ -174,7 +205,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if groups.failing_seeds() > 0 {
         ExitCode::from(1)
-    } else if !not_judged.is_empty() {
+    } else if not_judged > 0 {
         ExitCode::from(super::NOT_JUDGED)
     } else {
         ExitCode::SUCCESS

@@ -20,7 +20,8 @@ use detsim::scenario::{Scenario, ScenarioErrors, load_scenario};
 /// Exit codes: 0 all checks passed; 1 a check failed (a finding); 2 bad input or usage;
 /// 3 no check failed but at least one could not be judged (work was still undone when
 /// the run ended and not yet due: a fault never healed, e.g. a node crashed and never
-/// restarted, or the run ended too soon). `replay`: 1 the violation came back, else 0.
+/// restarted, or the run ended too soon). `replay`: 1 the violation came back, else the
+/// re-run's own code (1 another check failed, 3 not judged, 0 every check passed).
 #[derive(Parser, Debug)]
 #[command(name = "detsim", version, about, long_about)]
 pub struct Cli {
@@ -46,7 +47,7 @@ enum Command {
     Explore(explore::ExploreArgs),
     /// Re-run a FAILURE file and say whether the same violation and trace hash came back.
     #[command(
-        after_help = "Exit codes: 1 the violation came back, 0 it did not, 2 bad input.\n\nExamples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
+        after_help = "Exit codes: 1 the violation came back; when it did not, the re-run's own verdict: 1 another check failed, 3 no check failed but one could not be judged, 0 every check passed; 2 bad input.\n\nExamples:\n  detsim replay failures/deposit-canary-seed3.json\n  detsim replay failures/deposit-canary-seed3.json --report failure.html"
     )]
     Replay(replay::ReplayArgs),
     /// Shrink a FAILURE file to a smaller scenario that still fails the same check.

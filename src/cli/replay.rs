@@ -1,5 +1,6 @@
 //! `detsim replay`: re-run a FAILURE file and say whether the same violation and the same
-//! trace hash came back.
+//! trace hash came back, and, when the violation did not, what the re-run's verdict was
+//! (its exit code: another check may fail, or not be judged).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,9 @@ use clap::Args;
 use detsim::explore::{judge, replay};
 use detsim::html::Window;
 
-use super::{load_failure_or_exit, print_summary, write_report};
+use detsim::report::Status;
+
+use super::{exit_code, load_failure_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -40,6 +43,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         None => replay(&f)?,
     };
+    let verdict = out.report.verdict();
+    let failed = out.report.checks_with(Status::Fail);
     if a.json {
         let v = serde_json::json!({
             "failure": name,
@@ -47,6 +52,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             "expected_trace_hash": f.trace_hash,
             "same_violation": out.same_violation,
             "same_hash": out.same_hash,
+            "status": verdict,
+            "failed_checks": failed,
             "report": out.report,
         });
         println!("{v}");
@@ -63,10 +70,22 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             if out.same_hash { "matches" } else { "DIFFERS" },
             f.trace_hash
         );
+        if !out.same_violation {
+            match verdict {
+                Status::Fail => println!("replay: but another check failed: {}", failed.join(", ")),
+                Status::NotJudged => println!(
+                    "replay: but not every check could be judged: {}",
+                    out.report.checks_with(Status::NotJudged).join(", ")
+                ),
+                Status::Pass => println!("replay: every check passed"),
+            }
+        }
     }
+    // The violation came back: 1. Else the re-run's own verdict: another check failed
+    // (1), some check could not be judged (3), every check passed (0).
     Ok(if out.same_violation {
         ExitCode::from(1)
     } else {
-        ExitCode::SUCCESS
+        exit_code(verdict)
     })
 }

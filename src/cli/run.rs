@@ -121,6 +121,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             None => run_scenario(scenario, seed, trace)?,
         }
     };
+    for w in &report.warnings {
+        eprintln!("warning: {w}"); // on stderr: stdout may be JSON
+    }
     let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
     if a.json {
         println!("{}", serde_json::to_string(&report)?);

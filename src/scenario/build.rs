@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::fault::{Fault, NemesisConfig, TimedFault};
+use crate::fault::{Fault, MAX_PLANNED, NemesisConfig, TimedFault};
 use crate::net::ClogTarget;
 use crate::node::NodeId;
 use crate::protocols::{Msg, Obs};
+use crate::rng::{SimRng, Stream};
 use crate::sim::{SimConfig, Simulation};
+use crate::time::SimTime;
 
 use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
 
@@ -62,7 +64,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         sim.schedule_timed(expand(f, &ids)?)?;
     }
     if let Some(n) = &s.nemesis {
-        sim.set_nemesis(nemesis(n, &ids)?)?;
+        sim.set_nemesis(nemesis(n, &ids, s.faults.len())?)?;
     }
     Ok(Built { sim, ids })
 }
@@ -136,7 +138,21 @@ pub fn expand(f: &FaultSpec, ids: &IdMap) -> Result<TimedFault, Error> {
     })
 }
 
-fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
+/// Where the nemesis plan of `s` at `seed` was cut by its cap on windows, if it was
+/// (see [`crate::fault::NemesisPlan`]): the plan is drawn again, exactly as the
+/// simulation draws it when the run starts (the seed's nemesis stream, the default link
+/// settings at the start). `built` is `s` built with `seed`, before its run.
+pub fn nemesis_cut(s: &Scenario, built: &Built, seed: u64) -> Result<Option<SimTime>, Error> {
+    let Some(n) = &s.nemesis else { return Ok(None) };
+    let cfg = nemesis(n, &built.ids, s.faults.len())?;
+    let mut rng = SimRng::new(seed, Stream::Nemesis);
+    Ok(cfg.planned(&mut rng, built.sim.network().default_config()).cut_at)
+}
+
+/// The engine's nemesis for `n`, leaving room for the `scheduled` faults: the realized
+/// schedule (scheduled faults, then the nemesis's windows) stays within the validator's
+/// limit on faults, so that a FAILURE file holding it is a valid scenario.
+fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConfig, Error> {
     let targets = if n.targets.is_empty() {
         let mut all: Vec<NodeId> = ids.values().copied().collect();
         all.sort();
@@ -161,6 +177,7 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap) -> Result<NemesisConfig, Error> {
         burst_drop: n.burst_drop,
         burst_duplicate: n.burst_duplicate,
         max_down: n.max_down,
+        max_windows: MAX_PLANNED.saturating_sub(scheduled),
     })
 }
 

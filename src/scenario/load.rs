@@ -13,6 +13,11 @@ use super::locate::{Outcome, Seg, path_string};
 /// Largest scenario file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Largest FAILURE file read, in bytes: its scenario holds the realized schedule, up to
+/// [`super::validate::MAX_FAULTS`] faults, which `explore` writes (and checks that it
+/// reads back) within this limit.
+pub const MAX_FAILURE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// One thing wrong with a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{file}:{place}: {message}")]
@@ -202,13 +207,28 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 
 /// Read and parse a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
-    let (file, text) = read_text(path)?;
+    let (file, text) = read_text(path, MAX_FILE_BYTES)?;
     parse_scenario(&file, &text)
 }
 
-/// Read a scenario or FAILURE file as text (at most [`MAX_FILE_BYTES`], UTF-8): the name
-/// to give it in errors and its text.
-pub fn read_text(path: &Path) -> Result<(String, String), ScenarioErrors> {
+/// The error for a scenario file (not a FAILURE file) over [`MAX_FILE_BYTES`], if it is.
+pub fn scenario_too_large(file: &str, text: &str) -> Result<(), ScenarioErrors> {
+    if text.len() as u64 <= MAX_FILE_BYTES {
+        return Ok(());
+    }
+    Err(ScenarioErrors(vec![ScenarioError {
+        file: file.to_string(),
+        place: "0:0".into(),
+        message: format!(
+            "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
+            text.len()
+        ),
+    }]))
+}
+
+/// Read a scenario or FAILURE file as text (at most `max` bytes, UTF-8): the name to give
+/// it in errors and its text.
+pub fn read_text(path: &Path, max: u64) -> Result<(String, String), ScenarioErrors> {
     let file = path.display().to_string();
     let fail = |message: String| {
         ScenarioErrors(vec![ScenarioError {
@@ -218,9 +238,10 @@ pub fn read_text(path: &Path) -> Result<(String, String), ScenarioErrors> {
         }])
     };
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > max {
         return Err(fail(format!(
-            "file is {} bytes; scenario and FAILURE files are limited to {MAX_FILE_BYTES} bytes",
+            "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes, FAILURE files to \
+             {MAX_FAILURE_FILE_BYTES}",
             meta.len()
         )));
     }

@@ -17,6 +17,8 @@ pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * 24 * 3600);
 pub const MAX_EVENTS: u64 = 2_000_000_000;
 /// Most scheduled faults.
 pub const MAX_FAULTS: usize = 100_000;
+// The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
+const _: () = assert!(crate::fault::MAX_PLANNED == MAX_FAULTS);
 /// Largest batch of jobs (the dispatcher queues a batch at once).
 pub const MAX_BATCH_JOBS: u64 = 10_000_000;
 
@@ -82,19 +84,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     for (i, n) in s.nodes.iter().enumerate() {
         n.validate(&format!("nodes[{i}]"), &ids, s, &mut out);
     }
-    for (i, n) in s.nodes.iter().enumerate() {
-        if let super::NodeSpec::Dispatcher {
-            arrivals: super::nodes::ArrivalsSpec::Batch { jobs },
-            ..
-        } = n
-            && *jobs > MAX_BATCH_JOBS
-        {
-            out.push((
-                format!("nodes[{i}].arrivals.jobs"),
-                format!("a batch of {jobs} jobs is over the limit of {MAX_BATCH_JOBS}"),
-            ));
-        }
-    }
+    work(s, &mut out);
     s.checks.validate("checks", &mut out);
     link(&s.network.default, "network.default", &mut out);
     for (i, l) in s.network.links.iter().enumerate() {
@@ -116,6 +106,116 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         nemesis(n, s.duration, &ids, &mut out);
     }
     out
+}
+
+/// Work that cannot be done vacuously: every configured count of calls or jobs is at
+/// least 1 (and a batch within its limit), a dispatcher's queue holds at least one job,
+/// every dispatcher is served by at least one worker, and one that takes its jobs from
+/// pool clients has at least one. A run that made no work, or whose work nobody could
+/// do, has nothing for its checks to judge.
+fn work(s: &Scenario, out: &mut Vec<Problem>) {
+    use super::NodeSpec;
+    use super::nodes::ArrivalsSpec;
+    let at_least_one = |path: String, what: &str, n: u64, out: &mut Vec<Problem>| {
+        if n == 0 {
+            out.push((
+                path,
+                format!("must be at least 1 (a run with no {what} has nothing to check)"),
+            ));
+        }
+    };
+    for (i, n) in s.nodes.iter().enumerate() {
+        let p = format!("nodes[{i}]");
+        match n {
+            NodeSpec::RpcClient { calls, .. } => at_least_one(format!("{p}.calls"), "calls", *calls, out),
+            NodeSpec::PoolClient { jobs: Some(jobs), .. } => at_least_one(format!("{p}.jobs"), "jobs", *jobs, out),
+            NodeSpec::Dispatcher {
+                id,
+                arrivals,
+                queue_capacity,
+                register,
+                ..
+            } => {
+                match arrivals {
+                    ArrivalsSpec::Batch { jobs } => {
+                        at_least_one(format!("{p}.arrivals.jobs"), "jobs", *jobs, out);
+                        if *jobs > MAX_BATCH_JOBS {
+                            out.push((
+                                format!("{p}.arrivals.jobs"),
+                                format!("a batch of {jobs} jobs is over the limit of {MAX_BATCH_JOBS}"),
+                            ));
+                        }
+                    }
+                    ArrivalsSpec::Poisson { jobs: Some(jobs), .. } => {
+                        at_least_one(format!("{p}.arrivals.jobs"), "jobs", *jobs, out)
+                    }
+                    ArrivalsSpec::Poisson { jobs: None, .. } | ArrivalsSpec::Clients => {}
+                }
+                if *queue_capacity == Some(0) {
+                    out.push((
+                        format!("{p}.queue_capacity"),
+                        "must be at least 1 (a queue that holds no job rejects every job)".into(),
+                    ));
+                }
+                if matches!(arrivals, ArrivalsSpec::Clients)
+                    && !s.nodes.iter().any(|c| serves(c, "pool_client", id, register.as_ref()))
+                {
+                    out.push((
+                        format!("{p}.arrivals"),
+                        format!(
+                            "dispatcher {id:?} takes its jobs from pool clients (\"kind\": \"clients\") and none \
+                             names it: the run would make no job; add a pool_client with \"dispatcher\": {id:?}{}",
+                            by_service(register.as_ref(), "pool_client")
+                        ),
+                    ));
+                }
+                if !s.nodes.iter().any(|w| serves(w, "worker", id, register.as_ref())) {
+                    out.push((
+                        p,
+                        format!(
+                            "dispatcher {id:?} has no worker: its jobs could never be done; add a worker with \
+                             \"dispatcher\": {id:?}{}",
+                            by_service(register.as_ref(), "worker")
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Is `n` a node of `role` (a worker or a pool client) that reaches dispatcher `id`: by
+/// naming it in `dispatcher`, or by a `service` naming the registry and service the
+/// dispatcher registers under?
+fn serves(n: &super::NodeSpec, role: &str, id: &str, register: Option<&super::nodes::RegisterSpec>) -> bool {
+    match n {
+        super::NodeSpec::Worker {
+            dispatcher, service, ..
+        }
+        | super::NodeSpec::PoolClient {
+            dispatcher, service, ..
+        } if n.role() == role => {
+            dispatcher.as_deref() == Some(id)
+                || service
+                    .as_ref()
+                    .zip(register)
+                    .is_some_and(|(svc, r)| svc.registry == r.registry && svc.service == r.service)
+        }
+        _ => false,
+    }
+}
+
+/// The hint for a dispatcher that registers: a `role` node may find it by its service.
+fn by_service(register: Option<&super::nodes::RegisterSpec>, role: &str) -> String {
+    register
+        .map(|r| {
+            format!(
+                ", or a {role} whose `service` is {{\"registry\": {:?}, \"service\": {:?}}}",
+                r.registry, r.service
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// A positive duration.
@@ -273,8 +373,15 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
             format!("{} is after the end of the run ({end})", n.stop),
         ));
     }
+    let mut named = BTreeSet::new();
     for (i, t) in n.targets.iter().enumerate() {
         ids.check(&format!("nemesis.targets[{i}]"), t, out);
+        if !named.insert(t.as_str()) {
+            out.push((
+                format!("nemesis.targets[{i}]"),
+                format!("node {t:?} is named twice in nemesis.targets"),
+            ));
+        }
     }
     for (field, r) in [
         ("crash_rate", n.crash_rate),

@@ -209,3 +209,161 @@ fn one_seed_and_counts_of_one_in_the_singular() {
         assert!(!stdout(&out).contains(bad), "{bad}");
     }
 }
+
+/// Was: `explore --seeds 0..100000000000` collected every seed up front and aborted
+/// (`memory allocation … failed`). The seeds are made lazily, a chunk at a time: on the
+/// canary (it fails on every seed), without --keep-going the sweep stops at the first
+/// failing seed of the range or of the shard, at once.
+#[test]
+fn a_huge_seed_range_stops_at_the_first_failing_seed() {
+    let dir = tempdir("cli-huge");
+    let out_dir = dir.join("failures");
+    let canary = scenario("deposit_partition_canary");
+    for (shard, first) in [(None, 0u64), (Some("3/16"), 3), (Some("15/16"), 15)] {
+        let mut args = vec![
+            "explore",
+            canary.as_str(),
+            "--seeds",
+            "0..100000000000",
+            "--jobs",
+            "2",
+            "--max-failures",
+            "1",
+            "--json",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let out = detsim(&args);
+        assert_eq!(out.status.code(), Some(1), "{shard:?}: {}", stderr(&out));
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 1, "{shard:?}: the first failing seed only");
+        assert_eq!(lines[0]["seed"], first, "{shard:?}");
+        assert_eq!(lines[0]["status"], "fail");
+        assert!(
+            stderr(&out).contains("explored 1 seed of deposit-partition-canary"),
+            "{shard:?}: {}",
+            stderr(&out)
+        );
+    }
+    // The very end of the seeds: no overflow, the last seed included.
+    let out = detsim(&[
+        "explore",
+        &canary,
+        "--seeds",
+        "18446744073709551610..=18446744073709551614",
+        "--shard",
+        "1/2",
+        "--keep-going",
+        "--max-failures",
+        "0",
+        "--json",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let seeds: Vec<u64> = json_lines(&out).iter().map(|l| l["seed"].as_u64().unwrap()).collect();
+    assert_eq!(seeds, [18446744073709551611, 18446744073709551613]);
+}
+
+/// A FAILURE file of the canary, edited by `edit`, replayed with --json: the exit code,
+/// the JSON and the human output.
+fn replay_edited(
+    dir: &Path,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> (Option<i32>, serde_json::Value, String) {
+    let file = canary_failure(dir, 3);
+    let mut f: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    edit(&mut f);
+    let edited = dir.join(format!("{name}.json"));
+    std::fs::write(&edited, serde_json::to_string_pretty(&f).unwrap()).unwrap();
+    let out = detsim(&["replay", edited.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let human = detsim(&["replay", edited.to_str().unwrap()]);
+    assert_eq!(
+        human.status.code(),
+        out.status.code(),
+        "{name}: the same code with and without --json"
+    );
+    (out.status.code(), v, stdout(&human))
+}
+
+/// Was: `replay` exited 0 whenever the recorded violation did not come back, even when
+/// the re-run failed another check or could not be judged. Now: 1 when the violation came
+/// back; else the re-run's own verdict (1 another check failed, 3 not judged, 0 pass),
+/// said in the output and in the JSON (`status`, `failed_checks`).
+#[test]
+fn replay_exits_with_the_reruns_verdict_when_the_violation_does_not_come_back() {
+    let dir = tempdir("cli-replay-codes");
+    // As recorded: the violation comes back.
+    let (code, v, _) = replay_edited(&dir, "same", |_| {});
+    assert_eq!(code, Some(1));
+    assert_eq!((&v["same_violation"], &v["status"]), (&true.into(), &"fail".into()));
+    assert_eq!(v["report"]["status"], "fail");
+
+    // The file names a check that passes, while rpc.at_most_once still fails.
+    let (code, v, human) = replay_edited(&dir, "other", |f| f["check"] = "rpc.correct_result".into());
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["same_violation"], false);
+    assert_eq!(v["status"], "fail");
+    assert_eq!(v["failed_checks"], serde_json::json!(["rpc.at_most_once"]));
+    assert!(
+        human.contains("violation of rpc.correct_result did NOT come back")
+            && human.contains("replay: but another check failed: rpc.at_most_once"),
+        "{human}"
+    );
+
+    // The bug fixed (dedupe on), and the bank crashed for good mid-run: not judged.
+    let (code, v, human) = replay_edited(&dir, "not-judged", |f| {
+        f["scenario"]["nodes"][0]["dedupe"] = true.into();
+        f["scenario"]["faults"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"kind": "crash", "at": "500ms", "node": "bank"}));
+    });
+    assert_eq!(code, Some(3), "{v}");
+    assert_eq!(
+        (&v["same_violation"], &v["status"]),
+        (&false.into(), &"not_judged".into())
+    );
+    assert!(
+        human.contains("replay: but not every check could be judged: rpc.liveness"),
+        "{human}"
+    );
+
+    // The bug fixed, nothing else: every check passes.
+    let (code, v, human) = replay_edited(&dir, "fixed", |f| f["scenario"]["nodes"][0]["dedupe"] = true.into());
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        (&v["status"], &v["failed_checks"]),
+        (&"pass".into(), &serde_json::json!([]))
+    );
+    assert!(human.contains("replay: every check passed"), "{human}");
+}
+
+/// `run --json` has the run's verdict as a top-level `status`, agreeing with the exit
+/// code and the checks.
+#[test]
+fn run_json_has_the_runs_status() {
+    for (name, code, status) in [("rpc_multiply", 0, "pass"), ("deposit_partition_canary", 1, "fail")] {
+        let out = detsim(&["run", &scenario(name), "--json"]);
+        assert_eq!(out.status.code(), Some(code), "{name}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["status"], status, "{name}");
+    }
+    let dir = tempdir("cli-status");
+    let file = dir.join("not-judged.json");
+    std::fs::write(
+        &file,
+        r#"{"name":"nj","duration":"3s","nodes":[{"id":"s","role":"rpc_server"},{"id":"c","role":"rpc_client","server":"s","calls":10,"interval":"20ms","mix":{"multiply":1}}],
+           "faults":[{"kind":"crash","at":"100ms","node":"s"}]}"#,
+    )
+    .unwrap();
+    let out = detsim(&["run", file.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["status"], "not_judged");
+}

@@ -82,6 +82,7 @@ fn build(seed: u64, never_expire: bool, faults: bool) -> Sim {
             burst_drop: 0.3,
             burst_duplicate: 0.3,
             max_down: 1,
+            ..NemesisConfig::default()
         })
         .unwrap();
     }

@@ -139,6 +139,28 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "at nodes[0].arrivals.jobs: a batch of 99999999999 jobs is over the limit",
         ),
         (
+            "queue of capacity zero",
+            nodes(
+                r#"{"id":"d","role":"dispatcher","arrivals":{"kind":"batch","jobs":3},"queue_capacity":0},{"id":"w","role":"worker","dispatcher":"d","service_time":{"dist":"constant","value":"1ms"}}"#,
+            ),
+            "at nodes[0].queue_capacity: must be at least 1",
+        ),
+        (
+            "dispatcher with no worker",
+            nodes(disp),
+            "at nodes[0]: dispatcher \"d\" has no worker",
+        ),
+        (
+            "zero calls",
+            BASE.replace("\"calls\":3", "\"calls\":0") + "}",
+            "at nodes[1].calls: must be at least 1",
+        ),
+        (
+            "nemesis names a target twice",
+            with(r#","nemesis":{"stop":"1s","targets":["c","s","c"]}"#),
+            "at nemesis.targets[2]: node \"c\" is named twice",
+        ),
+        (
             "renewal no shorter than the ttl",
             nodes(
                 r#"{"id":"r","role":"registry"},{"id":"s","role":"rpc_server","register":{"registry":"r","service":"a","ttl":"100ms","interval":"100ms"}}"#,

@@ -273,6 +273,7 @@ fn nemesis(with_dispatcher: bool) -> impl Fn(&PoolNodes) -> NemesisConfig {
             pause_time: DurationRange::new(ms(50), ms(400)),
             clog_rate: if with_dispatcher { 1.0 } else { 0.0 },
             clog_time: DurationRange::new(ms(50), ms(300)),
+            ..NemesisConfig::default()
         }
     }
 }

@@ -228,6 +228,7 @@ fn discovering_pool_passes_a_nemesis_sweep() {
             pause_time: DurationRange::new(ms(50), ms(400)),
             clog_rate: 1.0,
             clog_time: DurationRange::new(ms(50), ms(300)),
+            ..NemesisConfig::default()
         })
         .unwrap();
         sim.run().unwrap();

@@ -100,6 +100,7 @@ fn sweep_run(seed: u64, dedupe: bool, faults: bool) -> Run {
             burst_drop: 0.3,
             burst_duplicate: 0.3,
             max_down: 1,
+            ..NemesisConfig::default()
         })
         .unwrap();
     }

@@ -90,30 +90,138 @@ fn a_worker_crashed_for_good_is_not_judged_naming_it() {
     );
 }
 
-/// A dispatcher with no worker at all: the run is quiescent at once with 10 jobs queued
-/// and no fault: they will never be accepted. Was `[pass]`; now a failure naming them.
+/// A dispatcher with no worker at all is refused (exit 2, naming it): its jobs could
+/// never be done. The checker still fails such a run when one is built by hand (the
+/// library does not validate): the run is quiescent at once with 10 jobs queued and no
+/// fault, so they will never be accepted.
 #[test]
-fn a_dispatcher_with_no_workers_fails() {
+fn a_dispatcher_with_no_workers_is_refused_and_its_run_fails() {
     let dir = tempdir("verdict-noworker");
-    let f = write(
-        &dir,
-        "noworker",
-        r#"{ "name": "no-workers", "seed": 1, "duration": "4s",
-  "nodes": [ { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 } } ] }"#,
+    let text = r#"{ "name": "no-workers", "seed": 1, "duration": "4s",
+  "nodes": [ { "id": "dispatcher", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 } } ] }"#;
+    let f = write(&dir, "noworker", text);
+    let out = detsim(&["run", f.to_str().unwrap(), "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("noworker.json:at nodes[0]: dispatcher \"dispatcher\" has no worker"),
+        "{err}"
     );
-    let (code, r) = run_json(&f);
-    assert_eq!(code, Some(1), "{r}");
-    assert_eq!(r["outcome"], "quiescent");
-    assert_eq!(check(&r, "pool.liveness")["status"], "fail");
-    let v = r["violations"].as_array().unwrap();
-    assert_eq!(v.len(), 10, "one per undone job");
-    let m = v[0]["message"].as_str().unwrap();
+    let s: detsim::scenario::Scenario = serde_json::from_str(text).unwrap();
+    let r = detsim::runner::run_scenario(&s, 1, None).unwrap();
+    assert_eq!(r.outcome, detsim::sim::Outcome::Quiescent);
+    let live = r.checks.iter().find(|c| c.name == "pool.liveness").unwrap();
+    assert_eq!(live.status, detsim::report::Status::Fail);
+    assert_eq!(r.violations.len(), 10, "one per undone job");
+    let m = &r.violations[0].message;
     assert!(
         m.starts_with("job dispatcher/1, submitted at 0s, was never accepted"),
         "{m}"
     );
     assert!(m.contains("quiescent"), "{m}");
-    assert_eq!(v[0]["events"][0]["node"], "dispatcher");
+    assert_eq!(r.violations[0].events[0].name, "dispatcher");
+}
+
+/// The review's case: a dispatcher with no worker and a queue of capacity 0, a batch of
+/// 10 jobs: every job was rejected, none accepted, and `pool.liveness` passed (exit 0).
+/// And `calls: 0` / `jobs: 0` gave four passes on a run that did nothing, as did a
+/// dispatcher waiting for pool clients when there is none. Each is now bad input (exit
+/// 2) naming the field; nothing runs.
+#[test]
+fn work_that_cannot_be_done_or_judged_is_bad_input() {
+    let dir = tempdir("verdict-nothing");
+    let worker = r#"{ "id": "w1", "role": "worker", "dispatcher": "d", "service_time": { "dist": "constant", "value": "1ms" } }"#;
+    let cases = [
+        (
+            r#"{ "id": "d", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 10 }, "queue_capacity": 0 }"#
+                .to_string(),
+            vec![
+                "at nodes[0].queue_capacity: must be at least 1",
+                "at nodes[0]: dispatcher \"d\" has no worker: its jobs could never be done; add a worker with \"dispatcher\": \"d\"",
+            ],
+        ),
+        (
+            format!(r#"{{ "id": "d", "role": "dispatcher", "arrivals": {{ "kind": "batch", "jobs": 0 }} }}, {worker}"#),
+            vec!["at nodes[0].arrivals.jobs: must be at least 1 (a run with no jobs has nothing to check)"],
+        ),
+        (
+            format!(
+                r#"{{ "id": "d", "role": "dispatcher", "arrivals": {{ "kind": "poisson", "rate": 5.0, "jobs": 0 }} }}, {worker}"#
+            ),
+            vec!["at nodes[0].arrivals.jobs: must be at least 1"],
+        ),
+        (
+            format!(
+                r#"{{ "id": "d", "role": "dispatcher", "arrivals": {{ "kind": "clients" }} }}, {worker},
+                   {{ "id": "c", "role": "pool_client", "dispatcher": "d", "jobs": 0 }}"#
+            ),
+            vec!["at nodes[2].jobs: must be at least 1"],
+        ),
+        (
+            format!(r#"{{ "id": "d", "role": "dispatcher", "arrivals": {{ "kind": "clients" }} }}, {worker}"#),
+            vec![
+                "at nodes[0].arrivals: dispatcher \"d\" takes its jobs from pool clients (\"kind\": \"clients\") and none names it",
+            ],
+        ),
+        (
+            r#"{ "id": "s", "role": "rpc_server" }, { "id": "c", "role": "rpc_client", "server": "s", "calls": 0 }"#
+                .to_string(),
+            vec!["at nodes[1].calls: must be at least 1 (a run with no calls has nothing to check)"],
+        ),
+        (
+            r#"{ "id": "s", "role": "rpc_server" }, { "id": "c", "role": "rpc_client", "server": "s", "calls": 1 }"#
+                .to_string()
+                + r#"], "nemesis": { "stop": "1s", "crash_rate": 1.0, "targets": ["s", "c", "s"] }, "faults": ["#,
+            vec!["at nemesis.targets[2]: node \"s\" is named twice in nemesis.targets"],
+        ),
+    ];
+    for (i, (nodes, expect)) in cases.iter().enumerate() {
+        let f = write(
+            &dir,
+            &format!("case{i}"),
+            &format!(r#"{{ "name": "nothing", "duration": "2s", "nodes": [ {nodes} ] }}"#),
+        );
+        for cmd in ["run", "validate"] {
+            let out = detsim(&[cmd, f.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "case {i} ({cmd}): {err}");
+            for e in expect {
+                assert!(
+                    err.contains(&format!("case{i}.json:{e}")),
+                    "case {i} ({cmd}): {e:?} in {err}"
+                );
+            }
+            assert!(out.stdout.is_empty() || cmd == "validate", "case {i}: nothing ran");
+        }
+    }
+}
+
+/// A worker that finds its dispatcher through the registry serves it: valid, and the
+/// jobs are done.
+#[test]
+fn a_worker_found_through_the_registry_serves_its_dispatcher() {
+    let dir = tempdir("verdict-served");
+    let text = r#"{ "name": "served", "seed": 1, "duration": "3s",
+  "nodes": [
+    { "id": "registry", "role": "registry" },
+    { "id": "d", "role": "dispatcher", "arrivals": { "kind": "batch", "jobs": 5 },
+      "register": { "registry": "registry", "service": "pool", "ttl": "300ms" } },
+    { "id": "w1", "role": "worker", "service": { "registry": "registry", "service": "SERVICE" },
+      "service_time": { "dist": "constant", "value": "1ms" } }
+  ] }"#;
+    let f = write(&dir, "served", &text.replace("SERVICE", "pool"));
+    let (code, r) = run_json(&f);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(check(&r, "pool.liveness")["status"], "pass");
+    // The worker looks up another service: nobody serves the dispatcher.
+    let f = write(&dir, "unserved", &text.replace("SERVICE", "p00l"));
+    let out = detsim(&["validate", f.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(r#"at nodes[1]: dispatcher "d" has no worker: its jobs could never be done; add a worker with "dispatcher": "d", or a worker whose `service` is {"registry": "registry", "service": "pool"}"#),
+        "{err}"
+    );
 }
 
 /// A run that ends before the bound of work still undone: not judged ("run longer"),
@@ -156,8 +264,9 @@ fn a_run_too_short_for_its_undone_work_is_not_judged() {
 }
 
 /// A pool client configured to make 10 jobs that made none (it looks the dispatcher up
-/// under a service name nobody registers): nothing ran, and the run healed long before
-/// the first job was due. Was `[pass]`; now a failure naming the client.
+/// under a service name nobody registers; another client finds it): nothing ran, and the
+/// run healed long before the first job was due. Was `[pass]`; now a failure naming the
+/// client.
 #[test]
 fn a_pool_client_that_made_no_job_fails() {
     let dir = tempdir("verdict-idle");
@@ -172,7 +281,9 @@ fn a_pool_client_that_made_no_job_fails() {
     { "id": "w1", "role": "worker", "dispatcher": "dispatcher",
       "service_time": { "dist": "constant", "value": "1ms" } },
     { "id": "c1", "role": "pool_client", "service": { "registry": "registry", "service": "p00l" },
-      "jobs": 10 }
+      "jobs": 10 },
+    { "id": "c2", "role": "pool_client", "service": { "registry": "registry", "service": "pool" },
+      "jobs": 5 }
   ],
   "checks": { "pool_liveness_bound": "1s" } }"#,
     );
