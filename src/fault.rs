@@ -321,13 +321,8 @@ impl NemesisConfig {
     }
 
     /// Plan the whole schedule from the nemesis stream: windows that each undo only
-    /// themselves. `base` is the default link setting a loss burst starts from. The
-    /// result is sorted by start time (stable); see [`NemesisConfig::planned`].
-    pub(crate) fn plan(&self, rng: &mut SimRng, base: &LinkConfig) -> Vec<TimedFault> {
-        self.planned(rng, base).windows
-    }
-
-    /// The plan of [`NemesisConfig::plan`], and whether a cap cut it. Every window is
+    /// themselves, sorted by start time (stable), and whether a cap cut the plan. `base`
+    /// is the default link setting a loss burst starts from. Every window is
     /// at least 1 ns long (a drawn length of 0 becomes 1 ns) and ends by `stop`. At most
     /// [`NemesisConfig::max_windows`] (and [`MAX_PLANNED`]) windows: the plan is the
     /// nemesis's schedule up to the time where a cap was reached, and nothing after.
@@ -519,7 +514,8 @@ mod tests {
         let cut = planned.cut_at.expect("the cap cut the plan");
         assert!(plan.iter().all(|f| f.at < cut) && cut < cfg.stop, "{cut}");
         assert_eq!(
-            cfg.plan(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default()),
+            cfg.planned(&mut SimRng::new(1, Stream::Nemesis), &LinkConfig::default())
+                .windows,
             *plan
         );
     }
@@ -630,7 +626,9 @@ mod tests {
             max_down: 2,
             ..NemesisConfig::default()
         };
-        let plan = cfg.plan(&mut SimRng::new(3, Stream::Nemesis), &LinkConfig::default());
+        let plan = cfg
+            .planned(&mut SimRng::new(3, Stream::Nemesis), &LinkConfig::default())
+            .windows;
         // Sweep the window edges in time order (ends before starts at the same instant).
         let mut edges: Vec<(SimTime, i64)> = Vec::new();
         for f in &plan {

@@ -12,7 +12,7 @@ use crate::fault::MAX_PLANNED;
 use crate::hash::StableHasher;
 use crate::protocols::{Msg, Obs};
 use crate::report::{CheckResult, MessageCounts, RunReport, hex};
-use crate::scenario::build::{build, nemesis_cut, to_specs};
+use crate::scenario::build::{build, to_specs};
 use crate::scenario::{Scenario, nodes};
 use crate::sim::Simulation;
 use crate::time::SimTime;
@@ -45,16 +45,17 @@ pub fn run_scenario_with<T>(
     inspect: impl FnOnce(&Simulation<Msg, Obs>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
-    let warnings: Vec<String> = nemesis_cut(s, &built, seed)?
-        .map(|t| nemesis_cut_warning(t, s))
-        .into_iter()
-        .collect();
     let sim = &mut built.sim;
     let metrics = nodes::attach_metrics(sim, s);
     if let Some(w) = trace {
         sim.set_trace_writer(w);
     }
     let outcome = sim.run()?;
+    let warnings: Vec<String> = sim
+        .nemesis_cut_at()
+        .map(|t| nemesis_cut_warning(t, s))
+        .into_iter()
+        .collect();
     let realized = sim.realized_faults().to_vec();
     let mut ctx = CheckContext::after(sim);
     ctx.sources = nodes::expected_work(s, sim);

@@ -258,6 +258,8 @@ pub struct Simulation<M, O = ()> {
     started: bool,
     /// Crash and pause windows in force, over all nodes.
     node_windows: usize,
+    /// Where a cap cut the nemesis's plan, if one did.
+    nemesis_cut: Option<SimTime>,
     /// The periods during which some fault window was in force: `(from, until)`, `None`
     /// while it lasts.
     disturbed: Vec<(SimTime, Option<SimTime>)>,
@@ -294,6 +296,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             realized: Vec::new(),
             started: false,
             node_windows: 0,
+            nemesis_cut: None,
             disturbed: Vec::new(),
         }
     }
@@ -500,6 +503,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if self.started { &self.realized } else { &self.pending }
     }
 
+    /// Where a cap on planned fault windows cut the nemesis's plan (nothing from that
+    /// time on was planned), if one did; known once the run has started.
+    pub fn nemesis_cut_at(&self) -> Option<SimTime> {
+        self.nemesis_cut
+    }
+
     /// The periods during which some fault window was in force (a node down or paused
     /// by a fault, a cut, a clog, a window of link settings), in time order: `(from,
     /// until)`, `until` `None` for the one still in force now. Instant faults that undid
@@ -545,7 +554,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let mut all = std::mem::take(&mut self.pending);
         if let Some(nem) = &self.nemesis {
             let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
-            all.extend(nem.plan(&mut rng, self.core.net.default_config()));
+            let plan = nem.planned(&mut rng, self.core.net.default_config());
+            self.nemesis_cut = plan.cut_at;
+            all.extend(plan.windows);
         }
         for (i, tf) in all.iter().enumerate() {
             self.core.push_fault(i as u32, tf);

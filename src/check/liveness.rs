@@ -1,4 +1,4 @@
-//! The rule every liveness check applies to work left undone ([`Judge`]).
+//! The rule every liveness check applies to work left undone (`Judge`).
 //!
 //! Each piece of work (a job that entered the queue, an RPC call issued, a registration
 //! that should become visible) is due at `max(its start, heal) + bound`, where the heal
@@ -13,7 +13,7 @@
 //!   the check also has a violation.
 //!
 //! Finished work is finished: a check whose work was all done passes, even if a fault
-//! never healed. And a check on which nothing ran cannot pass: every [`Source`] the
+//! never healed. And a check on which nothing ran cannot pass: every [`Source`](super::Source) the
 //! scenario configured must have made at least one item, by the same rule (its first
 //! item is due at `max(start, heal) + within`).
 

@@ -9,9 +9,7 @@ use crate::fault::{Fault, MAX_PLANNED, NemesisConfig, TimedFault};
 use crate::net::ClogTarget;
 use crate::node::NodeId;
 use crate::protocols::{Msg, Obs};
-use crate::rng::{SimRng, Stream};
 use crate::sim::{SimConfig, Simulation};
-use crate::time::SimTime;
 
 use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
 
@@ -136,17 +134,6 @@ pub fn expand(f: &FaultSpec, ids: &IdMap) -> Result<TimedFault, Error> {
         until: f.until(),
         fault,
     })
-}
-
-/// Where the nemesis plan of `s` at `seed` was cut by its cap on windows, if it was
-/// (see [`crate::fault::NemesisPlan`]): the plan is drawn again, exactly as the
-/// simulation draws it when the run starts (the seed's nemesis stream, the default link
-/// settings at the start). `built` is `s` built with `seed`, before its run.
-pub fn nemesis_cut(s: &Scenario, built: &Built, seed: u64) -> Result<Option<SimTime>, Error> {
-    let Some(n) = &s.nemesis else { return Ok(None) };
-    let cfg = nemesis(n, &built.ids, s.faults.len())?;
-    let mut rng = SimRng::new(seed, Stream::Nemesis);
-    Ok(cfg.planned(&mut rng, built.sim.network().default_config()).cut_at)
 }
 
 /// The engine's nemesis for `n`, leaving room for the `scheduled` faults: the realized
