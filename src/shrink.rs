@@ -6,8 +6,9 @@
 //! 2. pair a fault with its undo into one windowed fault (crash + restart, pause +
 //!    resume, partition/block/isolate + heal, clog + unclog, set_link + restore);
 //! 3. shorten fault windows (halve `until - at`) and move faults earlier (halve `at`);
-//! 4. remove nodes nothing refers to (clients, workers, unreferenced servers), with the
-//!    faults, links and nemesis targets that name them;
+//! 4. remove whole protocols (every node of one), then nodes nothing refers to (clients,
+//!    workers, unreferenced servers), with the faults, links and nemesis targets that
+//!    name them;
 //! 5. reduce calls and jobs (binary search for the smallest count that still fails);
 //! 6. shorten the run (binary search down to the last fault).
 //!
@@ -318,6 +319,28 @@ impl Shrinker<'_> {
         Ok(())
     }
 
+    /// Remove every node of one protocol at once (a protocol other than the failing
+    /// check's can go whole even though no single node of it can: a pool keeps its
+    /// roles, so its last worker never goes alone).
+    fn remove_protocols(&mut self) -> Result<(), Error> {
+        let protocols: BTreeSet<&'static str> = self.best.nodes.iter().map(|n| n.protocol()).collect();
+        for p in protocols {
+            if !self.budget_left() || self.best.nodes.iter().all(|n| n.protocol() == p) {
+                continue;
+            }
+            let ids: Vec<String> = self
+                .best
+                .nodes
+                .iter()
+                .filter(|n| n.protocol() == p)
+                .map(|n| n.id().to_string())
+                .collect();
+            let cand = ids.iter().fold(self.best.clone(), |s, id| without_node(&s, id));
+            self.attempt(cand)?;
+        }
+        Ok(())
+    }
+
     /// Remove nodes nothing refers to, last first.
     fn remove_nodes(&mut self) -> Result<(), Error> {
         let mut i = self.best.nodes.len();
@@ -420,6 +443,7 @@ pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Resu
         let before = sh.best.clone();
         sh.remove_faults()?;
         sh.pair_windows()?;
+        sh.remove_protocols()?;
         sh.remove_nodes()?;
         sh.remove_faults()?;
         sh.shorten_windows()?;
