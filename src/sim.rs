@@ -260,6 +260,10 @@ pub struct Simulation<M, O = ()> {
     node_windows: usize,
     /// Where a cap cut the nemesis's plan, if one did.
     nemesis_cut: Option<SimTime>,
+    /// Each fault window's time in force: (index, from, until; `None` while it lasts).
+    spans: Vec<(u32, SimTime, Option<SimTime>)>,
+    /// Position in `spans` of each window in force, by index (look-ups only).
+    open_spans: FastMap<u32, usize>,
     /// The periods during which some fault window was in force: `(from, until)`, `None`
     /// while it lasts.
     disturbed: Vec<(SimTime, Option<SimTime>)>,
@@ -297,6 +301,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             started: false,
             node_windows: 0,
             nemesis_cut: None,
+            spans: Vec::new(),
+            open_spans: FastMap::default(),
             disturbed: Vec::new(),
         }
     }
@@ -507,6 +513,14 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// time on was planned), if one did; known once the run has started.
     pub fn nemesis_cut_at(&self) -> Option<SimTime> {
         self.nemesis_cut
+    }
+
+    /// When each fault window was really in force, in the order they began: (index into
+    /// [`Simulation::realized_faults`], from, until), `until` `None` while it lasts. A
+    /// window ended early by an undo ends there; one that held nothing (a pause of a
+    /// crashed node) has none.
+    pub fn fault_spans(&self) -> &[(u32, SimTime, Option<SimTime>)] {
+        &self.spans
     }
 
     /// The periods during which some fault window was in force (a node down or paused
@@ -758,6 +772,11 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let applied = self.try_begin(index, &fault, until.is_some());
         if applied {
             self.core.stats.faults += 1;
+            let window = fault.lasts() && !matches!(fault, Fault::SetLink { .. } if until.is_none());
+            if window {
+                self.open_spans.insert(index, self.spans.len());
+                self.spans.push((index, self.core.now, None));
+            }
         }
         let now = self.core.now;
         self.core.tracer.record::<M>(
@@ -876,6 +895,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if applied && matches!(fault, Fault::Crash { .. } | Fault::Pause { .. }) {
             self.node_windows -= 1;
         }
+        if applied {
+            self.close_span(index);
+        }
         self.note_period();
         let now = self.core.now;
         self.core.tracer.record::<M>(
@@ -912,10 +934,18 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
     }
 
+    /// The window of fault `index` is no longer in force: its span ends now.
+    fn close_span(&mut self, index: u32) {
+        if let Some(i) = self.open_spans.remove(&index) {
+            self.spans[i].2 = Some(self.core.now);
+        }
+    }
+
     /// Trace the end of each window an undo fault ended.
     fn record_ends(&mut self, ended: &[u32]) {
         let now = self.core.now;
         for &index in ended {
+            self.close_span(index);
             let fault = &self.realized[index as usize].fault;
             self.core.tracer.record::<M>(
                 now,

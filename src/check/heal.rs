@@ -127,6 +127,57 @@ pub fn unhealed<M: Message, O: 'static>(sim: &Simulation<M, O>) -> Vec<Unhealed>
     out
 }
 
+/// What a lasting fault touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch {
+    /// Every node and link: a partition splits them all, the default link's settings
+    /// apply everywhere.
+    All,
+    /// One node (down, paused, isolated, clogged) and every link to and from it.
+    Node(NodeId),
+    /// One direction of one link (blocked, clogged, its settings changed).
+    Link(NodeId, NodeId),
+}
+
+impl Touch {
+    /// What `f` touches.
+    pub fn of(f: &Fault) -> Touch {
+        match *f {
+            Fault::Crash { node }
+            | Fault::Pause { node }
+            | Fault::Isolate { node }
+            | Fault::Restart { node }
+            | Fault::Resume { node }
+            | Fault::Clog {
+                target: ClogTarget::Node { node },
+            }
+            | Fault::Unclog {
+                target: ClogTarget::Node { node },
+            } => Touch::Node(node),
+            Fault::Block { from, to }
+            | Fault::Clog {
+                target: ClogTarget::Link { from, to },
+            }
+            | Fault::Unclog {
+                target: ClogTarget::Link { from, to },
+            }
+            | Fault::SetLink {
+                link: Some((from, to)), ..
+            } => Touch::Link(from, to),
+            Fault::Partition { .. } | Fault::SetLink { link: None, .. } | Fault::Heal | Fault::UnclogAll => Touch::All,
+        }
+    }
+
+    /// Does it touch the exchange between `a` and `b` (either way)?
+    pub fn between(self, a: NodeId, b: NodeId) -> bool {
+        match self {
+            Touch::All => true,
+            Touch::Node(n) => n == a || n == b,
+            Touch::Link(f, t) => (f == a && t == b) || (f == b && t == a),
+        }
+    }
+}
+
 /// Every crash up to `end`, `(time, node)` in time order.
 pub fn crashes(faults: &[TimedFault], end: SimTime) -> Vec<(SimTime, NodeId)> {
     let mut out: Vec<(SimTime, NodeId)> = faults

@@ -76,6 +76,9 @@ pub struct CheckContext {
     /// [`crate::Simulation::fault_periods`], so an undo that undid nothing, a window an
     /// explicit `heal` ended early or one that held nothing counts for what it did.
     pub fault_periods: Vec<(SimTime, SimTime)>,
+    /// Each fault window's time really in force, `(from, until, what it touched)` (a
+    /// window still in force ends at `end`).
+    pub fault_spans: Vec<(SimTime, SimTime, heal::Touch)>,
     /// What was still in force when the run ended (computed by [`heal::unhealed`]).
     pub unhealed: Vec<Unhealed>,
     /// Every crash of the run up to its end: `(time, node)`, in time order.
@@ -98,6 +101,7 @@ impl CheckContext {
             heal_at: SimTime::ZERO,
             first_fault_at: None,
             fault_periods: Vec::new(),
+            fault_spans: Vec::new(),
             unhealed: Vec::new(),
             crashes: Vec::new(),
             quiescent: false,
@@ -127,6 +131,16 @@ impl CheckContext {
                 None => SimTime::ZERO,
             },
             first_fault_at: sim.fault_periods().first().map(|p| p.0),
+            fault_spans: sim
+                .fault_spans()
+                .iter()
+                .map(|&(i, from, until)| {
+                    let touch = faults
+                        .get(i as usize)
+                        .map_or(heal::Touch::All, |f| heal::Touch::of(&f.fault));
+                    (from, until.unwrap_or(sim.now()), touch)
+                })
+                .collect(),
             fault_periods: sim
                 .fault_periods()
                 .iter()
@@ -143,6 +157,17 @@ impl CheckContext {
     /// Was some fault in force at any time in `[from, to]`?
     pub fn disturbed_during(&self, from: SimTime, to: SimTime) -> bool {
         self.fault_periods.iter().any(|&(a, b)| a <= to && from <= b)
+    }
+
+    /// Was a fault that touched the exchange between `client` and one of `servers`
+    /// (`None`: any fault at all) in force at any time in `[from, to]`?
+    pub fn disturbed_for(&self, from: SimTime, to: SimTime, client: NodeId, servers: Option<&[NodeId]>) -> bool {
+        self.fault_spans.iter().any(|(a, b, touch)| {
+            *a <= to
+                && from <= *b
+                && servers
+                    .is_none_or(|ss| ss.iter().any(|s| touch.between(client, *s)) || touch.between(client, client))
+        })
     }
 
     /// When the run healed: `heal_at`, or `None` when something was still in force at

@@ -15,7 +15,7 @@ use crate::check::{CheckContext, Evidence, Verdict, Violation};
 use crate::history::Record;
 use crate::node::NodeId;
 use crate::protocols::Obs;
-use crate::protocols::rpc::{AppError, Reply, Request, RpcObs};
+use crate::protocols::rpc::{AppError, CallError, Reply, Request, RpcObs};
 
 /// Every RPC check, in order: `rpc.correct_result`, `rpc.deposit_consistency`,
 /// `rpc.at_most_once`, `rpc.liveness`.
@@ -268,6 +268,8 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
     let mut judge = Judge::new(ctx, "rpc.liveness", ("call", "calls"));
     // (client, call) -> index of the Invoke record, while the call is open.
     let mut open: BTreeMap<(NodeId, u64), usize> = BTreeMap::new();
+    // (client, call) -> the servers its attempts were sent to, while the call is open.
+    let mut sent_to: BTreeMap<(NodeId, u64), Vec<NodeId>> = BTreeMap::new();
     let mut invoked: BTreeMap<NodeId, u64> = BTreeMap::new();
     let healed = ctx.healed_at();
     for (i, rec) in records.iter().enumerate() {
@@ -276,8 +278,15 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
                 open.insert((rec.node, *call), i);
                 *invoked.entry(rec.node).or_default() += 1;
             }
+            Some(RpcObs::Attempt { call, server, .. }) => {
+                let servers = sent_to.entry((rec.node, *call)).or_default();
+                if !servers.contains(server) {
+                    servers.push(*server);
+                }
+            }
             Some(RpcObs::Ok { call, .. }) => {
                 open.remove(&(rec.node, *call));
+                sent_to.remove(&(rec.node, *call));
             }
             Some(RpcObs::Fail {
                 call,
@@ -289,10 +298,16 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
                 let Some(j) = open.remove(&(rec.node, *call)) else {
                     continue;
                 };
-                if ctx.disturbed_during(*invoked_at, rec.at) {
-                    // A fault was in force while it ran: excused if they all ended (the
-                    // run healed); if one never did, it is undone work whose fate the
-                    // run cannot judge.
+                // The nodes the call depended on: its client and the servers it tried;
+                // an attempt that found no server depended on discovery, so then any
+                // fault may explain it.
+                let servers = sent_to.remove(&(rec.node, *call)).unwrap_or_default();
+                let CallError::RetriesExhausted { attempts, sent } = error;
+                let path = (sent >= attempts).then_some(&servers[..]);
+                if ctx.disturbed_for(*invoked_at, rec.at, rec.node, path) {
+                    // A fault on its path was in force while it ran: excused if they all
+                    // ended (the run healed); if one never did, it is undone work whose
+                    // fate the run cannot judge.
                     if healed.is_none() {
                         judge.pending();
                     }
@@ -301,7 +316,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
                 let when = if healed.is_some_and(|h| *invoked_at >= h) && ctx.first_fault_at.is_some() {
                     format!("after the last fault healed at {}", ctx.heal_at)
                 } else {
-                    "with no fault in force meanwhile".to_string()
+                    "with no fault on its path in force meanwhile".to_string()
                 };
                 judge.push(Violation::new(
                     "rpc.liveness",

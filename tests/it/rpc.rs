@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use detsim::check::heal::Touch;
 use detsim::check::rpc::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::check::{CheckContext, Status, all_passed};
 use detsim::metrics::rpc::{RpcMetrics, RpcSummary};
@@ -230,6 +231,7 @@ fn call_to_a_dead_server_fails_after_its_retry_budget() {
         unhealed: vec![],
         heal_at: SimTime::from_secs(1),
         fault_periods: vec![(ms(1), SimTime::from_secs(1))],
+        fault_spans: vec![(ms(1), SimTime::from_secs(1), Touch::Node(srv))],
         ..run.ctx.clone()
     };
     assert!(check_liveness(&run.records, &healed).passed());
@@ -239,6 +241,7 @@ fn call_to_a_dead_server_fails_after_its_retry_budget() {
         heal_at: SimTime::ZERO,
         first_fault_at: None,
         fault_periods: vec![],
+        fault_spans: vec![],
         ..run.ctx.clone()
     };
     let v = check_liveness(&run.records, &early).violations;

@@ -357,7 +357,7 @@ fn an_rpc_client_with_no_reachable_server_fails() {
     assert_eq!(check(&r, "rpc.liveness")["violations"], 3);
     let m = r["violations"][0]["message"].as_str().unwrap();
     assert!(
-        m.contains("of c1") && m.contains("with no fault in force meanwhile"),
+        m.contains("of c1") && m.contains("with no fault on its path in force meanwhile"),
         "{m}"
     );
 }
@@ -662,4 +662,42 @@ fn liveness_is_judged_from_when_faults_really_ended() {
         "{r}"
     );
     assert_eq!(r["heal_at_ns"], 500_000_000u64, "{r}");
+}
+
+/// A call that fails for its own reason (its server's replies to it are all lost) is not
+/// excused by a fault elsewhere: a pause of another client, or a window of settings on
+/// another client's link. A fault on its own path (a pause of its server) does excuse it.
+#[test]
+fn only_a_fault_on_the_calls_path_excuses_its_failure() {
+    let dir = tempdir("verdict-path");
+    let base = r#"{ "name": "path", "seed": 1, "duration": "5s",
+      "network": { "links": [ { "from": "server", "to": "client1", "drop": 1.0 } ] },
+      "nodes": [ { "id": "server", "role": "rpc_server" },
+        { "id": "client1", "role": "rpc_client", "server": "server", "calls": 5, "interval": "20ms", "mix": { "multiply": 1 } },
+        { "id": "client2", "role": "rpc_client", "server": "server", "calls": 5, "interval": "20ms", "mix": { "multiply": 1 } } ],
+      "faults": [ FAULT ] }"#;
+    for (tag, fault, code) in [
+        (
+            "other-client-paused",
+            r#"{ "kind": "pause", "at": "0ms", "until": "1s", "node": "client2" }"#,
+            1,
+        ),
+        (
+            "other-link-settings",
+            r#"{ "kind": "set_link", "at": "1ms", "until": "1s", "from": "client2", "to": "server",
+                 "config": { "latency": { "dist": "constant", "value": "1ms" } } }"#,
+            1,
+        ),
+        (
+            "its-server-paused",
+            r#"{ "kind": "pause", "at": "0ms", "until": "1s", "node": "server" }"#,
+            0,
+        ),
+    ] {
+        let f = write(&dir, tag, &base.replace("FAULT", fault));
+        let (got, r) = run_json(&f);
+        assert_eq!(got, Some(code), "{tag}: {r}");
+        let want = if code == 1 { "fail" } else { "pass" };
+        assert_eq!(check(&r, "rpc.liveness")["status"], want, "{tag}: {r}");
+    }
 }
