@@ -335,23 +335,13 @@ mod tests {
         );
         // Two slots from 0: job 1 runs 10..30 ms, job 2 from 20 ms to the end (100 ms).
         let r = pool_metrics(
-            &[up(0, 0), started(10, 1), started(20, 2), completed],
+            &[up(0, 0), started(10, 1), started(20, 2), completed.clone()],
             SimTime::from_millis(100),
         );
         assert_eq!(r.workers[0].busy_ns, 100e6, "20 ms done + 80 ms in progress");
         assert_eq!(r.workers[0].available_ns, 200e6);
         assert_eq!(r.utilisation, 0.5);
         // The worker restarts at 50 ms: job 2 died at an unknown time and is not counted.
-        let completed = rec(
-            30,
-            PoolObs::Completed {
-                job,
-                assign: 1,
-                dispatcher: NodeId(0),
-                result: 2,
-                service: SimTime::from_millis(20),
-            },
-        );
         let r = pool_metrics(
             &[up(0, 0), started(10, 1), started(20, 2), completed, up(50, 1)],
             SimTime::from_millis(100),

@@ -340,6 +340,12 @@ impl Dispatcher {
         }
     }
 
+    /// Take in a report from worker `w`, then settle its bookings.
+    fn take_report(&self, st: &mut State, w: NodeId, report: &SlotReport) {
+        self.reconcile(st, w, report);
+        Self::settle(st, w);
+    }
+
     /// Use a report from worker `w` (not with the canary, which trusts only its leases).
     fn reconcile(&self, st: &mut State, w: NodeId, report: &SlotReport) {
         if self.cfg.book_refused_slots {
@@ -382,8 +388,7 @@ impl Dispatcher {
                 );
             }
         }
-        self.reconcile(st, from, report);
-        Self::settle(st, from);
+        self.take_report(st, from, report);
         self.dispatch(ctx, st);
     }
 
@@ -426,8 +431,7 @@ impl Dispatcher {
         }
         // The worker finished it: its slot is free, whether the lease was live or not.
         Self::unbook(st, from, assign);
-        self.reconcile(st, from, report);
-        Self::settle(st, from);
+        self.take_report(st, from, report);
         match st.jobs.remove(&job) {
             Some(j) => {
                 if j.queued {
@@ -508,8 +512,7 @@ impl Dispatcher {
                 queue_len: st.queued,
             },
         );
-        self.reconcile(st, from, report);
-        Self::settle(st, from);
+        self.take_report(st, from, report);
         self.dispatch(ctx, st);
     }
 
