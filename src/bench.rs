@@ -12,12 +12,12 @@ use std::rc::Rc;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::Error;
-use crate::hash::{StableHash, StableHasher};
-use crate::net::{Latency, LinkConfig};
-use crate::node::{Ctx, Node, NodeId};
-use crate::sim::{SimConfig, Simulation};
-use crate::time::SimTime;
+use crate::engine::error::Error;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::net::{Latency, LinkConfig};
+use crate::engine::node::{Ctx, Node, NodeId};
+use crate::engine::sim::{SimConfig, Simulation};
+use crate::engine::time::SimTime;
 
 /// Ping-pong messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

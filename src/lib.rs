@@ -59,8 +59,8 @@
 //! // The same property under generated fault schedules, as a property test: the seed
 //! // comes from DETSIM_SEED (else 1), a failure panics with the line that reproduces it,
 //! // and proptest shrinks the schedule to a minimal one.
-//! use detsim::strategies::{PlanKind, timed_faults};
-//! use detsim::testing::Property;
+//! use detsim::explore::strategies::{PlanKind, timed_faults};
+//! use detsim::explore::testing::Property;
 //! use proptest::prelude::*;
 //!
 //! let schedules = timed_faults(vec![NodeId(0), NodeId(1)], SimTime::from_secs(1),
@@ -72,48 +72,32 @@
 //! });
 //! ```
 //!
-//! More: [`strategies`] (proptest strategies for scenarios, topologies, fault schedules,
-//! nemesis settings), [`testing`] (seeded property runs and repro lines), [`shrink`]
+//! More: [`explore::strategies`] (proptest strategies for scenarios, topologies, fault schedules,
+//! nemesis settings), [`explore::testing`] (seeded property runs and repro lines), [`explore::shrink`]
 //! (delta debugging of failing scenarios), and `examples/primary_backup/` (a user-defined
 //! primary/backup register with a planted bug, found and shrunk in `tests/it/user_protocol.rs`).
 
 pub mod bench;
 pub mod check;
-pub mod dist;
-pub mod error;
+pub mod engine;
 pub mod explore;
-pub mod failure_groups;
-pub mod fault;
-pub mod hash;
-pub mod history;
-pub mod html;
 pub mod metrics;
-pub mod net;
-pub mod node;
 pub mod plural;
 pub mod protocols;
-pub mod queue;
 pub mod report;
-pub mod rng;
-pub mod runner;
+pub mod run;
 pub mod scenario;
-pub mod shrink;
-pub mod sim;
-pub mod strategies;
-pub mod testing;
-pub mod time;
-pub mod trace;
 
-pub use dist::{Dist, Sampler};
-pub use error::Error;
-pub use fault::{DurationRange, Fault, NemesisConfig, TimedFault};
-pub use hash::{StableHash, StableHasher};
-pub use history::{History, Record};
-pub use net::{ClogTarget, DropReason, Latency, LinkConfig, Network};
-pub use node::{Ctx, Message, Node, NodeId, Storage, TimerId};
-pub use rng::{SimRng, Stream};
-pub use sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
-pub use time::SimTime;
+pub use engine::dist::{Dist, Sampler};
+pub use engine::error::Error;
+pub use engine::fault::{DurationRange, Fault, NemesisConfig, TimedFault};
+pub use engine::hash::{StableHash, StableHasher};
+pub use engine::history::{History, Record};
+pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network};
+pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
+pub use engine::rng::{SimRng, Stream};
+pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
+pub use engine::time::SimTime;
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `tests/it/user_protocol.rs` runs the same code under generated fault schedules
-//! (detsim::strategies::timed_faults) and shrinks the bug to a minimal schedule.
+//! (detsim::explore::strategies::timed_faults) and shrinks the bug to a minimal schedule.
 
 #[allow(dead_code)] // shared with tests/it/user_protocol.rs, which uses all of it
 mod protocol;

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::liveness::Judge;
 use crate::check::{CheckContext, Verdict, Violation};
-use crate::history::Record;
-use crate::node::NodeId;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::discovery::DiscObs;
-use crate::time::SimTime;
 
 /// Every discovery check, in order: `disc.no_phantom`, `disc.no_stale`,
 /// `disc.visible_after_heal`.

@@ -8,11 +8,11 @@
 
 use serde::Serialize;
 
-use crate::fault::{Fault, TimedFault};
-use crate::net::ClogTarget;
-use crate::node::{Message, NodeId};
-use crate::sim::Simulation;
-use crate::time::SimTime;
+use crate::engine::fault::{Fault, TimedFault};
+use crate::engine::net::ClogTarget;
+use crate::engine::node::{Message, NodeId};
+use crate::engine::sim::Simulation;
+use crate::engine::time::SimTime;
 
 /// What is still in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

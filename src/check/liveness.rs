@@ -18,8 +18,8 @@
 //! item is due at `max(start, heal) + within`).
 
 use super::{CheckContext, Verdict, Violation};
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// `n` things, with the right plural: `1 job`, `3 jobs`.
 pub(crate) fn count(n: u64, (one, many): (&str, &str)) -> String {

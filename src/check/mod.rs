@@ -11,9 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::Record;
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 pub mod discovery;
 pub mod heal;
@@ -113,7 +113,7 @@ impl CheckContext {
     /// The context of a finished run: its seed and end, when its faults (nemesis
     /// included) began and ended, what was still in force, whether anything was left to
     /// happen, and its node names. `sources` is left empty (the scenario layer fills it).
-    pub fn after<M: crate::node::Message, O: 'static>(sim: &crate::sim::Simulation<M, O>) -> Self {
+    pub fn after<M: crate::engine::node::Message, O: 'static>(sim: &crate::engine::sim::Simulation<M, O>) -> Self {
         let faults = sim.realized_faults();
         CheckContext {
             seed: sim.seed(),

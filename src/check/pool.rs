@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 
 use super::liveness::Judge;
 use super::{CheckContext, Evidence, Verdict, Violation};
-use crate::history::Record;
-use crate::node::NodeId;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::worker_pool::{JobId, PoolObs, expected_result};
-use crate::time::SimTime;
 
 /// How many assignment events a liveness violation quotes (the latest ones).
 const ASSIGNMENTS_QUOTED: usize = 4;

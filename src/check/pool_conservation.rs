@@ -69,11 +69,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::pool::job_name;
 use super::{CheckContext, Evidence, Violation};
-use crate::history::Record;
-use crate::node::NodeId;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::worker_pool::{JobId, PoolObs};
-use crate::time::SimTime;
 
 /// The check's name.
 pub const NAME: &str = "pool.work_conservation";

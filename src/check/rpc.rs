@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use crate::check::liveness::Judge;
 use crate::check::{CheckContext, Evidence, Verdict, Violation};
-use crate::history::Record;
-use crate::node::NodeId;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
 use crate::protocols::Obs;
 use crate::protocols::rpc::{AppError, CallError, Reply, Request, RpcObs};
 
@@ -416,7 +416,7 @@ mod tests {
         let req = Request::Multiply { a: 1 << 40, b: 1 << 40 };
         let wrapped: Reply = Ok((1u64 << 40).wrapping_mul(1 << 40));
         let rec = Record {
-            at: crate::time::SimTime(5),
+            at: crate::engine::time::SimTime(5),
             node: NodeId(1),
             obs: Obs::Rpc(RpcObs::Executed {
                 client: NodeId(0),
@@ -427,7 +427,7 @@ mod tests {
         };
         let ctx = CheckContext {
             names: vec!["c1".into(), "s1".into()],
-            ..CheckContext::new(0, crate::time::SimTime(10))
+            ..CheckContext::new(0, crate::engine::time::SimTime(10))
         };
         let v = check_results(&[rec], &ctx);
         assert_eq!(v.len(), 1);

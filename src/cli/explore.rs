@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Args;
+use detsim::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
 use detsim::explore::{
     SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text, shard_len, shard_seeds,
 };
-use detsim::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
 use detsim::plural::count;
-use detsim::report::{RunReport, Status};
-use detsim::runner::run_scenario;
+use detsim::run::report::{RunReport, Status};
+use detsim::run::run_scenario;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 

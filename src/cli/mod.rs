@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use detsim::plural::count;
-use detsim::report::{RunReport, Status};
+use detsim::run::report::{RunReport, Status};
 use detsim::scenario::{Scenario, ScenarioErrors, load_scenario};
 
 /// detsim: a deterministic simulator for distributed systems.
@@ -110,7 +110,7 @@ fn exit_code(v: Status) -> ExitCode {
 const NOT_JUDGED: u8 = 3;
 
 /// Write an HTML report and say where it went (on stderr: stdout may be JSON).
-fn write_report(path: &Path, out: &detsim::html::HtmlReport) -> anyhow::Result<()> {
+fn write_report(path: &Path, out: &detsim::report::html::HtmlReport) -> anyhow::Result<()> {
     std::fs::write(path, &out.html).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
     eprintln!(
         "report: {} ({} KB; diagram {}..{}, {} messages drawn)",

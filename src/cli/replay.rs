@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use detsim::explore::{judge, replay};
-use detsim::html::Window;
+use detsim::report::html::Window;
 
-use detsim::report::Status;
+use detsim::run::report::Status;
 
 use super::{exit_code, load_failure_or_exit, print_summary, write_report};
 
@@ -37,7 +37,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let out = match &a.report {
         Some(path) => {
             let cmd = format!("detsim replay {name}");
-            let html = detsim::html::run_with_report(&f.scenario, f.seed, None, a.report_window, &cmd)?;
+            let html = detsim::report::html::run_with_report(&f.scenario, f.seed, None, a.report_window, &cmd)?;
             write_report(path, &html)?;
             judge(&f, html.report)
         }

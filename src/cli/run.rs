@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use detsim::explore::{Input, load_input};
-use detsim::html::Window;
 use detsim::plural::count;
-use detsim::report::RunReport;
-use detsim::runner::{check_determinism, effective_seed, run_scenario};
+use detsim::report::html::Window;
+use detsim::run::report::RunReport;
+use detsim::run::{check_determinism, effective_seed, run_scenario};
 
 use super::{bad_input, exit_code, load_input_or_exit, print_summary, write_report};
 
@@ -114,7 +114,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         match &a.report {
             Some(path) => {
                 let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
-                let out = detsim::html::run_with_report(scenario, seed, trace, a.report_window, &cmd)?;
+                let out = detsim::report::html::run_with_report(scenario, seed, trace, a.report_window, &cmd)?;
                 write_report(path, &out)?;
                 out.report
             }

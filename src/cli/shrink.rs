@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use detsim::explore::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
 use detsim::plural::count;
-use detsim::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
 
 use super::load_failure_or_exit;
 

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::history::Record;
-use crate::node::NodeId;
+use crate::engine::history::Record;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::discovery::DiscObs;
-use crate::time::SimTime;
 
 /// Discovery metrics of a run so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

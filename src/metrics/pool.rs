@@ -35,11 +35,11 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use super::summary::{DurationStats, DurationSummary};
-use crate::history::{ObserverFn, Record};
-use crate::node::NodeId;
+use crate::engine::history::{ObserverFn, Record};
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::worker_pool::PoolObs;
-use crate::time::SimTime;
 
 /// Per-worker accumulators.
 #[derive(Clone, Debug, Default)]

@@ -2,7 +2,7 @@
 //! with exponential service at rate `mu`): the Erlang C formula, against which simulated
 //! pools are checked and with which a pool can be sized.
 
-use crate::error::Error;
+use crate::engine::error::Error;
 
 /// Erlang C: the probability that an arriving job has to wait, for `c` servers offered
 /// `a = lambda / mu` erlangs of traffic (needs `a < c`).

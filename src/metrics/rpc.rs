@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::history::Record;
+use crate::engine::history::Record;
 use crate::metrics::{DurationStats, DurationSummary};
 use crate::protocols::Obs;
 use crate::protocols::rpc::RpcObs;

@@ -25,9 +25,9 @@ pub use registrant::{Registrant, RegistrantConfig};
 pub use registry::{RegistryConfig, registry};
 pub use resolver::{Resolver, ResolverConfig};
 
-use crate::hash::{StableHash, StableHasher};
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// Service registry traffic.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@ pub mod discovery;
 pub mod rpc;
 pub mod worker_pool;
 
-use crate::hash::{StableHash, StableHasher};
+use crate::engine::hash::{StableHash, StableHasher};
 
 /// Every message of the built-in protocols.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +50,6 @@ pub enum Obs {
 }
 
 /// The node type of the built-in protocols.
-pub type ProtoNode = dyn crate::node::Node<Msg, Obs>;
+pub type ProtoNode = dyn crate::engine::node::Node<Msg, Obs>;
 /// The context handed to the built-in protocols' handlers.
-pub type ProtoCtx<'a> = crate::node::Ctx<'a, Msg, Obs>;
+pub type ProtoCtx<'a> = crate::engine::node::Ctx<'a, Msg, Obs>;

@@ -22,9 +22,9 @@ pub use server::{RpcServerConfig, server};
 
 use std::collections::BTreeMap;
 
-use crate::hash::{StableHash, StableHasher};
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// One call's method and arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

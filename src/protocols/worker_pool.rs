@@ -60,13 +60,13 @@ mod worker;
 
 pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};
 
-use crate::error::Error;
-use crate::hash::{StableHash, StableHasher};
-use crate::node::NodeId;
+use crate::engine::error::Error;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::node::NodeId;
+use crate::engine::sim::Simulation;
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::Target;
 use crate::protocols::{Msg, Obs, ProtoNode};
-use crate::sim::Simulation;
-use crate::time::SimTime;
 
 /// A job's identity: the node that made it (a client, or the dispatcher for batch and
 /// Poisson jobs) and that node's sequence number (from 1).

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::Error;
-use crate::fault::{Fault, MAX_PLANNED, NemesisConfig, TimedFault};
-use crate::net::ClogTarget;
-use crate::node::NodeId;
+use crate::engine::error::Error;
+use crate::engine::fault::{Fault, MAX_PLANNED, NemesisConfig, TimedFault};
+use crate::engine::net::ClogTarget;
+use crate::engine::node::NodeId;
+use crate::engine::sim::{SimConfig, Simulation};
 use crate::protocols::{Msg, Obs};
-use crate::sim::{SimConfig, Simulation};
 
 use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
 

@@ -14,9 +14,9 @@ pub mod words;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fault::{DurationRange, NemesisConfig};
-use crate::net::Latency;
-use crate::time::SimTime;
+use crate::engine::fault::{DurationRange, NemesisConfig};
+use crate::engine::net::Latency;
+use crate::engine::time::SimTime;
 
 pub use load::{ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use nodes::{ChecksSpec, NodeSpec};
@@ -111,8 +111,8 @@ impl Default for LinkSpec {
 
 impl LinkSpec {
     /// The engine's link settings.
-    pub fn to_config(&self) -> crate::net::LinkConfig {
-        crate::net::LinkConfig {
+    pub fn to_config(&self) -> crate::engine::net::LinkConfig {
+        crate::engine::net::LinkConfig {
             latency: self.latency.clone(),
             drop: self.drop,
             duplicate: self.duplicate,

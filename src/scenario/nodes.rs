@@ -7,21 +7,21 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckContext, Source, Verdict};
-use crate::error::Error;
-use crate::history::Record;
+use crate::engine::error::Error;
+use crate::engine::history::Record;
+use crate::engine::net::Latency;
+use crate::engine::node::NodeId;
+use crate::engine::sim::Simulation;
+use crate::engine::time::SimTime;
 use crate::metrics::discovery::DiscMetrics;
 use crate::metrics::pool::PoolMetrics;
 use crate::metrics::rpc::RpcMetrics;
-use crate::net::Latency;
-use crate::node::NodeId;
 use crate::protocols::discovery::{RegistrantConfig, RegistryConfig, ResolverConfig, registry};
 use crate::protocols::rpc::{
     CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, RpcServerConfig, Target, Workload, client, server,
 };
 use crate::protocols::worker_pool::{self, Arrivals, ClientConfig, DispatcherConfig, WorkerConfig};
 use crate::protocols::{Msg, Obs};
-use crate::sim::Simulation;
-use crate::time::SimTime;
 
 use super::Scenario;
 use super::build::IdMap;

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::net::{Latency, check_probability};
-use crate::time::SimTime;
+use crate::engine::net::{Latency, check_probability};
+use crate::engine::time::SimTime;
 
 use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
-use crate::fault::DurationRange;
+use crate::engine::fault::DurationRange;
 
 /// Most nodes a scenario may have.
 pub const MAX_NODES: usize = 10_000;
@@ -18,7 +18,7 @@ pub const MAX_EVENTS: u64 = 2_000_000_000;
 /// Most scheduled faults.
 pub const MAX_FAULTS: usize = 100_000;
 // The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
-const _: () = assert!(crate::fault::MAX_PLANNED == MAX_FAULTS);
+const _: () = assert!(crate::engine::fault::MAX_PLANNED == MAX_FAULTS);
 /// Largest batch of jobs (the dispatcher queues a batch at once).
 pub const MAX_BATCH_JOBS: u64 = 10_000_000;
 
@@ -395,10 +395,10 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
                 format!("nemesis.{field}"),
                 format!("must be a rate >= 0 (per second), got {r}"),
             ));
-        } else if r > crate::fault::MAX_RATE {
+        } else if r > crate::engine::fault::MAX_RATE {
             out.push((
                 format!("nemesis.{field}"),
-                format!("{r} per second is over the limit of {}", crate::fault::MAX_RATE),
+                format!("{r} per second is over the limit of {}", crate::engine::fault::MAX_RATE),
             ));
         }
     }

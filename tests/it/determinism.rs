@@ -298,9 +298,9 @@ fn traced_run(leaky: bool, w: Box<dyn std::io::Write>) -> Result<u64, detsim::Er
 
 #[test]
 fn check_determinism_names_the_first_diverging_event() {
-    let (_, none) = detsim::runner::first_divergence(|w| traced_run(false, w)).unwrap();
+    let (_, none) = detsim::run::first_divergence(|w| traced_run(false, w)).unwrap();
     assert_eq!(none, None, "a deterministic simulation does not diverge");
-    let (_, found) = detsim::runner::first_divergence(|w| traced_run(true, w)).unwrap();
+    let (_, found) = detsim::run::first_divergence(|w| traced_run(true, w)).unwrap();
     let d = found.expect("the leak is found");
     let (a, b) = (d.first.unwrap(), d.second.unwrap());
     assert_ne!(a, b);

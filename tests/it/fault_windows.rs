@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
-use detsim::runner::run_scenario;
+use detsim::run::run_scenario;
 use detsim::scenario::parse_scenario;
 use detsim::{ClogTarget, Fault, NodeId, NodeState, SimTime, TimedFault};
 
@@ -200,7 +200,7 @@ fn a_window_on_an_instant_fault_or_ending_before_it_starts_is_refused() {
 }
 
 /// Runs `text` (a scenario) and returns the trace's JSON lines.
-fn trace_of(text: &str) -> (detsim::report::RunReport, Vec<serde_json::Value>) {
+fn trace_of(text: &str) -> (detsim::run::report::RunReport, Vec<serde_json::Value>) {
     #[derive(Clone, Default)]
     struct Buf(Rc<RefCell<Vec<u8>>>);
     impl Write for Buf {
@@ -226,7 +226,7 @@ fn trace_of(text: &str) -> (detsim::report::RunReport, Vec<serde_json::Value>) {
 
 /// Deliveries between the nodes named `a` and `b` (either way) in `[from, to)`, ns.
 fn crossings(
-    report: &detsim::report::RunReport,
+    report: &detsim::run::report::RunReport,
     lines: &[serde_json::Value],
     a: &str,
     b: &str,

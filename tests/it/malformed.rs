@@ -601,7 +601,7 @@ proptest! {
         match detsim::scenario::parse_scenario("mutated.json", &mutated) {
             Ok(mut s) => {
                 s.max_events = s.max_events.min(20_000);
-                let _ = detsim::runner::run_scenario(&s, 1, None);
+                let _ = detsim::run::run_scenario(&s, 1, None);
             }
             Err(errs) => {
                 let text = errs.to_string();

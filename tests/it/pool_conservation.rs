@@ -9,8 +9,8 @@ use detsim::check::pool::check_pool;
 use detsim::check::pool_conservation::{NAME, check_work_conservation};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};
-use detsim::report::{RunReport, Status};
-use detsim::runner::run_scenario;
+use detsim::run::report::{RunReport, Status};
+use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{Dist, Latency, LinkConfig, NodeId, Record, SimConfig, SimTime, Simulation};
 

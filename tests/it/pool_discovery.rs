@@ -12,7 +12,7 @@ use detsim::protocols::worker_pool::{
     Arrivals, ClientConfig, DispatcherConfig, PoolObs, WorkerConfig, client, dispatcher, worker,
 };
 use detsim::protocols::{Msg, Obs};
-use detsim::runner::run_scenario;
+use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{
     Dist, DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,

@@ -2,11 +2,11 @@
 //! so do their shrinks), each canary of the built-in protocols is found and shrunk to a
 //! small case, and the same DETSIM_SEED fails on the same minimal case twice.
 
+use detsim::explore::shrink::Sizes;
+use detsim::explore::strategies::{Canaries, PlanKind, ScenarioConfig, scenario};
+use detsim::explore::testing::{Property, parse_seed, repro_line, scenario_passes, seeded_runner};
 use detsim::scenario::Scenario;
 use detsim::scenario::validate::validate;
-use detsim::shrink::Sizes;
-use detsim::strategies::{Canaries, PlanKind, ScenarioConfig, scenario};
-use detsim::testing::{Property, parse_seed, repro_line, scenario_passes, seeded_runner};
 use proptest::strategy::{Strategy, ValueTree};
 
 fn all_kinds_with_nemesis() -> ScenarioConfig {
@@ -40,7 +40,7 @@ fn generated_scenarios_and_their_shrinks_are_valid() {
             let mut tree = strat.new_tree(&mut runner).unwrap();
             if i < 5 {
                 let s = tree.current();
-                let r = detsim::runner::run_scenario(&s, s.seed, None).unwrap();
+                let r = detsim::run::run_scenario(&s, s.seed, None).unwrap();
                 delivered += r.messages.delivered;
             }
             let mut steps = 0;
@@ -50,7 +50,7 @@ fn generated_scenarios_and_their_shrinks_are_valid() {
                     validate(&s),
                     vec![],
                     "invalid generated scenario:\n{}",
-                    detsim::testing::scenario_json(&s)
+                    detsim::explore::testing::scenario_json(&s)
                 );
                 // Walk the shrink path as if every candidate failed: each is still valid.
                 if steps >= 200 || !tree.simplify() {
@@ -92,7 +92,7 @@ struct Canary {
     check: &'static str,
     cfg: ScenarioConfig,
     /// Most faults and nodes the case may have after proptest's shrinking and then
-    /// `detsim::shrink`.
+    /// `detsim::explore::shrink`.
     max_faults: usize,
     max_nodes: usize,
 }
@@ -198,29 +198,29 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
     let sizes = Sizes::of(&s);
     eprintln!("{}: minimal case {sizes} (repro: {})", c.test, found.repro());
     // proptest's minimal case is usually small already (see the printed sizes), but its
-    // shrinking can stall on a seed; the bounds are asserted after `detsim::shrink` below.
+    // shrinking can stall on a seed; the bounds are asserted after `detsim::explore::shrink` below.
     // The minimal case really fails, at its own seed, through the ordinary runner.
-    let r = detsim::runner::run_scenario(&s, s.seed, None).unwrap();
+    let r = detsim::run::run_scenario(&s, s.seed, None).unwrap();
     assert!(r.violations.iter().any(|v| v.check == check));
     // `detsim shrink`'s algorithm takes it further (or leaves it as small as it is).
-    let further = detsim::shrink::shrink(&s, s.seed, check, Default::default()).unwrap();
-    eprintln!("{}: after detsim::shrink {}", c.test, further.after);
+    let further = detsim::explore::shrink::shrink(&s, s.seed, check, Default::default()).unwrap();
+    eprintln!("{}: after detsim::explore::shrink {}", c.test, further.after);
     assert!(further.after.faults <= sizes.faults && further.after.nodes <= sizes.nodes);
     assert!(further.after.jobs <= sizes.jobs && further.after.duration <= sizes.duration);
     assert!(
         further.after.faults <= c.max_faults && further.after.nodes <= c.max_nodes,
-        "{}: not small after detsim::shrink ({}):\n{}",
+        "{}: not small after detsim::explore::shrink ({}):\n{}",
         c.test,
         further.after,
-        detsim::testing::scenario_json(&further.scenario)
+        detsim::explore::testing::scenario_json(&further.scenario)
     );
     // The shrunk case is still the canary's bug: switched off, it passes.
-    let off = detsim::runner::run_scenario(&further.scenario.without_canaries(), s.seed, None).unwrap();
+    let off = detsim::run::run_scenario(&further.scenario.without_canaries(), s.seed, None).unwrap();
     assert!(
         !off.violations.iter().any(|v| v.check == check),
         "{}: the shrunk case fails {check} with the canary off too:\n{}",
         c.test,
-        detsim::testing::scenario_json(&further.scenario)
+        detsim::explore::testing::scenario_json(&further.scenario)
     );
     s
 }
@@ -232,37 +232,37 @@ fn canary(name: &str) -> Canary {
 #[test]
 fn finds_and_shrinks_the_dedupe_canary() {
     let c = canary("finds_and_shrinks_the_dedupe_canary");
-    hunt(&c, detsim::testing::seed_from_env(11).unwrap());
+    hunt(&c, detsim::explore::testing::seed_from_env(11).unwrap());
 }
 
 #[test]
 fn finds_and_shrinks_the_never_expire_canary() {
     let c = canary("finds_and_shrinks_the_never_expire_canary");
-    hunt(&c, detsim::testing::seed_from_env(12).unwrap());
+    hunt(&c, detsim::explore::testing::seed_from_env(12).unwrap());
 }
 
 #[test]
 fn finds_and_shrinks_the_never_reassign_canary() {
     let c = canary("finds_and_shrinks_the_never_reassign_canary");
-    hunt(&c, detsim::testing::seed_from_env(13).unwrap());
+    hunt(&c, detsim::explore::testing::seed_from_env(13).unwrap());
 }
 
 #[test]
 fn finds_and_shrinks_the_wrapping_multiply_canary() {
     let c = canary("finds_and_shrinks_the_wrapping_multiply_canary");
-    hunt(&c, detsim::testing::seed_from_env(15).unwrap());
+    hunt(&c, detsim::explore::testing::seed_from_env(15).unwrap());
 }
 
 #[test]
 fn finds_and_shrinks_the_return_unchanged_canary() {
     let c = canary("finds_and_shrinks_the_return_unchanged_canary");
-    hunt(&c, detsim::testing::seed_from_env(14).unwrap());
+    hunt(&c, detsim::explore::testing::seed_from_env(14).unwrap());
 }
 
 #[test]
 fn the_same_seed_fails_on_the_same_minimal_case_twice() {
     let c = canary("finds_and_shrinks_the_never_reassign_canary");
-    let seed = detsim::testing::seed_from_env(21).unwrap();
+    let seed = detsim::explore::testing::seed_from_env(21).unwrap();
     let a = hunt(&c, seed);
     let b = hunt(&c, seed);
     assert_eq!(a, b, "same seed, same minimal case");

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use detsim::explore::shrink::{ShrinkError, ShrinkOptions, Sizes, shrink};
 use detsim::explore::{FailureFile, parse_failure};
 use detsim::scenario::load_scenario;
-use detsim::shrink::{ShrinkError, ShrinkOptions, Sizes, shrink};
 
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
@@ -26,7 +26,7 @@ fn library_shrink_is_smaller_deterministic_and_still_fails() {
     assert!(a.after.nodes < a.before.nodes && a.after.jobs < a.before.jobs);
     assert!(a.after.duration < a.before.duration);
     assert_eq!(a.scenario.seed, s.seed);
-    let r = detsim::runner::run_scenario(&a.scenario, s.seed, None).unwrap();
+    let r = detsim::run::run_scenario(&a.scenario, s.seed, None).unwrap();
     assert!(r.violations.iter().any(|v| v.check == "rpc.at_most_once"));
     assert_eq!(r.trace_hash, a.report.trace_hash);
     // A run budget is honoured.
@@ -168,7 +168,7 @@ fn cli_shrink_exit_codes() {
 
 /// Does `s` fail `check` at `seed`?
 fn fails(s: &detsim::scenario::Scenario, seed: u64, check: &str) -> bool {
-    detsim::runner::run_scenario(s, seed, None)
+    detsim::run::run_scenario(s, seed, None)
         .unwrap()
         .violations
         .iter()

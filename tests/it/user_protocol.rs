@@ -7,8 +7,8 @@
 #[path = "../../examples/primary_backup/protocol.rs"]
 mod primary_backup;
 
-use detsim::strategies::{PlanKind, timed_faults};
-use detsim::testing::{Property, seed_from_env};
+use detsim::explore::strategies::{PlanKind, timed_faults};
+use detsim::explore::testing::{Property, seed_from_env};
 use detsim::{Latency, LinkConfig, SimTime};
 use primary_backup::{NODES, Setup, run};
 use proptest::prelude::*;
@@ -117,7 +117,7 @@ fn primary_backup_planted_bug_is_found_and_shrunk() {
         .unwrap_or_else(|| {
             panic!(
                 "the bug was not found; {}",
-                detsim::testing::repro_line(&prop.name, seed)
+                detsim::explore::testing::repro_line(&prop.name, seed)
             )
         });
     let m = &f.minimal;

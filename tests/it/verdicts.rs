@@ -108,10 +108,10 @@ fn a_dispatcher_with_no_workers_is_refused_and_its_run_fails() {
         "{err}"
     );
     let s: detsim::scenario::Scenario = serde_json::from_str(text).unwrap();
-    let r = detsim::runner::run_scenario(&s, 1, None).unwrap();
-    assert_eq!(r.outcome, detsim::sim::Outcome::Quiescent);
+    let r = detsim::run::run_scenario(&s, 1, None).unwrap();
+    assert_eq!(r.outcome, detsim::engine::sim::Outcome::Quiescent);
     let live = r.checks.iter().find(|c| c.name == "pool.liveness").unwrap();
-    assert_eq!(live.status, detsim::report::Status::Fail);
+    assert_eq!(live.status, detsim::run::report::Status::Fail);
     assert_eq!(r.violations.len(), 10, "one per undone job");
     let m = &r.violations[0].message;
     assert!(

@@ -17,7 +17,7 @@
 //! send:        if let Some(to) = endpoint.current() { ctx.send(to, ..) }
 //! ```
 
-use crate::node::{NodeId, TimerId};
+use crate::engine::node::{NodeId, TimerId};
 use crate::protocols::ProtoCtx;
 use crate::protocols::discovery::{DiscMsg, Resolver, ResolverConfig};
 

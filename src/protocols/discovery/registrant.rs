@@ -5,10 +5,10 @@
 //! once, then every `interval`), and `if registrant.on_timer(ctx, timer, tag) { return }`
 //! in `on_timer`. Each heartbeat sent is recorded as [`DiscObs::Heartbeat`].
 
-use crate::node::{NodeId, TimerId};
+use crate::engine::node::{NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::protocols::{Msg, Obs, ProtoCtx};
-use crate::time::SimTime;
 
 /// How a [`Registrant`] registers.
 #[derive(Clone, Debug, PartialEq)]

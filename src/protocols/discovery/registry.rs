@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::node::{Node, NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
-use crate::time::SimTime;
 
 /// How the registry behaves.
 #[derive(Clone, Debug, PartialEq)]

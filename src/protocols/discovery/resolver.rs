@@ -60,10 +60,10 @@
 //! assert_eq!(answers.last(), Some(&vec![NodeId(1)]));
 //! ```
 
-use crate::node::{NodeId, TimerId};
+use crate::engine::node::{NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::protocols::{Msg, Obs, ProtoCtx};
-use crate::time::SimTime;
 
 /// How a [`Resolver`] looks a service up.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::Error;
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::error::Error;
+use crate::engine::node::{Node, NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::Resolver;
 pub use crate::protocols::discovery::Target;
 use crate::protocols::rpc::{CallError, Request, RpcMsg, RpcObs};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
-use crate::time::SimTime;
 
 /// Per-call timeout and retry budget.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::node::{Node, NodeId, TimerId};
 use crate::protocols::discovery::{Registrant, RegistrantConfig};
 use crate::protocols::rpc::{Reply, Request, RpcMsg, RpcObs, execute};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};

@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use super::config::ClientConfig;
 use super::{JobId, PoolMsg, PoolObs, observe, send};
-use crate::dist::Sampler;
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::dist::Sampler;
+use crate::engine::node::{Node, NodeId, TimerId};
 use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, Obs, ProtoCtx};
 

@@ -2,11 +2,11 @@
 //! own format onto these) and their validation. Service and think times are
 //! [`Dist`]s, the duration distribution network latency uses too.
 
-use crate::dist::Dist;
-use crate::error::Error;
-use crate::node::NodeId;
+use crate::engine::dist::Dist;
+use crate::engine::error::Error;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::{RegistrantConfig, Target};
-use crate::time::SimTime;
 
 /// Timer tags at or above this are free for embedded discovery components in the
 /// dispatcher and the workers (their own tags are lease numbers, below it, and `u64::MAX`).

@@ -22,10 +22,10 @@ use rand_distr::Exp;
 use super::config::{Arrivals, DispatcherConfig};
 use super::{JobId, PoolMsg, PoolObs, SlotReport, observe, send};
 use crate::FastMap;
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::node::{Node, NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::Registrant;
 use crate::protocols::{Msg, Obs, ProtoCtx};
-use crate::time::SimTime;
 
 /// The arrival timer's tag; lease timers are tagged with their lease number (< 2^63).
 const ARRIVAL: u64 = u64::MAX;
@@ -625,7 +625,7 @@ impl Node<Msg, Obs> for Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{SimConfig, Simulation};
+    use crate::engine::sim::{SimConfig, Simulation};
 
     /// Says hello as `restarts` successive incarnations of a worker with `slots` slots.
     struct Restarting {

@@ -17,11 +17,11 @@ use std::rc::Rc;
 
 use super::config::WorkerConfig;
 use super::{JobId, PoolMsg, PoolObs, SlotReport, expected_result, observe, send};
-use crate::dist::Sampler;
-use crate::node::{Node, NodeId, TimerId};
+use crate::engine::dist::Sampler;
+use crate::engine::node::{Node, NodeId, TimerId};
+use crate::engine::time::SimTime;
 use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, Obs, ProtoCtx};
-use crate::time::SimTime;
 
 /// The heartbeat timer's tag; job timers are tagged with their lease number.
 const HEARTBEAT: u64 = u64::MAX;

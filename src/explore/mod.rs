@@ -2,12 +2,17 @@
 //! and the self-contained file that replays a failing seed (the scenario with the
 //! realized faults as an explicit schedule, the seed, the expected hash and violation).
 
+pub mod failure_groups;
+pub mod shrink;
+pub mod strategies;
+pub mod testing;
+
 use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;
-use crate::error::Error;
-use crate::report::{RunReport, Status};
-use crate::runner::run_scenario;
+use crate::engine::error::Error;
+use crate::run::report::{RunReport, Status};
+use crate::run::run_scenario;
 use crate::scenario::load::MAX_FAILURE_FILE_BYTES;
 use crate::scenario::{Scenario, ScenarioError, ScenarioErrors};
 
@@ -314,8 +319,8 @@ mod tests {
     #[test]
     fn a_seed_line_names_each_failed_check_once() {
         use crate::check::{CheckContext, Violation};
-        use crate::report::{CheckResult, MessageCounts};
-        use crate::time::SimTime;
+        use crate::engine::time::SimTime;
+        use crate::run::report::{CheckResult, MessageCounts};
         let ctx = CheckContext::new(1, SimTime(9));
         let v = |check: &str, at| Violation::new(check, String::new(), SimTime(at), &ctx, vec![]);
         let verdict = |name: &str, n| CheckResult {
@@ -332,8 +337,8 @@ mod tests {
             sim_time_ns: 9,
             events: 0,
             trace_events: 0,
-            outcome: crate::sim::Outcome::Quiescent,
-            messages: MessageCounts::from(&crate::sim::Stats::default()),
+            outcome: crate::engine::sim::Outcome::Quiescent,
+            messages: MessageCounts::from(&crate::engine::sim::Stats::default()),
             faults: vec![],
             heal_at_ns: Some(0),
             unhealed: vec![],

@@ -26,15 +26,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::error::Error;
+use crate::engine::error::Error;
+use crate::engine::time::SimTime;
 use crate::explore::FailureFile;
-use crate::report::RunReport;
-use crate::runner::run_scenario;
+use crate::run::report::RunReport;
+use crate::run::run_scenario;
 use crate::scenario::build::initial_link;
 use crate::scenario::nodes::ArrivalsSpec;
 use crate::scenario::validate::validate;
 use crate::scenario::{ClogSpec, FaultSpec, NodeSpec, Scenario};
-use crate::time::SimTime;
 
 /// How big a scenario is, in the terms shrinking reduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

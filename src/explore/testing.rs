@@ -6,7 +6,7 @@
 //! [`Property::find`] returns the failure for the caller to judge.
 //!
 //! ```
-//! use detsim::testing::Property;
+//! use detsim::explore::testing::Property;
 //! use proptest::prelude::*;
 //!
 //! let prop = Property::new("doc_example", 7).unwrap().cases(16);
@@ -27,8 +27,8 @@
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use crate::error::Error;
-use crate::runner::run_scenario;
+use crate::engine::error::Error;
+use crate::run::run_scenario;
 use crate::scenario::Scenario;
 
 /// The environment variable that pins the seed of simulation tests.

@@ -18,12 +18,12 @@
 
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::hash::StableHasher;
-use crate::net::{ClogTarget, LinkConfig, check_probability};
-use crate::node::NodeId;
-use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::engine::error::Error;
+use crate::engine::hash::StableHasher;
+use crate::engine::net::{ClogTarget, LinkConfig, check_probability};
+use crate::engine::node::NodeId;
+use crate::engine::rng::SimRng;
+use crate::engine::time::SimTime;
 
 /// Highest nemesis rate per fault kind, per simulated second.
 pub const MAX_RATE: f64 = 10_000.0;
@@ -491,7 +491,7 @@ impl NemesisConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Stream;
+    use crate::engine::rng::Stream;
 
     #[test]
     fn a_full_plan_of_short_windows_is_planned_quickly() {

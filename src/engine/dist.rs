@@ -6,10 +6,10 @@
 use rand_distr::{Exp, LogNormal, Normal, Pareto};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-use crate::hash::StableHasher;
-use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::engine::error::Error;
+use crate::engine::hash::StableHasher;
+use crate::engine::rng::SimRng;
+use crate::engine::time::SimTime;
 
 /// A distribution of durations (network latency, service time, think time). All
 /// parameters are durations in nanoseconds of virtual time; samples are rounded to whole
@@ -185,7 +185,7 @@ impl Dist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{SimRng, Stream};
+    use crate::engine::rng::{SimRng, Stream};
 
     #[test]
     fn bad_parameters_are_typed_errors() {

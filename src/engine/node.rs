@@ -9,12 +9,12 @@ use std::fmt::Debug;
 
 use serde::Serialize;
 
-use crate::hash::StableHash;
-use crate::net::DropReason;
-use crate::rng::SimRng;
-use crate::sim::{Core, Event};
-use crate::time::SimTime;
-use crate::trace::TraceEvent;
+use crate::engine::hash::StableHash;
+use crate::engine::net::DropReason;
+use crate::engine::rng::SimRng;
+use crate::engine::sim::{Core, Event};
+use crate::engine::time::SimTime;
+use crate::engine::trace::TraceEvent;
 
 /// A node's identity: its index in the simulation, in the order nodes were added.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::label::label;
 use super::window::{TimeBuckets, Window};
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 /// The most messages the diagram draws; later ones in the window are counted, not kept.
 pub const MAX_DRAWN: usize = 4_000;
@@ -241,7 +241,7 @@ impl TraceCollector {
             "start" if l.incarnation > 0 => c.restarts.push((t, node, l.incarnation)),
             "fault" | "fault_end" if l.applied => {
                 if let Some(mut fault) = l.fault {
-                    crate::trace::index_nodes(&mut fault, &self.names);
+                    crate::engine::trace::index_nodes(&mut fault, &self.names);
                     c.faults.push(FaultEvent {
                         at: t,
                         index: l.index,

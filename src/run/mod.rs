@@ -2,20 +2,22 @@
 //! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
+pub mod report;
+
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
 use crate::check::CheckContext;
-use crate::error::Error;
-use crate::fault::MAX_PLANNED;
-use crate::hash::StableHasher;
+use crate::engine::error::Error;
+use crate::engine::fault::MAX_PLANNED;
+use crate::engine::hash::StableHasher;
+use crate::engine::sim::Simulation;
+use crate::engine::time::SimTime;
 use crate::protocols::{Msg, Obs};
-use crate::report::{CheckResult, MessageCounts, RunReport, hex};
+use crate::run::report::{CheckResult, MessageCounts, RunReport, hex};
 use crate::scenario::build::{build, to_specs};
 use crate::scenario::{Scenario, nodes};
-use crate::sim::Simulation;
-use crate::time::SimTime;
 
 /// The seed a run uses: an explicit one, else `DETSIM_SEED`, else the scenario's.
 pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) -> Result<u64, Error> {
@@ -86,7 +88,7 @@ pub fn run_scenario_with<T>(
 }
 
 /// The warning of a run whose nemesis plan was cut at `t` (see
-/// [`crate::fault::NemesisPlan`]).
+/// [`crate::engine::fault::NemesisPlan`]).
 pub fn nemesis_cut_warning(t: SimTime, s: &Scenario) -> String {
     let stop = s.nemesis.as_ref().map_or(t, |n| n.stop);
     format!(

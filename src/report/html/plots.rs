@@ -10,7 +10,7 @@ use super::series::{LatencySeries, Series};
 use super::svg::{TimeScale, esc, num, short_time, ticks};
 use super::window::Window;
 use crate::check::Violation;
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 const W: f64 = 580.0;
 const H: f64 = 250.0;

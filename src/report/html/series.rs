@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 
 use super::window::TimeBuckets;
-use crate::history::Record;
+use crate::engine::history::Record;
+use crate::engine::time::SimTime;
 use crate::metrics::summary::DurationSummary;
 use crate::protocols::Obs;
 use crate::protocols::rpc::RpcObs;
 use crate::protocols::worker_pool::{JobId, PoolObs};
-use crate::time::SimTime;
 
 /// How many time buckets a plot has at most.
 pub const PLOT_BUCKETS: usize = 120;
@@ -269,7 +269,7 @@ pub fn build(records: &[Record<Obs>], end: SimTime, delivered: &TimeBuckets, dro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::NodeId;
+    use crate::engine::node::NodeId;
     use crate::protocols::rpc::Request;
 
     #[test]

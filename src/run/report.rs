@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::check::Violation;
+use crate::engine::sim::{Outcome, Stats};
 use crate::scenario::FaultSpec;
-use crate::sim::{Outcome, Stats};
 
 /// Message counters.
 #[derive(Clone, Debug, PartialEq, Serialize)]

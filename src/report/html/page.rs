@@ -12,7 +12,7 @@ use super::plots::{Context, plots};
 use super::series::Series;
 use super::svg::{esc, short_time, thousands};
 use super::window::Window;
-use crate::report::{RunReport, Status};
+use crate::run::report::{RunReport, Status};
 
 /// Everything the page shows.
 #[derive(Clone, Copy, Debug)]

@@ -14,7 +14,7 @@ use super::faults::{Span, SpanKind};
 use super::svg::{TimeScale, esc, short_time};
 use super::window::Window;
 use crate::check::Violation;
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 /// The diagram's width in SVG units (it scales to the page's width).
 pub const WIDTH: f64 = 1180.0;
@@ -409,7 +409,7 @@ fn violations(s: &mut String, l: &Layout, inp: &DiagramInput<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::html::collect::Outcome;
+    use crate::report::html::collect::Outcome;
 
     #[test]
     fn draws_one_lane_per_node_and_one_element_per_copy() {

@@ -1,7 +1,7 @@
 //! Small shared pieces for writing SVG and HTML text: escaping, short time labels, nice
 //! axis ticks, and a linear time scale.
 
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 /// Escape `s` for HTML/SVG text and attribute values.
 pub fn esc(s: &str) -> String {

@@ -5,15 +5,15 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::error::Error;
-use crate::fault::{Fault, NemesisConfig, TimedFault};
-use crate::history::History;
-use crate::net::{DropReason, Network};
-use crate::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage};
-use crate::queue::EventQueue;
-use crate::rng::{SimRng, Stream};
-use crate::time::SimTime;
-use crate::trace::{HoldReason, TraceEvent, Tracer};
+use crate::engine::error::Error;
+use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
+use crate::engine::history::History;
+use crate::engine::net::{DropReason, Network};
+use crate::engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage};
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::{SimRng, Stream};
+use crate::engine::time::SimTime;
+use crate::engine::trace::{HoldReason, TraceEvent, Tracer};
 use crate::{FastMap, FastSet};
 
 /// How a simulation runs.
@@ -735,7 +735,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             storage: &mut slot.storage,
         };
         if let Some(n) = slot.node.as_mut() {
-            n.on_timer(&mut ctx, crate::node::TimerId(timer), tag);
+            n.on_timer(&mut ctx, crate::engine::node::TimerId(timer), tag);
         }
     }
 

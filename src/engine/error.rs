@@ -1,7 +1,7 @@
 //! The library's typed errors. The library never panics on bad input and never exits;
 //! the binary maps these to exit codes.
 
-use crate::node::NodeId;
+use crate::engine::node::NodeId;
 
 /// Everything that can go wrong when building or running a simulation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -2,8 +2,8 @@
 //! to read after the run. Recording can be turned off, or streamed to a callback, so a
 //! run of millions of operations need not keep them all.
 
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// One observation.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,11 +10,11 @@
 use std::fmt::Debug;
 use std::io::Write;
 
-use crate::fault::Fault;
-use crate::hash::{StableHash, StableHasher};
-use crate::net::DropReason;
-use crate::node::NodeId;
-use crate::time::SimTime;
+use crate::engine::fault::Fault;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::net::DropReason;
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// Why a message was held instead of delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -341,7 +341,7 @@ fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::ClogTarget;
+    use crate::engine::net::ClogTarget;
 
     #[test]
     fn lines_name_nodes_and_faults_map_back_to_indices() {

@@ -4,7 +4,7 @@
 //! windows are separate spans.
 
 use super::collect::FaultEvent;
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 /// What kind of fault a span is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,11 +10,11 @@ use super::faults::spans;
 use super::page::{PageInput, page};
 use super::series;
 use super::window::{Window, default_window};
-use crate::error::Error;
-use crate::report::RunReport;
-use crate::runner::run_scenario_with;
+use crate::engine::error::Error;
+use crate::engine::time::SimTime;
+use crate::run::report::RunReport;
+use crate::run::run_scenario_with;
 use crate::scenario::Scenario;
-use crate::time::SimTime;
 
 /// The default window holds about this many messages at most.
 pub const DEFAULT_BUDGET: u64 = 1_500;

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use crate::time::SimTime;
+use crate::engine::time::SimTime;
 
 /// A closed span of virtual time `[start, end]` that the space-time diagram draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,15 +8,15 @@
 use serde::Serialize;
 
 use crate::FastMap;
-use crate::dist::Sampler;
-use crate::error::Error;
-use crate::hash::StableHasher;
-use crate::node::NodeId;
-use crate::rng::SimRng;
-use crate::time::SimTime;
+use crate::engine::dist::Sampler;
+use crate::engine::error::Error;
+use crate::engine::hash::StableHasher;
+use crate::engine::node::NodeId;
+use crate::engine::rng::SimRng;
+use crate::engine::time::SimTime;
 
-/// A one-way latency distribution: the shared duration distribution [`crate::dist::Dist`].
-pub type Latency = crate::dist::Dist;
+/// A one-way latency distribution: the shared duration distribution [`crate::engine::dist::Dist`].
+pub type Latency = crate::engine::dist::Dist;
 
 /// The settings of one direction of one link (or the network-wide default).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -647,7 +647,7 @@ mod tests {
             ..LinkConfig::default()
         })
         .unwrap();
-        let mut rng = SimRng::new(1, crate::rng::Stream::Network);
+        let mut rng = SimRng::new(1, crate::engine::rng::Stream::Network);
         for _ in 0..3 {
             let tx = net.transmit(SimTime(5), NodeId(0), NodeId(1), &mut rng);
             assert_eq!(tx.first, Some(SimTime::MAX));

@@ -1,0 +1,18 @@
+//! The engine: virtual time, seeded randomness, the event queue, nodes and their context,
+//! the network, faults, the trace and its hash, the history of observations.
+//!
+//! The engine imports nothing from the layers above it (protocols, checks, scenarios,
+//! runs, exploration, reports, the command line).
+
+pub mod dist;
+pub mod error;
+pub mod fault;
+pub mod hash;
+pub mod history;
+pub mod net;
+pub mod node;
+pub mod queue;
+pub mod rng;
+pub mod sim;
+pub mod time;
+pub mod trace;
