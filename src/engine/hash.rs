@@ -5,6 +5,19 @@
 //! every machine, process and Rust version (unlike `DefaultHasher`). Each absorbed word is
 //! `h = (rotl(h, 5) ^ w) * 0x517c_c1b7_2722_0a95` (the FxHash step); `finish` applies the
 //! `fmix64` finaliser of MurmurHash3 so nearby inputs spread over all 64 bits.
+//!
+//! [`StableHash`] is a value's canonical encoding into those words: its impls for std types,
+//! [`SimTime`] and [`NodeId`], and the encoding of `#[derive(StableHash)]` (the
+//! `detsim-derive` crate), are specified on the trait.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::engine::node::NodeId;
+use crate::engine::time::SimTime;
 
 /// A streaming stable hasher over `u64` words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,12 +84,87 @@ impl StableHasher {
     }
 }
 
+/// The derive's doc example (a doc test only when the derive is built).
+macro_rules! derive_example {
+    () => {
+        r#"
+```
+use detsim::{StableHash, StableHasher};
+
+#[derive(StableHash)]
+enum Msg {
+    Ping,                                   // word 0
+    Put { key: String, val: u64 },          // word 1, str(key), word(val)
+    #[stable_hash(tag = 7)]
+    Ack(u64),                               // word 7, word(.0)
+    Nack(#[stable_hash(skip)] String, u64), // word 8, word(.1)
+}
+
+let hash = |m: &Msg| { let mut h = StableHasher::new(); m.stable_hash(&mut h); h.finish() };
+let mut by_hand = StableHasher::new();
+by_hand.word(1);
+by_hand.str("k");
+by_hand.word(5);
+assert_eq!(hash(&Msg::Put { key: "k".into(), val: 5 }), by_hand.finish());
+assert_eq!(hash(&Msg::Nack("why".into(), 3)), hash(&Msg::Nack("not".into(), 3)));
+assert_ne!(hash(&Msg::Ping), hash(&Msg::Ack(0)));
+```
+"#
+    };
+}
+
 /// Something with a canonical encoding into the trace hash. Message types implement it
 /// so that their content is part of every run's fingerprint.
+///
+/// # The encoding
+///
+/// Every value is a sequence of `u64` words fed to a [`StableHasher`]; these rules are part
+/// of every trace hash, so they never change (`tests/it/derive.rs` pins them):
+///
+/// | type | words |
+/// |---|---|
+/// | `u8`..`u64`, `usize`, `i8`..`i64`, `isize`, `bool` | one word, the value `as u64` (signed values sign-extended: `-1` is `u64::MAX`) |
+/// | `u128`, `i128` | two words: the low 64 bits, then the high 64 bits |
+/// | `char` | one word, its code point |
+/// | `f64`, `f32` | one word, the exact bit pattern (`to_bits`, widened for `f32`) |
+/// | `str`, `String` | [`StableHasher::bytes`] of the UTF-8: the length in bytes, then 8-byte little-endian chunks (the last zero-padded) |
+/// | `[T]`, `[T; N]`, `Vec`, `VecDeque`, `BTreeSet` | the length, then each element in order (ascending for `BTreeSet`) |
+/// | `BTreeMap` | the length, then key and value of each entry in ascending key order |
+/// | `Option` | `None`: `0`; `Some(x)`: `1`, then `x` |
+/// | `Result` | `Ok(x)`: `0`, then `x`; `Err(e)`: `1`, then `e` |
+/// | tuples (up to 6) | each element in order; `()` and `PhantomData` encode to nothing |
+/// | `&T`, `&mut T`, `Box`, `Rc`, `Arc`, `Cow` | as the `T` they hold |
+/// | [`SimTime`] | one word, nanoseconds |
+/// | [`NodeId`] | one word, the index |
+///
+/// `std::collections::HashMap` / `HashSet` have no impl, on purpose: their iteration order
+/// differs from process to process.
+///
+/// # `#[derive(StableHash)]`
+///
+/// With the `derive` feature (on by default) `detsim::StableHash` is also a derive macro
+/// (the `detsim-derive` crate):
+///
+/// - a **struct** (named, tuple or unit) encodes its fields in declaration order, nothing else
+///   (no type or field names, no count); a unit struct encodes to nothing;
+/// - an **enum** encodes one word, the variant's tag, then the variant's fields in order. The
+///   tag is the variant's position from 0 in declaration order, unless
+///   `#[stable_hash(tag = N)]` sets it (later variants without a tag continue from `N + 1`,
+///   as Rust discriminants do; Rust's own discriminants are ignored; duplicate tags are a
+///   compile error). **Reordering variants, or inserting one before others, changes every
+///   hash that involves the type** unless their tags are pinned;
+/// - `#[stable_hash(skip)]` on a field leaves it out;
+/// - every type parameter gets a `T: StableHash` bound;
+/// - `#[stable_hash(crate = "path")]` on the type names where `StableHash` lives (default
+///   `::detsim`); unions are a compile error.
+///
+/// Renaming a type, field or variant keeps the hash; reordering or retyping fields changes it.
+#[cfg_attr(feature = "derive", doc = derive_example!())]
 pub trait StableHash {
     /// Feed a canonical encoding of `self` into `h`.
     fn stable_hash(&self, h: &mut StableHasher);
 }
+
 
 macro_rules! int_stable_hash {
     ($($t:ty),*) => {$(
@@ -88,15 +176,44 @@ macro_rules! int_stable_hash {
         }
     )*};
 }
-int_stable_hash!(u8, u16, u32, u64, usize, i8, i16, i32, i64, bool);
+int_stable_hash!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, bool);
+
+impl StableHash for u128 {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(*self as u64);
+        h.word((*self >> 64) as u64);
+    }
+}
+
+impl StableHash for i128 {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        (*self as u128).stable_hash(h);
+    }
+}
+
+impl StableHash for char {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(u64::from(u32::from(*self)));
+    }
+}
 
 impl StableHash for () {
+    fn stable_hash(&self, _h: &mut StableHasher) {}
+}
+
+impl<T: ?Sized> StableHash for PhantomData<T> {
     fn stable_hash(&self, _h: &mut StableHasher) {}
 }
 
 impl StableHash for f64 {
     fn stable_hash(&self, h: &mut StableHasher) {
         h.f64(*self);
+    }
+}
+
+impl StableHash for f32 {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(u64::from(self.to_bits()));
     }
 }
 
@@ -112,11 +229,50 @@ impl StableHash for String {
     }
 }
 
+/// A sequence: its length, then each element.
+fn seq<'a, T: StableHash + 'a>(len: usize, items: impl IntoIterator<Item = &'a T>, h: &mut StableHasher) {
+    h.word(len as u64);
+    for x in items {
+        x.stable_hash(h);
+    }
+}
+
+impl<T: StableHash> StableHash for [T] {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        seq(self.len(), self, h);
+    }
+}
+
+impl<T: StableHash, const N: usize> StableHash for [T; N] {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        seq(N, self, h);
+    }
+}
+
 impl<T: StableHash> StableHash for Vec<T> {
     fn stable_hash(&self, h: &mut StableHasher) {
+        seq(self.len(), self, h);
+    }
+}
+
+impl<T: StableHash> StableHash for VecDeque<T> {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        seq(self.len(), self, h);
+    }
+}
+
+impl<T: StableHash> StableHash for BTreeSet<T> {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        seq(self.len(), self, h);
+    }
+}
+
+impl<K: StableHash, V: StableHash> StableHash for BTreeMap<K, V> {
+    fn stable_hash(&self, h: &mut StableHasher) {
         h.word(self.len() as u64);
-        for x in self {
-            x.stable_hash(h);
+        for (k, v) in self {
+            k.stable_hash(h);
+            v.stable_hash(h);
         }
     }
 }
@@ -133,10 +289,66 @@ impl<T: StableHash> StableHash for Option<T> {
     }
 }
 
-impl<A: StableHash, B: StableHash> StableHash for (A, B) {
+impl<T: StableHash, E: StableHash> StableHash for Result<T, E> {
     fn stable_hash(&self, h: &mut StableHasher) {
-        self.0.stable_hash(h);
-        self.1.stable_hash(h);
+        match self {
+            Ok(x) => {
+                h.word(0);
+                x.stable_hash(h);
+            }
+            Err(e) => {
+                h.word(1);
+                e.stable_hash(h);
+            }
+        }
+    }
+}
+
+macro_rules! tuple_stable_hash {
+    ($(($($t:ident . $i:tt),+))*) => {$(
+        impl<$($t: StableHash),+> StableHash for ($($t,)+) {
+            fn stable_hash(&self, h: &mut StableHasher) {
+                $(self.$i.stable_hash(h);)+
+            }
+        }
+    )*};
+}
+tuple_stable_hash! {
+    (A.0)
+    (A.0, B.1)
+    (A.0, B.1, C.2)
+    (A.0, B.1, C.2, D.3)
+    (A.0, B.1, C.2, D.3, E.4)
+    (A.0, B.1, C.2, D.3, E.4, F.5)
+}
+
+macro_rules! pointer_stable_hash {
+    ($($p:ty),*) => {$(
+        impl<T: StableHash + ?Sized> StableHash for $p {
+            #[inline]
+            fn stable_hash(&self, h: &mut StableHasher) {
+                (**self).stable_hash(h);
+            }
+        }
+    )*};
+}
+pointer_stable_hash!(&T, &mut T, Box<T>, Rc<T>, Arc<T>);
+
+impl<T: StableHash + ToOwned + ?Sized> StableHash for Cow<'_, T> {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        (**self).stable_hash(h);
+    }
+}
+
+impl StableHash for SimTime {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(self.0);
+    }
+}
+
+impl StableHash for NodeId {
+    fn stable_hash(&self, h: &mut StableHasher) {
+        h.word(u64::from(self.0));
     }
 }
 
