@@ -88,13 +88,14 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 
+/// `#[derive(StableHash)]` (feature `derive`, on by default); its encoding is specified on
+/// the trait [`trait@StableHash`].
+#[cfg(feature = "derive")]
+pub use detsim_derive::StableHash;
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
 pub use engine::fault::{DurationRange, Fault, NemesisConfig, TimedFault};
 pub use engine::hash::{StableHash, StableHasher};
-/// `#[derive(StableHash)]` (feature `derive`, on by default); its encoding is specified on the trait [`trait@StableHash`].
-#[cfg(feature = "derive")]
-pub use detsim_derive::StableHash;
 pub use engine::history::{History, Record};
 pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network};
 pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};

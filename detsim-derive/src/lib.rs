@@ -262,3 +262,62 @@ fn enum_body(e: &DataEnum, krate: &Path) -> Result<TokenStream2> {
 fn quote_spanned_underscore(span: Span) -> TokenStream2 {
     quote::quote_spanned!(span=> _)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compile error `expand` gives for `src`, or the generated code if it gives none.
+    fn error_of(src: &str) -> String {
+        let input: DeriveInput = syn::parse_str(src).expect("valid Rust");
+        match expand(&input) {
+            Ok(code) => panic!("expected an error, got {code}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn unions_are_rejected() {
+        let e = error_of("union U { a: u32, b: f32 }");
+        assert!(e.contains("cannot be derived for a union"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_tags_are_rejected() {
+        let e = error_of("enum E { A, #[stable_hash(tag = 0)] B }");
+        assert!(e.contains("tag 0 is already used by variant `A`"), "{e}");
+        let e = error_of("enum E { #[stable_hash(tag = 3)] A, B, #[stable_hash(tag = 4)] C }");
+        assert!(e.contains("tag 4 is already used by variant `B`"), "{e}");
+        let e = error_of("enum E { #[stable_hash(tag = 18446744073709551615)] A, B }");
+        assert!(e.contains("would follow u64::MAX"), "{e}");
+    }
+
+    #[test]
+    fn attributes_in_the_wrong_place_or_unknown_are_rejected() {
+        let e = error_of("#[stable_hash(skip)] struct S(u8);");
+        assert!(e.contains("`stable_hash(skip)` is allowed only on a field"), "{e}");
+        let e = error_of("struct S(#[stable_hash(tag = 1)] u8);");
+        assert!(
+            e.contains("`stable_hash(tag)` is allowed only on an enum variant"),
+            "{e}"
+        );
+        let e = error_of("enum E { #[stable_hash(crate = \"x\")] A }");
+        assert!(e.contains("`stable_hash(crate)` is allowed only on the type"), "{e}");
+        let e = error_of("struct S(#[stable_hash(skip, skip)] u8);");
+        assert!(e.contains("duplicate `stable_hash(skip)`"), "{e}");
+        let e = error_of("struct S(#[stable_hash(ignore)] u8);");
+        assert!(e.contains("unknown stable_hash attribute"), "{e}");
+        let e = error_of("enum E { #[stable_hash(tag = -1)] A }");
+        assert!(e.contains("invalid digit"), "{e}");
+    }
+
+    #[test]
+    fn type_parameters_get_the_bound() {
+        let input: DeriveInput = syn::parse_str("struct S<'a, T: Clone, const N: usize>(&'a [T; N]);").unwrap();
+        let code = expand(&input).unwrap().to_string().replace(' ', "");
+        assert!(
+            code.contains("impl<'a,T:Clone+::detsim::StableHash,constN:usize>::detsim::StableHashforS<'a,T,N>"),
+            "{code}"
+        );
+    }
+}

@@ -165,7 +165,6 @@ pub trait StableHash {
     fn stable_hash(&self, h: &mut StableHasher);
 }
 
-
 macro_rules! int_stable_hash {
     ($($t:ty),*) => {$(
         impl StableHash for $t {

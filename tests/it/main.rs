@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step instead of one per file).
 
 mod cli;
+#[cfg(feature = "derive")]
+mod derive;
 mod determinism;
 mod discovery;
 mod failure_files;
