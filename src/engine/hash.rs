@@ -85,6 +85,7 @@ impl StableHasher {
 }
 
 /// The derive's doc example (a doc test only when the derive is built).
+#[cfg(feature = "derive")]
 macro_rules! derive_example {
     () => {
         r#"
