@@ -235,7 +235,9 @@ impl<N> Fault<N> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Some(Effect::Cut),
             Fault::Clog { .. } => Some(Effect::Clogged),
             Fault::SetLink { .. } => Some(Effect::LinkSettings),
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => None,
+            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+                None
+            }
         }
     }
 
@@ -597,9 +599,11 @@ impl<N> TimedFault<N> {
 
     /// Move it (and its window's end) `by` earlier, stopping at zero.
     pub fn shift_earlier(&mut self, by: SimTime) {
-        let back = |t: SimTime| SimTime(t.as_nanos().saturating_sub(by.as_nanos()));
-        self.at = back(self.at);
-        self.until = self.until.map(back);
+        fn back(t: SimTime, by: SimTime) -> SimTime {
+            SimTime(t.as_nanos().saturating_sub(by.as_nanos()))
+        }
+        self.at = back(self.at, by);
+        self.until = self.until.map(|u| back(u, by));
     }
 
     /// Give it a window ending at `until`, if it [lasts](Fault::lasts) (else unchanged).
@@ -920,6 +924,65 @@ impl NemesisConfig {
 mod tests {
     use super::*;
     use crate::engine::rng::Stream;
+
+    /// One of every kind, over node ids 0..3.
+    fn every_kind() -> Vec<Fault> {
+        let n = NodeId;
+        let link = ClogTarget::Link { from: n(1), to: n(0) };
+        vec![
+            Fault::Crash { node: n(0) },
+            Fault::Restart { node: n(0) },
+            Fault::Pause { node: n(1) },
+            Fault::Resume { node: n(1) },
+            Fault::Partition {
+                groups: vec![vec![n(0)], vec![n(1), n(2)]],
+            },
+            Fault::Block { from: n(1), to: n(2) },
+            Fault::Isolate { node: n(2) },
+            Fault::Heal,
+            Fault::Clog { target: link },
+            Fault::Unclog { target: link },
+            Fault::UnclogAll,
+            Fault::SetLink {
+                link: Some((n(0), n(2))),
+                config: LinkConfig::default(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_maps_its_nodes_and_rebuilds_from_its_fields() {
+        let all = every_kind();
+        let kinds: Vec<&str> = all.iter().map(|f| f.kind()).collect();
+        assert_eq!(kinds, Fault::<NodeId>::KINDS);
+        let names = ["a", "b", "c"];
+        for f in &all {
+            let named = f.map_nodes(|n| names[n.0 as usize].to_string());
+            let back = named.try_map_nodes(|s| names.iter().position(|x| x == s).map(|i| NodeId(i as u32)).ok_or(()));
+            assert_eq!(back.as_ref(), Ok(f));
+            assert_eq!(f.nodes().len(), named.nodes().len());
+            let fields = f.fields();
+            let rebuilt = Fault::from_fields(f.kind(), |k| {
+                fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            });
+            assert_eq!(rebuilt.as_ref(), Some(f), "{}", f.kind());
+            assert_eq!(f.lasts(), f.undo(|_| LinkConfig::default()).is_some(), "{}", f.kind());
+        }
+        assert_eq!(
+            all[4].without(&NodeId(0)),
+            Some(Fault::Partition {
+                groups: vec![vec![NodeId(1), NodeId(2)]]
+            })
+        );
+        assert_eq!(all[0].without(&NodeId(0)), None);
+        assert_eq!(all[7].without(&NodeId(0)), Some(Fault::Heal));
+        let name = |n: &NodeId| names[n.0 as usize].to_string();
+        assert_eq!(all[4].describe(&name), "partition {a} | {b, c}");
+        assert_eq!(all[8].describe(&name), "clog b→a");
+        assert_eq!(all[11].describe(&name), "link a→c settings changed");
+        assert!(all[8].touches().between(&NodeId(0), &NodeId(1)));
+        assert!(!all[6].touches().between(&NodeId(0), &NodeId(1)));
+    }
 
     #[test]
     fn a_full_plan_of_short_windows_is_planned_quickly() {

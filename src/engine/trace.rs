@@ -282,7 +282,10 @@ pub fn fault_json(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) -> 
     for (key, field) in fault.fields() {
         let v = match field {
             Field::Node(n) => node(n),
-            Field::Groups(gs) => gs.iter().map(|g| g.iter().map(|n| node(*n)).collect::<Value>()).collect(),
+            Field::Groups(gs) => gs
+                .iter()
+                .map(|g| g.iter().map(|n| node(*n)).collect::<Value>())
+                .collect(),
             Field::Link(l) => l.map_or(Value::Null, |(a, b)| Value::Array(vec![node(a), node(b)])),
             Field::Target(t) => {
                 let mut o = serde_json::Map::new();

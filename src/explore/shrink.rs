@@ -501,9 +501,8 @@ fn undoes(s: &Scenario, f: &FaultSpec, g: &FaultSpec) -> bool {
     if f.until.is_some() || g.until.is_some() {
         return false;
     }
-    let initial = |link: Option<(&String, &String)>| {
-        initial_link(s, link.map(|(a, b)| (a.as_str(), b.as_str()))).to_config()
-    };
+    let initial =
+        |link: Option<(&String, &String)>| initial_link(s, link.map(|(a, b)| (a.as_str(), b.as_str()))).to_config();
     f.fault.undo(initial).is_some_and(|u| u == g.fault)
 }
 

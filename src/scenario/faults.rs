@@ -288,3 +288,44 @@ pub struct DurationRange {
     /// Longest.
     pub max: SimTime,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind reads from and writes back to the same bytes, and the file form of a
+    /// `set_link` and a clog target are the file's, not the trace's.
+    #[test]
+    fn every_kind_round_trips_byte_for_byte() {
+        let text = [
+            r#"{"kind":"crash","at":"1s","until":"2s","node":"s1"}"#,
+            r#"{"kind":"restart","at":"1s","node":"s1"}"#,
+            r#"{"kind":"pause","at":"1ms","node":"c1"}"#,
+            r#"{"kind":"resume","at":"2ms","node":"c1"}"#,
+            r#"{"kind":"partition","at":"1ms","until":"5ms","groups":[["s1"],["c1","c2"]]}"#,
+            r#"{"kind":"block","at":"1ms","from":"c1","to":"s1"}"#,
+            r#"{"kind":"isolate","at":"1ms","until":"3ms","node":"s1"}"#,
+            r#"{"kind":"heal","at":"4ms"}"#,
+            r#"{"kind":"clog","at":"1ms","target":{"node":"w1"}}"#,
+            r#"{"kind":"unclog","at":"2ms","target":{"from":"c1","to":"s1"}}"#,
+            r#"{"kind":"unclog_all","at":"3ms"}"#,
+            r#"{"kind":"set_link","at":"1ms","until":"2ms","from":"c1","to":"s1","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.5,"duplicate":0.0,"fifo":true}}"#,
+            r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
+        ];
+        let list = format!("[{}]", text.join(","));
+        let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
+        assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
+        let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
+        assert_eq!(kinds[..12], Fault::<String>::KINDS);
+        assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
+    }
+
+    #[test]
+    fn ill_shaped_clogs_and_links_are_refused() {
+        let read = |t: &str| list::deserialize(&mut serde_json::Deserializer::from_str(t)).unwrap_err();
+        let clog = read(r#"[{"kind":"clog","at":"1ms","target":{"node":"a","from":"b"}}]"#);
+        assert!(clog.to_string().starts_with("expected either"), "{clog}");
+        let link = read(r#"[{"kind":"set_link","at":"1ms","to":"b","config":{}}]"#);
+        assert!(link.to_string().starts_with(WHOLE_OBJECT), "{link}");
+    }
+}

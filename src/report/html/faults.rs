@@ -72,7 +72,11 @@ fn decode(v: &serde_json::Value) -> Option<Fault<u32>> {
             "groups" => Field::Groups(
                 v.as_array()?
                     .iter()
-                    .map(|g| g.as_array().map(|ns| ns.iter().filter_map(node).collect()).unwrap_or_default())
+                    .map(|g| {
+                        g.as_array()
+                            .map(|ns| ns.iter().filter_map(node).collect())
+                            .unwrap_or_default()
+                    })
                     .collect(),
             ),
             "link" => Field::Link(match v.as_array() {
@@ -80,7 +84,9 @@ fn decode(v: &serde_json::Value) -> Option<Fault<u32>> {
                 _ => None,
             }),
             "target" => Field::Target(match v.get("kind")?.as_str()? {
-                "node" => ClogTarget::Node { node: node(v.get("node")?)? },
+                "node" => ClogTarget::Node {
+                    node: node(v.get("node")?)?,
+                },
                 _ => ClogTarget::Link {
                     from: node(v.get("from")?)?,
                     to: node(v.get("to")?)?,
