@@ -1,6 +1,17 @@
-//! Faults: the closed set of things that can go wrong ([`Fault`]), timed faults for a
+//! Faults: the one vocabulary of things that can go wrong ([`Fault`]), timed faults for a
 //! schedule ([`TimedFault`]), and the random nemesis ([`NemesisConfig`]) that draws a
 //! schedule from its own seeded stream.
+//!
+//! **One type, any node reference.** [`Fault<N>`] is generic over how it names nodes:
+//! [`NodeId`] in the engine, the node names of a scenario file (`Fault<String>`), the
+//! indices of a trace. Everything that needs to know a kind's shape asks the fault here
+//! ([`Fault::kind`], [`Fault::lasts`], [`Fault::try_map_nodes`], [`Fault::nodes`],
+//! [`Fault::undo`], [`Fault::without`], [`Fault::touches`], [`Fault::effect`],
+//! [`Fault::describe`], [`Fault::fields`] ...), so the scenario layer, the shrinker, the
+//! strategies and the report are written once for every kind. A new kind touches this
+//! file, the simulation that applies it (`sim.rs`) and the file format
+//! (`scenario/faults.rs`). This file holds no serde: the file format's serde lives in
+//! the scenario layer.
 //!
 //! **Each fault undoes only itself.** A fault that lasts (crash, pause, partition, block,
 //! isolate, clog, a change of link settings) is a *window* from `at` to `until`; its end
@@ -16,11 +27,9 @@
 //! themselves by `stop`. What it planned is the realized schedule: run again as an
 //! explicit schedule with no nemesis, it gives the same trace, byte for byte.
 
-use serde::Serialize;
-
 use crate::engine::error::Error;
 use crate::engine::hash::StableHasher;
-use crate::engine::net::{ClogTarget, LinkConfig, check_probability};
+use crate::engine::net::{LinkConfig, check_probability};
 use crate::engine::node::NodeId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimTime;
@@ -38,64 +47,484 @@ pub const MAX_PLANNED: usize = 100_000;
 /// where that kind's arrivals stop being known.
 const MAX_ARRIVALS_PER_KIND: usize = 2 * MAX_PLANNED;
 
-/// One fault. Applying a fault that does not apply (restart a node that is up) is a
-/// no-op, recorded in the trace as such.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
+/// What can be clogged, naming nodes by `N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClogTarget<N = NodeId> {
+    /// All traffic to and from a node.
+    Node { node: N },
+    /// One direction of one link.
+    Link { from: N, to: N },
+}
+
+impl<N> ClogTarget<N> {
+    /// `node` or `link`, as the trace writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClogTarget::Node { .. } => "node",
+            ClogTarget::Link { .. } => "link",
+        }
+    }
+
+    /// The same target with every node mapped by `f` (the first error stops it).
+    pub fn try_map_nodes<M, E>(&self, mut f: impl FnMut(&N) -> Result<M, E>) -> Result<ClogTarget<M>, E> {
+        Ok(match self {
+            ClogTarget::Node { node } => ClogTarget::Node { node: f(node)? },
+            ClogTarget::Link { from, to } => ClogTarget::Link {
+                from: f(from)?,
+                to: f(to)?,
+            },
+        })
+    }
+
+    /// The nodes it names, with their field paths under the target (`node`, `from`, `to`).
+    pub fn node_refs(&self) -> Vec<(&'static str, &N)> {
+        match self {
+            ClogTarget::Node { node } => vec![("node", node)],
+            ClogTarget::Link { from, to } => vec![("from", from), ("to", to)],
+        }
+    }
+
+    /// In words, naming nodes with `name`: `w1`, or `c1→s1` for a link.
+    pub fn describe(&self, name: &dyn Fn(&N) -> String) -> String {
+        match self {
+            ClogTarget::Node { node } => name(node),
+            ClogTarget::Link { from, to } => format!("{}→{}", name(from), name(to)),
+        }
+    }
+}
+
+/// One fault, naming nodes by `N` ([`NodeId`] in the engine, names in a scenario file).
+/// Applying a fault that does not apply (restart a node that is up) is a no-op, recorded
+/// in the trace as such.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault<N = NodeId> {
     /// The node loses its volatile state and pending timers; messages to it are dropped.
-    Crash { node: NodeId },
+    Crash { node: N },
     /// A crashed node is rebuilt from its factory, with its durable storage, and started.
-    Restart { node: NodeId },
+    Restart { node: N },
     /// The node processes nothing; what arrives (messages, timers) waits.
-    Pause { node: NodeId },
+    Pause { node: N },
     /// A paused node handles what waited, in order.
-    Resume { node: NodeId },
+    Resume { node: N },
     /// Split nodes into groups that cannot reach each other (unnamed nodes form one group).
-    Partition { groups: Vec<Vec<NodeId>> },
+    Partition { groups: Vec<Vec<N>> },
     /// Block one direction of one link.
-    Block { from: NodeId, to: NodeId },
+    Block { from: N, to: N },
     /// Cut one node off from all others.
-    Isolate { node: NodeId },
+    Isolate { node: N },
     /// End every partition, block and isolation window.
     Heal,
     /// Hold traffic on a node or link.
-    Clog { target: ClogTarget },
+    Clog { target: ClogTarget<N> },
     /// End every clog window on this target; held messages are delivered late, not lost.
-    Unclog { target: ClogTarget },
+    Unclog { target: ClogTarget<N> },
     /// End every clog window.
     UnclogAll,
     /// Change the settings of one link (`link: Some((from, to))`) or the default (`None`):
     /// for good without `until`, or for a window, after which whatever would be in force
     /// without it applies again.
-    SetLink {
-        link: Option<(NodeId, NodeId)>,
-        config: LinkConfig,
-    },
+    SetLink { link: Option<(N, N)>, config: LinkConfig },
 }
 
-impl Fault {
-    /// The fault's kind as the first word of its trace-hash encoding.
-    fn code(&self) -> u64 {
+/// What a lasting fault does while it is in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Effect {
+    /// A node is down.
+    Down,
+    /// A node is paused.
+    Paused,
+    /// Links are cut (a partition, block or isolation).
+    Cut,
+    /// A node or link is clogged.
+    Clogged,
+    /// Link settings are changed.
+    LinkSettings,
+}
+
+/// What a fault touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch<N = NodeId> {
+    /// Every node and link: a partition splits them all, the default link's settings
+    /// apply everywhere, a heal ends every cut.
+    All,
+    /// One node (down, paused, isolated, clogged) and every link to and from it.
+    Node(N),
+    /// One direction of one link (blocked, clogged, its settings changed).
+    Link(N, N),
+}
+
+impl<N: PartialEq> Touch<N> {
+    /// Does it touch the exchange between `a` and `b` (either way)?
+    pub fn between(&self, a: &N, b: &N) -> bool {
         match self {
-            Fault::Crash { .. } => 1,
-            Fault::Restart { .. } => 2,
-            Fault::Pause { .. } => 3,
-            Fault::Resume { .. } => 4,
-            Fault::Partition { .. } => 5,
-            Fault::Block { .. } => 6,
-            Fault::Isolate { .. } => 7,
-            Fault::Heal => 8,
-            Fault::Clog { .. } => 9,
-            Fault::Unclog { .. } => 10,
-            Fault::UnclogAll => 11,
-            Fault::SetLink { .. } => 12,
+            Touch::All => true,
+            Touch::Node(n) => n == a || n == b,
+            Touch::Link(f, t) => (f == a && t == b) || (f == b && t == a),
+        }
+    }
+}
+
+/// One field of a fault, as its encodings (the scenario file, the trace) see it: what
+/// [`Fault::fields`] gives and [`Fault::from_fields`] takes back.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field<N> {
+    /// A node (`node`, `from`, `to`).
+    Node(N),
+    /// Groups of nodes (`groups`).
+    Groups(Vec<Vec<N>>),
+    /// A directed link, or none for the default (`link`).
+    Link(Option<(N, N)>),
+    /// A clog target (`target`).
+    Target(ClogTarget<N>),
+    /// Link settings (`config`).
+    Config(LinkConfig),
+}
+
+impl<N> Fault<N> {
+    /// Every kind's name, as the scenario file and the trace write it, in declaration order.
+    pub const KINDS: [&'static str; 12] = [
+        "crash",
+        "restart",
+        "pause",
+        "resume",
+        "partition",
+        "block",
+        "isolate",
+        "heal",
+        "clog",
+        "unclog",
+        "unclog_all",
+        "set_link",
+    ];
+
+    /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
+    /// plus one).
+    fn index(&self) -> usize {
+        match self {
+            Fault::Crash { .. } => 0,
+            Fault::Restart { .. } => 1,
+            Fault::Pause { .. } => 2,
+            Fault::Resume { .. } => 3,
+            Fault::Partition { .. } => 4,
+            Fault::Block { .. } => 5,
+            Fault::Isolate { .. } => 6,
+            Fault::Heal => 7,
+            Fault::Clog { .. } => 8,
+            Fault::Unclog { .. } => 9,
+            Fault::UnclogAll => 10,
+            Fault::SetLink { .. } => 11,
         }
     }
 
+    /// The kind's name, as the scenario file and the trace write it (`crash`, `set_link`).
+    pub fn kind(&self) -> &'static str {
+        Self::KINDS[self.index()]
+    }
+
+    /// Whether the fault lasts (a window, ended by its `until` or an explicit undo) rather
+    /// than acting at an instant (`restart`, `resume`, `heal`, `unclog`, `unclog_all`).
+    pub fn lasts(&self) -> bool {
+        self.effect().is_some()
+    }
+
+    /// What it does while in force (`None` for the instant faults, which undo others).
+    pub fn effect(&self) -> Option<Effect> {
+        match self {
+            Fault::Crash { .. } => Some(Effect::Down),
+            Fault::Pause { .. } => Some(Effect::Paused),
+            Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Some(Effect::Cut),
+            Fault::Clog { .. } => Some(Effect::Clogged),
+            Fault::SetLink { .. } => Some(Effect::LinkSettings),
+            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+                None
+            }
+        }
+    }
+
+    /// The fields after `kind`, in the order the trace and the report see them (nodes
+    /// cloned): the shape every encoding is written from.
+    pub fn fields(&self) -> Vec<(&'static str, Field<N>)>
+    where
+        N: Clone,
+    {
+        let node = |n: &N| Field::Node(n.clone());
+        match self {
+            Fault::Crash { node: n }
+            | Fault::Restart { node: n }
+            | Fault::Pause { node: n }
+            | Fault::Resume { node: n }
+            | Fault::Isolate { node: n } => vec![("node", node(n))],
+            Fault::Partition { groups } => vec![("groups", Field::Groups(groups.clone()))],
+            Fault::Block { from, to } => vec![("from", node(from)), ("to", node(to))],
+            Fault::Heal | Fault::UnclogAll => vec![],
+            Fault::Clog { target } | Fault::Unclog { target } => vec![("target", Field::Target(target.clone()))],
+            Fault::SetLink { link, config } => vec![
+                ("link", Field::Link(link.clone())),
+                ("config", Field::Config(config.clone())),
+            ],
+        }
+    }
+
+    /// The fault of kind `kind` built from its fields, which `field` gives by name (as
+    /// [`Fault::fields`] names them); `None` for an unknown kind or a missing or
+    /// mistyped field.
+    pub fn from_fields(kind: &str, mut field: impl FnMut(&str) -> Option<Field<N>>) -> Option<Fault<N>> {
+        let mut node = |k: &str| match field(k)? {
+            Field::Node(n) => Some(n),
+            _ => None,
+        };
+        Some(match kind {
+            "crash" => Fault::Crash { node: node("node")? },
+            "restart" => Fault::Restart { node: node("node")? },
+            "pause" => Fault::Pause { node: node("node")? },
+            "resume" => Fault::Resume { node: node("node")? },
+            "isolate" => Fault::Isolate { node: node("node")? },
+            "block" => Fault::Block {
+                from: node("from")?,
+                to: node("to")?,
+            },
+            "heal" => Fault::Heal,
+            "unclog_all" => Fault::UnclogAll,
+            "partition" => match field("groups")? {
+                Field::Groups(groups) => Fault::Partition { groups },
+                _ => return None,
+            },
+            "clog" | "unclog" => match field("target")? {
+                Field::Target(target) if kind == "clog" => Fault::Clog { target },
+                Field::Target(target) => Fault::Unclog { target },
+                _ => return None,
+            },
+            "set_link" => match (field("link")?, field("config")?) {
+                (Field::Link(link), Field::Config(config)) => Fault::SetLink { link, config },
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The same fault with every node mapped by `f` (the first error stops it).
+    pub fn try_map_nodes<M, E>(&self, mut f: impl FnMut(&N) -> Result<M, E>) -> Result<Fault<M>, E> {
+        Ok(match self {
+            Fault::Crash { node } => Fault::Crash { node: f(node)? },
+            Fault::Restart { node } => Fault::Restart { node: f(node)? },
+            Fault::Pause { node } => Fault::Pause { node: f(node)? },
+            Fault::Resume { node } => Fault::Resume { node: f(node)? },
+            Fault::Partition { groups } => Fault::Partition {
+                groups: groups
+                    .iter()
+                    .map(|g| g.iter().map(&mut f).collect::<Result<Vec<_>, E>>())
+                    .collect::<Result<Vec<_>, E>>()?,
+            },
+            Fault::Block { from, to } => Fault::Block {
+                from: f(from)?,
+                to: f(to)?,
+            },
+            Fault::Isolate { node } => Fault::Isolate { node: f(node)? },
+            Fault::Heal => Fault::Heal,
+            Fault::Clog { target } => Fault::Clog {
+                target: target.try_map_nodes(f)?,
+            },
+            Fault::Unclog { target } => Fault::Unclog {
+                target: target.try_map_nodes(f)?,
+            },
+            Fault::UnclogAll => Fault::UnclogAll,
+            Fault::SetLink { link, config } => Fault::SetLink {
+                link: match link {
+                    Some((a, b)) => Some((f(a)?, f(b)?)),
+                    None => None,
+                },
+                config: config.clone(),
+            },
+        })
+    }
+
+    /// The same fault with every node mapped by `f`.
+    pub fn map_nodes<M>(&self, mut f: impl FnMut(&N) -> M) -> Fault<M> {
+        match self.try_map_nodes(|n| Ok::<M, std::convert::Infallible>(f(n))) {
+            Ok(m) => m,
+            Err(e) => match e {},
+        }
+    }
+
+    /// The nodes it names, with their field paths under the fault (`node`, `from`,
+    /// `groups[1][0]`, `target.node`), in the order of its fields.
+    pub fn node_refs(&self) -> Vec<(String, &N)> {
+        match self {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node } => vec![("node".into(), node)],
+            Fault::Partition { groups } => groups
+                .iter()
+                .enumerate()
+                .flat_map(|(g, group)| {
+                    group
+                        .iter()
+                        .enumerate()
+                        .map(move |(k, n)| (format!("groups[{g}][{k}]"), n))
+                })
+                .collect(),
+            Fault::Block { from, to } => vec![("from".into(), from), ("to".into(), to)],
+            Fault::Clog { target } | Fault::Unclog { target } => target
+                .node_refs()
+                .into_iter()
+                .map(|(p, n)| (format!("target.{p}"), n))
+                .collect(),
+            Fault::SetLink { link, .. } => link
+                .iter()
+                .flat_map(|(a, b)| [("from".into(), a), ("to".into(), b)])
+                .collect(),
+            Fault::Heal | Fault::UnclogAll => vec![],
+        }
+    }
+
+    /// The nodes it names.
+    pub fn nodes(&self) -> Vec<&N> {
+        self.node_refs().into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// What is wrong with its shape, whatever the nodes are called: (field path under the
+    /// fault, message). A partition needs groups, none empty, no node named twice.
+    pub fn problems(&self) -> Vec<(String, String)>
+    where
+        N: PartialEq + std::fmt::Debug,
+    {
+        let mut out = Vec::new();
+        if let Fault::Partition { groups } = self {
+            if groups.is_empty() {
+                out.push(("groups".into(), "expected at least one group".into()));
+            }
+            let mut named: Vec<&N> = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                if group.is_empty() {
+                    out.push((format!("groups[{g}]"), "a partition group must not be empty".into()));
+                }
+                for (k, n) in group.iter().enumerate() {
+                    if named.contains(&n) {
+                        out.push((
+                            format!("groups[{g}][{k}]"),
+                            format!("node {n:?} is named twice in this partition"),
+                        ));
+                    } else {
+                        named.push(n);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The link settings it carries, if any (at field `config`).
+    pub fn config(&self) -> Option<&LinkConfig> {
+        match self {
+            Fault::SetLink { config, .. } => Some(config),
+            _ => None,
+        }
+    }
+
+    /// The instant fault that ends this one when scheduled after it (`crash` →
+    /// `restart`, `pause` → `resume`, `partition`/`block`/`isolate` → `heal`, `clog` →
+    /// `unclog`, `set_link` → `set_link` back to `initial`, the settings of that link
+    /// (`None`: the default) before any fault); `None` for an instant fault.
+    pub fn undo(&self, initial: impl FnOnce(Option<(&N, &N)>) -> LinkConfig) -> Option<Fault<N>>
+    where
+        N: Clone,
+    {
+        Some(match self {
+            Fault::Crash { node } => Fault::Restart { node: node.clone() },
+            Fault::Pause { node } => Fault::Resume { node: node.clone() },
+            Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Fault::Heal,
+            Fault::Clog { target } => Fault::Unclog { target: target.clone() },
+            Fault::SetLink { link, .. } => Fault::SetLink {
+                link: link.clone(),
+                config: initial(link.as_ref().map(|(a, b)| (a, b))),
+            },
+            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+                return None;
+            }
+        })
+    }
+
+    /// The fault with node `n` taken out: a partition loses it from its groups (and
+    /// empty groups); `None` when the fault cannot do without it (or has no group left).
+    pub fn without(&self, n: &N) -> Option<Fault<N>>
+    where
+        N: PartialEq + Clone,
+    {
+        if let Fault::Partition { groups } = self {
+            let groups: Vec<Vec<N>> = groups
+                .iter()
+                .map(|g| g.iter().filter(|m| *m != n).cloned().collect::<Vec<N>>())
+                .filter(|g| !g.is_empty())
+                .collect();
+            return (!groups.is_empty()).then_some(Fault::Partition { groups });
+        }
+        (!self.nodes().contains(&n)).then(|| self.clone())
+    }
+
+    /// What it touches: a node (and its links), one direction of one link, or everything.
+    pub fn touches(&self) -> Touch<N>
+    where
+        N: Clone,
+    {
+        match self {
+            Fault::Crash { node }
+            | Fault::Pause { node }
+            | Fault::Isolate { node }
+            | Fault::Restart { node }
+            | Fault::Resume { node }
+            | Fault::Clog {
+                target: ClogTarget::Node { node },
+            }
+            | Fault::Unclog {
+                target: ClogTarget::Node { node },
+            } => Touch::Node(node.clone()),
+            Fault::Block { from, to }
+            | Fault::Clog {
+                target: ClogTarget::Link { from, to },
+            }
+            | Fault::Unclog {
+                target: ClogTarget::Link { from, to },
+            }
+            | Fault::SetLink {
+                link: Some((from, to)), ..
+            } => Touch::Link(from.clone(), to.clone()),
+            Fault::Partition { .. } | Fault::SetLink { link: None, .. } | Fault::Heal | Fault::UnclogAll => Touch::All,
+        }
+    }
+
+    /// In words for a report, naming nodes with `name`: `crash w1`, `partition {s1} |
+    /// {c1, c2}`, `block c1→s1`, `clog w1`, `link c1→s1 settings changed`, `default link
+    /// settings changed`, `heal`.
+    pub fn describe(&self, name: &dyn Fn(&N) -> String) -> String {
+        let kind = self.kind();
+        match self {
+            Fault::Crash { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node } => format!("{kind} {}", name(node)),
+            Fault::Partition { groups } => {
+                let text: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("{{{}}}", g.iter().map(name).collect::<Vec<_>>().join(", ")))
+                    .collect();
+                format!("partition {}", text.join(" | "))
+            }
+            Fault::Block { from, to } => format!("block {}→{}", name(from), name(to)),
+            Fault::Clog { target } | Fault::Unclog { target } => format!("{kind} {}", target.describe(name)),
+            Fault::SetLink { link: Some((a, b)), .. } => format!("link {}→{} settings changed", name(a), name(b)),
+            Fault::SetLink { link: None, .. } => "default link settings changed".into(),
+            Fault::Heal | Fault::UnclogAll => kind.into(),
+        }
+    }
+}
+
+impl Fault<NodeId> {
     pub(crate) fn stable_hash(&self, h: &mut StableHasher) {
         let pair = |a: NodeId, b: NodeId| ((a.0 as u64) << 32) | b.0 as u64;
-        h.word(self.code());
+        h.word(self.index() as u64 + 1);
         match self {
             Fault::Crash { node }
             | Fault::Restart { node }
@@ -121,69 +550,72 @@ impl Fault {
             }
         }
     }
-
-    /// Whether the fault lasts (a window, ended by its `until` or an explicit undo) rather
-    /// than acting at an instant (`restart`, `resume`, `heal`, `unclog`, `unclog_all`).
-    pub fn lasts(&self) -> bool {
-        !matches!(
-            self,
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll
-        )
-    }
-
-    /// The nodes this fault names (for validation).
-    pub fn nodes(&self) -> Vec<NodeId> {
-        match self {
-            Fault::Crash { node }
-            | Fault::Restart { node }
-            | Fault::Pause { node }
-            | Fault::Resume { node }
-            | Fault::Isolate { node } => vec![*node],
-            Fault::Partition { groups } => groups.iter().flatten().copied().collect(),
-            Fault::Block { from, to } => vec![*from, *to],
-            Fault::Clog { target } | Fault::Unclog { target } => match target {
-                ClogTarget::Node { node } => vec![*node],
-                ClogTarget::Link { from, to } => vec![*from, *to],
-            },
-            Fault::SetLink { link, .. } => link.map(|(a, b)| vec![a, b]).unwrap_or_default(),
-            Fault::Heal | Fault::UnclogAll => vec![],
-        }
-    }
 }
 
-/// A fault at a time, or over a window `[at, until)`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TimedFault {
+/// A fault at a time, or over a window `[at, until)`, naming nodes by `N`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedFault<N = NodeId> {
     /// When it happens (starts).
     pub at: SimTime,
     /// When the window ends, undoing this fault alone (only for faults that
     /// [last](Fault::lasts)); `None`: at an instant, or until an explicit undo.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<SimTime>,
     /// What happens.
-    #[serde(flatten)]
-    pub fault: Fault,
+    pub fault: Fault<N>,
 }
 
-impl TimedFault {
+impl<N> TimedFault<N> {
     /// `fault` at `at`, with no window.
-    pub fn at(at: SimTime, fault: Fault) -> Self {
+    pub fn at(at: SimTime, fault: Fault<N>) -> Self {
         TimedFault { at, until: None, fault }
     }
 
     /// `fault` over `[at, until)`: its end undoes it alone.
-    pub fn window(at: SimTime, until: SimTime, fault: Fault) -> Self {
+    pub fn window(at: SimTime, until: SimTime, fault: Fault<N>) -> Self {
         TimedFault {
             at,
             until: Some(until),
             fault,
         }
     }
+
+    /// The same timed fault with every node mapped by `f` (the first error stops it).
+    pub fn try_map_nodes<M, E>(&self, f: impl FnMut(&N) -> Result<M, E>) -> Result<TimedFault<M>, E> {
+        Ok(TimedFault {
+            at: self.at,
+            until: self.until,
+            fault: self.fault.try_map_nodes(f)?,
+        })
+    }
+
+    /// The same timed fault with every node mapped by `f`.
+    pub fn map_nodes<M>(&self, f: impl FnMut(&N) -> M) -> TimedFault<M> {
+        TimedFault {
+            at: self.at,
+            until: self.until,
+            fault: self.fault.map_nodes(f),
+        }
+    }
+
+    /// Move it (and its window's end) `by` earlier, stopping at zero.
+    pub fn shift_earlier(&mut self, by: SimTime) {
+        fn back(t: SimTime, by: SimTime) -> SimTime {
+            SimTime(t.as_nanos().saturating_sub(by.as_nanos()))
+        }
+        self.at = back(self.at, by);
+        self.until = self.until.map(|u| back(u, by));
+    }
+
+    /// Give it a window ending at `until`, if it [lasts](Fault::lasts) (else unchanged).
+    pub fn set_until(&mut self, until: SimTime) {
+        if self.fault.lasts() {
+            self.until = Some(until);
+        }
+    }
 }
 
 /// A range of durations `[min, max]`, drawn uniformly (`{"min": "100ms", "max": "1s"}`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DurationRange {
     /// Shortest.
     pub min: SimTime,
@@ -205,7 +637,7 @@ impl DurationRange {
 /// a rate (events per simulated second; 0 turns the kind off), active in `[start, stop)`.
 /// At `stop` everything is healed: crashed nodes restart, paused nodes resume,
 /// partitions heal, clogs release, link settings return to what they were.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NemesisConfig {
     /// When the nemesis starts.
     pub start: SimTime,
@@ -492,6 +924,65 @@ impl NemesisConfig {
 mod tests {
     use super::*;
     use crate::engine::rng::Stream;
+
+    /// One of every kind, over node ids 0..3.
+    fn every_kind() -> Vec<Fault> {
+        let n = NodeId;
+        let link = ClogTarget::Link { from: n(1), to: n(0) };
+        vec![
+            Fault::Crash { node: n(0) },
+            Fault::Restart { node: n(0) },
+            Fault::Pause { node: n(1) },
+            Fault::Resume { node: n(1) },
+            Fault::Partition {
+                groups: vec![vec![n(0)], vec![n(1), n(2)]],
+            },
+            Fault::Block { from: n(1), to: n(2) },
+            Fault::Isolate { node: n(2) },
+            Fault::Heal,
+            Fault::Clog { target: link },
+            Fault::Unclog { target: link },
+            Fault::UnclogAll,
+            Fault::SetLink {
+                link: Some((n(0), n(2))),
+                config: LinkConfig::default(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_maps_its_nodes_and_rebuilds_from_its_fields() {
+        let all = every_kind();
+        let kinds: Vec<&str> = all.iter().map(|f| f.kind()).collect();
+        assert_eq!(kinds, Fault::<NodeId>::KINDS);
+        let names = ["a", "b", "c"];
+        for f in &all {
+            let named = f.map_nodes(|n| names[n.0 as usize].to_string());
+            let back = named.try_map_nodes(|s| names.iter().position(|x| x == s).map(|i| NodeId(i as u32)).ok_or(()));
+            assert_eq!(back.as_ref(), Ok(f));
+            assert_eq!(f.nodes().len(), named.nodes().len());
+            let fields = f.fields();
+            let rebuilt = Fault::from_fields(f.kind(), |k| {
+                fields.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            });
+            assert_eq!(rebuilt.as_ref(), Some(f), "{}", f.kind());
+            assert_eq!(f.lasts(), f.undo(|_| LinkConfig::default()).is_some(), "{}", f.kind());
+        }
+        assert_eq!(
+            all[4].without(&NodeId(0)),
+            Some(Fault::Partition {
+                groups: vec![vec![NodeId(1), NodeId(2)]]
+            })
+        );
+        assert_eq!(all[0].without(&NodeId(0)), None);
+        assert_eq!(all[7].without(&NodeId(0)), Some(Fault::Heal));
+        let name = |n: &NodeId| names[n.0 as usize].to_string();
+        assert_eq!(all[4].describe(&name), "partition {a} | {b, c}");
+        assert_eq!(all[8].describe(&name), "clog b→a");
+        assert_eq!(all[11].describe(&name), "link a→c settings changed");
+        assert!(all[8].touches().between(&NodeId(0), &NodeId(1)));
+        assert!(!all[6].touches().between(&NodeId(0), &NodeId(1)));
+    }
 
     #[test]
     fn a_full_plan_of_short_windows_is_planned_quickly() {

@@ -129,15 +129,7 @@ pub(crate) struct Transmission {
     pub copy: Option<SimTime>,
 }
 
-/// What can be clogged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ClogTarget {
-    /// All traffic to and from a node.
-    Node { node: NodeId },
-    /// One direction of one link.
-    Link { from: NodeId, to: NodeId },
-}
+pub use crate::engine::fault::ClogTarget;
 
 /// A fault window's id: its index in the simulation's realized fault schedule.
 pub type WindowId = u32;

@@ -399,7 +399,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             if !tf.fault.lasts() {
                 return Err(Error::InvalidParameter(format!(
                     "a {} fault acts at an instant: it has no window (`until`)",
-                    fault_kind(&tf.fault)
+                    tf.fault.kind()
                 )));
             }
             if until < tf.at {
@@ -434,13 +434,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
 
     fn check_fault(&self, fault: &Fault) -> Result<(), Error> {
         if let Some(n) = fault.nodes().into_iter().find(|n| n.0 >= self.core.node_count) {
-            return Err(Error::UnknownNode(n));
+            return Err(Error::UnknownNode(*n));
         }
-        match fault {
-            Fault::Partition { groups } => self.core.net.group_of_each_node(groups).map(|_| ()),
-            Fault::SetLink { config, .. } => config.validate(),
-            _ => Ok(()),
+        if let Fault::Partition { groups } = fault {
+            self.core.net.group_of_each_node(groups)?;
         }
+        fault.config().map_or(Ok(()), |c| c.validate())
     }
 
     /// Enable the random nemesis; its schedule is planned when the run starts.
@@ -1014,23 +1013,5 @@ fn remove(windows: &mut Vec<u32>, w: u32) -> bool {
             true
         }
         None => false,
-    }
-}
-
-/// A fault's kind as the scenario format names it.
-fn fault_kind(f: &Fault) -> &'static str {
-    match f {
-        Fault::Crash { .. } => "crash",
-        Fault::Restart { .. } => "restart",
-        Fault::Pause { .. } => "pause",
-        Fault::Resume { .. } => "resume",
-        Fault::Partition { .. } => "partition",
-        Fault::Block { .. } => "block",
-        Fault::Isolate { .. } => "isolate",
-        Fault::Heal => "heal",
-        Fault::Clog { .. } => "clog",
-        Fault::Unclog { .. } => "unclog",
-        Fault::UnclogAll => "unclog_all",
-        Fault::SetLink { .. } => "set_link",
     }
 }

@@ -10,7 +10,7 @@
 use std::fmt::Debug;
 use std::io::Write;
 
-use crate::engine::fault::Fault;
+use crate::engine::fault::{Fault, Field};
 use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::net::DropReason;
 use crate::engine::node::NodeId;
@@ -273,11 +273,36 @@ fn map_nodes(v: &mut serde_json::Value, f: &dyn Fn(&serde_json::Value) -> Option
     }
 }
 
+/// A fault's JSON, each node written by `node`: `{"kind": "crash", "node": ...}`, a clog
+/// target as `{"kind": "node" | "link", ...}`, a link as `[from, to]` or `null`.
+pub fn fault_json(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let mut m = serde_json::Map::new();
+    m.insert("kind".into(), fault.kind().into());
+    for (key, field) in fault.fields() {
+        let v = match field {
+            Field::Node(n) => node(n),
+            Field::Groups(gs) => gs
+                .iter()
+                .map(|g| g.iter().map(|n| node(*n)).collect::<Value>())
+                .collect(),
+            Field::Link(l) => l.map_or(Value::Null, |(a, b)| Value::Array(vec![node(a), node(b)])),
+            Field::Target(t) => {
+                let mut o = serde_json::Map::new();
+                o.insert("kind".into(), t.kind().into());
+                o.extend(t.node_refs().into_iter().map(|(k, n)| (k.to_string(), node(*n))));
+                Value::Object(o)
+            }
+            Field::Config(c) => serde_json::to_value(&c).unwrap_or(Value::Null),
+        };
+        m.insert(key.into(), v);
+    }
+    Value::Object(m)
+}
+
 /// A fault's JSON with node names instead of indices.
 fn named_fault(fault: &Fault, names: &[String]) -> serde_json::Value {
-    let mut v = serde_json::to_value(fault).unwrap_or(serde_json::Value::Null);
-    map_nodes(&mut v, &|x| x.as_u64().map(|id| node_name(names, id).into()));
-    v
+    fault_json(fault, &|id| node_name(names, u64::from(id.0)).into())
 }
 
 /// Turn the node names of a trace line's fault (as the writer names them) back into
@@ -388,7 +413,7 @@ mod tests {
             );
             let mut v: serde_json::Value = serde_json::from_str(&line).unwrap();
             index_nodes(&mut v["fault"], &names);
-            assert_eq!(v["fault"], serde_json::to_value(&fault).unwrap(), "{line}");
+            assert_eq!(v["fault"], fault_json(&fault, &|n| n.0.into()), "{line}");
         }
         let crash = json_line::<u64>(
             SimTime(1),

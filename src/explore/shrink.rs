@@ -34,7 +34,7 @@ use crate::run::run_scenario;
 use crate::scenario::build::initial_link;
 use crate::scenario::nodes::ArrivalsSpec;
 use crate::scenario::validate::validate;
-use crate::scenario::{ClogSpec, FaultSpec, NodeSpec, Scenario};
+use crate::scenario::{FaultSpec, NodeSpec, Scenario};
 
 /// How big a scenario is, in the terms shrinking reduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -265,9 +265,9 @@ impl Shrinker<'_> {
                 .map(|k| i + 1 + k);
             if let Some(j) = found {
                 let mut fs = faults.clone();
-                let until = fs[j].at();
-                if until > fs[i].at() {
-                    set_until(&mut fs[i], until);
+                let until = fs[j].at;
+                if until > fs[i].at {
+                    fs[i].set_until(until);
                     fs.remove(j);
                     self.attempt(self.with_faults(fs))?;
                 }
@@ -282,14 +282,14 @@ impl Shrinker<'_> {
         for i in 0..self.best.faults.len() {
             while self.budget_left() {
                 let f = &self.best.faults[i];
-                let (Some(until), at) = (f.until(), f.at()) else { break };
+                let (Some(until), at) = (f.until, f.at) else { break };
                 let len = until.as_nanos() - at.as_nanos();
                 let half = round_ms(len / 2).max(SimTime::from_millis(1).as_nanos());
                 if half >= len {
                     break;
                 }
                 let mut fs = self.best.faults.clone();
-                set_until(&mut fs[i], SimTime(at.as_nanos() + half));
+                fs[i].set_until(SimTime(at.as_nanos() + half));
                 if !self.attempt(self.with_faults(fs))? {
                     break;
                 }
@@ -304,13 +304,13 @@ impl Shrinker<'_> {
         for i in 0..self.best.faults.len() {
             while self.budget_left() {
                 let f = &self.best.faults[i];
-                let at = f.at().as_nanos();
+                let at = f.at.as_nanos();
                 let new_at = round_ms(at / 2);
                 if new_at >= at {
                     break;
                 }
                 let mut fs = self.best.faults.clone();
-                shift(&mut fs[i], at - new_at);
+                fs[i].shift_earlier(SimTime(at - new_at));
                 if !self.attempt(self.with_faults(fs))? {
                     break;
                 }
@@ -386,7 +386,7 @@ impl Shrinker<'_> {
             .best
             .faults
             .iter()
-            .map(|f| f.until().unwrap_or(f.at()))
+            .map(|f| f.until.unwrap_or(f.at))
             .chain(self.best.nemesis.as_ref().map(|n| n.stop))
             .max()
             .unwrap_or(SimTime::ZERO);
@@ -494,70 +494,16 @@ pub fn shrink_failure(f: &FailureFile, opts: ShrinkOptions) -> Result<(FailureFi
     Ok((out, shrunk))
 }
 
-/// Does `g` undo `f` (so that `f` with `until: g.at` is the same pair)?
+/// Does `g` undo `f` (so that `f` with `until: g.at` is the same pair)? `g` is the
+/// undo of `f` ([`crate::engine::fault::Fault::undo`]), a `set_link` back to the
+/// scenario's settings of that link.
 fn undoes(s: &Scenario, f: &FaultSpec, g: &FaultSpec) -> bool {
-    if f.until().is_some() {
+    if f.until.is_some() || g.until.is_some() {
         return false;
     }
-    match (f, g) {
-        (FaultSpec::Crash { node: a, .. }, FaultSpec::Restart { node: b, .. })
-        | (FaultSpec::Pause { node: a, .. }, FaultSpec::Resume { node: b, .. }) => a == b,
-        (FaultSpec::Partition { .. } | FaultSpec::Block { .. } | FaultSpec::Isolate { .. }, FaultSpec::Heal { .. }) => {
-            true
-        }
-        (FaultSpec::Clog { target: a, .. }, FaultSpec::Unclog { target: b, .. }) => a == b,
-        (
-            FaultSpec::SetLink { from, to, .. },
-            FaultSpec::SetLink {
-                from: f2,
-                to: t2,
-                until: None,
-                config,
-                ..
-            },
-        ) => {
-            let link = from.as_deref().zip(to.as_deref());
-            from == f2 && to == t2 && *config == initial_link(s, link)
-        }
-        _ => false,
-    }
-}
-
-/// Move `f` (and its window's end) `by` nanoseconds earlier.
-fn shift(f: &mut FaultSpec, by: u64) {
-    let back = |t: &mut SimTime| *t = SimTime(t.as_nanos().saturating_sub(by));
-    match f {
-        FaultSpec::Crash { at, until, .. }
-        | FaultSpec::Pause { at, until, .. }
-        | FaultSpec::Partition { at, until, .. }
-        | FaultSpec::Block { at, until, .. }
-        | FaultSpec::Isolate { at, until, .. }
-        | FaultSpec::Clog { at, until, .. }
-        | FaultSpec::SetLink { at, until, .. } => {
-            back(at);
-            if let Some(u) = until {
-                back(u);
-            }
-        }
-        FaultSpec::Restart { at, .. }
-        | FaultSpec::Resume { at, .. }
-        | FaultSpec::Heal { at }
-        | FaultSpec::Unclog { at, .. }
-        | FaultSpec::UnclogAll { at } => back(at),
-    }
-}
-
-fn set_until(f: &mut FaultSpec, t: SimTime) {
-    match f {
-        FaultSpec::Crash { until, .. }
-        | FaultSpec::Pause { until, .. }
-        | FaultSpec::Partition { until, .. }
-        | FaultSpec::Block { until, .. }
-        | FaultSpec::Isolate { until, .. }
-        | FaultSpec::Clog { until, .. }
-        | FaultSpec::SetLink { until, .. } => *until = Some(t),
-        _ => {}
-    }
+    let initial =
+        |link: Option<(&String, &String)>| initial_link(s, link.map(|(a, b)| (a.as_str(), b.as_str()))).to_config();
+    f.fault.undo(initial).is_some_and(|u| u == g.fault)
 }
 
 /// Does another node's role name `id` (as its server, registry or dispatcher)?
@@ -578,37 +524,20 @@ fn referenced(s: &Scenario, id: &str) -> bool {
     })
 }
 
-fn clog_names(c: &ClogSpec, id: &str) -> bool {
-    [&c.node, &c.from, &c.to].iter().any(|n| n.as_deref() == Some(id))
-}
-
 /// `s` without node `id` and everything that names it.
 pub fn without_node(s: &Scenario, id: &str) -> Scenario {
     let mut out = s.clone();
     out.nodes.retain(|n| n.id() != id);
     out.network.links.retain(|l| l.from != id && l.to != id);
+    let name = id.to_string();
     out.faults = s
         .faults
         .iter()
         .filter_map(|f| {
-            let mut f = f.clone();
-            let keep = match &mut f {
-                FaultSpec::Crash { node, .. }
-                | FaultSpec::Restart { node, .. }
-                | FaultSpec::Pause { node, .. }
-                | FaultSpec::Resume { node, .. }
-                | FaultSpec::Isolate { node, .. } => node != id,
-                FaultSpec::Block { from, to, .. } => from != id && to != id,
-                FaultSpec::Clog { target, .. } | FaultSpec::Unclog { target, .. } => !clog_names(target, id),
-                FaultSpec::SetLink { from, to, .. } => from.as_deref() != Some(id) && to.as_deref() != Some(id),
-                FaultSpec::Partition { groups, .. } => {
-                    groups.iter_mut().for_each(|g| g.retain(|n| n != id));
-                    groups.retain(|g| !g.is_empty());
-                    !groups.is_empty()
-                }
-                FaultSpec::Heal { .. } | FaultSpec::UnclogAll { .. } => true,
-            };
-            keep.then_some(f)
+            Some(FaultSpec {
+                fault: f.fault.without(&name)?,
+                ..f.clone()
+            })
         })
         .collect();
     if let Some(n) = &mut out.nemesis

@@ -24,12 +24,12 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use crate::engine::fault::{Fault, TimedFault};
-use crate::engine::net::{ClogTarget, Latency, LinkConfig};
+use crate::engine::fault::{ClogTarget, Fault, TimedFault};
+use crate::engine::net::{Latency, LinkConfig};
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 use crate::scenario::nodes::{ArrivalsSpec, MixSpec, RegisterSpec, ServiceSpec};
-use crate::scenario::{ChecksSpec, ClogSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeSpec, Scenario};
+use crate::scenario::{ChecksSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeSpec, Scenario};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -150,74 +150,16 @@ impl FaultPlan {
     /// As a scenario fault over `names` (must not be empty), in a run of `duration` whose
     /// default link is `default`.
     pub fn to_spec(&self, names: &[String], duration: SimTime, default: &LinkSpec) -> FaultSpec {
-        let (at, until) = self.window(duration);
-        let until = Some(until);
-        let n = names.len().max(1);
-        let name = |i: usize| names.get(i).cloned().unwrap_or_default();
-        let (a, b) = self.pair(n);
-        match self.kind {
-            PlanKind::Crash => FaultSpec::Crash {
-                at,
-                until,
-                node: name(a),
-            },
-            PlanKind::Pause => FaultSpec::Pause {
-                at,
-                until,
-                node: name(a),
-            },
-            PlanKind::Isolate => FaultSpec::Isolate {
-                at,
-                until,
-                node: name(a),
-            },
-            PlanKind::Block if n > 1 => FaultSpec::Block {
-                at,
-                until,
-                from: name(a),
-                to: name(b),
-            },
-            PlanKind::Partition | PlanKind::Block => {
-                let mut group = vec![name(a)];
-                if b != a && self.b % 2 == 1 {
-                    group.push(name(b));
-                }
-                FaultSpec::Partition {
-                    at,
-                    until,
-                    groups: vec![group],
-                }
-            }
-            PlanKind::Clog => FaultSpec::Clog {
-                at,
-                until,
-                target: ClogSpec {
-                    node: Some(name(a)),
-                    from: None,
-                    to: None,
-                },
-            },
-            PlanKind::LossBurst => FaultSpec::SetLink {
-                at,
-                until,
-                from: None,
-                to: None,
-                config: LinkSpec {
-                    drop: 0.3,
-                    duplicate: 0.2,
-                    ..default.clone()
-                },
-            },
-        }
+        self.to_fault(names, duration, &default.to_config())
     }
 
-    /// As an engine fault window over `nodes` (must not be empty), in a run of
-    /// `duration` whose default link is `default`: for users' own protocols. Its end
-    /// undoes it alone.
-    pub fn to_fault(&self, nodes: &[NodeId], duration: SimTime, default: &LinkConfig) -> TimedFault {
+    /// As a fault window over `nodes` (must not be empty: engine ids for users' own
+    /// protocols, or a scenario's names), in a run of `duration` whose default link is
+    /// `default`. Its end undoes it alone.
+    pub fn to_fault<N: Clone + Default>(&self, nodes: &[N], duration: SimTime, default: &LinkConfig) -> TimedFault<N> {
         let (at, until) = self.window(duration);
         let n = nodes.len().max(1);
-        let node = |i: usize| nodes.get(i).copied().unwrap_or_default();
+        let node = |i: usize| nodes.get(i).cloned().unwrap_or_default();
         let (a, b) = self.pair(n);
         let fault = match self.kind {
             PlanKind::Crash => Fault::Crash { node: node(a) },

@@ -146,7 +146,7 @@ impl Serialize for RunReport {
         st.serialize_field("trace_events", &self.trace_events)?;
         st.serialize_field("outcome", &self.outcome)?;
         st.serialize_field("messages", &self.messages)?;
-        st.serialize_field("faults", &self.faults)?;
+        st.serialize_field("faults", &crate::scenario::faults::AsFile(&self.faults))?;
         st.serialize_field("heal_at_ns", &self.heal_at_ns)?;
         st.serialize_field("unhealed", &self.unhealed)?;
         st.serialize_field("checks", &self.checks)?;

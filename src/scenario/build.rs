@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::engine::error::Error;
-use crate::engine::fault::{Fault, MAX_PLANNED, NemesisConfig, TimedFault};
-use crate::engine::net::ClogTarget;
+use crate::engine::fault::{MAX_PLANNED, NemesisConfig, TimedFault};
 use crate::engine::node::NodeId;
 use crate::engine::sim::{SimConfig, Simulation};
 use crate::protocols::{Msg, Obs};
 
-use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
+use super::{FaultSpec, LinkSpec, NemesisSpec, Scenario};
 
 /// Node ids by name.
 pub type IdMap = BTreeMap<String, NodeId>;
@@ -67,17 +66,6 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     Ok(Built { sim, ids })
 }
 
-fn clog_target(c: &ClogSpec, ids: &IdMap) -> Result<ClogTarget, Error> {
-    match (&c.node, &c.from, &c.to) {
-        (Some(n), None, None) => Ok(ClogTarget::Node { node: id(ids, n)? }),
-        (None, Some(f), Some(t)) => Ok(ClogTarget::Link {
-            from: id(ids, f)?,
-            to: id(ids, t)?,
-        }),
-        _ => Err(Error::InvalidParameter("a clog names a node, or a from/to link".into())),
-    }
-}
-
 /// The link settings in force at the start for `from -> to` (or the default).
 pub fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
     let Some((from, to)) = link else {
@@ -94,46 +82,7 @@ pub fn initial_link(s: &Scenario, link: Option<(&str, &str)>) -> LinkSpec {
 
 /// One fault spec as a timed engine fault (with its window, when it has one).
 pub fn expand(f: &FaultSpec, ids: &IdMap) -> Result<TimedFault, Error> {
-    let fault = match f {
-        FaultSpec::Crash { node, .. } => Fault::Crash { node: id(ids, node)? },
-        FaultSpec::Restart { node, .. } => Fault::Restart { node: id(ids, node)? },
-        FaultSpec::Pause { node, .. } => Fault::Pause { node: id(ids, node)? },
-        FaultSpec::Resume { node, .. } => Fault::Resume { node: id(ids, node)? },
-        FaultSpec::Partition { groups, .. } => Fault::Partition {
-            groups: groups
-                .iter()
-                .map(|g| g.iter().map(|n| id(ids, n)).collect::<Result<Vec<_>, _>>())
-                .collect::<Result<Vec<_>, _>>()?,
-        },
-        FaultSpec::Block { from, to, .. } => Fault::Block {
-            from: id(ids, from)?,
-            to: id(ids, to)?,
-        },
-        FaultSpec::Isolate { node, .. } => Fault::Isolate { node: id(ids, node)? },
-        FaultSpec::Heal { .. } => Fault::Heal,
-        FaultSpec::Clog { target, .. } => Fault::Clog {
-            target: clog_target(target, ids)?,
-        },
-        FaultSpec::Unclog { target, .. } => Fault::Unclog {
-            target: clog_target(target, ids)?,
-        },
-        FaultSpec::UnclogAll { .. } => Fault::UnclogAll,
-        FaultSpec::SetLink { from, to, config, .. } => {
-            let link = match from.as_deref().zip(to.as_deref()) {
-                Some((f, t)) => Some((id(ids, f)?, id(ids, t)?)),
-                None => None,
-            };
-            Fault::SetLink {
-                link,
-                config: config.to_config(),
-            }
-        }
-    };
-    Ok(TimedFault {
-        at: f.at(),
-        until: f.until(),
-        fault,
-    })
+    f.try_map_nodes(|n| id(ids, n))
 }
 
 /// The engine's nemesis for `n`, leaving room for the `scheduled` faults: the realized
@@ -171,76 +120,6 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConf
 /// Engine faults back into scenario faults (for FAILURE files and shrinking), each with
 /// its own window, in the same order (so the schedule replays to the same run).
 pub fn to_specs(faults: &[TimedFault], names: &[String]) -> Vec<FaultSpec> {
-    let name = |n: NodeId| names.get(n.0 as usize).cloned().unwrap_or_default();
-    let clog = |t: &ClogTarget| match *t {
-        ClogTarget::Node { node } => ClogSpec {
-            node: Some(name(node)),
-            from: None,
-            to: None,
-        },
-        ClogTarget::Link { from, to } => ClogSpec {
-            node: None,
-            from: Some(name(from)),
-            to: Some(name(to)),
-        },
-    };
-    faults
-        .iter()
-        .map(|tf| {
-            let (at, until) = (tf.at, tf.until);
-            match &tf.fault {
-                Fault::Crash { node } => FaultSpec::Crash {
-                    at,
-                    until,
-                    node: name(*node),
-                },
-                Fault::Restart { node } => FaultSpec::Restart { at, node: name(*node) },
-                Fault::Pause { node } => FaultSpec::Pause {
-                    at,
-                    until,
-                    node: name(*node),
-                },
-                Fault::Resume { node } => FaultSpec::Resume { at, node: name(*node) },
-                Fault::Partition { groups } => FaultSpec::Partition {
-                    at,
-                    until,
-                    groups: groups.iter().map(|g| g.iter().map(|n| name(*n)).collect()).collect(),
-                },
-                Fault::Block { from, to } => FaultSpec::Block {
-                    at,
-                    until,
-                    from: name(*from),
-                    to: name(*to),
-                },
-                Fault::Isolate { node } => FaultSpec::Isolate {
-                    at,
-                    until,
-                    node: name(*node),
-                },
-                Fault::Heal => FaultSpec::Heal { at },
-                Fault::Clog { target } => FaultSpec::Clog {
-                    at,
-                    until,
-                    target: clog(target),
-                },
-                Fault::Unclog { target } => FaultSpec::Unclog {
-                    at,
-                    target: clog(target),
-                },
-                Fault::UnclogAll => FaultSpec::UnclogAll { at },
-                Fault::SetLink { link, config } => FaultSpec::SetLink {
-                    at,
-                    until,
-                    from: link.map(|(f, _)| name(f)),
-                    to: link.map(|(_, t)| name(t)),
-                    config: super::LinkSpec {
-                        latency: config.latency.clone(),
-                        drop: config.drop,
-                        duplicate: config.duplicate,
-                        fifo: config.fifo,
-                    },
-                },
-            }
-        })
-        .collect()
+    let name = |n: &NodeId| names.get(n.0 as usize).cloned().unwrap_or_default();
+    faults.iter().map(|tf| tf.map_nodes(name)).collect()
 }

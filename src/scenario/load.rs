@@ -155,6 +155,8 @@ fn type_error<T: DeserializeOwned>(
     };
     let inner = e.into_inner();
     let message = describe_json_error(&inner);
+    let whole = message.starts_with(super::faults::WHOLE_OBJECT);
+    let message = message.trim_start_matches(super::faults::WHOLE_OBJECT).to_string();
     let syntax = matches!(inner.classify(), Category::Syntax | Category::Eof);
     let place = |line: usize, column: usize, path: &str| {
         if path.is_empty() {
@@ -166,7 +168,8 @@ fn type_error<T: DeserializeOwned>(
     let (place, path) = if syntax {
         (place(inner.line(), inner.column(), ""), Vec::new())
     } else {
-        let located = complete
+        // An error about a whole object (see `faults::WHOLE_OBJECT`) is where serde says.
+        let located = (complete && !whole)
             .then(|| super::locate::locate(text, &reported, &message, &mut |t: &str| outcome::<T>(t)))
             .flatten();
         match located {

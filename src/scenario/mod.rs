@@ -2,10 +2,11 @@
 //! protocols, the network, faults, the nemesis, which checks apply). JSON read with serde,
 //! `deny_unknown_fields` everywhere, durations as strings ("250ms", "1.5s", "2m").
 //!
-//! This module holds the types; `load` reads files with precise errors, `validate` holds
+//! This module holds the types; `faults` the file form of a fault, `load` reads files with precise errors, `validate` holds
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
 pub mod build;
+pub mod faults;
 pub mod load;
 pub mod locate;
 pub mod nodes;
@@ -14,7 +15,7 @@ pub mod words;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::fault::{DurationRange, NemesisConfig};
+use crate::engine::fault::{DurationRange, NemesisConfig, TimedFault};
 use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
 
@@ -47,7 +48,7 @@ pub struct Scenario {
     /// The nodes, each with its role.
     pub nodes: Vec<NodeSpec>,
     /// Faults at given times.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "faults::list")]
     pub faults: Vec<FaultSpec>,
     /// The random nemesis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +106,17 @@ impl Default for LinkSpec {
             drop: 0.0,
             duplicate: 0.0,
             fifo: true,
+        }
+    }
+}
+
+impl From<&crate::engine::net::LinkConfig> for LinkSpec {
+    fn from(c: &crate::engine::net::LinkConfig) -> LinkSpec {
+        LinkSpec {
+            latency: c.latency.clone(),
+            drop: c.drop,
+            duplicate: c.duplicate,
+            fifo: c.fifo,
         }
     }
 }
@@ -170,127 +182,11 @@ pub struct NetworkSpec {
     pub links: Vec<LinkOverride>,
 }
 
-/// What a clog holds: `{"node": "w1"}` (all its traffic) or `{"from": "a", "to": "b"}`
-/// (one direction of one link).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClogSpec {
-    /// A node whose traffic is held.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
-    /// Sender of the held link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Receiver of the held link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-}
-
-/// A fault at a time. With `until`, the fault is undone then (crash → restart,
-/// pause → resume, partition/isolate/block → heal, clog → unclog, set_link → the link's
-/// settings from the scenario's `network` section).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum FaultSpec {
-    /// Crash a node.
-    Crash {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        node: String,
-    },
-    /// Restart a crashed node.
-    Restart { at: SimTime, node: String },
-    /// Pause a node.
-    Pause {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        node: String,
-    },
-    /// Resume a paused node.
-    Resume { at: SimTime, node: String },
-    /// Split nodes into groups (unnamed nodes form one more group).
-    Partition {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        groups: Vec<Vec<String>>,
-    },
-    /// Block one direction of one link.
-    Block {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        from: String,
-        to: String,
-    },
-    /// Cut a node off from all others.
-    Isolate {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        node: String,
-    },
-    /// Remove every partition, block and isolation.
-    Heal { at: SimTime },
-    /// Hold a node's or a link's traffic.
-    Clog {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        target: ClogSpec,
-    },
-    /// Release a clog.
-    Unclog { at: SimTime, target: ClogSpec },
-    /// Release every clog.
-    UnclogAll { at: SimTime },
-    /// Change a link's settings (`from`/`to` given) or the default (neither given).
-    SetLink {
-        at: SimTime,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<SimTime>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        from: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<String>,
-        config: LinkSpec,
-    },
-}
-
-impl FaultSpec {
-    /// When it happens.
-    pub fn at(&self) -> SimTime {
-        match self {
-            FaultSpec::Crash { at, .. }
-            | FaultSpec::Restart { at, .. }
-            | FaultSpec::Pause { at, .. }
-            | FaultSpec::Resume { at, .. }
-            | FaultSpec::Partition { at, .. }
-            | FaultSpec::Block { at, .. }
-            | FaultSpec::Isolate { at, .. }
-            | FaultSpec::Heal { at }
-            | FaultSpec::Clog { at, .. }
-            | FaultSpec::Unclog { at, .. }
-            | FaultSpec::UnclogAll { at }
-            | FaultSpec::SetLink { at, .. } => *at,
-        }
-    }
-
-    /// When it is undone, if it has a window.
-    pub fn until(&self) -> Option<SimTime> {
-        match self {
-            FaultSpec::Crash { until, .. }
-            | FaultSpec::Pause { until, .. }
-            | FaultSpec::Partition { until, .. }
-            | FaultSpec::Block { until, .. }
-            | FaultSpec::Isolate { until, .. }
-            | FaultSpec::Clog { until, .. }
-            | FaultSpec::SetLink { until, .. } => *until,
-            _ => None,
-        }
-    }
-}
+/// A fault at a time, naming nodes by their ids: the engine's [`TimedFault`] over
+/// names. With `until`, the fault is undone then (crash → restart, pause → resume,
+/// partition/isolate/block → heal, clog → unclog, set_link → the link's settings from
+/// the scenario's `network` section). Its file form is in [`faults`].
+pub type FaultSpec = TimedFault<String>;
 
 // Nemesis defaults are the engine's own (`NemesisConfig::default()`).
 fn default_range() -> DurationRange {
@@ -326,31 +222,31 @@ pub struct NemesisSpec {
     #[serde(default)]
     pub crash_rate: f64,
     /// Downtime of a crash.
-    #[serde(default = "default_range")]
+    #[serde(default = "default_range", with = "faults::DurationRange")]
     pub downtime: DurationRange,
     /// Pauses per second.
     #[serde(default)]
     pub pause_rate: f64,
     /// Length of a pause.
-    #[serde(default = "default_range")]
+    #[serde(default = "default_range", with = "faults::DurationRange")]
     pub pause_time: DurationRange,
     /// Partitions per second.
     #[serde(default)]
     pub partition_rate: f64,
     /// Length of a partition.
-    #[serde(default = "default_range")]
+    #[serde(default = "default_range", with = "faults::DurationRange")]
     pub partition_time: DurationRange,
     /// Node clogs per second.
     #[serde(default)]
     pub clog_rate: f64,
     /// Length of a clog.
-    #[serde(default = "default_range")]
+    #[serde(default = "default_range", with = "faults::DurationRange")]
     pub clog_time: DurationRange,
     /// Loss/duplication bursts per second.
     #[serde(default)]
     pub loss_rate: f64,
     /// Length of a burst.
-    #[serde(default = "default_range")]
+    #[serde(default = "default_range", with = "faults::DurationRange")]
     pub loss_time: DurationRange,
     /// Drop probability in a burst.
     #[serde(default = "default_burst_drop")]

@@ -736,7 +736,7 @@ pub fn fault_free_until(s: &Scenario) -> SimTime {
     }
     s.faults
         .iter()
-        .map(|f| f.at())
+        .map(|f| f.at)
         .chain(s.nemesis.as_ref().map(|n| n.start))
         .min()
         .unwrap_or(SimTime::MAX)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::engine::net::{Latency, check_probability};
 use crate::engine::time::SimTime;
 
-use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
+use super::{FaultSpec, LinkSpec, NemesisSpec, Scenario};
 use crate::engine::fault::DurationRange;
 
 /// Most nodes a scenario may have.
@@ -272,30 +272,21 @@ pub fn dist(l: &Latency, path: &str, out: &mut Vec<Problem>) {
     }
 }
 
-fn clog(c: &ClogSpec, path: &str, ids: &Ids, out: &mut Vec<Problem>) {
-    match (&c.node, &c.from, &c.to) {
-        (Some(n), None, None) => ids.check(&format!("{path}.node"), n, out),
-        (None, Some(f), Some(t)) => {
-            ids.check(&format!("{path}.from"), f, out);
-            ids.check(&format!("{path}.to"), t, out);
-        }
-        _ => out.push((
-            path.to_string(),
-            "expected either {\"node\": ID} or {\"from\": ID, \"to\": ID}".into(),
-        )),
-    }
-}
-
 fn fault(f: &FaultSpec, path: &str, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
-    let at = f.at();
+    let at = f.at;
     if at > end {
         out.push((
             format!("{path}.at"),
             format!("{at} is after the end of the run ({end})"),
         ));
     }
-    if let Some(u) = f.until() {
-        if u <= at {
+    if let Some(u) = f.until {
+        if !f.fault.lasts() {
+            out.push((
+                format!("{path}.until"),
+                format!("a {} fault acts at an instant: it has no window", f.fault.kind()),
+            ));
+        } else if u <= at {
             out.push((format!("{path}.until"), format!("{u} must be after `at` ({at})")));
         } else if u > end {
             out.push((
@@ -304,55 +295,14 @@ fn fault(f: &FaultSpec, path: &str, end: SimTime, ids: &Ids, out: &mut Vec<Probl
             ));
         }
     }
-    match f {
-        FaultSpec::Crash { node, .. }
-        | FaultSpec::Restart { node, .. }
-        | FaultSpec::Pause { node, .. }
-        | FaultSpec::Resume { node, .. }
-        | FaultSpec::Isolate { node, .. } => ids.check(&format!("{path}.node"), node, out),
-        FaultSpec::Block { from, to, .. } => {
-            ids.check(&format!("{path}.from"), from, out);
-            ids.check(&format!("{path}.to"), to, out);
-        }
-        FaultSpec::Partition { groups, .. } => {
-            if groups.is_empty() {
-                out.push((format!("{path}.groups"), "expected at least one group".into()));
-            }
-            let mut named = BTreeSet::new();
-            for (g, group) in groups.iter().enumerate() {
-                if group.is_empty() {
-                    out.push((
-                        format!("{path}.groups[{g}]"),
-                        "a partition group must not be empty".into(),
-                    ));
-                }
-                for (k, n) in group.iter().enumerate() {
-                    let p = format!("{path}.groups[{g}][{k}]");
-                    ids.check(&p, n, out);
-                    if !named.insert(n.as_str()) {
-                        out.push((p, format!("node {n:?} is named twice in this partition")));
-                    }
-                }
-            }
-        }
-        FaultSpec::Clog { target, .. } | FaultSpec::Unclog { target, .. } => {
-            clog(target, &format!("{path}.target"), ids, out)
-        }
-        FaultSpec::SetLink { from, to, config, .. } => {
-            match (from, to) {
-                (Some(f), Some(t)) => {
-                    ids.check(&format!("{path}.from"), f, out);
-                    ids.check(&format!("{path}.to"), t, out);
-                }
-                (None, None) => {}
-                _ => out.push((
-                    path.to_string(),
-                    "give both `from` and `to` (one link) or neither (the default)".into(),
-                )),
-            }
-            link(config, &format!("{path}.config"), out);
-        }
-        FaultSpec::Heal { .. } | FaultSpec::UnclogAll { .. } => {}
+    for (field, node) in f.fault.node_refs() {
+        ids.check(&format!("{path}.{field}"), node, out);
+    }
+    for (field, msg) in f.fault.problems() {
+        out.push((format!("{path}.{field}"), msg));
+    }
+    if let Some(config) = f.fault.config() {
+        link(&LinkSpec::from(config), &format!("{path}.config"), out);
     }
 }
 

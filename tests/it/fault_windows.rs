@@ -268,7 +268,7 @@ fn scenario_windows_keep_their_own_ends_in_the_trace_and_the_report() {
     assert_eq!(crossings(&report, &lines, "s1", "c1", 500_000_000, 2_000_000_000), 0);
     assert!(crossings(&report, &lines, "s1", "c1", 2_000_000_000, 3_000_000_000) > 0);
     // The JSON faults list: each with its own window.
-    let faults = serde_json::to_value(&report.faults).unwrap();
+    let faults = serde_json::to_value(detsim::scenario::faults::AsFile(&report.faults)).unwrap();
     assert_eq!(faults[0]["until"], "2s", "{faults}");
     assert_eq!(faults[1]["until"], "700ms", "{faults}");
     // The trace: the partition's end is its own, at 2s, and the block's at 700ms.

@@ -4,6 +4,8 @@
 //! windows are separate spans.
 
 use super::collect::FaultEvent;
+use crate::engine::fault::{ClogTarget, Effect, Fault, Field, Touch};
+use crate::engine::net::LinkConfig;
 use crate::engine::time::SimTime;
 
 /// What kind of fault a span is.
@@ -22,6 +24,17 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
+    /// The span of a fault with this effect.
+    pub fn of(e: Effect) -> SpanKind {
+        match e {
+            Effect::Down => SpanKind::Crash,
+            Effect::Paused => SpanKind::Pause,
+            Effect::Cut => SpanKind::Partition,
+            Effect::Clogged => SpanKind::Clog,
+            Effect::LinkSettings => SpanKind::LinkChange,
+        }
+    }
+
     /// The CSS class of its shading.
     pub fn class(self) -> &'static str {
         match self {
@@ -49,97 +62,54 @@ pub struct Span {
     pub label: String,
 }
 
-fn node(v: &serde_json::Value, key: &str) -> Option<u32> {
-    v.get(key)?.as_u64().map(|n| n as u32)
-}
-
-fn name(names: &[String], n: u32) -> String {
-    names.get(n as usize).cloned().unwrap_or_else(|| format!("n{n}"))
-}
-
-fn target(v: &serde_json::Value, names: &[String]) -> Option<(Vec<u32>, String)> {
-    let t = v.get("target")?;
-    match t.get("kind")?.as_str()? {
-        "node" => {
-            let n = node(t, "node")?;
-            Some((vec![n], name(names, n)))
-        }
-        _ => {
-            let (f, to) = (node(t, "from")?, node(t, "to")?);
-            Some((vec![f, to], format!("{}→{}", name(names, f), name(names, to))))
-        }
-    }
+/// A trace line's fault (nodes as indices, see [`FaultEvent`]) as a typed fault; `None`
+/// when it cannot be read. The report reads no link settings: a `config` is the default.
+fn decode(v: &serde_json::Value) -> Option<Fault<u32>> {
+    let node = |v: &serde_json::Value| v.as_u64().map(|n| n as u32);
+    let field = |key: &str| -> Option<Field<u32>> {
+        let v = v.get(key)?;
+        Some(match key {
+            "groups" => Field::Groups(
+                v.as_array()?
+                    .iter()
+                    .map(|g| {
+                        g.as_array()
+                            .map(|ns| ns.iter().filter_map(node).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            ),
+            "link" => Field::Link(match v.as_array() {
+                Some(l) if l.len() == 2 => Some((node(&l[0]).unwrap_or(0), node(&l[1]).unwrap_or(0))),
+                _ => None,
+            }),
+            "target" => Field::Target(match v.get("kind")?.as_str()? {
+                "node" => ClogTarget::Node {
+                    node: node(v.get("node")?)?,
+                },
+                _ => ClogTarget::Link {
+                    from: node(v.get("from")?)?,
+                    to: node(v.get("to")?)?,
+                },
+            }),
+            "config" => Field::Config(LinkConfig::default()),
+            _ => Field::Node(node(v)?),
+        })
+    };
+    Fault::from_fields(v.get("kind")?.as_str()?, field)
 }
 
 /// What a lasting fault is as a span: its kind, lanes and label (`None`: not a window).
 fn describe(v: &serde_json::Value, names: &[String]) -> Option<(SpanKind, Vec<u32>, String)> {
-    let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-    Some(match kind {
-        "crash" | "pause" | "isolate" => {
-            let n = node(v, "node")?;
-            let k = match kind {
-                "crash" => SpanKind::Crash,
-                "pause" => SpanKind::Pause,
-                _ => SpanKind::Partition,
-            };
-            (k, vec![n], format!("{kind} {}", name(names, n)))
-        }
-        "partition" => {
-            let groups: Vec<Vec<u32>> = v
-                .get("groups")
-                .and_then(|g| g.as_array())
-                .map(|gs| {
-                    gs.iter()
-                        .map(|g| {
-                            g.as_array()
-                                .map(|ns| ns.iter().filter_map(|n| n.as_u64()).map(|n| n as u32).collect())
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let text: Vec<String> = groups
-                .iter()
-                .map(|g| {
-                    format!(
-                        "{{{}}}",
-                        g.iter().map(|n| name(names, *n)).collect::<Vec<_>>().join(", ")
-                    )
-                })
-                .collect();
-            (
-                SpanKind::Partition,
-                Vec::new(),
-                format!("partition {}", text.join(" | ")),
-            )
-        }
-        "block" => {
-            let (a, b) = (node(v, "from")?, node(v, "to")?);
-            (
-                SpanKind::Partition,
-                vec![a, b],
-                format!("block {}→{}", name(names, a), name(names, b)),
-            )
-        }
-        "clog" => {
-            let (nodes, what) = target(v, names)?;
-            (SpanKind::Clog, nodes, format!("clog {what}"))
-        }
-        "set_link" => {
-            let (nodes, what) = match v.get("link").and_then(|l| l.as_array()) {
-                Some(l) if l.len() == 2 => {
-                    let (a, b) = (l[0].as_u64().unwrap_or(0) as u32, l[1].as_u64().unwrap_or(0) as u32);
-                    (
-                        vec![a, b],
-                        format!("link {}→{} settings", name(names, a), name(names, b)),
-                    )
-                }
-                _ => (Vec::new(), "default link settings".to_string()),
-            };
-            (SpanKind::LinkChange, nodes, format!("{what} changed"))
-        }
-        _ => return None,
-    })
+    let fault = decode(v)?;
+    let kind = SpanKind::of(fault.effect()?);
+    let nodes = match fault.touches() {
+        Touch::All => Vec::new(),
+        Touch::Node(n) => vec![n],
+        Touch::Link(a, b) => vec![a, b],
+    };
+    let name = |n: &u32| names.get(*n as usize).cloned().unwrap_or_else(|| format!("n{n}"));
+    Some((kind, nodes, fault.describe(&name)))
 }
 
 /// Each fault window as a span from its start to its own end; a window still in force
