@@ -8,8 +8,7 @@
 
 use serde::Serialize;
 
-use crate::engine::fault::{Fault, TimedFault};
-use crate::engine::net::ClogTarget;
+use crate::engine::fault::{Effect, Fault, TimedFault};
 use crate::engine::node::{Message, NodeId};
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
@@ -28,6 +27,18 @@ pub enum UnhealedKind {
     Clogged,
     /// A window of link settings had not ended.
     LinkSettings,
+}
+
+impl From<Effect> for UnhealedKind {
+    fn from(e: Effect) -> Self {
+        match e {
+            Effect::Down => UnhealedKind::Crashed,
+            Effect::Paused => UnhealedKind::Paused,
+            Effect::Cut => UnhealedKind::Cut,
+            Effect::Clogged => UnhealedKind::Clogged,
+            Effect::LinkSettings => UnhealedKind::LinkSettings,
+        }
+    }
 }
 
 /// A fault still in force when the run ended.
@@ -79,35 +90,16 @@ pub fn unhealed<M: Message, O: 'static>(sim: &Simulation<M, O>) -> Vec<Unhealed>
     let faults = sim.realized_faults();
     let names = sim.node_names();
     let name = |n: NodeId| names.get(n.0 as usize).cloned().unwrap_or_else(|| n.to_string());
-    let link = |a: NodeId, b: NodeId| format!("{}→{}", name(a), name(b));
     let mut out: Vec<Unhealed> = Vec::new();
     for i in sim.faults_in_force() {
         let Some(tf) = faults.get(i) else { continue };
-        let (node, what, label) = match &tf.fault {
-            Fault::Crash { node } => (Some(*node), UnhealedKind::Crashed, name(*node)),
-            Fault::Pause { node } => (Some(*node), UnhealedKind::Paused, name(*node)),
-            Fault::Partition { groups } => {
-                let gs: Vec<String> = groups
-                    .iter()
-                    .map(|g| format!("{{{}}}", g.iter().map(|n| name(*n)).collect::<Vec<_>>().join(", ")))
-                    .collect();
-                (None, UnhealedKind::Cut, format!("partition {}", gs.join(" | ")))
-            }
-            Fault::Block { from, to } => (None, UnhealedKind::Cut, format!("block {}", link(*from, *to))),
-            Fault::Isolate { node } => (None, UnhealedKind::Cut, format!("isolation of {}", name(*node))),
-            Fault::Clog { target } => {
-                let what = match *target {
-                    ClogTarget::Node { node } => name(node),
-                    ClogTarget::Link { from, to } => link(from, to),
-                };
-                (None, UnhealedKind::Clogged, format!("clog of {what}"))
-            }
-            Fault::SetLink { link: l, .. } => {
-                let what = l.map_or("the default link".to_string(), |(a, b)| format!("link {}", link(a, b)));
-                (None, UnhealedKind::LinkSettings, format!("settings of {what}"))
-            }
-            _ => continue,
+        let Some(effect) = tf.fault.effect() else { continue };
+        let what = UnhealedKind::from(effect);
+        let node = match (effect, tf.fault.touches()) {
+            (Effect::Down | Effect::Paused, Touch::Node(n)) => Some(n),
+            _ => None,
         };
+        let label = tf.fault.in_force(&|n: &NodeId| name(*n));
         // One entry per node held down or paused, since the earliest window holding it.
         if let Some(prev) = out
             .iter_mut()
@@ -127,56 +119,7 @@ pub fn unhealed<M: Message, O: 'static>(sim: &Simulation<M, O>) -> Vec<Unhealed>
     out
 }
 
-/// What a lasting fault touches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Touch {
-    /// Every node and link: a partition splits them all, the default link's settings
-    /// apply everywhere.
-    All,
-    /// One node (down, paused, isolated, clogged) and every link to and from it.
-    Node(NodeId),
-    /// One direction of one link (blocked, clogged, its settings changed).
-    Link(NodeId, NodeId),
-}
-
-impl Touch {
-    /// What `f` touches.
-    pub fn of(f: &Fault) -> Touch {
-        match *f {
-            Fault::Crash { node }
-            | Fault::Pause { node }
-            | Fault::Isolate { node }
-            | Fault::Restart { node }
-            | Fault::Resume { node }
-            | Fault::Clog {
-                target: ClogTarget::Node { node },
-            }
-            | Fault::Unclog {
-                target: ClogTarget::Node { node },
-            } => Touch::Node(node),
-            Fault::Block { from, to }
-            | Fault::Clog {
-                target: ClogTarget::Link { from, to },
-            }
-            | Fault::Unclog {
-                target: ClogTarget::Link { from, to },
-            }
-            | Fault::SetLink {
-                link: Some((from, to)), ..
-            } => Touch::Link(from, to),
-            Fault::Partition { .. } | Fault::SetLink { link: None, .. } | Fault::Heal | Fault::UnclogAll => Touch::All,
-        }
-    }
-
-    /// Does it touch the exchange between `a` and `b` (either way)?
-    pub fn between(self, a: NodeId, b: NodeId) -> bool {
-        match self {
-            Touch::All => true,
-            Touch::Node(n) => n == a || n == b,
-            Touch::Link(f, t) => (f == a && t == b) || (f == b && t == a),
-        }
-    }
-}
+pub use crate::engine::fault::Touch;
 
 /// Every crash up to `end`, `(time, node)` in time order.
 pub fn crashes(faults: &[TimedFault], end: SimTime) -> Vec<(SimTime, NodeId)> {

@@ -135,9 +135,7 @@ impl CheckContext {
                 .fault_spans()
                 .iter()
                 .map(|&(i, from, until)| {
-                    let touch = faults
-                        .get(i as usize)
-                        .map_or(heal::Touch::All, |f| heal::Touch::of(&f.fault));
+                    let touch = faults.get(i as usize).map_or(heal::Touch::All, |f| f.fault.touches());
                     (from, until.unwrap_or(sim.now()), touch)
                 })
                 .collect(),
@@ -166,7 +164,7 @@ impl CheckContext {
             *a <= to
                 && from <= *b
                 && servers
-                    .is_none_or(|ss| ss.iter().any(|s| touch.between(client, *s)) || touch.between(client, client))
+                    .is_none_or(|ss| ss.iter().any(|s| touch.between(&client, s)) || touch.between(&client, &client))
         })
     }
 

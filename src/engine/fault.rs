@@ -519,6 +519,21 @@ impl<N> Fault<N> {
             Fault::Heal | Fault::UnclogAll => kind.into(),
         }
     }
+    /// What stays in force while this window lasts, in words for a verdict, naming nodes
+    /// with `name`: the node (`w1`) for a crash or pause, else `partition {s1} | {c1}`,
+    /// `block c1→s1`, `isolation of w1`, `clog of w1`, `settings of the default link`.
+    pub fn in_force(&self, name: &dyn Fn(&N) -> String) -> String {
+        match self {
+            Fault::Crash { node } | Fault::Pause { node } => name(node),
+            Fault::Isolate { node } => format!("isolation of {}", name(node)),
+            Fault::Clog { target } => format!("clog of {}", target.describe(name)),
+            Fault::SetLink { link, .. } => match link {
+                Some((a, b)) => format!("settings of link {}→{}", name(a), name(b)),
+                None => "settings of the default link".into(),
+            },
+            _ => self.describe(name),
+        }
+    }
 }
 
 impl Fault<NodeId> {
