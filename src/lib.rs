@@ -79,10 +79,13 @@
 
 pub mod bench;
 pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod engine;
 pub mod explore;
 pub mod metrics;
 pub mod plural;
+pub mod plugin;
 pub mod protocols;
 pub mod report;
 pub mod run;
@@ -98,6 +101,7 @@ pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
 pub use engine::time::SimTime;
+pub use plugin::{Observation, Payload, Protocol, Protocols};
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;

@@ -2,9 +2,9 @@
 //! canaries caught by seed sweeps under a random nemesis, and the correct protocol passing
 //! every seed of the same sweeps (batch, Poisson and closed-loop workloads).
 
-use detsim::check::pool::{check_pool, check_pool_liveness, check_pool_safety};
+use detsim::protocols::worker_pool::check::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::check::{CheckContext, Status, Verdict, all_passed, violations};
-use detsim::metrics::pool::{PoolMetrics, PoolReport, pool_metrics};
+use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
     Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
 };

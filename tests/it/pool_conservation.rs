@@ -5,8 +5,8 @@
 //! leases, and that utilisation is measured on the workers.
 
 use detsim::check::CheckContext;
-use detsim::check::pool::check_pool;
-use detsim::check::pool_conservation::{NAME, check_work_conservation};
+use detsim::protocols::worker_pool::check::check_pool;
+use detsim::protocols::worker_pool::conservation::{NAME, check_work_conservation};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};
 use detsim::run::report::{RunReport, Status};

@@ -4,9 +4,9 @@
 //! Also the scenario format of it: `register` on the dispatcher, `service` on workers and
 //! pool clients, and the validation errors with their field paths.
 
-use detsim::check::pool::check_pool;
+use detsim::protocols::worker_pool::check::check_pool;
 use detsim::check::{CheckContext, all_passed};
-use detsim::metrics::pool::pool_metrics;
+use detsim::protocols::worker_pool::metrics::pool_metrics;
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, Target, registry};
 use detsim::protocols::worker_pool::{
     Arrivals, ClientConfig, DispatcherConfig, PoolObs, WorkerConfig, client, dispatcher, worker,
@@ -142,7 +142,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
     };
     let v = check_pool(&records, &ctx, SimTime::from_secs(2));
     assert!(all_passed(&v), "{v:?}");
-    let v = detsim::check::discovery::check_all(&records, &ctx);
+    let v = detsim::protocols::discovery::check::check_all(&records, &ctx);
     assert!(all_passed(&v), "{v:?}");
     let m = pool_metrics(&records, end);
     let total = JOBS_PER_CLIENT * nodes.clients.len() as u64;

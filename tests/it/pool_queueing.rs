@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::metrics::pool::{PoolMetrics, PoolReport};
+use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport};
 use detsim::metrics::queueing::{MmcPrediction, mmc};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
 use detsim::protocols::{Msg, Obs};

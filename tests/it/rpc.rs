@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::check::heal::Touch;
-use detsim::check::rpc::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
+use detsim::protocols::rpc::check::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::check::{CheckContext, Status, all_passed};
-use detsim::metrics::rpc::{RpcMetrics, RpcSummary};
+use detsim::protocols::rpc::metrics::{RpcMetrics, RpcSummary};
 use detsim::protocols::Obs;
 use detsim::protocols::rpc::client::Calls;
 use detsim::protocols::rpc::{

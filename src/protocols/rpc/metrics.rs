@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::engine::history::Record;
 use crate::metrics::{DurationStats, DurationSummary};
-use crate::protocols::Obs;
+use crate::protocols::{AsObs, Obs};
 use crate::protocols::rpc::RpcObs;
 
 /// RPC metrics of a run so far.
@@ -48,8 +48,10 @@ impl RpcMetrics {
     }
 
     /// Take one observation into account (non-RPC observations are ignored).
-    pub fn observe(&mut self, rec: &Record<Obs>) {
-        let Obs::Rpc(o) = &rec.obs else { return };
+    pub fn observe<O: AsObs>(&mut self, rec: &Record<O>) {
+        let Some(Obs::Rpc(o)) = rec.obs.as_obs() else {
+            return;
+        };
         match o {
             RpcObs::Invoke { .. } => self.invoked += 1,
             RpcObs::Attempt { .. } => {}
