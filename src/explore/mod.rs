@@ -325,7 +325,9 @@ mod tests {
         use crate::engine::time::SimTime;
         use crate::run::report::{CheckResult, MessageCounts};
         let ctx = CheckContext::new(1, SimTime(9));
-        let v = |check: &str, at| Violation::new(check, String::new(), SimTime(at), &ctx, vec![]);
+        let v = |check: &'static str, at| {
+            Violation::new(crate::check::CheckId::new(check), String::new(), SimTime(at), &ctx, vec![])
+        };
         let verdict = |name: &str, n| CheckResult {
             name: name.into(),
             status: if n == 0 { Status::Pass } else { Status::Fail },

@@ -10,12 +10,13 @@ use detsim::protocols::discovery::check::{check_all, check_no_phantom, check_no_
 use detsim::protocols::discovery::metrics::{DiscMetrics, DiscSummary};
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, registry};
 use detsim::protocols::rpc::{RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload, client, server};
-use detsim::protocols::{Msg, Obs};
+use detsim::protocols::Obs;
+use detsim::{Observation, Payload};
 use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
 
-type Sim = Simulation<Msg, Obs>;
+type Sim = Simulation<Payload, Observation>;
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -99,7 +100,7 @@ fn finish(mut sim: Sim) -> Run {
     let hash = sim.trace_hash();
     let metrics = m.borrow().summary();
     Run {
-        records: sim.history_mut().take(),
+        records: detsim::protocols::records(&sim.history_mut().take()),
         ctx,
         hash,
         metrics,

@@ -154,11 +154,11 @@ fn a_failure_file_that_would_not_load_is_an_error() {
         scenario,
     };
     f.scenario.nemesis = None;
-    let good = failure_text(&f).unwrap();
-    assert!(detsim::explore::parse_failure("f.json", &good).is_ok());
+    let good = failure_text(&detsim::Protocols::builtin(), &f).unwrap();
+    assert!(detsim::explore::parse_failure(&detsim::Protocols::builtin(), "f.json", &good).is_ok());
     f.scenario.faults =
         serde_json::from_str(r#"[{"kind": "pause", "at": "1ms", "until": "1ms", "node": "bob"}]"#).unwrap();
-    let err = failure_text(&f).unwrap_err().to_string();
+    let err = failure_text(&detsim::Protocols::builtin(), &f).unwrap_err().to_string();
     assert!(
         err.contains("bug: the FAILURE file of seed 0 (rpc.at_most_once) would not load")
             && err.contains("at scenario.faults[0].until: 1ms must be after `at` (1ms)"),

@@ -19,7 +19,7 @@ use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
 
-type Sim = Simulation<detsim::protocols::Msg, Obs>;
+type Sim = Simulation<detsim::Payload, detsim::Observation>;
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -37,7 +37,7 @@ fn finish(mut sim: Sim, metrics: Rc<RefCell<RpcMetrics>>) -> Run {
     sim.run().unwrap();
     let ctx = CheckContext::after(&sim);
     let hash = sim.trace_hash();
-    let records = sim.history_mut().take();
+    let records = detsim::protocols::records(&sim.history_mut().take());
     let metrics = metrics.borrow().summary();
     Run {
         records,

@@ -376,7 +376,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::*;
+    use super::*;
 
     #[test]
     fn the_oracle_agrees_with_the_servers_arithmetic_on_edge_cases() {

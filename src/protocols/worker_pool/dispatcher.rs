@@ -775,8 +775,8 @@ mod tests {
             .records()
             .iter()
             .filter(|r| r.node == d)
-            .filter_map(|r| match &r.obs {
-                Obs::Pool(o) => Some((r.at.as_nanos() / 1_000_000, o.clone())),
+            .filter_map(|r| match r.obs.get::<crate::protocols::Obs>() {
+                Some(crate::protocols::Obs::Pool(o)) => Some((r.at.as_nanos() / 1_000_000, o.clone())),
                 _ => None,
             })
             .collect()
