@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::plugin::{Protocols, Settings};
 
-/// The `checks` section: `(key, value)` in the order of the registered protocols once
-/// read (each protocol's switch, then its settings), defaults filled in.
+/// The `checks` section: `(key, value)` as given (a scenario read by
+/// [`super::parse_scenario`] has every registered key, in the protocols' order: each
+/// protocol's switch, then its settings, defaults filled in).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChecksSpec {
     /// The entries.
@@ -149,7 +150,7 @@ impl<'de> Deserialize<'de> for ChecksSpec {
                     let v = a.next_value_seed(Value(parse))?;
                     out.entries.push((key, v));
                 }
-                Ok(out.completed(&self.0))
+                Ok(out)
             }
         }
         let Some(protocols) = Protocols::current() else {

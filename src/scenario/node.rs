@@ -282,11 +282,12 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
             fields.push((k, v));
         }
     }
+    // The role's fields before a missing id, as serde reports a missing field last.
+    let text = serde_json::to_string(&Json::Obj(fields)).map_err(E::custom)?;
+    let config = (def.parse)(&text).map_err(|e| E::custom(config_error(&e)))?;
     let Some(id) = id else {
         return Err(E::missing_field("id"));
     };
-    let text = serde_json::to_string(&Json::Obj(fields)).map_err(E::custom)?;
-    let config = (def.parse)(&text).map_err(|e| E::custom(config_error(&e)))?;
     Ok(NodeEntry {
         id,
         role: def.name,

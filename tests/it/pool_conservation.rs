@@ -271,7 +271,7 @@ fn work_conservation_claims_nothing_without_workers_or_waiting_jobs() {
     let text = r#"{"name": "no-workers", "duration": "2s", "nodes": [
         {"id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 3}}]}"#;
     assert!(parse_scenario(&detsim::Protocols::builtin(), "no-workers.json", text).is_err());
-    let s: detsim::scenario::Scenario = serde_json::from_str(text).unwrap();
+    let s: detsim::scenario::Scenario = detsim::Protocols::builtin().scope(|| serde_json::from_str(text)).unwrap();
     let r = run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
     assert_eq!(status(&r, NAME.as_str()), None, "{:#?}", r.checks);
     // A network that loses messages from the start leaves nothing fault-free to judge.
