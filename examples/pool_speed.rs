@@ -13,8 +13,8 @@ use std::rc::Rc;
 
 use detsim::protocols::worker_pool::metrics::PoolMetrics;
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
-use detsim::{Observation, Payload};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 const LAMBDA: f64 = 800.0;
 

@@ -283,13 +283,7 @@ pub struct Violation {
 
 impl Violation {
     /// A violation of `check` that became visible at `at`, in the run of `ctx`.
-    pub fn new(
-        check: CheckId,
-        message: String,
-        at: SimTime,
-        ctx: &CheckContext,
-        events: Vec<Evidence>,
-    ) -> Violation {
+    pub fn new(check: CheckId, message: String, at: SimTime, ctx: &CheckContext, events: Vec<Evidence>) -> Violation {
         Violation {
             check,
             message,

@@ -5,12 +5,12 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use std::process::ExitCode;
 use crate::plugin::Protocols;
+use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
 use crate::bench::{PingPongResult, ping_pong, reference_loop};
+use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {

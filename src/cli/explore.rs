@@ -7,14 +7,13 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use std::io::IsTerminal;
 use crate::plugin::Protocols;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use clap::Args;
 use crate::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
 use crate::explore::{
     SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text, shard_len, shard_seeds,
@@ -22,6 +21,7 @@ use crate::explore::{
 use crate::plural::count;
 use crate::run::report::{RunReport, Status};
 use crate::run::run_scenario;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 

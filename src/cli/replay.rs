@@ -2,13 +2,13 @@
 //! trace hash came back, and, when the violation did not, what the re-run's verdict was
 //! (its exit code: another check may fail, or not be judged).
 
-use std::path::PathBuf;
 use crate::plugin::Protocols;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
 use crate::explore::{judge, replay};
 use crate::report::html::Window;
+use clap::Args;
 
 use crate::run::report::Status;
 

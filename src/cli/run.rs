@@ -1,16 +1,16 @@
 //! `detsim run` and `detsim validate`: run one scenario and print its summary or JSON
 //! report; check scenario files and report every problem.
 
-use std::path::PathBuf;
 use crate::plugin::Protocols;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
 use crate::explore::{Input, load_input};
 use crate::plural::count;
 use crate::report::html::Window;
 use crate::run::report::RunReport;
 use crate::run::{check_determinism, effective_seed, run_scenario};
+use clap::Args;
 
 use super::{bad_input, exit_code, load_input_or_exit, print_summary, write_report};
 

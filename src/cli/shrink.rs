@@ -3,13 +3,13 @@
 //! sizes before and after. Exit 0: wrote the shrunk failure; 1: the failure did not
 //! reproduce; 2: bad input.
 
-use std::path::PathBuf;
 use crate::plugin::Protocols;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
 use crate::explore::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
 use crate::plural::count;
+use clap::Args;
 
 use super::load_failure_or_exit;
 

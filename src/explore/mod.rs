@@ -7,8 +7,8 @@ pub mod shrink;
 pub mod strategies;
 pub mod testing;
 
-use serde::{Deserialize, Serialize};
 use crate::plugin::Protocols;
+use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;
 use crate::engine::error::Error;
@@ -325,7 +325,13 @@ mod tests {
         use crate::run::report::{CheckResult, MessageCounts};
         let ctx = CheckContext::new(1, SimTime(9));
         let v = |check: &'static str, at| {
-            Violation::new(crate::check::CheckId::new(check), String::new(), SimTime(at), &ctx, vec![])
+            Violation::new(
+                crate::check::CheckId::new(check),
+                String::new(),
+                SimTime(at),
+                &ctx,
+                vec![],
+            )
         };
         let verdict = |name: &str, n| CheckResult {
             name: name.into(),

@@ -29,11 +29,11 @@ use std::collections::BTreeSet;
 use crate::engine::error::Error;
 use crate::engine::time::SimTime;
 use crate::explore::FailureFile;
+use crate::plugin::Protocols;
 use crate::run::report::RunReport;
 use crate::run::run_scenario;
 use crate::scenario::build::initial_link;
 use crate::scenario::validate::validate;
-use crate::plugin::Protocols;
 use crate::scenario::{ClogSpec, FaultSpec, Scenario};
 
 /// How big a scenario is, in the terms shrinking reduces.
@@ -183,7 +183,11 @@ impl Shrinker<'_> {
     /// Keep `cand` if it is valid, still fails the check, and is a faithful witness (see
     /// the module doc).
     fn attempt(&mut self, cand: Scenario) -> Result<bool, Error> {
-        if !self.budget_left() || cand == self.best || !self.keeps_roles(&cand) || !validate(self.protocols, &cand).is_empty() {
+        if !self.budget_left()
+            || cand == self.best
+            || !self.keeps_roles(&cand)
+            || !validate(self.protocols, &cand).is_empty()
+        {
             return Ok(false);
         }
         self.runs += 1;
@@ -607,4 +611,3 @@ pub fn without_node(s: &Scenario, id: &str) -> Scenario {
     }
     out
 }
-

@@ -211,7 +211,8 @@ pub fn scenario_json(s: &Scenario) -> String {
 /// empty) found a violation. A check that was not judged (work undone at the end and not
 /// yet due) is not a violation and does not fail the case.
 pub fn scenario_passes(s: &Scenario, checks: &[&str]) -> Result<(), TestCaseError> {
-    let report = run_scenario(&crate::plugin::Protocols::builtin(), s, s.seed, None).map_err(|e| TestCaseError::fail(format!("run failed: {e}")))?;
+    let report = run_scenario(&crate::plugin::Protocols::builtin(), s, s.seed, None)
+        .map_err(|e| TestCaseError::fail(format!("run failed: {e}")))?;
     match report
         .violations
         .iter()

@@ -97,10 +97,12 @@ pub fn eventually<O: Clone + 'static>(
     })
 }
 
+type Happened<O> = Box<dyn FnMut(&Record<O>) -> bool>;
+
 struct Eventually<O> {
     id: CheckId,
     what: String,
-    happened: Box<dyn FnMut(&Record<O>) -> bool>,
+    happened: Happened<O>,
     seen: bool,
 }
 

@@ -109,8 +109,10 @@ pub fn run_scenario_with<T>(
     let (metrics, verdicts) = {
         let (metrics, checks) = &mut *judges.borrow_mut();
         let end = sim.now();
-        let m: serde_json::Map<String, serde_json::Value> =
-            metrics.iter().map(|(name, m)| (name.to_string(), m.finish(end))).collect();
+        let m: serde_json::Map<String, serde_json::Value> = metrics
+            .iter()
+            .map(|(name, m)| (name.to_string(), m.finish(end)))
+            .collect();
         (serde_json::Value::Object(m), judge(checks, &ctx))
     };
     let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();

@@ -90,7 +90,10 @@ impl Serialize for ChecksSpec {
 }
 
 /// One value of the section: a switch (`bool`) or a setting (its own type).
-struct Value(Option<fn(&str) -> Result<serde_json::Value, serde_json::Error>>);
+struct Value(Option<Parse>);
+
+/// A setting's parser (see [`crate::plugin::Setting::parse`]).
+type Parse = fn(&str) -> Result<serde_json::Value, serde_json::Error>;
 
 impl<'de> DeserializeSeed<'de> for Value {
     type Value = serde_json::Value;

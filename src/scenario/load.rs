@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Scenario;
-use crate::plugin::Protocols;
 use super::locate::{Outcome, Seg, path_string};
+use crate::plugin::Protocols;
 
 /// Largest scenario file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;

@@ -19,8 +19,8 @@ use crate::engine::fault::{DurationRange, NemesisConfig};
 use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
 
-pub use load::{ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use checks::ChecksSpec;
+pub use load::{ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 
 /// A whole scenario.

@@ -189,7 +189,12 @@ impl Serialize for NodeEntry {
         let text = self.config.to_json().map_err(S::Error::custom)?;
         let fields = match serde_json::from_str::<Json>(&text).map_err(S::Error::custom)? {
             Json::Obj(v) => v,
-            _ => return Err(S::Error::custom(format!("the config of node {:?} is not an object", self.id))),
+            _ => {
+                return Err(S::Error::custom(format!(
+                    "the config of node {:?} is not an object",
+                    self.id
+                )));
+            }
         };
         let mut map = s.serialize_map(Some(fields.len() + 2))?;
         map.serialize_entry("role", self.role)?;
@@ -225,9 +230,10 @@ fn config_error(e: &serde_json::Error) -> String {
     let Some(rest) = text.strip_prefix("unknown field ") else {
         return text;
     };
-    let Some((name, list)) = rest.split_once(", expected ").or_else(|| {
-        rest.strip_suffix(", there are no fields").map(|n| (n, ""))
-    }) else {
+    let Some((name, list)) = rest
+        .split_once(", expected ")
+        .or_else(|| rest.strip_suffix(", there are no fields").map(|n| (n, "")))
+    else {
         return text;
     };
     let mut fields = vec!["id".to_string()];

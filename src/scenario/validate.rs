@@ -7,8 +7,8 @@ use crate::engine::net::{Latency, check_probability};
 use crate::engine::time::SimTime;
 
 use super::{ClogSpec, FaultSpec, LinkSpec, NemesisSpec, Scenario};
-use crate::plugin::{Protocols, ScenarioView, ValidateCx};
 use crate::engine::fault::DurationRange;
+use crate::plugin::{Protocols, ScenarioView, ValidateCx};
 
 /// Most nodes a scenario may have.
 pub const MAX_NODES: usize = 10_000;

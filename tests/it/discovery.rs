@@ -6,15 +6,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::check::CheckContext;
+use detsim::protocols::Obs;
 use detsim::protocols::discovery::check::{check_all, check_no_phantom, check_no_stale, check_visible_after_heal};
 use detsim::protocols::discovery::metrics::{DiscMetrics, DiscSummary};
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, registry};
 use detsim::protocols::rpc::{RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload, client, server};
-use detsim::protocols::Obs;
-use detsim::{Observation, Payload};
 use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
+use detsim::{Observation, Payload};
 
 type Sim = Simulation<Payload, Observation>;
 

@@ -143,7 +143,9 @@ fn a_dense_nemesis_failure_file_replays_and_the_cut_is_said() {
 #[test]
 fn a_failure_file_that_would_not_load_is_an_error() {
     let text = canary_under(r#"{"stop": "5s", "crash_rate": 1.0}"#);
-    let scenario: detsim::scenario::Scenario = detsim::Protocols::builtin().scope(|| serde_json::from_str(&text)).unwrap();
+    let scenario: detsim::scenario::Scenario = detsim::Protocols::builtin()
+        .scope(|| serde_json::from_str(&text))
+        .unwrap();
     let mut f = FailureFile {
         detsim_failure: 1,
         seed: 0,

@@ -2,15 +2,15 @@
 //! canaries caught by seed sweeps under a random nemesis, and the correct protocol passing
 //! every seed of the same sweeps (batch, Poisson and closed-loop workloads).
 
-use detsim::protocols::worker_pool::check::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::check::{CheckContext, Status, Verdict, all_passed, violations};
+use detsim::protocols::Obs;
+use detsim::protocols::worker_pool::check::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
     Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
 };
-use detsim::protocols::Obs;
-use detsim::{Observation, Payload};
 use detsim::{Dist, DurationRange, Latency, LinkConfig, NemesisConfig, Record, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)

@@ -5,15 +5,15 @@
 //! leases, and that utilisation is measured on the workers.
 
 use detsim::check::CheckContext;
+use detsim::protocols::Obs;
 use detsim::protocols::worker_pool::check::check_pool;
 use detsim::protocols::worker_pool::conservation::{NAME, check_work_conservation};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
-use detsim::protocols::Obs;
-use detsim::{Observation, Payload};
 use detsim::run::report::{RunReport, Status};
 use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{Dist, Latency, LinkConfig, NodeId, Record, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -49,7 +49,8 @@ fn lease_shorter_than_jobs(canary: bool, duration: SimTime) -> RunReport {
         "checks": {{ "pool_liveness_bound": "60s" }}
     }}"#
     );
-    let s = parse_scenario(&detsim::Protocols::builtin(), "lease.json", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    let s =
+        parse_scenario(&detsim::Protocols::builtin(), "lease.json", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
     run_scenario(&detsim::Protocols::builtin(), &s, s.seed, None).unwrap()
 }
 
@@ -120,7 +121,12 @@ fn canary_book_refused_slots_is_caught_by_work_conservation() {
     }
     // And the same scenario without the canary passes it (the test above, longer run).
     let fixed = lease_shorter_than_jobs(false, SimTime::from_secs(30));
-    assert_eq!(status(&fixed, NAME.as_str()), Some(Status::Pass), "{:#?}", fixed.violations);
+    assert_eq!(
+        status(&fixed, NAME.as_str()),
+        Some(Status::Pass),
+        "{:#?}",
+        fixed.violations
+    );
 }
 
 fn rec(at: u64, node: u32, o: PoolObs) -> Record<Obs> {
@@ -271,7 +277,9 @@ fn work_conservation_claims_nothing_without_workers_or_waiting_jobs() {
     let text = r#"{"name": "no-workers", "duration": "2s", "nodes": [
         {"id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 3}}]}"#;
     assert!(parse_scenario(&detsim::Protocols::builtin(), "no-workers.json", text).is_err());
-    let s: detsim::scenario::Scenario = detsim::Protocols::builtin().scope(|| serde_json::from_str(text)).unwrap();
+    let s: detsim::scenario::Scenario = detsim::Protocols::builtin()
+        .scope(|| serde_json::from_str(text))
+        .unwrap();
     let r = run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
     assert_eq!(status(&r, NAME.as_str()), None, "{:#?}", r.checks);
     // A network that loses messages from the start leaves nothing fault-free to judge.

@@ -4,20 +4,20 @@
 //! Also the scenario format of it: `register` on the dispatcher, `service` on workers and
 //! pool clients, and the validation errors with their field paths.
 
-use detsim::protocols::worker_pool::check::check_pool;
 use detsim::check::{CheckContext, all_passed};
-use detsim::protocols::worker_pool::metrics::pool_metrics;
+use detsim::protocols::Obs;
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, Target, registry};
+use detsim::protocols::worker_pool::check::check_pool;
+use detsim::protocols::worker_pool::metrics::pool_metrics;
 use detsim::protocols::worker_pool::{
     Arrivals, ClientConfig, DispatcherConfig, PoolObs, WorkerConfig, client, dispatcher, worker,
 };
-use detsim::protocols::Obs;
-use detsim::{Observation, Payload};
 use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{
     Dist, DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -284,7 +284,12 @@ const GOOD_CLIENT: &str = r#""service": { "registry": "registry", "service": "po
 
 #[test]
 fn scenario_with_a_discovering_pool_runs_and_passes() {
-    let s = parse_scenario(&detsim::Protocols::builtin(), "pool.json", &scenario_text(GOOD_WORKER, GOOD_CLIENT)).unwrap();
+    let s = parse_scenario(
+        &detsim::Protocols::builtin(),
+        "pool.json",
+        &scenario_text(GOOD_WORKER, GOOD_CLIENT),
+    )
+    .unwrap();
     let r = run_scenario(&detsim::Protocols::builtin(), &s, 3, None).unwrap();
     assert!(r.violations.is_empty(), "{:?}", r.violations);
     let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
@@ -299,7 +304,12 @@ fn scenario_with_a_discovering_pool_runs_and_passes() {
         r#""service": { "registry": "registry", "service": "pool" }"#,
         r#""dispatcher": "dispatcher""#,
     );
-    let s = parse_scenario(&detsim::Protocols::builtin(), "pool.json", &scenario_text(&fixed_worker, GOOD_CLIENT)).unwrap();
+    let s = parse_scenario(
+        &detsim::Protocols::builtin(),
+        "pool.json",
+        &scenario_text(&fixed_worker, GOOD_CLIENT),
+    )
+    .unwrap();
     let r = run_scenario(&detsim::Protocols::builtin(), &s, 3, None).unwrap();
     assert!(r.violations.is_empty(), "{:?}", r.violations);
 }
@@ -307,7 +317,11 @@ fn scenario_with_a_discovering_pool_runs_and_passes() {
 #[test]
 fn scenario_validation_names_the_field() {
     let problems = |worker: &str, client: &str| -> Vec<String> {
-        match parse_scenario(&detsim::Protocols::builtin(), "pool.json", &scenario_text(worker, client)) {
+        match parse_scenario(
+            &detsim::Protocols::builtin(),
+            "pool.json",
+            &scenario_text(worker, client),
+        ) {
             Ok(_) => vec![],
             Err(e) => e.0.iter().map(|p| format!("{}: {}", p.place, p.message)).collect(),
         }

@@ -6,11 +6,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport};
 use detsim::metrics::queueing::{MmcPrediction, mmc};
+use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
-use detsim::{Observation, Payload};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 /// Run `jobs` Poisson arrivals at `lambda`/s into `workers` workers of `slots` slots with
 /// exponential service at `mu`/s; streaming metrics, no history kept.

@@ -203,7 +203,8 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
     let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, s.seed, None).unwrap();
     assert!(r.violations.iter().any(|v| v.check == check));
     // `detsim shrink`'s algorithm takes it further (or leaves it as small as it is).
-    let further = detsim::explore::shrink::shrink(&detsim::Protocols::builtin(), &s, s.seed, check, Default::default()).unwrap();
+    let further =
+        detsim::explore::shrink::shrink(&detsim::Protocols::builtin(), &s, s.seed, check, Default::default()).unwrap();
     eprintln!("{}: after detsim::explore::shrink {}", c.test, further.after);
     assert!(further.after.faults <= sizes.faults && further.after.nodes <= sizes.nodes);
     assert!(further.after.jobs <= sizes.jobs && further.after.duration <= sizes.duration);
@@ -215,7 +216,13 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
         detsim::explore::testing::scenario_json(&further.scenario)
     );
     // The shrunk case is still the canary's bug: switched off, it passes.
-    let off = detsim::run::run_scenario(&detsim::Protocols::builtin(), &further.scenario.without_canaries(), s.seed, None).unwrap();
+    let off = detsim::run::run_scenario(
+        &detsim::Protocols::builtin(),
+        &further.scenario.without_canaries(),
+        s.seed,
+        None,
+    )
+    .unwrap();
     assert!(
         !off.violations.iter().any(|v| v.check == check),
         "{}: the shrunk case fails {check} with the canary off too:\n{}",

@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::check::heal::Touch;
-use detsim::protocols::rpc::check::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::check::{CheckContext, Status, all_passed};
-use detsim::protocols::rpc::metrics::{RpcMetrics, RpcSummary};
 use detsim::protocols::Obs;
+use detsim::protocols::rpc::check::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::protocols::rpc::client::Calls;
+use detsim::protocols::rpc::metrics::{RpcMetrics, RpcSummary};
 use detsim::protocols::rpc::{
     AppError, CallError, Pacing, Request, RetryPolicy, RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload,
     client, server,

@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::protocols::{AsObs, Obs};
 use crate::protocols::discovery::DiscObs;
+use crate::protocols::{AsObs, Obs};
 
 /// Discovery metrics of a run so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

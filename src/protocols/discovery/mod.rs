@@ -19,10 +19,10 @@ pub mod check;
 pub mod endpoint;
 pub mod metrics;
 mod protocol;
-pub mod roles;
 pub mod registrant;
 pub mod registry;
 pub mod resolver;
+pub mod roles;
 
 pub use endpoint::{Endpoint, Target};
 pub use protocol::Discovery;

@@ -1,7 +1,9 @@
 //! Discovery as a plugin: the `registry` role, the `disc.*` checks and the
 //! `metrics.discovery` figures.
 
-use super::check::{NO_PHANTOM, NO_STALE, VISIBLE_AFTER_HEAL, check_no_phantom, check_no_stale, check_visible_after_heal};
+use super::check::{
+    NO_PHANTOM, NO_STALE, VISIBLE_AFTER_HEAL, check_no_phantom, check_no_stale, check_visible_after_heal,
+};
 use super::metrics::DiscMetrics;
 use super::roles::RegistryRole;
 use crate::check::Verdict;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
-use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
 
 /// How the registry behaves.

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::engine::history::Record;
 use crate::metrics::{DurationStats, DurationSummary};
-use crate::protocols::{AsObs, Obs};
 use crate::protocols::rpc::RpcObs;
+use crate::protocols::{AsObs, Obs};
 
 /// RPC metrics of a run so far.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -207,10 +207,7 @@ impl Role for RpcClientRole {
             out.push((cx.field("max_attempts"), "must be at least 1".into()));
         }
         if self.backoff_base > self.backoff_max {
-            out.push((
-                cx.field("backoff_base"),
-                "must not be greater than backoff_max".into(),
-            ));
+            out.push((cx.field("backoff_base"), "must not be greater than backoff_max".into()));
         }
         if self.calls == 0 {
             out.push((

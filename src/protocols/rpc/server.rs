@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::node::{Node, NodeId, TimerId};
-use crate::protocols::discovery::{Registrant, RegistrantConfig};
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::{Registrant, RegistrantConfig};
 use crate::protocols::rpc::{Reply, Request, RpcMsg, RpcObs, execute};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
 

@@ -13,8 +13,8 @@ use super::config::ClientConfig;
 use super::{JobId, PoolMsg, PoolObs, observe, send};
 use crate::engine::dist::Sampler;
 use crate::engine::node::{Node, NodeId, TimerId};
-use crate::protocols::discovery::Endpoint;
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, ProtoCtx};
 
 const RETRY: u64 = 1;

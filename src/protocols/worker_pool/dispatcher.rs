@@ -24,8 +24,8 @@ use super::{JobId, PoolMsg, PoolObs, SlotReport, observe, send};
 use crate::FastMap;
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
-use crate::protocols::discovery::Registrant;
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::Registrant;
 use crate::protocols::{Msg, ProtoCtx};
 
 /// The arrival timer's tag; lease timers are tagged with their lease number (< 2^63).
@@ -717,7 +717,7 @@ mod tests {
             self.hello(ctx);
         }
         fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, _: NodeId, m: Payload) {
-        let Ok(m) = m.downcast::<Msg>() else { return };
+            let Ok(m) = m.downcast::<Msg>() else { return };
             let Msg::Pool(PoolMsg::Assign { assign, job, value }) = m else {
                 return;
             };

@@ -34,12 +34,12 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::metrics::summary::{DurationStats, DurationSummary};
 use crate::engine::history::{ObserverFn, Record};
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::protocols::{AsObs, Obs};
+use crate::metrics::summary::{DurationStats, DurationSummary};
 use crate::protocols::worker_pool::PoolObs;
+use crate::protocols::{AsObs, Obs};
 
 /// Per-worker accumulators.
 #[derive(Clone, Debug, Default)]

@@ -71,8 +71,8 @@ use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::node::NodeId;
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
-use crate::protocols::discovery::Target;
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::Target;
 use crate::protocols::{Msg, Obs, ProtoNode};
 
 /// A job's identity: the node that made it (a client, or the dispatcher for batch and

@@ -9,9 +9,7 @@ use super::roles::{DispatcherRole, PoolClientRole, WorkerRole};
 use crate::check::{CheckId, Verdict};
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{
-    Check, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Setting, batch,
-};
+use crate::plugin::{Check, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Setting, batch};
 use crate::protocols::Obs;
 
 /// The key of the pool's liveness bound in the `checks` section.
@@ -41,13 +39,19 @@ impl Protocol for WorkerPool {
         vec![Setting::new(LIVENESS_BOUND, DEFAULT_LIVENESS_BOUND)]
     }
     fn validate(&self, s: &ScenarioView<'_>, out: &mut Vec<Problem>) {
-        let bound = s.settings.get::<SimTime>(LIVENESS_BOUND).unwrap_or(DEFAULT_LIVENESS_BOUND);
+        let bound = s
+            .settings
+            .get::<SimTime>(LIVENESS_BOUND)
+            .unwrap_or(DEFAULT_LIVENESS_BOUND);
         if bound == SimTime::ZERO {
             out.push((format!("checks.{LIVENESS_BOUND}"), "must be greater than zero".into()));
         }
     }
     fn checks(&self, s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
-        let bound = s.settings.get::<SimTime>(LIVENESS_BOUND).unwrap_or(DEFAULT_LIVENESS_BOUND);
+        let bound = s
+            .settings
+            .get::<SimTime>(LIVENESS_BOUND)
+            .unwrap_or(DEFAULT_LIVENESS_BOUND);
         let until = s.fault_free_until;
         let j: Vec<(_, Judgement<Obs>)> = vec![
             (CORRECT_RESULT, safety(CORRECT_RESULT)),

@@ -168,7 +168,9 @@ impl Role for DispatcherRole {
                     ));
                 }
             }
-            ArrivalsSpec::Poisson { jobs: Some(jobs), .. } => at_least_one(cx.field("arrivals.jobs"), "jobs", jobs, out),
+            ArrivalsSpec::Poisson { jobs: Some(jobs), .. } => {
+                at_least_one(cx.field("arrivals.jobs"), "jobs", jobs, out)
+            }
             ArrivalsSpec::Poisson { jobs: None, .. } | ArrivalsSpec::Clients => {}
         }
         if self.queue_capacity == Some(0) {

@@ -20,8 +20,8 @@ use super::{JobId, PoolMsg, PoolObs, SlotReport, expected_result, observe, send}
 use crate::engine::dist::Sampler;
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
-use crate::protocols::discovery::Endpoint;
 use crate::plugin::{Observation, Payload};
+use crate::protocols::discovery::Endpoint;
 use crate::protocols::{Msg, ProtoCtx};
 
 /// The heartbeat timer's tag; job timers are tagged with their lease number.

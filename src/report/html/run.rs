@@ -3,8 +3,8 @@
 //! start), and, when that window was not known in advance, a second run of the same
 //! scenario and seed (deterministic, so the same run) to collect the window's messages.
 
-use std::io::Write;
 use crate::plugin::Protocols;
+use std::io::Write;
 
 use super::collect::{Tee, TraceCollector};
 use super::faults::spans;
