@@ -24,7 +24,7 @@
 //! struct Client;
 //! impl Node<u64, u64> for Client {
 //!     fn on_start(&mut self, ctx: &mut Ctx<'_, u64, u64>) {
-//!         (1..=5).for_each(|n| ctx.send(NodeId(0), n));
+//!         (1..=5u64).for_each(|n| ctx.send(NodeId(0), n));
 //!     }
 //!     fn on_message(&mut self, ctx: &mut Ctx<'_, u64, u64>, _from: NodeId, n: u64) {
 //!         ctx.observe(n);

@@ -20,7 +20,7 @@
 //! use detsim::protocols::discovery::{
 //!     registry, DiscMsg, RegistrantConfig, Registrant, RegistryConfig, Resolver, ResolverConfig,
 //! };
-//! use detsim::protocols::{Msg, ProtoCtx};
+//! use detsim::protocols::{Msg, Obs, ProtoCtx};
 //! use detsim::{Observation, Payload};
 //! use detsim::{Node, NodeId, SimConfig, SimTime, Simulation, TimerId};
 //!
@@ -54,8 +54,8 @@
 //! sim.run().unwrap();
 //! // Every answer (the first lookup, then one each 50 ms retry while empty) ends with
 //! // the member found.
-//! let answers: Vec<_> = sim.history().records().iter().filter_map(|r| match &r.obs {
-//!     Obs::Disc(detsim::protocols::discovery::DiscObs::LookupResult { members, .. }) => Some(members.clone()),
+//! let answers: Vec<_> = sim.history().records().iter().filter_map(|r| match r.obs.get::<Obs>() {
+//!     Some(Obs::Disc(detsim::protocols::discovery::DiscObs::LookupResult { members, .. })) => Some(members.clone()),
 //!     _ => None,
 //! }).collect();
 //! assert_eq!(answers.last(), Some(&vec![NodeId(1)]));
