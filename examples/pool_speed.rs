@@ -11,10 +11,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::metrics::pool::PoolMetrics;
+use detsim::protocols::worker_pool::metrics::PoolMetrics;
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
-use detsim::protocols::{Msg, Obs};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 const LAMBDA: f64 = 800.0;
 
@@ -25,7 +25,7 @@ fn main() -> Result<(), detsim::Error> {
         Some(n) => SimTime::from_nanos_f64(n as f64 / LAMBDA * 1e9 * 1.01),
         None => SimTime::from_secs(3600),
     };
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(end));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(end));
     sim.network_mut().set_default(LinkConfig {
         latency: Latency::constant(SimTime::from_micros(100)),
         ..LinkConfig::default()

@@ -24,7 +24,7 @@
 //! struct Client;
 //! impl Node<u64, u64> for Client {
 //!     fn on_start(&mut self, ctx: &mut Ctx<'_, u64, u64>) {
-//!         (1..=5).for_each(|n| ctx.send(NodeId(0), n));
+//!         (1..=5u64).for_each(|n| ctx.send(NodeId(0), n));
 //!     }
 //!     fn on_message(&mut self, ctx: &mut Ctx<'_, u64, u64>, _from: NodeId, n: u64) {
 //!         ctx.observe(n);
@@ -79,9 +79,12 @@
 
 pub mod bench;
 pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod engine;
 pub mod explore;
 pub mod metrics;
+pub mod plugin;
 pub mod plural;
 pub mod protocols;
 pub mod report;
@@ -102,6 +105,7 @@ pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
 pub use engine::time::SimTime;
+pub use plugin::{Observation, Payload, Protocol, Protocols};
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;

@@ -17,7 +17,7 @@
 //! scenario configured must have made at least one item, by the same rule (its first
 //! item is due at `max(start, heal) + within`).
 
-use super::{CheckContext, Verdict, Violation};
+use super::{CheckContext, CheckId, Verdict, Violation};
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 
@@ -38,7 +38,7 @@ pub(crate) struct Overdue {
 /// Collects one liveness check's violations and pending work, and gives its verdict.
 pub(crate) struct Judge<'a> {
     ctx: &'a CheckContext,
-    check: &'static str,
+    check: CheckId,
     /// What the work is called: (singular, plural).
     items: (&'static str, &'static str),
     violations: Vec<Violation>,
@@ -52,7 +52,7 @@ pub(crate) struct Judge<'a> {
 
 impl<'a> Judge<'a> {
     /// A judge for `check`, whose work is called `items` (singular, plural).
-    pub fn new(ctx: &'a CheckContext, check: &'static str, items: (&'static str, &'static str)) -> Self {
+    pub fn new(ctx: &'a CheckContext, check: CheckId, items: (&'static str, &'static str)) -> Self {
         Judge {
             ctx,
             check,

@@ -15,14 +15,64 @@ use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 
-pub mod discovery;
 pub mod heal;
 pub mod liveness;
-pub mod pool;
-pub mod pool_conservation;
-pub mod rpc;
 
 pub use heal::{Unhealed, UnhealedKind};
+
+/// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
+/// (`pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once")`), and its
+/// verdict and violations carry it. In JSON it is the same string.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CheckId(&'static str);
+
+impl CheckId {
+    /// The id named `name` (`protocol.property`).
+    pub const fn new(name: &'static str) -> CheckId {
+        CheckId(name)
+    }
+
+    /// The name.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<str> for CheckId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for CheckId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for CheckId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
 
 /// A check's status (ordered: pass < not judged < fail, so a run's is the max).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,8 +92,8 @@ pub enum Status {
 /// registration), so that a run in which it made none cannot pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Source {
-    /// The check that judges its work, e.g. `"pool.liveness"`.
-    pub check: &'static str,
+    /// The check that judges its work, e.g. `pool.liveness`.
+    pub check: CheckId,
     /// The node.
     pub node: NodeId,
     /// What it makes, for messages: (singular, plural), e.g. `("call", "calls")`.
@@ -186,7 +236,7 @@ impl CheckContext {
     }
 
     /// Evidence of what happened at `node` at `at`.
-    pub(crate) fn evidence(&self, at: SimTime, node: NodeId, what: String) -> Evidence {
+    pub fn evidence(&self, at: SimTime, node: NodeId, what: String) -> Evidence {
         Evidence {
             at,
             node,
@@ -196,7 +246,7 @@ impl CheckContext {
     }
 
     /// The evidence of one history record: its time and node, and `what` happened.
-    pub(crate) fn evidence_of<O>(&self, rec: &Record<O>, what: String) -> Evidence {
+    pub fn evidence_of<O>(&self, rec: &Record<O>, what: String) -> Evidence {
         self.evidence(rec.at, rec.node, what)
     }
 }
@@ -217,8 +267,8 @@ pub struct Evidence {
 /// A broken invariant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
-    /// The check's name, e.g. `rpc.at_most_once`.
-    pub check: String,
+    /// The check, e.g. `rpc.at_most_once`.
+    pub check: CheckId,
     /// What went wrong, in one sentence.
     pub message: String,
     /// When it became visible.
@@ -231,15 +281,9 @@ pub struct Violation {
 
 impl Violation {
     /// A violation of `check` that became visible at `at`, in the run of `ctx`.
-    pub(crate) fn new(
-        check: &str,
-        message: String,
-        at: SimTime,
-        ctx: &CheckContext,
-        events: Vec<Evidence>,
-    ) -> Violation {
+    pub fn new(check: CheckId, message: String, at: SimTime, ctx: &CheckContext, events: Vec<Evidence>) -> Violation {
         Violation {
-            check: check.to_string(),
+            check,
             message,
             at,
             seed: ctx.seed,
@@ -251,8 +295,8 @@ impl Violation {
 /// What one check found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    /// The check's name, e.g. `pool.liveness`.
-    pub check: &'static str,
+    /// The check, e.g. `pool.liveness`.
+    pub check: CheckId,
     /// Its violations, in time order.
     pub violations: Vec<Violation>,
     /// Why it could not be judged (work undone and not yet due); `None` when it could.
@@ -262,7 +306,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// The verdict of a check that is always judged (safety): pass or fail.
-    pub fn judged(check: &'static str, mut violations: Vec<Violation>) -> Verdict {
+    pub fn judged(check: CheckId, mut violations: Vec<Violation>) -> Verdict {
         violations.sort_by_key(|v| v.at);
         Verdict {
             check,

@@ -5,11 +5,12 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+use crate::plugin::Protocols;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::bench::{PingPongResult, ping_pong, reference_loop};
 use clap::Args;
-use detsim::bench::{PingPongResult, ping_pong, reference_loop};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -75,7 +76,7 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(_p: &Protocols, a: BenchArgs) -> anyhow::Result<ExitCode> {
     if a.clients.is_empty() || a.clients.contains(&0) || a.messages == 0 {
         anyhow::bail!("--clients needs positive counts and --messages a positive number");
     }
@@ -113,8 +114,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "ping-pong, {} per run, median of {}, seed {}{}",
-            detsim::plural::count(a.messages, "message"),
-            detsim::plural::count(a.repeat as u64, "run"),
+            crate::plural::count(a.messages, "message"),
+            crate::plural::count(a.repeat as u64, "run"),
             a.seed,
             if a.jitter {
                 ", jittered latency"

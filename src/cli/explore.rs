@@ -7,20 +7,21 @@
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+use crate::plugin::Protocols;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use clap::Args;
-use detsim::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
-use detsim::explore::{
+use crate::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
+use crate::explore::{
     SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text, shard_len, shard_seeds,
 };
-use detsim::plural::count;
-use detsim::run::report::{RunReport, Status};
-use detsim::run::run_scenario;
+use crate::plural::count;
+use crate::run::report::{RunReport, Status};
+use crate::run::run_scenario;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
@@ -60,8 +61,8 @@ pub struct ExploreArgs {
     json: bool,
 }
 
-pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match load_or_exit(&a.scenario) {
+pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load_or_exit(p, &a.scenario) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -112,7 +113,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
                     if !a.keep_going && seed > first_failure.load(Ordering::Relaxed) {
                         return None;
                     }
-                    let r = run_scenario(&scenario, seed, None);
+                    let r = run_scenario(p, &scenario, seed, None);
                     if let Ok(rep) = &r
                         && rep.failed()
                     {
@@ -143,7 +144,7 @@ pub fn run(a: ExploreArgs) -> anyhow::Result<ExitCode> {
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
                 // reported (exit 2) instead of written.
-                let text = failure_text(f)?;
+                let text = failure_text(p, f)?;
                 std::fs::create_dir_all(&a.out)?;
                 let path = a.out.join(failure_file_name(&scenario.name, r.seed));
                 std::fs::write(&path, text)?;

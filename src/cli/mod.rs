@@ -1,5 +1,8 @@
-//! Command-line definitions (clap derive), dispatch to each subcommand, and the shared
-//! human summary of a run.
+//! The `detsim` command line (behind the default `cli` feature): clap definitions,
+//! dispatch to each subcommand, and the shared human summary of a run. [`main_with`] runs
+//! it over any registered protocols, so a user's binary gets every subcommand for its
+//! own roles; `src/main.rs` is `main_with(Protocols::builtin())`. This module is the
+//! shell: it is the only part of the library that prints.
 
 mod bench;
 mod explore;
@@ -11,9 +14,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use detsim::plural::count;
-use detsim::run::report::{RunReport, Status};
-use detsim::scenario::{Scenario, ScenarioErrors, load_scenario};
+
+use crate::plugin::Protocols;
+use crate::plural::count;
+use crate::run::report::{RunReport, Status};
+use crate::scenario::{Scenario, ScenarioErrors, load_scenario};
 
 /// detsim: a deterministic simulator for distributed systems.
 ///
@@ -63,14 +68,51 @@ enum Command {
 }
 
 /// Run the parsed command; `Err` is bad input or usage (exit 2).
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(protocols: &Protocols, cli: Cli) -> anyhow::Result<ExitCode> {
+    let p = protocols;
     match cli.command {
-        Command::Run(a) => run::run(a),
-        Command::Validate(a) => run::validate(a),
-        Command::Explore(a) => explore::run(a),
-        Command::Replay(a) => replay::run(a),
-        Command::Shrink(a) => shrink::run(a),
-        Command::Bench(a) => bench::run(a),
+        Command::Run(a) => run::run(p, a),
+        Command::Validate(a) => run::validate(p, a),
+        Command::Explore(a) => explore::run(p, a),
+        Command::Replay(a) => replay::run(p, a),
+        Command::Shrink(a) => shrink::run(p, a),
+        Command::Bench(a) => bench::run(p, a),
+    }
+}
+
+/// The whole `detsim` command line over `protocols`: parse the arguments, run the
+/// subcommand, print, and map the outcome to an exit code (0 all checks passed, 1 a
+/// check failed, 2 bad input or usage, 3 no check failed but one was not judged). A user
+/// crate's binary is one line:
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     detsim::cli::main_with(detsim::protocols![detsim::protocols::Rpc])
+/// }
+/// ```
+pub fn main_with(protocols: Protocols) -> ExitCode {
+    main_from(protocols, std::env::args_os())
+}
+
+/// [`main_with`] on the given arguments (the first is the program name).
+pub fn main_from<I, T>(protocols: Protocols, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Cli::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(&protocols, args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -83,18 +125,18 @@ fn bad_input(errs: ScenarioErrors) -> ExitCode {
 }
 
 /// Load a scenario, or print every problem and give exit code 2.
-fn load_or_exit(path: &Path) -> Result<Scenario, ExitCode> {
-    load_scenario(path).map_err(bad_input)
+fn load_or_exit(p: &Protocols, path: &Path) -> Result<Scenario, ExitCode> {
+    load_scenario(p, path).map_err(bad_input)
 }
 
 /// Load a scenario or a FAILURE file, or print every problem and give exit code 2.
-fn load_input_or_exit(path: &Path) -> Result<detsim::explore::Input, ExitCode> {
-    detsim::explore::load_input(path).map_err(bad_input)
+fn load_input_or_exit(p: &Protocols, path: &Path) -> Result<crate::explore::Input, ExitCode> {
+    crate::explore::load_input(p, path).map_err(bad_input)
 }
 
 /// Read and parse a FAILURE file, or print every problem and give exit code 2.
-fn load_failure_or_exit(path: &Path) -> Result<detsim::explore::FailureFile, ExitCode> {
-    detsim::explore::load_failure(path).map_err(bad_input)
+fn load_failure_or_exit(p: &Protocols, path: &Path) -> Result<crate::explore::FailureFile, ExitCode> {
+    crate::explore::load_failure(p, path).map_err(bad_input)
 }
 
 /// The exit code of a verdict: 0 pass, 1 fail (a finding), 3 not judged.
@@ -110,14 +152,14 @@ fn exit_code(v: Status) -> ExitCode {
 const NOT_JUDGED: u8 = 3;
 
 /// Write an HTML report and say where it went (on stderr: stdout may be JSON).
-fn write_report(path: &Path, out: &detsim::report::html::HtmlReport) -> anyhow::Result<()> {
+fn write_report(path: &Path, out: &crate::report::html::HtmlReport) -> anyhow::Result<()> {
     std::fs::write(path, &out.html).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
     eprintln!(
         "report: {} ({} KB; diagram {}..{}, {} messages drawn)",
         path.display(),
         out.html.len() / 1024,
-        detsim::SimTime(out.window.start.0),
-        detsim::SimTime(out.window.end.0),
+        crate::SimTime(out.window.start.0),
+        crate::SimTime(out.window.end.0),
         out.drawn
     );
     Ok(())
@@ -129,7 +171,7 @@ fn print_summary(r: &RunReport, reproduce: &str) {
     println!("scenario {}  seed {}  trace hash {}", r.scenario, r.seed, r.trace_hash);
     println!(
         "ran to {} ({:?}): {}; messages sent {}, delivered {}, dropped {}, duplicated {}; {}",
-        detsim::SimTime(r.sim_time_ns),
+        crate::SimTime(r.sim_time_ns),
         r.outcome,
         count(r.events, "event"),
         m.sent,

@@ -2,14 +2,15 @@
 //! trace hash came back, and, when the violation did not, what the re-run's verdict was
 //! (its exit code: another check may fail, or not be judged).
 
+use crate::plugin::Protocols;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::explore::{judge, replay};
+use crate::report::html::Window;
 use clap::Args;
-use detsim::explore::{judge, replay};
-use detsim::report::html::Window;
 
-use detsim::run::report::Status;
+use crate::run::report::Status;
 
 use super::{exit_code, load_failure_or_exit, print_summary, write_report};
 
@@ -28,20 +29,20 @@ pub struct ReplayArgs {
     report_window: Option<Window>,
 }
 
-pub fn run(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
-    let f = match load_failure_or_exit(&a.failure) {
+    let f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
     let out = match &a.report {
         Some(path) => {
             let cmd = format!("detsim replay {name}");
-            let html = detsim::report::html::run_with_report(&f.scenario, f.seed, None, a.report_window, &cmd)?;
+            let html = crate::report::html::run_with_report(p, &f.scenario, f.seed, None, a.report_window, &cmd)?;
             write_report(path, &html)?;
             judge(&f, html.report)
         }
-        None => replay(&f)?,
+        None => replay(p, &f)?,
     };
     let verdict = out.report.verdict();
     let failed = out.report.checks_with(Status::Fail);

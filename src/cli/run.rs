@@ -1,15 +1,16 @@
 //! `detsim run` and `detsim validate`: run one scenario and print its summary or JSON
 //! report; check scenario files and report every problem.
 
+use crate::plugin::Protocols;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::explore::{Input, load_input};
+use crate::plural::count;
+use crate::report::html::Window;
+use crate::run::report::RunReport;
+use crate::run::{check_determinism, effective_seed, run_scenario};
 use clap::Args;
-use detsim::explore::{Input, load_input};
-use detsim::plural::count;
-use detsim::report::html::Window;
-use detsim::run::report::RunReport;
-use detsim::run::{check_determinism, effective_seed, run_scenario};
 
 use super::{bad_input, exit_code, load_input_or_exit, print_summary, write_report};
 
@@ -71,8 +72,8 @@ pub struct RunArgs {
     report_window: Option<Window>,
 }
 
-pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let input = match load_input_or_exit(&a.scenario) {
+pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let input = match load_input_or_exit(p, &a.scenario) {
         Ok(i) => i,
         Err(code) => return Ok(code),
     };
@@ -91,7 +92,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let report: RunReport = if a.check_determinism {
-        let (report, divergence) = check_determinism(scenario, seed)?;
+        let (report, divergence) = check_determinism(p, scenario, seed)?;
         match divergence {
             None => eprintln!("determinism: two runs agree (trace hash {})", report.trace_hash),
             Some(d) => {
@@ -114,11 +115,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         match &a.report {
             Some(path) => {
                 let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
-                let out = detsim::report::html::run_with_report(scenario, seed, trace, a.report_window, &cmd)?;
+                let out = crate::report::html::run_with_report(p, scenario, seed, trace, a.report_window, &cmd)?;
                 write_report(path, &out)?;
                 out.report
             }
-            None => run_scenario(scenario, seed, trace)?,
+            None => run_scenario(p, scenario, seed, trace)?,
         }
     };
     for w in &report.warnings {
@@ -140,10 +141,10 @@ pub struct ValidateArgs {
     files: Vec<PathBuf>,
 }
 
-pub fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn validate(p: &Protocols, a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     for f in &a.files {
-        match load_input(f) {
+        match load_input(p, f) {
             Ok(input) => {
                 let s = input.scenario();
                 let what = match &input {

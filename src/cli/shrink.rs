@@ -3,12 +3,13 @@
 //! sizes before and after. Exit 0: wrote the shrunk failure; 1: the failure did not
 //! reproduce; 2: bad input.
 
+use crate::plugin::Protocols;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::explore::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
+use crate::plural::count;
 use clap::Args;
-use detsim::explore::shrink::{ShrinkError, ShrinkOptions, shrink_failure};
-use detsim::plural::count;
 
 use super::load_failure_or_exit;
 
@@ -36,14 +37,14 @@ fn default_out(input: &std::path::Path) -> PathBuf {
     input.with_file_name(format!("{stem}.shrunk.json"))
 }
 
-pub fn run(a: ShrinkArgs) -> anyhow::Result<ExitCode> {
+pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
-    let f = match load_failure_or_exit(&a.failure) {
+    let f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
     println!("shrinking {name}: check {} with seed {}", f.check, f.seed);
-    let (failure, shrunk) = match shrink_failure(&f, ShrinkOptions { max_runs: a.max_runs }) {
+    let (failure, shrunk) = match shrink_failure(p, &f, ShrinkOptions { max_runs: a.max_runs }) {
         Ok(r) => r,
         Err(ShrinkError::NotReproduced { check, seed }) => {
             eprintln!("could not reproduce: check {check} passed with seed {seed}; nothing written");

@@ -147,7 +147,8 @@ impl<M: Message, O> Ctx<'_, M, O> {
     /// Send `msg` to `to` over the network. Loss, duplication and latency are decided now;
     /// partitions, clogs and the destination's state when it would arrive.
     #[inline]
-    pub fn send(&mut self, to: NodeId, msg: M) {
+    pub fn send(&mut self, to: NodeId, msg: impl Into<M>) {
+        let msg: M = msg.into();
         let core = &mut *self.core;
         let (now, from) = (core.now, self.me);
         let id = core.next_msg_id;
@@ -243,8 +244,8 @@ impl<M: Message, O> Ctx<'_, M, O> {
 
     /// Record an observation into the history, stamped with the time and this node.
     #[inline]
-    pub fn observe(&mut self, obs: O) {
-        self.core.history.record(self.core.now, self.me, obs);
+    pub fn observe(&mut self, obs: impl Into<O>) {
+        self.core.history.record(self.core.now, self.me, obs.into());
     }
 }
 

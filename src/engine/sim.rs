@@ -234,7 +234,7 @@ struct Slot<M, O> {
 /// }
 /// struct Kick;
 /// impl Node<u64> for Kick {
-///     fn on_start(&mut self, ctx: &mut Ctx<'_, u64, ()>) { ctx.send(NodeId(0), 0) }
+///     fn on_start(&mut self, ctx: &mut Ctx<'_, u64, ()>) { ctx.send(NodeId(0), 0u64) }
 ///     fn on_message(&mut self, ctx: &mut Ctx<'_, u64, ()>, from: NodeId, msg: u64) {
 ///         if msg < 10 { ctx.send(from, msg + 1) }
 ///     }

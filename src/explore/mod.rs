@@ -7,6 +7,7 @@ pub mod shrink;
 pub mod strategies;
 pub mod testing;
 
+use crate::plugin::Protocols;
 use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;
@@ -184,7 +185,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
         detsim_failure: 1,
         seed: r.seed,
         trace_hash: r.trace_hash.clone(),
-        check: v.check.clone(),
+        check: v.check.to_string(),
         message: v.message.clone(),
         source: source.to_string(),
         scenario: explicit,
@@ -196,7 +197,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 /// `run` and `shrink` read it: within the size limit, parsed, its scenario valid. A file
 /// that would not read back is a bug, returned as an error naming every problem instead
 /// of a file that `replay` refuses.
-pub fn failure_text(f: &FailureFile) -> Result<String, Error> {
+pub fn failure_text(protocols: &Protocols, f: &FailureFile) -> Result<String, Error> {
     let bug = |what: String| {
         Error::InvalidParameter(format!(
             "bug: the FAILURE file of seed {} ({}) would not load: {what}",
@@ -215,15 +216,16 @@ pub fn failure_text(f: &FailureFile) -> Result<String, Error> {
         )));
     }
     let name = failure_file_name(&f.scenario.name, f.seed);
-    match parse_failure(&name, &text) {
+    match parse_failure(protocols, &name, &text) {
         Ok(back) if back == *f => Ok(text),
         Ok(_) => Err(bug("it reads back as a different FAILURE file".into())),
         Err(errs) => Err(bug(errs.to_string())),
     }
 }
 
-/// Read a FAILURE file, with the same precise errors as a scenario file.
-pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
+/// Read a FAILURE file, its nodes' roles resolved through `protocols`, with the same
+/// precise errors as a scenario file.
+pub fn parse_failure(protocols: &Protocols, file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
     crate::scenario::load::expect_object(file, text)?;
     if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() && !crate::scenario::load::is_failure_text(text) {
         return Err(ScenarioErrors(vec![ScenarioError {
@@ -234,8 +236,8 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
                 .into(),
         }]));
     }
-    let f: FailureFile = crate::scenario::load::from_json(file, text)?;
-    let problems = crate::scenario::validate::validate(&f.scenario);
+    let f: FailureFile = protocols.scope(|| crate::scenario::load::from_json(file, text))?;
+    let problems = crate::scenario::validate::validate(protocols, &f.scenario);
     if !problems.is_empty() {
         return Err(ScenarioErrors(
             problems
@@ -252,9 +254,9 @@ pub fn parse_failure(file: &str, text: &str) -> Result<FailureFile, ScenarioErro
 }
 
 /// Read and parse a FAILURE file.
-pub fn load_failure(path: &std::path::Path) -> Result<FailureFile, ScenarioErrors> {
+pub fn load_failure(protocols: &Protocols, path: &std::path::Path) -> Result<FailureFile, ScenarioErrors> {
     let (file, text) = crate::scenario::load::read_text(path, MAX_FAILURE_FILE_BYTES)?;
-    parse_failure(&file, &text)
+    parse_failure(protocols, &file, &text)
 }
 
 /// What a file given to `detsim run` or `detsim validate` holds.
@@ -277,13 +279,13 @@ impl Input {
 }
 
 /// Read a scenario file or a FAILURE file (told apart by its `detsim_failure` field).
-pub fn load_input(path: &std::path::Path) -> Result<Input, ScenarioErrors> {
+pub fn load_input(protocols: &Protocols, path: &std::path::Path) -> Result<Input, ScenarioErrors> {
     let (file, text) = crate::scenario::load::read_text(path, MAX_FAILURE_FILE_BYTES)?;
     if crate::scenario::load::is_failure_text(&text) {
-        parse_failure(&file, &text).map(|f| Input::Failure(Box::new(f)))
+        parse_failure(protocols, &file, &text).map(|f| Input::Failure(Box::new(f)))
     } else {
         crate::scenario::load::scenario_too_large(&file, &text)?;
-        crate::scenario::parse_scenario(&file, &text).map(|s| Input::Scenario(Box::new(s)))
+        crate::scenario::parse_scenario(protocols, &file, &text).map(|s| Input::Scenario(Box::new(s)))
     }
 }
 
@@ -299,8 +301,8 @@ pub struct ReplayOutcome {
 }
 
 /// Re-run a FAILURE file.
-pub fn replay(f: &FailureFile) -> Result<ReplayOutcome, Error> {
-    Ok(judge(f, run_scenario(&f.scenario, f.seed, None)?))
+pub fn replay(protocols: &Protocols, f: &FailureFile) -> Result<ReplayOutcome, Error> {
+    Ok(judge(f, run_scenario(protocols, &f.scenario, f.seed, None)?))
 }
 
 /// Compare a re-run of a FAILURE file (`report`) with what the file recorded.
@@ -322,7 +324,15 @@ mod tests {
         use crate::engine::time::SimTime;
         use crate::run::report::{CheckResult, MessageCounts};
         let ctx = CheckContext::new(1, SimTime(9));
-        let v = |check: &str, at| Violation::new(check, String::new(), SimTime(at), &ctx, vec![]);
+        let v = |check: &'static str, at| {
+            Violation::new(
+                crate::check::CheckId::new(check),
+                String::new(),
+                SimTime(at),
+                &ctx,
+                vec![],
+            )
+        };
         let verdict = |name: &str, n| CheckResult {
             name: name.into(),
             status: if n == 0 { Status::Pass } else { Status::Fail },

@@ -29,12 +29,12 @@ use std::collections::BTreeSet;
 use crate::engine::error::Error;
 use crate::engine::time::SimTime;
 use crate::explore::FailureFile;
+use crate::plugin::Protocols;
 use crate::run::report::RunReport;
 use crate::run::run_scenario;
 use crate::scenario::build::initial_link;
-use crate::scenario::nodes::ArrivalsSpec;
 use crate::scenario::validate::validate;
-use crate::scenario::{FaultSpec, NodeSpec, Scenario};
+use crate::scenario::{FaultSpec, Scenario};
 
 /// How big a scenario is, in the terms shrinking reduces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -52,20 +52,7 @@ pub struct Sizes {
 impl Sizes {
     /// The sizes of `s`.
     pub fn of(s: &Scenario) -> Sizes {
-        let jobs = s
-            .nodes
-            .iter()
-            .map(|n| match n {
-                NodeSpec::RpcClient { calls, .. } => *calls,
-                NodeSpec::Dispatcher { arrivals, .. } => match arrivals {
-                    ArrivalsSpec::Batch { jobs } => *jobs,
-                    ArrivalsSpec::Poisson { jobs, .. } => jobs.unwrap_or(0),
-                    ArrivalsSpec::Clients => 0,
-                },
-                NodeSpec::PoolClient { jobs, .. } => jobs.unwrap_or(0),
-                _ => 0,
-            })
-            .sum();
+        let jobs = s.nodes.iter().map(|n| n.config.work().unwrap_or(0)).sum();
         Sizes {
             faults: s.faults.len(),
             nodes: s.nodes.len(),
@@ -145,6 +132,7 @@ pub struct Shrunk {
 }
 
 struct Shrinker<'a> {
+    protocols: &'a Protocols,
     seed: u64,
     check: &'a str,
     runs: usize,
@@ -159,7 +147,7 @@ struct Shrinker<'a> {
 
 /// (protocol, role) of every node of `s`.
 fn roles(s: &Scenario) -> BTreeSet<(&'static str, &'static str)> {
-    s.nodes.iter().map(|n| (n.protocol(), n.role())).collect()
+    s.nodes.iter().map(|n| (n.protocol, n.role)).collect()
 }
 
 /// `s` with no scheduled fault and no nemesis.
@@ -172,8 +160,8 @@ fn without_faults(s: &Scenario) -> Scenario {
 }
 
 /// Does `check` fail on `s` with `seed`?
-fn fails(s: &Scenario, seed: u64, check: &str) -> Result<(bool, RunReport), Error> {
-    let report = run_scenario(s, seed, None)?;
+fn fails(protocols: &Protocols, s: &Scenario, seed: u64, check: &str) -> Result<(bool, RunReport), Error> {
+    let report = run_scenario(protocols, s, seed, None)?;
     Ok((report.violations.iter().any(|v| v.check == check), report))
 }
 
@@ -195,11 +183,15 @@ impl Shrinker<'_> {
     /// Keep `cand` if it is valid, still fails the check, and is a faithful witness (see
     /// the module doc).
     fn attempt(&mut self, cand: Scenario) -> Result<bool, Error> {
-        if !self.budget_left() || cand == self.best || !self.keeps_roles(&cand) || !validate(&cand).is_empty() {
+        if !self.budget_left()
+            || cand == self.best
+            || !self.keeps_roles(&cand)
+            || !validate(self.protocols, &cand).is_empty()
+        {
             return Ok(false);
         }
         self.runs += 1;
-        let (failed, report) = fails(&cand, self.seed, self.check)?;
+        let (failed, report) = fails(self.protocols, &cand, self.seed, self.check)?;
         if !failed {
             return Ok(false);
         }
@@ -211,7 +203,7 @@ impl Shrinker<'_> {
             if cand.faults.is_empty() && cand.nemesis.is_none() {
                 return Ok(false); // it fails without faults: not the input's bug
             }
-            if fails(&without_faults(&cand), self.seed, self.check)?.0 {
+            if fails(self.protocols, &without_faults(&cand), self.seed, self.check)?.0 {
                 return Ok(false);
             }
         }
@@ -323,16 +315,16 @@ impl Shrinker<'_> {
     /// check's can go whole even though no single node of it can: a pool keeps its
     /// roles, so its last worker never goes alone).
     fn remove_protocols(&mut self) -> Result<(), Error> {
-        let protocols: BTreeSet<&'static str> = self.best.nodes.iter().map(|n| n.protocol()).collect();
+        let protocols: BTreeSet<&'static str> = self.best.nodes.iter().map(|n| n.protocol).collect();
         for p in protocols {
-            if !self.budget_left() || self.best.nodes.iter().all(|n| n.protocol() == p) {
+            if !self.budget_left() || self.best.nodes.iter().all(|n| n.protocol == p) {
                 continue;
             }
             let ids: Vec<String> = self
                 .best
                 .nodes
                 .iter()
-                .filter(|n| n.protocol() == p)
+                .filter(|n| n.protocol == p)
                 .map(|n| n.id().to_string())
                 .collect();
             let cand = ids.iter().fold(self.best.clone(), |s, id| without_node(&s, id));
@@ -361,14 +353,14 @@ impl Shrinker<'_> {
     /// Binary-search the smallest call or job count of each node that still fails.
     fn reduce_work(&mut self) -> Result<(), Error> {
         for i in 0..self.best.nodes.len() {
-            let Some(cur) = count(&self.best.nodes[i]) else {
+            let Some(cur) = self.best.nodes[i].config.work() else {
                 continue;
             };
             let (mut lo, mut hi) = (1u64, cur);
             while lo < hi && self.budget_left() {
                 let mid = lo + (hi - lo) / 2;
                 let mut cand = self.best.clone();
-                set_count(&mut cand.nodes[i], mid);
+                cand.nodes[i].config = cand.nodes[i].config.with_work(mid);
                 if self.attempt(cand)? {
                     hi = mid;
                 } else {
@@ -413,14 +405,20 @@ fn round_ms(ns: u64) -> u64 {
 }
 
 /// Shrink `s`, which fails `check` with `seed`. The result's `seed` is `seed`.
-pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Result<Shrunk, ShrinkError> {
-    let problems = validate(s);
+pub fn shrink(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    check: &str,
+    opts: ShrinkOptions,
+) -> Result<Shrunk, ShrinkError> {
+    let problems = validate(protocols, s);
     if let Some((path, msg)) = problems.first() {
         return Err(ShrinkError::Invalid(format!("{path}: {msg}")));
     }
     let mut start = s.clone();
     start.seed = seed;
-    let (failed, report) = fails(&start, seed, check)?;
+    let (failed, report) = fails(protocols, &start, seed, check)?;
     if !failed {
         return Err(ShrinkError::NotReproduced {
             check: check.to_string(),
@@ -428,8 +426,9 @@ pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Resu
         });
     }
     let has_faults = !start.faults.is_empty() || start.nemesis.is_some();
-    let faults_necessary = has_faults && !fails(&without_faults(&start), seed, check)?.0;
+    let faults_necessary = has_faults && !fails(protocols, &without_faults(&start), seed, check)?.0;
     let mut sh = Shrinker {
+        protocols,
         seed,
         check,
         runs: 1 + has_faults as usize,
@@ -467,8 +466,12 @@ pub fn shrink(s: &Scenario, seed: u64, check: &str, opts: ShrinkOptions) -> Resu
 
 /// Shrink a FAILURE file: the result is a FAILURE file of the shrunk scenario, with its
 /// trace hash and the first violation of the same check.
-pub fn shrink_failure(f: &FailureFile, opts: ShrinkOptions) -> Result<(FailureFile, Shrunk), ShrinkError> {
-    let shrunk = shrink(&f.scenario, f.seed, &f.check, opts)?;
+pub fn shrink_failure(
+    protocols: &Protocols,
+    f: &FailureFile,
+    opts: ShrinkOptions,
+) -> Result<(FailureFile, Shrunk), ShrinkError> {
+    let shrunk = shrink(protocols, &f.scenario, f.seed, &f.check, opts)?;
     let message = shrunk
         .report
         .violations
@@ -506,22 +509,9 @@ fn undoes(s: &Scenario, f: &FaultSpec, g: &FaultSpec) -> bool {
     f.fault.undo(initial).is_some_and(|u| u == g.fault)
 }
 
-/// Does another node's role name `id` (as its server, registry or dispatcher)?
+/// Does another node's config name `id` (as its server, registry or dispatcher)?
 fn referenced(s: &Scenario, id: &str) -> bool {
-    s.nodes.iter().any(|n| match n {
-        NodeSpec::RpcServer { register, .. } => register.as_ref().is_some_and(|r| r.registry == id),
-        NodeSpec::RpcClient { server, service, .. } => {
-            server.as_deref() == Some(id) || service.as_ref().is_some_and(|sv| sv.registry == id)
-        }
-        NodeSpec::Worker {
-            dispatcher, service, ..
-        }
-        | NodeSpec::PoolClient {
-            dispatcher, service, ..
-        } => dispatcher.as_deref() == Some(id) || service.as_ref().is_some_and(|sv| sv.registry == id),
-        NodeSpec::Dispatcher { register, .. } => register.as_ref().is_some_and(|r| r.registry == id),
-        NodeSpec::Registry { .. } => false,
-    })
+    s.nodes.iter().any(|n| n.config.references().contains(&id))
 }
 
 /// `s` without node `id` and everything that names it.
@@ -549,36 +539,4 @@ pub fn without_node(s: &Scenario, id: &str) -> Scenario {
         }
     }
     out
-}
-
-fn count(n: &NodeSpec) -> Option<u64> {
-    match n {
-        NodeSpec::RpcClient { calls, .. } => Some(*calls),
-        NodeSpec::Dispatcher {
-            arrivals: ArrivalsSpec::Batch { jobs },
-            ..
-        } => Some(*jobs),
-        NodeSpec::Dispatcher {
-            arrivals: ArrivalsSpec::Poisson { jobs: Some(j), .. },
-            ..
-        } => Some(*j),
-        NodeSpec::PoolClient { jobs: Some(j), .. } => Some(*j),
-        _ => None,
-    }
-}
-
-fn set_count(n: &mut NodeSpec, v: u64) {
-    match n {
-        NodeSpec::RpcClient { calls, .. } => *calls = v,
-        NodeSpec::Dispatcher {
-            arrivals: ArrivalsSpec::Batch { jobs },
-            ..
-        } => *jobs = v,
-        NodeSpec::Dispatcher {
-            arrivals: ArrivalsSpec::Poisson { jobs: Some(j), .. },
-            ..
-        } => *j = v,
-        NodeSpec::PoolClient { jobs: Some(j), .. } => *j = v,
-        _ => {}
-    }
 }

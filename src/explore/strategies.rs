@@ -18,7 +18,7 @@
 //!
 //! let mut runner = TestRunner::deterministic();
 //! let s = scenario(ScenarioConfig::default()).new_tree(&mut runner).unwrap().current();
-//! assert!(detsim::scenario::validate::validate(&s).is_empty());
+//! assert!(detsim::scenario::validate::validate(&detsim::Protocols::builtin(), &s).is_empty());
 //! ```
 
 use proptest::collection::vec;
@@ -28,8 +28,10 @@ use crate::engine::fault::{ClogTarget, Fault, TimedFault};
 use crate::engine::net::{Latency, LinkConfig};
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::scenario::nodes::{ArrivalsSpec, MixSpec, RegisterSpec, ServiceSpec};
-use crate::scenario::{ChecksSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeSpec, Scenario};
+use crate::protocols::discovery::roles::{RegisterSpec, RegistryRole, ServiceSpec};
+use crate::protocols::rpc::roles::{MixSpec, RpcClientRole, RpcServerRole};
+use crate::protocols::worker_pool::roles::{ArrivalsSpec, DispatcherRole, WorkerRole};
+use crate::scenario::{ChecksSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeEntry, Scenario};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -462,16 +464,20 @@ pub fn topology_nodes(
     pool: Option<&PoolTopology>,
     disc: Option<&DiscoveryTopology>,
     canaries: Canaries,
-) -> Vec<NodeSpec> {
+) -> Vec<NodeEntry> {
     let mut nodes = Vec::new();
     if let Some(r) = rpc {
         for i in 0..r.servers {
-            nodes.push(NodeSpec::RpcServer {
-                id: format!("srv{i}"),
-                dedupe: !canaries.no_dedupe,
-                canary_wrapping_multiply: canaries.wrapping_multiply,
-                register: None,
-            });
+            nodes.push(NodeEntry::new(
+                &format!("srv{i}"),
+                "rpc",
+                "rpc_server",
+                RpcServerRole {
+                    dedupe: !canaries.no_dedupe,
+                    canary_wrapping_multiply: canaries.wrapping_multiply,
+                    register: None,
+                },
+            ));
         }
         for (i, &(calls, mix, interval, server)) in r.clients.iter().enumerate() {
             let mix = match mix {
@@ -503,23 +509,31 @@ pub fn topology_nodes(
         }
     }
     if let Some(d) = disc {
-        nodes.push(NodeSpec::Registry {
-            id: "reg".into(),
-            sweep_every: ms(50),
-            canary_never_expire: canaries.never_expire,
-        });
+        nodes.push(NodeEntry::new(
+            "reg",
+            "discovery",
+            "registry",
+            RegistryRole {
+                sweep_every: ms(50),
+                canary_never_expire: canaries.never_expire,
+            },
+        ));
         for (i, &ttl) in d.servers.iter().enumerate() {
-            nodes.push(NodeSpec::RpcServer {
-                id: format!("dsrv{i}"),
-                dedupe: !canaries.no_dedupe,
-                canary_wrapping_multiply: canaries.wrapping_multiply,
-                register: Some(RegisterSpec {
-                    registry: "reg".into(),
-                    service: "arith".into(),
-                    ttl: ms(ttl),
-                    interval: None,
-                }),
-            });
+            nodes.push(NodeEntry::new(
+                &format!("dsrv{i}"),
+                "rpc",
+                "rpc_server",
+                RpcServerRole {
+                    dedupe: !canaries.no_dedupe,
+                    canary_wrapping_multiply: canaries.wrapping_multiply,
+                    register: Some(RegisterSpec {
+                        registry: "reg".into(),
+                        service: "arith".into(),
+                        ttl: ms(ttl),
+                        interval: None,
+                    }),
+                },
+            ));
         }
         for (i, &(calls, interval, refresh)) in d.clients.iter().enumerate() {
             let mix = MixSpec {
@@ -543,32 +557,35 @@ pub fn topology_nodes(
         }
     }
     if let Some(p) = pool {
-        nodes.push(NodeSpec::Dispatcher {
-            id: "disp".into(),
-            arrivals: match p.poisson {
-                None => ArrivalsSpec::Batch { jobs: p.jobs },
-                Some(rate) => ArrivalsSpec::Poisson {
-                    rate: f64::from(rate),
-                    jobs: Some(p.jobs),
-                },
+        nodes.push(NodeEntry::new(
+            "disp",
+            "pool",
+            "dispatcher",
+            DispatcherRole {
+                lease: ms(p.lease_ms),
+                worker_timeout: SimTime::from_secs(3),
+                canary_never_reassign: canaries.never_reassign,
+                ..DispatcherRole::new(match p.poisson {
+                    None => ArrivalsSpec::Batch { jobs: p.jobs },
+                    Some(rate) => ArrivalsSpec::Poisson {
+                        rate: f64::from(rate),
+                        jobs: Some(p.jobs),
+                    },
+                })
             },
-            queue_capacity: None,
-            lease: ms(p.lease_ms),
-            worker_timeout: SimTime::from_secs(3),
-            register: None,
-            canary_never_reassign: canaries.never_reassign,
-            canary_book_refused_slots: false,
-        });
+        ));
         for (i, &(slots, mean)) in p.workers.iter().enumerate() {
-            nodes.push(NodeSpec::Worker {
-                id: format!("w{i}"),
-                dispatcher: Some("disp".into()),
-                service: None,
-                slots,
-                service_time: Latency::Exponential { mean: ms(mean) },
-                heartbeat: ms(100),
-                canary_return_unchanged: canaries.return_unchanged,
-            });
+            nodes.push(NodeEntry::new(
+                &format!("w{i}"),
+                "pool",
+                "worker",
+                WorkerRole {
+                    slots,
+                    heartbeat: ms(100),
+                    canary_return_unchanged: canaries.return_unchanged,
+                    ..WorkerRole::new("disp", Latency::Exponential { mean: ms(mean) })
+                },
+            ));
         }
     }
     nodes
@@ -581,22 +598,20 @@ fn rpc_client(
     calls: u64,
     mix: MixSpec,
     interval: u64,
-) -> NodeSpec {
-    NodeSpec::RpcClient {
-        id,
-        server,
-        service,
-        calls,
-        mix,
-        accounts: 2,
-        interval: Some(ms(interval)),
-        think: None,
-        start_after: ms(10),
-        timeout: ms(50),
-        max_attempts: 6,
-        backoff_base: ms(20),
-        backoff_max: ms(400),
-    }
+) -> NodeEntry {
+    NodeEntry::new(
+        &id,
+        "rpc",
+        "rpc_client",
+        RpcClientRole {
+            server,
+            service,
+            mix,
+            accounts: 2,
+            interval: Some(ms(interval)),
+            ..RpcClientRole::new("", calls)
+        },
+    )
 }
 
 fn optional<T: std::fmt::Debug + Clone + 'static>(
@@ -654,8 +669,10 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
             faults,
             nemesis: nem.map(|n| n.to_spec(duration)),
             checks: ChecksSpec {
-                pool_liveness_bound: bound,
-                ..ChecksSpec::default()
+                entries: vec![(
+                    crate::protocols::worker_pool::LIVENESS_BOUND.to_string(),
+                    serde_json::to_value(bound).unwrap_or_default(),
+                )],
             },
         }
     })

@@ -206,11 +206,13 @@ pub fn scenario_json(s: &Scenario) -> String {
     serde_json::to_string_pretty(s).unwrap_or_else(|e| format!("(cannot serialize: {e})"))
 }
 
-/// Run `s` at its own seed; fail the case if a check named in `checks` (every check when
+/// Run `s` (of the built-in protocols, as [`crate::explore::strategies::scenario`] makes
+/// them) at its own seed; fail the case if a check named in `checks` (every check when
 /// empty) found a violation. A check that was not judged (work undone at the end and not
 /// yet due) is not a violation and does not fail the case.
 pub fn scenario_passes(s: &Scenario, checks: &[&str]) -> Result<(), TestCaseError> {
-    let report = run_scenario(s, s.seed, None).map_err(|e| TestCaseError::fail(format!("run failed: {e}")))?;
+    let report = run_scenario(&crate::plugin::Protocols::builtin(), s, s.seed, None)
+        .map_err(|e| TestCaseError::fail(format!("run failed: {e}")))?;
     match report
         .violations
         .iter()

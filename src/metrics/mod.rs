@@ -3,10 +3,7 @@
 //! summarise into serialisable structs. Every distribution of durations (RPC latency,
 //! pool waiting and sojourn times) is summarised by [`DurationSummary`].
 
-pub mod discovery;
-pub mod pool;
 pub mod queueing;
-pub mod rpc;
 pub mod summary;
 
 pub use summary::{DurationStats, DurationSummary};

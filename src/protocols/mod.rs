@@ -1,12 +1,28 @@
 //! The built-in protocols: the systems of the Go original (an RPC service, a worker pool,
-//! a service registry) made distributed. They share one message type, [`Msg`], and one
-//! observation type, [`Obs`], so that they can run together in one simulation.
+//! a service registry) made distributed, each a plugin ([`Rpc`], [`WorkerPool`],
+//! [`Discovery`]) registered exactly like a user's protocol (see [`crate::plugin`]). They
+//! share one message type, [`Msg`], and one observation type, [`Obs`] (the pool and the
+//! RPC service embed discovery's registrant and resolver), sent boxed in a [`Payload`] and
+//! recorded boxed in an [`Observation`].
 
 pub mod discovery;
 pub mod rpc;
 pub mod worker_pool;
 
 use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::history::Record;
+use crate::plugin::{Observation, Payload};
+
+pub use discovery::Discovery;
+pub use rpc::Rpc;
+pub use worker_pool::WorkerPool;
+
+impl crate::plugin::Protocols {
+    /// The built-in protocols: `protocols![Discovery, Rpc, WorkerPool]`.
+    pub fn builtin() -> crate::plugin::Protocols {
+        crate::protocols![Discovery, Rpc, WorkerPool]
+    }
+}
 
 /// Every message of the built-in protocols.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +65,54 @@ pub enum Obs {
     Disc(discovery::DiscObs),
 }
 
+impl From<Msg> for Payload {
+    fn from(m: Msg) -> Payload {
+        Payload::new(m)
+    }
+}
+
+impl From<Obs> for Observation {
+    fn from(o: Obs) -> Observation {
+        Observation::new(o)
+    }
+}
+
+/// An observation that may be one of the built-in protocols' (an [`Obs`], or an
+/// [`Observation`] holding one): what their metrics read.
+pub trait AsObs {
+    /// The built-in observation, if it is one.
+    fn as_obs(&self) -> Option<&Obs>;
+}
+
+impl AsObs for Obs {
+    #[inline]
+    fn as_obs(&self) -> Option<&Obs> {
+        Some(self)
+    }
+}
+
+impl AsObs for Observation {
+    #[inline]
+    fn as_obs(&self) -> Option<&Obs> {
+        self.get::<Obs>()
+    }
+}
+
+/// The records of the built-in protocols in `records` (of a scenario run), unboxed.
+pub fn records(records: &[Record<Observation>]) -> Vec<Record<Obs>> {
+    records
+        .iter()
+        .filter_map(|r| {
+            r.obs.get::<Obs>().map(|o| Record {
+                at: r.at,
+                node: r.node,
+                obs: o.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The node type of the built-in protocols.
-pub type ProtoNode = dyn crate::engine::node::Node<Msg, Obs>;
+pub type ProtoNode = dyn crate::engine::node::Node<Payload, Observation>;
 /// The context handed to the built-in protocols' handlers.
-pub type ProtoCtx<'a> = crate::engine::node::Ctx<'a, Msg, Obs>;
+pub type ProtoCtx<'a> = crate::engine::node::Ctx<'a, Payload, Observation>;

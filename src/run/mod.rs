@@ -14,10 +14,10 @@ use crate::engine::fault::MAX_PLANNED;
 use crate::engine::hash::StableHasher;
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
-use crate::protocols::{Msg, Obs};
+use crate::plugin::{Check, Metrics, Observation, Payload, Protocols, ScenarioView, WorkCx, judge};
 use crate::run::report::{CheckResult, MessageCounts, RunReport, hex};
+use crate::scenario::Scenario;
 use crate::scenario::build::{build, to_specs};
-use crate::scenario::{Scenario, nodes};
 
 /// The seed a run uses: an explicit one, else `DETSIM_SEED`, else the scenario's.
 pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) -> Result<u64, Error> {
@@ -33,22 +33,60 @@ pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) ->
     }
 }
 
-/// Run `s` with `seed`, streaming the trace to `trace` when given.
-pub fn run_scenario(s: &Scenario, seed: u64, trace: Option<Box<dyn Write>>) -> Result<RunReport, Error> {
-    run_scenario_with(s, seed, trace, |_| ()).map(|(r, ())| r)
-}
-
-/// [`run_scenario`], also handing the finished simulation to `inspect` (e.g. to read its
-/// history for a report) before it is dropped.
-pub fn run_scenario_with<T>(
+/// Run `s` (whose nodes are of `protocols`) with `seed`, streaming the trace to `trace`
+/// when given.
+pub fn run_scenario(
+    protocols: &Protocols,
     s: &Scenario,
     seed: u64,
     trace: Option<Box<dyn Write>>,
-    inspect: impl FnOnce(&Simulation<Msg, Obs>) -> T,
+) -> Result<RunReport, Error> {
+    run_scenario_with(protocols, s, seed, trace, |_| ()).map(|(r, ())| r)
+}
+
+/// What a run feeds each observation to: every protocol's metrics (by protocol name) and
+/// checks.
+type Judges = (Vec<(&'static str, Box<dyn Metrics>)>, Vec<Box<dyn Check>>);
+
+/// [`run_scenario`], also handing the finished simulation to `inspect` (e.g. to read its
+/// history for a report) before it is dropped.
+///
+/// The metrics and checks are those of the protocols that have nodes in `s` (checks only
+/// where the scenario's `checks.<protocol>` is not false), fed every observation as it is
+/// made; each verdict and violation is filed under the id of the check that gave it.
+pub fn run_scenario_with<T>(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    trace: Option<Box<dyn Write>>,
+    inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
     let sim = &mut built.sim;
-    let metrics = nodes::attach_metrics(sim, s);
+    let refs = s.node_refs();
+    let settings = s.checks.settings(protocols);
+    let view = ScenarioView {
+        nodes: &refs,
+        settings: &settings,
+        fault_free_until: s.fault_free_until(),
+        duration: s.duration,
+    };
+    let mut judges: Judges = (Vec::new(), Vec::new());
+    for p in protocols.iter().filter(|p| s.has_protocol(p.name())) {
+        if let Some(m) = p.metrics(&view) {
+            judges.0.push((p.name(), m));
+        }
+        if s.checks.enabled(p.name()) {
+            judges.1.extend(p.checks(&view));
+        }
+    }
+    let judges = Rc::new(RefCell::new(judges));
+    let feed = judges.clone();
+    sim.history_mut().set_observer(Box::new(move |rec| {
+        let (metrics, checks) = &mut *feed.borrow_mut();
+        metrics.iter_mut().for_each(|(_, m)| m.observe(rec));
+        checks.iter_mut().for_each(|c| c.observe(rec));
+    }));
     if let Some(w) = trace {
         sim.set_trace_writer(w);
     }
@@ -60,8 +98,23 @@ pub fn run_scenario_with<T>(
         .collect();
     let realized = sim.realized_faults().to_vec();
     let mut ctx = CheckContext::after(sim);
-    ctx.sources = nodes::expected_work(s, sim);
-    let verdicts = nodes::run_checks(s, sim.history().records(), &ctx);
+    for n in &s.nodes {
+        if let Some(node) = sim.node_id(&n.id) {
+            ctx.sources.extend(n.config.expected_work(&WorkCx {
+                node,
+                settings: &settings,
+            }));
+        }
+    }
+    let (metrics, verdicts) = {
+        let (metrics, checks) = &mut *judges.borrow_mut();
+        let end = sim.now();
+        let m: serde_json::Map<String, serde_json::Value> = metrics
+            .iter()
+            .map(|(name, m)| (name.to_string(), m.finish(end)))
+            .collect();
+        (serde_json::Value::Object(m), judge(checks, &ctx))
+    };
     let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();
     let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
     violations.sort_by_key(|v| v.at);
@@ -81,7 +134,7 @@ pub fn run_scenario_with<T>(
         unhealed: ctx.unhealed.clone(),
         checks,
         violations,
-        metrics: metrics.finish(sim.now()),
+        metrics,
         warnings,
     };
     Ok((report, inspected))
@@ -201,6 +254,10 @@ pub fn first_divergence<T>(
 
 /// Run `s` twice with `seed`; the report of the first run, and where the runs first
 /// diverge if they do.
-pub fn check_determinism(s: &Scenario, seed: u64) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|w| run_scenario(s, seed, Some(w)))
+pub fn check_determinism(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+) -> Result<(RunReport, Option<Divergence>), Error> {
+    first_divergence(|w| run_scenario(protocols, s, seed, Some(w)))
 }

@@ -1,5 +1,5 @@
-//! Turning a validated scenario into a ready-to-run [`Simulation`] of the built-in
-//! protocols: node ids in file order, network settings, the fault schedule (windows
+//! Turning a validated scenario into a ready-to-run [`Simulation`] of its protocols'
+//! nodes (each built by its role's config): node ids in file order, network settings, the fault schedule (windows
 //! expanded into their undo faults) and the nemesis.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use crate::engine::error::Error;
 use crate::engine::fault::{MAX_PLANNED, NemesisConfig, TimedFault};
 use crate::engine::node::NodeId;
 use crate::engine::sim::{SimConfig, Simulation};
-use crate::protocols::{Msg, Obs};
+use crate::plugin::{BuildCx, Observation, Payload};
 
 use super::{FaultSpec, LinkSpec, NemesisSpec, Scenario};
 
@@ -18,7 +18,7 @@ pub type IdMap = BTreeMap<String, NodeId>;
 /// A scenario made into a simulation.
 pub struct Built {
     /// The simulation, not yet run.
-    pub sim: Simulation<Msg, Obs>,
+    pub sim: Simulation<Payload, Observation>,
     /// Node ids by name.
     pub ids: IdMap,
 }
@@ -44,7 +44,8 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         .collect();
     // Nodes first: link overrides name them.
     for n in &s.nodes {
-        n.add_to(&mut sim, &ids, s)?;
+        let factory = n.config.build(&BuildCx { id: &n.id, ids: &ids })?;
+        sim.add_node(&n.id, factory)?;
     }
     let net = sim.network_mut();
     net.set_default(s.network.default.to_config())?;

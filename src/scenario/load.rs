@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::Scenario;
 use super::locate::{Outcome, Seg, path_string};
+use crate::plugin::Protocols;
 
 /// Largest scenario file read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -35,8 +36,9 @@ pub struct ScenarioError {
 #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
 pub struct ScenarioErrors(pub Vec<ScenarioError>);
 
-/// Parse scenario text; `file` names it in errors.
-pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
+/// Parse scenario text, its nodes' roles resolved through `protocols`; `file` names it in
+/// errors.
+pub fn parse_scenario(protocols: &Protocols, file: &str, text: &str) -> Result<Scenario, ScenarioErrors> {
     expect_object(file, text)?;
     if is_failure_text(text) {
         return Err(ScenarioErrors(vec![ScenarioError {
@@ -47,8 +49,15 @@ pub fn parse_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioErrors
                 .into(),
         }]));
     }
-    let scenario: Scenario = from_json(file, text)?;
-    let problems = super::validate::validate(&scenario);
+    let mut scenario: Scenario = protocols.scope(|| from_json(file, text))?;
+    scenario.checks = scenario.checks.completed(protocols);
+    validated(protocols, file, scenario)
+}
+
+/// `scenario` if it is valid (see [`super::validate`]), else its problems; `file` names
+/// it in errors.
+pub fn validated(protocols: &Protocols, file: &str, scenario: Scenario) -> Result<Scenario, ScenarioErrors> {
+    let problems = super::validate::validate(protocols, &scenario);
     if problems.is_empty() {
         Ok(scenario)
     } else {
@@ -99,7 +108,8 @@ pub fn expect_object(file: &str, text: &str) -> Result<(), ScenarioErrors> {
 }
 
 /// Deserialize a whole JSON document (a scenario or a FAILURE file) from `text`; `file`
-/// names it in errors. A syntax error gives its line and column; a type error also the
+/// names it in errors. Nodes are read with the protocols of the enclosing
+/// [`Protocols::scope`]. A syntax error gives its line and column; a type error also the
 /// field path, narrowed down inside tagged objects by [`super::locate`], and a message in
 /// the scenario format's words ([`super::words`]).
 pub fn from_json<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ScenarioErrors> {
@@ -208,10 +218,10 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// Read and parse a scenario file.
-pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioErrors> {
+/// Read and parse a scenario file, its nodes' roles resolved through `protocols`.
+pub fn load_scenario(protocols: &Protocols, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let (file, text) = read_text(path, MAX_FILE_BYTES)?;
-    parse_scenario(&file, &text)
+    parse_scenario(protocols, &file, &text)
 }
 
 /// The error for a scenario file (not a FAILURE file) over [`MAX_FILE_BYTES`], if it is.

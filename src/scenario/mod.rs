@@ -6,10 +6,11 @@
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
 pub mod build;
+pub mod checks;
 pub mod faults;
 pub mod load;
 pub mod locate;
-pub mod nodes;
+pub mod node;
 pub mod validate;
 pub mod words;
 
@@ -19,8 +20,9 @@ use crate::engine::fault::{DurationRange, NemesisConfig, TimedFault};
 use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
 
+pub use checks::ChecksSpec;
 pub use load::{ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
-pub use nodes::{ChecksSpec, NodeSpec};
+pub use node::NodeEntry;
 
 /// A whole scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,7 +48,7 @@ pub struct Scenario {
     #[serde(default)]
     pub network: NetworkSpec,
     /// The nodes, each with its role.
-    pub nodes: Vec<NodeSpec>,
+    pub nodes: Vec<NodeEntry>,
     /// Faults at given times.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "faults::list")]
     pub faults: Vec<FaultSpec>,
@@ -63,9 +65,41 @@ impl Scenario {
     /// failure of a canary passes this way.
     pub fn without_canaries(&self) -> Scenario {
         Scenario {
-            nodes: self.nodes.iter().map(NodeSpec::without_canaries).collect(),
+            nodes: self.nodes.iter().map(NodeEntry::without_canaries).collect(),
             ..self.clone()
         }
+    }
+
+    /// The nodes as protocols see them.
+    pub fn node_refs(&self) -> Vec<crate::plugin::NodeRef<'_>> {
+        self.nodes.iter().map(NodeEntry::as_ref).collect()
+    }
+
+    /// Does the scenario have nodes of protocol `name`?
+    pub fn has_protocol(&self, name: &str) -> bool {
+        self.nodes.iter().any(|n| n.protocol == name)
+    }
+
+    /// The end of the fault-free prefix, the window `pool.work_conservation` judges: the
+    /// first scheduled fault or the start of the nemesis (its first fault cannot come
+    /// earlier), or the end of time without either; `ZERO` (nothing judged) when a link
+    /// of the scenario's network loses or duplicates messages from the start.
+    pub fn fault_free_until(&self) -> SimTime {
+        let clean = |drop: f64, dup: f64| drop <= 0.0 && dup <= 0.0;
+        let n = &self.network;
+        let faithful = clean(n.default.drop, n.default.duplicate)
+            && n.links
+                .iter()
+                .all(|l| clean(l.drop.unwrap_or(0.0), l.duplicate.unwrap_or(0.0)));
+        if !faithful {
+            return SimTime::ZERO;
+        }
+        self.faults
+            .iter()
+            .map(|f| f.at)
+            .chain(self.nemesis.as_ref().map(|n| n.start))
+            .min()
+            .unwrap_or(SimTime::MAX)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::engine::time::SimTime;
 
 use super::{FaultSpec, LinkSpec, NemesisSpec, Scenario};
 use crate::engine::fault::DurationRange;
+use crate::plugin::{Protocols, ScenarioView, ValidateCx};
 
 /// Most nodes a scenario may have.
 pub const MAX_NODES: usize = 10_000;
@@ -19,11 +20,8 @@ pub const MAX_EVENTS: u64 = 2_000_000_000;
 pub const MAX_FAULTS: usize = 100_000;
 // The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
 const _: () = assert!(crate::engine::fault::MAX_PLANNED == MAX_FAULTS);
-/// Largest batch of jobs (the dispatcher queues a batch at once).
-pub const MAX_BATCH_JOBS: u64 = 10_000_000;
-
-/// A problem: (field path, message).
-pub type Problem = (String, String);
+pub use crate::plugin::Problem;
+pub use crate::protocols::worker_pool::roles::MAX_BATCH_JOBS;
 
 /// The node ids a scenario declares, for reference checks.
 pub struct Ids<'a>(BTreeSet<&'a str>);
@@ -40,8 +38,9 @@ impl Ids<'_> {
     }
 }
 
-/// Every problem found in `s` (empty: the scenario is valid).
-pub fn validate(s: &Scenario) -> Vec<Problem> {
+/// Every problem found in `s` (empty: the scenario is valid); its nodes and settings
+/// are judged by their `protocols`.
+pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
     let mut out = Vec::new();
     if s.name.trim().is_empty() {
         out.push(("name".into(), "must not be empty".into()));
@@ -81,11 +80,25 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         }
     }
     let ids = Ids(seen);
+    let refs = s.node_refs();
     for (i, n) in s.nodes.iter().enumerate() {
-        n.validate(&format!("nodes[{i}]"), &ids, s, &mut out);
+        let cx = ValidateCx {
+            path: format!("nodes[{i}]"),
+            id: &n.id,
+            nodes: &refs,
+        };
+        n.config.validate(&cx, &mut out);
     }
-    work(s, &mut out);
-    s.checks.validate("checks", &mut out);
+    let settings = s.checks.settings(protocols);
+    let view = ScenarioView {
+        nodes: &refs,
+        settings: &settings,
+        fault_free_until: s.fault_free_until(),
+        duration: s.duration,
+    };
+    for p in protocols.iter() {
+        p.validate(&view, &mut out);
+    }
     link(&s.network.default, "network.default", &mut out);
     for (i, l) in s.network.links.iter().enumerate() {
         let p = format!("network.links[{i}]");
@@ -106,116 +119,6 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         nemesis(n, s.duration, &ids, &mut out);
     }
     out
-}
-
-/// Work that cannot be done vacuously: every configured count of calls or jobs is at
-/// least 1 (and a batch within its limit), a dispatcher's queue holds at least one job,
-/// every dispatcher is served by at least one worker, and one that takes its jobs from
-/// pool clients has at least one. A run that made no work, or whose work nobody could
-/// do, has nothing for its checks to judge.
-fn work(s: &Scenario, out: &mut Vec<Problem>) {
-    use super::NodeSpec;
-    use super::nodes::ArrivalsSpec;
-    let at_least_one = |path: String, what: &str, n: u64, out: &mut Vec<Problem>| {
-        if n == 0 {
-            out.push((
-                path,
-                format!("must be at least 1 (a run with no {what} has nothing to check)"),
-            ));
-        }
-    };
-    for (i, n) in s.nodes.iter().enumerate() {
-        let p = format!("nodes[{i}]");
-        match n {
-            NodeSpec::RpcClient { calls, .. } => at_least_one(format!("{p}.calls"), "calls", *calls, out),
-            NodeSpec::PoolClient { jobs: Some(jobs), .. } => at_least_one(format!("{p}.jobs"), "jobs", *jobs, out),
-            NodeSpec::Dispatcher {
-                id,
-                arrivals,
-                queue_capacity,
-                register,
-                ..
-            } => {
-                match arrivals {
-                    ArrivalsSpec::Batch { jobs } => {
-                        at_least_one(format!("{p}.arrivals.jobs"), "jobs", *jobs, out);
-                        if *jobs > MAX_BATCH_JOBS {
-                            out.push((
-                                format!("{p}.arrivals.jobs"),
-                                format!("a batch of {jobs} jobs is over the limit of {MAX_BATCH_JOBS}"),
-                            ));
-                        }
-                    }
-                    ArrivalsSpec::Poisson { jobs: Some(jobs), .. } => {
-                        at_least_one(format!("{p}.arrivals.jobs"), "jobs", *jobs, out)
-                    }
-                    ArrivalsSpec::Poisson { jobs: None, .. } | ArrivalsSpec::Clients => {}
-                }
-                if *queue_capacity == Some(0) {
-                    out.push((
-                        format!("{p}.queue_capacity"),
-                        "must be at least 1 (a queue that holds no job rejects every job)".into(),
-                    ));
-                }
-                if matches!(arrivals, ArrivalsSpec::Clients)
-                    && !s.nodes.iter().any(|c| serves(c, "pool_client", id, register.as_ref()))
-                {
-                    out.push((
-                        format!("{p}.arrivals"),
-                        format!(
-                            "dispatcher {id:?} takes its jobs from pool clients (\"kind\": \"clients\") and none \
-                             names it: the run would make no job; add a pool_client with \"dispatcher\": {id:?}{}",
-                            by_service(register.as_ref(), "pool_client")
-                        ),
-                    ));
-                }
-                if !s.nodes.iter().any(|w| serves(w, "worker", id, register.as_ref())) {
-                    out.push((
-                        p,
-                        format!(
-                            "dispatcher {id:?} has no worker: its jobs could never be done; add a worker with \
-                             \"dispatcher\": {id:?}{}",
-                            by_service(register.as_ref(), "worker")
-                        ),
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Is `n` a node of `role` (a worker or a pool client) that reaches dispatcher `id`: by
-/// naming it in `dispatcher`, or by a `service` naming the registry and service the
-/// dispatcher registers under?
-fn serves(n: &super::NodeSpec, role: &str, id: &str, register: Option<&super::nodes::RegisterSpec>) -> bool {
-    match n {
-        super::NodeSpec::Worker {
-            dispatcher, service, ..
-        }
-        | super::NodeSpec::PoolClient {
-            dispatcher, service, ..
-        } if n.role() == role => {
-            dispatcher.as_deref() == Some(id)
-                || service
-                    .as_ref()
-                    .zip(register)
-                    .is_some_and(|(svc, r)| svc.registry == r.registry && svc.service == r.service)
-        }
-        _ => false,
-    }
-}
-
-/// The hint for a dispatcher that registers: a `role` node may find it by its service.
-fn by_service(register: Option<&super::nodes::RegisterSpec>, role: &str) -> String {
-    register
-        .map(|r| {
-            format!(
-                ", or a {role} whose `service` is {{\"registry\": {:?}, \"service\": {:?}}}",
-                r.registry, r.service
-            )
-        })
-        .unwrap_or_default()
 }
 
 /// A positive duration.
@@ -240,36 +143,7 @@ fn link(l: &LinkSpec, path: &str, out: &mut Vec<Problem>) {
 
 /// Problems of a duration distribution (a latency, a service or think time) at `path`.
 pub fn dist(l: &Latency, path: &str, out: &mut Vec<Problem>) {
-    let mut bad = |field: &str, msg: &str| out.push((format!("{path}.{field}"), msg.to_string()));
-    match *l {
-        Latency::Constant { .. } | Latency::Normal { .. } => {}
-        Latency::Uniform { min, max } => {
-            if min > max {
-                bad("min", "must not be greater than max");
-            }
-        }
-        Latency::Exponential { mean } => {
-            if mean == SimTime::ZERO {
-                bad("mean", "must be greater than zero");
-            }
-        }
-        Latency::LogNormal { median, sigma } => {
-            if median == SimTime::ZERO {
-                bad("median", "must be greater than zero");
-            }
-            if !sigma.is_finite() || sigma < 0.0 {
-                bad("sigma", "must be a finite number >= 0");
-            }
-        }
-        Latency::Pareto { scale, alpha } => {
-            if scale == SimTime::ZERO {
-                bad("scale", "must be greater than zero");
-            }
-            if !alpha.is_finite() || alpha <= 0.0 {
-                bad("alpha", "must be a finite number > 0");
-            }
-        }
-    }
+    crate::plugin::dist_problems(l, path, out)
 }
 
 fn fault(f: &FaultSpec, path: &str, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {

@@ -14,7 +14,7 @@ const SHAPES: [(&str, &str); 16] = [
         r#"a distribution object such as {"dist": "constant", "value": "1ms"}"#,
     ),
     (
-        "NodeSpec",
+        "Node",
         r#"a node object with an id and a role, such as {"id": "s1", "role": "rpc_server"}"#,
     ),
     (

@@ -6,16 +6,17 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::check::CheckContext;
-use detsim::check::discovery::{check_all, check_no_phantom, check_no_stale, check_visible_after_heal};
-use detsim::metrics::discovery::{DiscMetrics, DiscSummary};
+use detsim::protocols::Obs;
+use detsim::protocols::discovery::check::{check_all, check_no_phantom, check_no_stale, check_visible_after_heal};
+use detsim::protocols::discovery::metrics::{DiscMetrics, DiscSummary};
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, registry};
 use detsim::protocols::rpc::{RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload, client, server};
-use detsim::protocols::{Msg, Obs};
 use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
+use detsim::{Observation, Payload};
 
-type Sim = Simulation<Msg, Obs>;
+type Sim = Simulation<Payload, Observation>;
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -99,7 +100,7 @@ fn finish(mut sim: Sim) -> Run {
     let hash = sim.trace_hash();
     let metrics = m.borrow().summary();
     Run {
-        records: sim.history_mut().take(),
+        records: detsim::protocols::records(&sim.history_mut().take()),
         ctx,
         hash,
         metrics,
@@ -119,7 +120,7 @@ fn served(records: &[Record<Obs>]) -> Vec<(SimTime, Vec<NodeId>)> {
 
 /// The RPC checks that did not pass (failed, or not judged).
 fn rpc_violations(run: &Run) -> Vec<detsim::check::Verdict> {
-    not_passed(detsim::check::rpc::check_all(&run.records, &run.ctx))
+    not_passed(detsim::protocols::rpc::check::check_all(&run.records, &run.ctx))
 }
 
 fn not_passed(v: Vec<detsim::check::Verdict>) -> Vec<detsim::check::Verdict> {

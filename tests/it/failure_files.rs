@@ -143,7 +143,9 @@ fn a_dense_nemesis_failure_file_replays_and_the_cut_is_said() {
 #[test]
 fn a_failure_file_that_would_not_load_is_an_error() {
     let text = canary_under(r#"{"stop": "5s", "crash_rate": 1.0}"#);
-    let scenario: detsim::scenario::Scenario = serde_json::from_str(&text).unwrap();
+    let scenario: detsim::scenario::Scenario = detsim::Protocols::builtin()
+        .scope(|| serde_json::from_str(&text))
+        .unwrap();
     let mut f = FailureFile {
         detsim_failure: 1,
         seed: 0,
@@ -154,13 +156,13 @@ fn a_failure_file_that_would_not_load_is_an_error() {
         scenario,
     };
     f.scenario.nemesis = None;
-    let good = failure_text(&f).unwrap();
-    assert!(detsim::explore::parse_failure("f.json", &good).is_ok());
+    let good = failure_text(&detsim::Protocols::builtin(), &f).unwrap();
+    assert!(detsim::explore::parse_failure(&detsim::Protocols::builtin(), "f.json", &good).is_ok());
     f.scenario.faults = detsim::scenario::faults::list::deserialize(&mut serde_json::Deserializer::from_str(
         r#"[{"kind": "pause", "at": "1ms", "until": "1ms", "node": "bob"}]"#,
     ))
     .unwrap();
-    let err = failure_text(&f).unwrap_err().to_string();
+    let err = failure_text(&detsim::Protocols::builtin(), &f).unwrap_err().to_string();
     assert!(
         err.contains("bug: the FAILURE file of seed 0 (rpc.at_most_once) would not load")
             && err.contains("at scenario.faults[0].until: 1ms must be after `at` (1ms)"),

@@ -212,9 +212,9 @@ fn trace_of(text: &str) -> (detsim::run::report::RunReport, Vec<serde_json::Valu
             Ok(())
         }
     }
-    let s = parse_scenario("t.json", text).unwrap();
+    let s = parse_scenario(&detsim::Protocols::builtin(), "t.json", text).unwrap();
     let buf = Buf::default();
-    let report = run_scenario(&s, s.seed, Some(Box::new(buf.clone()))).unwrap();
+    let report = run_scenario(&detsim::Protocols::builtin(), &s, s.seed, Some(Box::new(buf.clone()))).unwrap();
     let bytes = buf.0.borrow().clone();
     let lines = String::from_utf8(bytes)
         .unwrap()

@@ -11,6 +11,7 @@ mod html_report;
 mod lifecycle;
 mod malformed;
 mod network;
+mod plugin;
 mod pool;
 mod pool_conservation;
 mod pool_discovery;

@@ -598,10 +598,10 @@ proptest! {
         files.sort();
         let text = std::fs::read_to_string(&files[which % files.len()]).unwrap();
         let mutated = apply(&text, &muts);
-        match detsim::scenario::parse_scenario("mutated.json", &mutated) {
+        match detsim::scenario::parse_scenario(&detsim::Protocols::builtin(), "mutated.json", &mutated) {
             Ok(mut s) => {
                 s.max_events = s.max_events.min(20_000);
-                let _ = detsim::run::run_scenario(&s, 1, None);
+                let _ = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, 1, None);
             }
             Err(errs) => {
                 let text = errs.to_string();

@@ -2,14 +2,15 @@
 //! canaries caught by seed sweeps under a random nemesis, and the correct protocol passing
 //! every seed of the same sweeps (batch, Poisson and closed-loop workloads).
 
-use detsim::check::pool::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::check::{CheckContext, Status, Verdict, all_passed, violations};
-use detsim::metrics::pool::{PoolMetrics, PoolReport, pool_metrics};
+use detsim::protocols::Obs;
+use detsim::protocols::worker_pool::check::{check_pool, check_pool_liveness, check_pool_safety};
+use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
     Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
 };
-use detsim::protocols::{Msg, Obs};
 use detsim::{Dist, DurationRange, Latency, LinkConfig, NemesisConfig, Record, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -33,7 +34,7 @@ fn run(
     nemesis: Option<&dyn Fn(&PoolNodes) -> NemesisConfig>,
     end: SimTime,
 ) -> Run {
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(seed).max_time(end));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
     sim.network_mut().set_default(link).unwrap();
     let nodes = add_pool(&mut sim, pool).unwrap();
     if let Some(n) = nemesis {
@@ -46,7 +47,7 @@ fn run(
         .iter()
         .filter(|f| f.fault == detsim::Fault::Crash { node: nodes.dispatcher })
         .count() as u64;
-    let records = sim.history_mut().take();
+    let records = detsim::protocols::records(&sim.history_mut().take());
     let report = pool_metrics(&records, sim.now());
     Run {
         ctx,
@@ -111,7 +112,7 @@ fn streaming_observer_without_history_matches() {
     use std::cell::RefCell;
     use std::rc::Rc;
     let kept = tiny();
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(ms(100)));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(ms(100)));
     sim.network_mut()
         .set_default(LinkConfig {
             latency: Latency::constant(SimTime::ZERO),
@@ -141,7 +142,7 @@ fn streaming_observer_without_history_matches() {
 
 #[test]
 fn bad_configs_are_errors_not_panics() {
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1));
     let mut bad = PoolConfig {
         dispatcher: DispatcherConfig::default(),
         workers: 1,
@@ -476,7 +477,7 @@ fn dispatcher_crash_keeps_jobs_and_accepts_each_once() {
             ..WorkerConfig::default()
         },
     };
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(9).max_time(SimTime::from_secs(3)));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(9).max_time(SimTime::from_secs(3)));
     let nodes = add_pool(&mut sim, &pool).unwrap();
     let d = nodes.dispatcher;
     sim.schedule(ms(100), detsim::Fault::Crash { node: d }).unwrap();
@@ -484,7 +485,7 @@ fn dispatcher_crash_keeps_jobs_and_accepts_each_once() {
     sim.run().unwrap();
     let ctx = CheckContext::after(&sim);
     assert_eq!((ctx.heal_at, ctx.healed_at()), (ms(400), Some(ms(400))));
-    let records = sim.history().records();
+    let records = &detsim::protocols::records(sim.history().records());
     let m = pool_metrics(records, sim.now());
     assert_eq!((m.submitted, m.accepted), (50, 50));
     // Results computed while it was down were lost: those jobs went round again.

@@ -5,14 +5,15 @@
 //! leases, and that utilisation is measured on the workers.
 
 use detsim::check::CheckContext;
-use detsim::check::pool::check_pool;
-use detsim::check::pool_conservation::{NAME, check_work_conservation};
+use detsim::protocols::Obs;
+use detsim::protocols::worker_pool::check::check_pool;
+use detsim::protocols::worker_pool::conservation::{NAME, check_work_conservation};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
-use detsim::protocols::{Msg, Obs};
 use detsim::run::report::{RunReport, Status};
 use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{Dist, Latency, LinkConfig, NodeId, Record, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -48,8 +49,9 @@ fn lease_shorter_than_jobs(canary: bool, duration: SimTime) -> RunReport {
         "checks": {{ "pool_liveness_bound": "60s" }}
     }}"#
     );
-    let s = parse_scenario("lease.json", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-    run_scenario(&s, s.seed, None).unwrap()
+    let s =
+        parse_scenario(&detsim::Protocols::builtin(), "lease.json", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    run_scenario(&detsim::Protocols::builtin(), &s, s.seed, None).unwrap()
 }
 
 fn status(r: &RunReport, check: &str) -> Option<Status> {
@@ -70,7 +72,7 @@ fn a_job_longer_than_its_lease_keeps_its_worker_busy_and_utilisation_near_one() 
     let end = makespan() + LATENCY;
     let r = lease_shorter_than_jobs(false, end);
     assert!(r.passed(), "{:#?}", r.checks);
-    assert_eq!(status(&r, NAME), Some(Status::Pass), "judged, and passed");
+    assert_eq!(status(&r, NAME.as_str()), Some(Status::Pass), "judged, and passed");
     assert_eq!(metric(&r, "submitted"), JOBS as f64);
     assert_eq!(metric(&r, "accepted"), JOBS as f64, "every job accepted");
     assert_eq!(status(&r, "pool.accepted_once"), Some(Status::Pass), "each once");
@@ -104,7 +106,7 @@ fn a_job_longer_than_its_lease_keeps_its_worker_busy_and_utilisation_near_one() 
 #[test]
 fn canary_book_refused_slots_is_caught_by_work_conservation() {
     let r = lease_shorter_than_jobs(true, SimTime::from_secs(30));
-    assert_eq!(status(&r, NAME), Some(Status::Fail), "{:#?}", r.checks);
+    assert_eq!(status(&r, NAME.as_str()), Some(Status::Fail), "{:#?}", r.checks);
     let v: Vec<_> = r.violations.iter().filter(|v| v.check == NAME).collect();
     assert!(!v.is_empty());
     // The phantom: job 1 is assigned at 1 ms and runs from 2 ms to 1.502 s; its lease
@@ -119,7 +121,12 @@ fn canary_book_refused_slots_is_caught_by_work_conservation() {
     }
     // And the same scenario without the canary passes it (the test above, longer run).
     let fixed = lease_shorter_than_jobs(false, SimTime::from_secs(30));
-    assert_eq!(status(&fixed, NAME), Some(Status::Pass), "{:#?}", fixed.violations);
+    assert_eq!(
+        status(&fixed, NAME.as_str()),
+        Some(Status::Pass),
+        "{:#?}",
+        fixed.violations
+    );
 }
 
 fn rec(at: u64, node: u32, o: PoolObs) -> Record<Obs> {
@@ -269,27 +276,29 @@ fn work_conservation_claims_nothing_without_workers_or_waiting_jobs() {
     // file is refused by validation; the library runs it when built by hand.)
     let text = r#"{"name": "no-workers", "duration": "2s", "nodes": [
         {"id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 3}}]}"#;
-    assert!(parse_scenario("no-workers.json", text).is_err());
-    let s: detsim::scenario::Scenario = serde_json::from_str(text).unwrap();
-    let r = run_scenario(&s, 1, None).unwrap();
-    assert_eq!(status(&r, NAME), None, "{:#?}", r.checks);
+    assert!(parse_scenario(&detsim::Protocols::builtin(), "no-workers.json", text).is_err());
+    let s: detsim::scenario::Scenario = detsim::Protocols::builtin()
+        .scope(|| serde_json::from_str(text))
+        .unwrap();
+    let r = run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
+    assert_eq!(status(&r, NAME.as_str()), None, "{:#?}", r.checks);
     // A network that loses messages from the start leaves nothing fault-free to judge.
     let text = r#"{"name": "lossy", "duration": "2s",
         "network": {"default": {"drop": 0.1}},
         "nodes": [
         {"id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 30}},
         {"id": "w", "role": "worker", "dispatcher": "d", "service_time": {"dist": "constant", "value": "10ms"}}]}"#;
-    let s = parse_scenario("lossy.json", text).unwrap();
-    assert_eq!(detsim::scenario::nodes::fault_free_until(&s), SimTime::ZERO);
-    let r = run_scenario(&s, 1, None).unwrap();
-    assert_eq!(status(&r, NAME), None, "{:#?}", r.checks);
+    let s = parse_scenario(&detsim::Protocols::builtin(), "lossy.json", text).unwrap();
+    assert_eq!(s.fault_free_until(), SimTime::ZERO);
+    let r = run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
+    assert_eq!(status(&r, NAME.as_str()), None, "{:#?}", r.checks);
 }
 
 /// A fault-free pool on a jittery, reordering network with leases about as long as the
 /// service times, so leases expire all the time and results arrive late.
 fn jittery(seed: u64, arrivals: Arrivals, book_refused_slots: bool) -> (Vec<Record<Obs>>, CheckContext) {
     let end = SimTime::from_secs(20);
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(seed).max_time(end));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
     sim.network_mut()
         .set_default(LinkConfig {
             latency: Latency::Exponential { mean: ms(2) },
@@ -315,7 +324,7 @@ fn jittery(seed: u64, arrivals: Arrivals, book_refused_slots: bool) -> (Vec<Reco
     add_pool(&mut sim, &pool).unwrap();
     sim.run().unwrap();
     let ctx = CheckContext::after(&sim);
-    (sim.history_mut().take(), ctx)
+    (detsim::protocols::records(&sim.history_mut().take()), ctx)
 }
 
 const SEEDS: u64 = 40;
@@ -390,7 +399,7 @@ fn shaped(seed: u64, arrivals: Arrivals) -> (Vec<Record<Obs>>, CheckContext) {
         },
         _ => Latency::constant(SimTime::ZERO),
     };
-    let mut sim = Simulation::<Msg, Obs>::new(
+    let mut sim = Simulation::<Payload, Observation>::new(
         SimConfig::new(seed)
             .max_time(end)
             .random_tiebreak(seed.is_multiple_of(2)),
@@ -419,7 +428,7 @@ fn shaped(seed: u64, arrivals: Arrivals) -> (Vec<Record<Obs>>, CheckContext) {
     add_pool(&mut sim, &pool).unwrap();
     sim.run().unwrap();
     let ctx = CheckContext::after(&sim);
-    (sim.history_mut().take(), ctx)
+    (detsim::protocols::records(&sim.history_mut().take()), ctx)
 }
 
 #[test]

@@ -4,19 +4,20 @@
 //! Also the scenario format of it: `register` on the dispatcher, `service` on workers and
 //! pool clients, and the validation errors with their field paths.
 
-use detsim::check::pool::check_pool;
 use detsim::check::{CheckContext, all_passed};
-use detsim::metrics::pool::pool_metrics;
+use detsim::protocols::Obs;
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, Target, registry};
+use detsim::protocols::worker_pool::check::check_pool;
+use detsim::protocols::worker_pool::metrics::pool_metrics;
 use detsim::protocols::worker_pool::{
     Arrivals, ClientConfig, DispatcherConfig, PoolObs, WorkerConfig, client, dispatcher, worker,
 };
-use detsim::protocols::{Msg, Obs};
 use detsim::run::run_scenario;
 use detsim::scenario::load::parse_scenario;
 use detsim::{
     Dist, DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
+use detsim::{Observation, Payload};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -35,7 +36,7 @@ struct Nodes {
 
 /// A registry, a registering dispatcher fed by two closed-loop clients, two workers;
 /// workers and clients find the dispatcher by service name only.
-fn discovering_pool(sim: &mut Simulation<Msg, Obs>) -> Nodes {
+fn discovering_pool(sim: &mut Simulation<Payload, Observation>) -> Nodes {
     let reg = sim.add_node("registry", registry(RegistryConfig::default())).unwrap();
     let d = sim
         .add_node(
@@ -121,7 +122,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
     // clients that it is back.
     let (crash, restart) = (ms(300), ms(900));
     let run = || {
-        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(5).max_time(SimTime::from_secs(5)));
+        let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(5).max_time(SimTime::from_secs(5)));
         sim.network_mut().set_default(link()).unwrap();
         let nodes = discovering_pool(&mut sim);
         sim.schedule(crash, Fault::Crash { node: nodes.dispatcher }).unwrap();
@@ -130,7 +131,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
         sim.run().unwrap();
         let end = sim.now();
         let hash = sim.trace_hash();
-        (nodes, sim.history_mut().take(), end, hash)
+        (nodes, detsim::protocols::records(&sim.history_mut().take()), end, hash)
     };
     let (nodes, records, end, hash) = run();
     let d = nodes.dispatcher;
@@ -142,7 +143,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
     };
     let v = check_pool(&records, &ctx, SimTime::from_secs(2));
     assert!(all_passed(&v), "{v:?}");
-    let v = detsim::check::discovery::check_all(&records, &ctx);
+    let v = detsim::protocols::discovery::check::check_all(&records, &ctx);
     assert!(all_passed(&v), "{v:?}");
     let m = pool_metrics(&records, end);
     let total = JOBS_PER_CLIENT * nodes.clients.len() as u64;
@@ -206,7 +207,7 @@ fn discovering_pool_passes_a_nemesis_sweep() {
     let mut dispatcher_crashes = 0;
     let mut empty_answers = 0;
     for seed in 0..40 {
-        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(seed).max_time(SimTime::from_secs(8)));
+        let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(SimTime::from_secs(8)));
         sim.network_mut().set_default(link()).unwrap();
         let nodes = discovering_pool(&mut sim);
         let mut targets = nodes.workers.clone();
@@ -238,7 +239,7 @@ fn discovering_pool_passes_a_nemesis_sweep() {
             .iter()
             .filter(|f| f.fault == Fault::Crash { node: nodes.dispatcher })
             .count();
-        let records = sim.history_mut().take();
+        let records = detsim::protocols::records(&sim.history_mut().take());
         let v = check_pool(&records, &ctx, SimTime::from_secs(3));
         assert!(all_passed(&v), "seed {seed}: {v:?}");
         let m = pool_metrics(&records, ctx.end);
@@ -283,8 +284,13 @@ const GOOD_CLIENT: &str = r#""service": { "registry": "registry", "service": "po
 
 #[test]
 fn scenario_with_a_discovering_pool_runs_and_passes() {
-    let s = parse_scenario("pool.json", &scenario_text(GOOD_WORKER, GOOD_CLIENT)).unwrap();
-    let r = run_scenario(&s, 3, None).unwrap();
+    let s = parse_scenario(
+        &detsim::Protocols::builtin(),
+        "pool.json",
+        &scenario_text(GOOD_WORKER, GOOD_CLIENT),
+    )
+    .unwrap();
+    let r = run_scenario(&detsim::Protocols::builtin(), &s, 3, None).unwrap();
     assert!(r.violations.is_empty(), "{:?}", r.violations);
     let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
     assert!(
@@ -298,15 +304,24 @@ fn scenario_with_a_discovering_pool_runs_and_passes() {
         r#""service": { "registry": "registry", "service": "pool" }"#,
         r#""dispatcher": "dispatcher""#,
     );
-    let s = parse_scenario("pool.json", &scenario_text(&fixed_worker, GOOD_CLIENT)).unwrap();
-    let r = run_scenario(&s, 3, None).unwrap();
+    let s = parse_scenario(
+        &detsim::Protocols::builtin(),
+        "pool.json",
+        &scenario_text(&fixed_worker, GOOD_CLIENT),
+    )
+    .unwrap();
+    let r = run_scenario(&detsim::Protocols::builtin(), &s, 3, None).unwrap();
     assert!(r.violations.is_empty(), "{:?}", r.violations);
 }
 
 #[test]
 fn scenario_validation_names_the_field() {
     let problems = |worker: &str, client: &str| -> Vec<String> {
-        match parse_scenario("pool.json", &scenario_text(worker, client)) {
+        match parse_scenario(
+            &detsim::Protocols::builtin(),
+            "pool.json",
+            &scenario_text(worker, client),
+        ) {
             Ok(_) => vec![],
             Err(e) => e.0.iter().map(|p| format!("{}: {}", p.place, p.message)).collect(),
         }
@@ -344,7 +359,7 @@ fn scenario_validation_names_the_field() {
     );
     // The dispatcher's registration is checked like an RPC server's.
     let text = scenario_text(GOOD_WORKER, GOOD_CLIENT).replace(r#""ttl": "200ms""#, r#""ttl": "0s""#);
-    let e = parse_scenario("pool.json", &text).unwrap_err();
+    let e = parse_scenario(&detsim::Protocols::builtin(), "pool.json", &text).unwrap_err();
     assert!(e.0.iter().any(|p| p.place.contains("nodes[1].register.ttl")), "{e}");
     // A bad service-time distribution is named down to its field.
     let p = problems(

@@ -6,17 +6,17 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::metrics::pool::{PoolMetrics, PoolReport};
 use detsim::metrics::queueing::{MmcPrediction, mmc};
+use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
-use detsim::protocols::{Msg, Obs};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
+use detsim::{Observation, Payload};
 
 /// Run `jobs` Poisson arrivals at `lambda`/s into `workers` workers of `slots` slots with
 /// exponential service at `mu`/s; streaming metrics, no history kept.
 fn mmc_run(seed: u64, lambda: f64, mu: f64, workers: u32, slots: u32, jobs: u64) -> PoolReport {
     let end = SimTime::from_nanos_f64(jobs as f64 / lambda * 1e9);
-    let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(seed).max_time(end));
+    let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
     sim.network_mut()
         .set_default(LinkConfig {
             latency: Latency::constant(SimTime::ZERO),
@@ -160,26 +160,32 @@ fn mmc_agrees_with_erlang_c_long() {
 /// scenario's own parameters, to the precision printed.
 #[test]
 fn the_mmc_scenario_quotes_erlang_c() {
-    use detsim::scenario::nodes::ArrivalsSpec;
-    use detsim::scenario::{NodeSpec, load_scenario};
+    use detsim::protocols::worker_pool::roles::{ArrivalsSpec, DispatcherRole, WorkerRole};
+    use detsim::scenario::load_scenario;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pool_poisson_mmc.json");
-    let s = load_scenario(&path).unwrap();
+    let s = load_scenario(&detsim::Protocols::builtin(), &path).unwrap();
     let (mut lambda, mut means, mut c) = (None, Vec::new(), 0u32);
     for n in &s.nodes {
-        match n {
-            NodeSpec::Dispatcher {
-                arrivals: ArrivalsSpec::Poisson { rate, .. },
-                ..
-            } => lambda = Some(*rate),
-            NodeSpec::Worker {
-                slots,
-                service_time: Dist::Exponential { mean },
-                ..
-            } => {
+        match (n.as_ref().get::<DispatcherRole>(), n.as_ref().get::<WorkerRole>()) {
+            (
+                Some(DispatcherRole {
+                    arrivals: ArrivalsSpec::Poisson { rate, .. },
+                    ..
+                }),
+                _,
+            ) => lambda = Some(*rate),
+            (
+                _,
+                Some(WorkerRole {
+                    slots,
+                    service_time: Dist::Exponential { mean },
+                    ..
+                }),
+            ) => {
                 c += slots;
                 means.push(*mean);
             }
-            other => panic!("not an M/M/c node: {other:?}"),
+            _ => panic!("not an M/M/c node: {n:?}"),
         }
     }
     means.dedup();

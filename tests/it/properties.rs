@@ -40,14 +40,14 @@ fn generated_scenarios_and_their_shrinks_are_valid() {
             let mut tree = strat.new_tree(&mut runner).unwrap();
             if i < 5 {
                 let s = tree.current();
-                let r = detsim::run::run_scenario(&s, s.seed, None).unwrap();
+                let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, s.seed, None).unwrap();
                 delivered += r.messages.delivered;
             }
             let mut steps = 0;
             loop {
                 let s = tree.current();
                 assert_eq!(
-                    validate(&s),
+                    validate(&detsim::Protocols::builtin(), &s),
                     vec![],
                     "invalid generated scenario:\n{}",
                     detsim::explore::testing::scenario_json(&s)
@@ -200,10 +200,11 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
     // proptest's minimal case is usually small already (see the printed sizes), but its
     // shrinking can stall on a seed; the bounds are asserted after `detsim::explore::shrink` below.
     // The minimal case really fails, at its own seed, through the ordinary runner.
-    let r = detsim::run::run_scenario(&s, s.seed, None).unwrap();
+    let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, s.seed, None).unwrap();
     assert!(r.violations.iter().any(|v| v.check == check));
     // `detsim shrink`'s algorithm takes it further (or leaves it as small as it is).
-    let further = detsim::explore::shrink::shrink(&s, s.seed, check, Default::default()).unwrap();
+    let further =
+        detsim::explore::shrink::shrink(&detsim::Protocols::builtin(), &s, s.seed, check, Default::default()).unwrap();
     eprintln!("{}: after detsim::explore::shrink {}", c.test, further.after);
     assert!(further.after.faults <= sizes.faults && further.after.nodes <= sizes.nodes);
     assert!(further.after.jobs <= sizes.jobs && further.after.duration <= sizes.duration);
@@ -215,7 +216,13 @@ fn hunt(c: &Canary, seed: u64) -> Scenario {
         detsim::explore::testing::scenario_json(&further.scenario)
     );
     // The shrunk case is still the canary's bug: switched off, it passes.
-    let off = detsim::run::run_scenario(&further.scenario.without_canaries(), s.seed, None).unwrap();
+    let off = detsim::run::run_scenario(
+        &detsim::Protocols::builtin(),
+        &further.scenario.without_canaries(),
+        s.seed,
+        None,
+    )
+    .unwrap();
     assert!(
         !off.violations.iter().any(|v| v.check == check),
         "{}: the shrunk case fails {check} with the canary off too:\n{}",

@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use detsim::check::heal::Touch;
-use detsim::check::rpc::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::check::{CheckContext, Status, all_passed};
-use detsim::metrics::rpc::{RpcMetrics, RpcSummary};
 use detsim::protocols::Obs;
+use detsim::protocols::rpc::check::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::protocols::rpc::client::Calls;
+use detsim::protocols::rpc::metrics::{RpcMetrics, RpcSummary};
 use detsim::protocols::rpc::{
     AppError, CallError, Pacing, Request, RetryPolicy, RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload,
     client, server,
@@ -19,7 +19,7 @@ use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
 
-type Sim = Simulation<detsim::protocols::Msg, Obs>;
+type Sim = Simulation<detsim::Payload, detsim::Observation>;
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -37,7 +37,7 @@ fn finish(mut sim: Sim, metrics: Rc<RefCell<RpcMetrics>>) -> Run {
     sim.run().unwrap();
     let ctx = CheckContext::after(&sim);
     let hash = sim.trace_hash();
-    let records = sim.history_mut().take();
+    let records = detsim::protocols::records(&sim.history_mut().take());
     let metrics = metrics.borrow().summary();
     Run {
         records,

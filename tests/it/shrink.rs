@@ -12,32 +12,72 @@ use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
 
 fn read_failure(p: &std::path::Path) -> FailureFile {
-    parse_failure(&p.display().to_string(), &std::fs::read_to_string(p).unwrap()).unwrap()
+    parse_failure(
+        &detsim::Protocols::builtin(),
+        &p.display().to_string(),
+        &std::fs::read_to_string(p).unwrap(),
+    )
+    .unwrap()
 }
 
 #[test]
 fn library_shrink_is_smaller_deterministic_and_still_fails() {
-    let s = load_scenario(&PathBuf::from(scenario("deposit_partition_canary"))).unwrap();
-    let a = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
-    let b = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
+    let s = load_scenario(
+        &detsim::Protocols::builtin(),
+        &PathBuf::from(scenario("deposit_partition_canary")),
+    )
+    .unwrap();
+    let a = shrink(
+        &detsim::Protocols::builtin(),
+        &s,
+        s.seed,
+        "rpc.at_most_once",
+        ShrinkOptions::default(),
+    )
+    .unwrap();
+    let b = shrink(
+        &detsim::Protocols::builtin(),
+        &s,
+        s.seed,
+        "rpc.at_most_once",
+        ShrinkOptions::default(),
+    )
+    .unwrap();
     assert_eq!(a, b, "same input, same output");
     assert_eq!(a.before, Sizes::of(&s));
     assert!(a.after.faults < a.before.faults, "{} -> {}", a.before, a.after);
     assert!(a.after.nodes < a.before.nodes && a.after.jobs < a.before.jobs);
     assert!(a.after.duration < a.before.duration);
     assert_eq!(a.scenario.seed, s.seed);
-    let r = detsim::run::run_scenario(&a.scenario, s.seed, None).unwrap();
+    let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &a.scenario, s.seed, None).unwrap();
     assert!(r.violations.iter().any(|v| v.check == "rpc.at_most_once"));
     assert_eq!(r.trace_hash, a.report.trace_hash);
     // A run budget is honoured.
-    let tight = shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions { max_runs: 3 }).unwrap();
+    let tight = shrink(
+        &detsim::Protocols::builtin(),
+        &s,
+        s.seed,
+        "rpc.at_most_once",
+        ShrinkOptions { max_runs: 3 },
+    )
+    .unwrap();
     assert!(tight.runs <= 3);
 }
 
 #[test]
 fn library_shrink_refuses_what_does_not_fail() {
-    let s = load_scenario(&PathBuf::from(scenario("deposit_partition"))).unwrap();
-    match shrink(&s, s.seed, "rpc.at_most_once", ShrinkOptions::default()) {
+    let s = load_scenario(
+        &detsim::Protocols::builtin(),
+        &PathBuf::from(scenario("deposit_partition")),
+    )
+    .unwrap();
+    match shrink(
+        &detsim::Protocols::builtin(),
+        &s,
+        s.seed,
+        "rpc.at_most_once",
+        ShrinkOptions::default(),
+    ) {
         Err(ShrinkError::NotReproduced { check, seed }) => {
             assert_eq!((check.as_str(), seed), ("rpc.at_most_once", s.seed))
         }
@@ -46,7 +86,7 @@ fn library_shrink_refuses_what_does_not_fail() {
     let mut bad = s.clone();
     bad.duration = detsim::SimTime::ZERO;
     assert!(matches!(
-        shrink(&bad, 1, "x", ShrinkOptions::default()),
+        shrink(&detsim::Protocols::builtin(), &bad, 1, "x", ShrinkOptions::default()),
         Err(ShrinkError::Invalid(_))
     ));
 }
@@ -148,7 +188,11 @@ fn cli_shrink_exit_codes() {
     let out = detsim(&["shrink", dir.join("nope.json").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     // A FAILURE file whose failure does not come back: exit 1, nothing written.
-    let s = load_scenario(&PathBuf::from(scenario("deposit_partition"))).unwrap();
+    let s = load_scenario(
+        &detsim::Protocols::builtin(),
+        &PathBuf::from(scenario("deposit_partition")),
+    )
+    .unwrap();
     let f = FailureFile {
         detsim_failure: 1,
         seed: s.seed,
@@ -168,7 +212,7 @@ fn cli_shrink_exit_codes() {
 
 /// Does `s` fail `check` at `seed`?
 fn fails(s: &detsim::scenario::Scenario, seed: u64, check: &str) -> bool {
-    detsim::run::run_scenario(s, seed, None)
+    detsim::run::run_scenario(&detsim::Protocols::builtin(), s, seed, None)
         .unwrap()
         .violations
         .iter()
@@ -202,7 +246,7 @@ fn shrinking_keeps_the_bug_not_another_one() {
     assert_eq!(after.check, "pool.liveness");
     let s = &after.scenario;
     assert!(
-        s.nodes.iter().any(|n| n.role() == "worker"),
+        s.nodes.iter().any(|n| n.role == "worker"),
         "a pool without workers fails for another reason"
     );
     assert!(!s.faults.is_empty(), "the bug needs a fault");
@@ -231,11 +275,18 @@ fn every_canary_shrinks_to_a_case_that_passes_with_the_canary_off() {
         PathBuf::from(scenario("deposit_partition_canary")),
         crate::scenarios::planted_nemesis(&dir),
     ] {
-        let s = load_scenario(&file).unwrap();
+        let s = load_scenario(&detsim::Protocols::builtin(), &file).unwrap();
         let seed = (0..10)
             .find(|seed| fails(&s, *seed, "rpc.at_most_once"))
             .expect("the canary is found");
-        let shrunk = shrink(&s, seed, "rpc.at_most_once", ShrinkOptions::default()).unwrap();
+        let shrunk = shrink(
+            &detsim::Protocols::builtin(),
+            &s,
+            seed,
+            "rpc.at_most_once",
+            ShrinkOptions::default(),
+        )
+        .unwrap();
         assert!(fails(&shrunk.scenario, seed, "rpc.at_most_once"));
         assert!(
             !fails(&shrunk.scenario.without_canaries(), seed, "rpc.at_most_once"),
@@ -250,7 +301,7 @@ fn the_phantom_booking_canary_shrinks_to_a_case_that_passes_with_the_canary_off(
     // Three workers, leases shorter than the jobs, the pre-fix dispatcher: caught by
     // pool.work_conservation with no fault at all. The shrunk case keeps a worker (every
     // role of the pool) and passes once the canary is off.
-    let s = detsim::scenario::parse_scenario(
+    let s = detsim::scenario::parse_scenario(&detsim::Protocols::builtin(),
         "phantom.json",
         r#"{ "name": "phantom", "seed": 1, "duration": "60s",
       "nodes": [
@@ -265,9 +316,9 @@ fn the_phantom_booking_canary_shrinks_to_a_case_that_passes_with_the_canary_off(
     .unwrap();
     let check = "pool.work_conservation";
     assert!(fails(&s, 1, check), "the canary is caught");
-    let shrunk = shrink(&s, 1, check, ShrinkOptions::default()).unwrap();
+    let shrunk = shrink(&detsim::Protocols::builtin(), &s, 1, check, ShrinkOptions::default()).unwrap();
     assert!(shrunk.after.nodes < shrunk.before.nodes && shrunk.after.jobs < shrunk.before.jobs);
-    assert!(shrunk.scenario.nodes.iter().any(|n| n.role() == "worker"));
+    assert!(shrunk.scenario.nodes.iter().any(|n| n.role == "worker"));
     assert!(fails(&shrunk.scenario, 1, check));
     assert!(
         !fails(&shrunk.scenario.without_canaries(), 1, check),

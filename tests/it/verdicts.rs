@@ -107,8 +107,10 @@ fn a_dispatcher_with_no_workers_is_refused_and_its_run_fails() {
         err.contains("noworker.json:at nodes[0]: dispatcher \"dispatcher\" has no worker"),
         "{err}"
     );
-    let s: detsim::scenario::Scenario = serde_json::from_str(text).unwrap();
-    let r = detsim::run::run_scenario(&s, 1, None).unwrap();
+    let s: detsim::scenario::Scenario = detsim::Protocols::builtin()
+        .scope(|| serde_json::from_str(text))
+        .unwrap();
+    let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
     assert_eq!(r.outcome, detsim::engine::sim::Outcome::Quiescent);
     let live = r.checks.iter().find(|c| c.name == "pool.liveness").unwrap();
     assert_eq!(live.status, detsim::run::report::Status::Fail);

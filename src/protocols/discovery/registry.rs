@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::{DiscMsg, DiscObs};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
 
@@ -84,12 +85,13 @@ impl Registry {
     }
 }
 
-impl Node<Msg, Obs> for Registry {
+impl Node<Payload, Observation> for Registry {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         ctx.set_timer(self.cfg.sweep_every.max(SimTime(1)), SWEEP);
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         let Msg::Disc(msg) = msg else { return };
         self.sweep(ctx);
         let now = ctx.now();

@@ -21,14 +21,15 @@
 //!     registry, DiscMsg, RegistrantConfig, Registrant, RegistryConfig, Resolver, ResolverConfig,
 //! };
 //! use detsim::protocols::{Msg, Obs, ProtoCtx};
+//! use detsim::{Observation, Payload};
 //! use detsim::{Node, NodeId, SimConfig, SimTime, Simulation, TimerId};
 //!
 //! /// A node that finds the members of "svc" and keeps the last answer.
 //! struct Finder(Resolver, Vec<NodeId>);
-//! impl Node<Msg, Obs> for Finder {
+//! impl Node<Payload, Observation> for Finder {
 //!     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) { self.0.start(ctx) }
-//!     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
-//!         if let Msg::Disc(m) = &msg && self.0.on_message(ctx, from, m) {
+//!     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+//!         if let Some(Msg::Disc(m)) = msg.downcast_ref::<Msg>() && self.0.on_message(ctx, from, m) {
 //!             self.1 = self.0.members().to_vec();
 //!         }
 //!     }
@@ -36,13 +37,13 @@
 //! }
 //! /// A node that registers under "svc".
 //! struct Member(Registrant);
-//! impl Node<Msg, Obs> for Member {
+//! impl Node<Payload, Observation> for Member {
 //!     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) { self.0.start(ctx) }
-//!     fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Msg) {}
+//!     fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Payload) {}
 //!     fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, t: TimerId, tag: u64) { self.0.on_timer(ctx, t, tag); }
 //! }
 //!
-//! let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
+//! let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
 //! let reg = sim.add_node("registry", registry(RegistryConfig::default())).unwrap();
 //! sim.add_node("member", move || {
 //!     Box::new(Member(Registrant::new(RegistrantConfig::new(reg, "svc", SimTime::from_millis(300)))))
@@ -53,8 +54,8 @@
 //! sim.run().unwrap();
 //! // Every answer (the first lookup, then one each 50 ms retry while empty) ends with
 //! // the member found.
-//! let answers: Vec<_> = sim.history().records().iter().filter_map(|r| match &r.obs {
-//!     Obs::Disc(detsim::protocols::discovery::DiscObs::LookupResult { members, .. }) => Some(members.clone()),
+//! let answers: Vec<_> = sim.history().records().iter().filter_map(|r| match r.obs.get::<Obs>() {
+//!     Some(Obs::Disc(detsim::protocols::discovery::DiscObs::LookupResult { members, .. })) => Some(members.clone()),
 //!     _ => None,
 //! }).collect();
 //! assert_eq!(answers.last(), Some(&vec![NodeId(1)]));

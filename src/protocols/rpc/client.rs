@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::engine::error::Error;
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::Resolver;
 pub use crate::protocols::discovery::Target;
 use crate::protocols::rpc::{CallError, Request, RpcMsg, RpcObs};
@@ -413,7 +414,7 @@ impl RpcClient {
     }
 }
 
-impl Node<Msg, Obs> for RpcClient {
+impl Node<Payload, Observation> for RpcClient {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         if let Some(r) = &mut self.resolver {
             r.start(ctx);
@@ -421,7 +422,8 @@ impl Node<Msg, Obs> for RpcClient {
         self.schedule_next(ctx, self.cfg.workload.start_after);
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         match msg {
             Msg::Rpc(RpcMsg::Return { call, reply }) => {
                 // Late or duplicate replies of finished calls are ignored.

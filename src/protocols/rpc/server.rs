@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::node::{Node, NodeId, TimerId};
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::{Registrant, RegistrantConfig};
 use crate::protocols::rpc::{Reply, Request, RpcMsg, RpcObs, execute};
 use crate::protocols::{Msg, Obs, ProtoCtx, ProtoNode};
@@ -76,14 +77,15 @@ impl RpcServer {
     }
 }
 
-impl Node<Msg, Obs> for RpcServer {
+impl Node<Payload, Observation> for RpcServer {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         if let Some(r) = &mut self.registrant {
             r.start(ctx);
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         let Msg::Rpc(RpcMsg::Call { call, ack_below, req }) = msg else {
             return;
         };

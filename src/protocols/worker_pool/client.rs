@@ -13,8 +13,9 @@ use super::config::ClientConfig;
 use super::{JobId, PoolMsg, PoolObs, observe, send};
 use crate::engine::dist::Sampler;
 use crate::engine::node::{Node, NodeId, TimerId};
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::Endpoint;
-use crate::protocols::{Msg, Obs, ProtoCtx};
+use crate::protocols::{Msg, ProtoCtx};
 
 const RETRY: u64 = 1;
 const THINK: u64 = 2;
@@ -91,7 +92,7 @@ impl Client {
     }
 }
 
-impl Node<Msg, Obs> for Client {
+impl Node<Payload, Observation> for Client {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         self.dispatcher.start(ctx);
         if ctx.durable::<Durable>().waiting {
@@ -101,7 +102,8 @@ impl Node<Msg, Obs> for Client {
         }
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         if let Msg::Disc(m) = &msg {
             // A dispatcher is known (again, or a new one): resubmit the job waiting there.
             if self.dispatcher.on_message(ctx, from, m) && ctx.durable::<Durable>().waiting {

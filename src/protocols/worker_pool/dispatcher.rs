@@ -24,8 +24,9 @@ use super::{JobId, PoolMsg, PoolObs, SlotReport, observe, send};
 use crate::FastMap;
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::Registrant;
-use crate::protocols::{Msg, Obs, ProtoCtx};
+use crate::protocols::{Msg, ProtoCtx};
 
 /// The arrival timer's tag; lease timers are tagged with their lease number (< 2^63).
 const ARRIVAL: u64 = u64::MAX;
@@ -556,7 +557,7 @@ impl Dispatcher {
     }
 }
 
-impl Node<Msg, Obs> for Dispatcher {
+impl Node<Payload, Observation> for Dispatcher {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         if let Some(r) = &mut self.registrant {
             r.start(ctx);
@@ -586,7 +587,8 @@ impl Node<Msg, Obs> for Dispatcher {
         });
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         let Msg::Pool(m) = msg else {
             return;
         };
@@ -634,7 +636,7 @@ mod tests {
         restarts: u32,
     }
 
-    impl Node<Msg, Obs> for Restarting {
+    impl Node<Payload, Observation> for Restarting {
         fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
             for incarnation in 0..self.restarts {
                 let slots = self.slots;
@@ -645,12 +647,12 @@ mod tests {
                 send(ctx, self.dispatcher, PoolMsg::Hello { slots, report });
             }
         }
-        fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Msg) {}
+        fn on_message(&mut self, _: &mut ProtoCtx<'_>, _: NodeId, _: Payload) {}
     }
 
     #[test]
     fn free_slots_of_an_idle_pool_stay_bounded_across_worker_restarts() {
-        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
+        let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(SimTime::from_secs(1)));
         let cfg = DispatcherConfig {
             arrivals: Arrivals::Batch { n: 0 },
             queue_capacity: None,
@@ -710,11 +712,12 @@ mod tests {
         }
     }
 
-    impl Node<Msg, Obs> for Scripted {
+    impl Node<Payload, Observation> for Scripted {
         fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
             self.hello(ctx);
         }
-        fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, _: NodeId, m: Msg) {
+        fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, _: NodeId, m: Payload) {
+            let Ok(m) = m.downcast::<Msg>() else { return };
             let Msg::Pool(PoolMsg::Assign { assign, job, value }) = m else {
                 return;
             };
@@ -753,7 +756,7 @@ mod tests {
     /// One dispatcher with `jobs` batch jobs and `lease`, and a [`Scripted`] worker; the
     /// dispatcher's observations with their times (ms).
     fn scripted(jobs: u64, lease: SimTime, worker: Scripted) -> Vec<(u64, PoolObs)> {
-        let mut sim = Simulation::<Msg, Obs>::new(SimConfig::new(1).max_time(SimTime::from_millis(400)));
+        let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(SimTime::from_millis(400)));
         let cfg = DispatcherConfig {
             arrivals: Arrivals::Batch { n: jobs },
             lease,
@@ -772,8 +775,8 @@ mod tests {
             .records()
             .iter()
             .filter(|r| r.node == d)
-            .filter_map(|r| match &r.obs {
-                Obs::Pool(o) => Some((r.at.as_nanos() / 1_000_000, o.clone())),
+            .filter_map(|r| match r.obs.get::<crate::protocols::Obs>() {
+                Some(crate::protocols::Obs::Pool(o)) => Some((r.at.as_nanos() / 1_000_000, o.clone())),
                 _ => None,
             })
             .collect()

@@ -20,8 +20,9 @@ use super::{JobId, PoolMsg, PoolObs, SlotReport, expected_result, observe, send}
 use crate::engine::dist::Sampler;
 use crate::engine::node::{Node, NodeId, TimerId};
 use crate::engine::time::SimTime;
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::Endpoint;
-use crate::protocols::{Msg, Obs, ProtoCtx};
+use crate::protocols::{Msg, ProtoCtx};
 
 /// The heartbeat timer's tag; job timers are tagged with their lease number.
 const HEARTBEAT: u64 = u64::MAX;
@@ -191,7 +192,7 @@ impl Worker {
     }
 }
 
-impl Node<Msg, Obs> for Worker {
+impl Node<Payload, Observation> for Worker {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         observe(
             ctx,
@@ -206,7 +207,8 @@ impl Node<Msg, Obs> for Worker {
         ctx.set_timer(self.cfg.heartbeat, HEARTBEAT);
     }
 
-    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        let Ok(msg) = msg.downcast::<Msg>() else { return };
         match msg {
             Msg::Pool(PoolMsg::Assign { assign, job, value }) => self.on_assign(ctx, from, assign, job, value),
             // A dispatcher is known (again, or a new one): be known to it now.

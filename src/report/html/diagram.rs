@@ -382,7 +382,7 @@ fn violations(s: &mut String, l: &Layout, inp: &DiagramInput<'_>) {
             WIDTH - RIGHT,
             WIDTH - RIGHT - 4.0,
             y - 5.0,
-            esc(&v.check),
+            esc(v.check.as_str()),
             short_time(v.at.0)
         );
         for e in &v.events {

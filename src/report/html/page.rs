@@ -243,13 +243,13 @@ pub fn page(p: &PageInput<'_>) -> String {
                 format!(
                     r##"<a href="#violation-{}">{} at {}</a>"##,
                     i + 1,
-                    esc(&v.check),
+                    esc(v.check.as_str()),
                     short_time(v.at.0)
                 )
             } else {
                 format!(
                     r#"<span class="mono">{}</span> at {} <span class="note">(outside the diagram's window; see it with <code>--report-window</code>)</span>"#,
-                    esc(&v.check),
+                    esc(v.check.as_str()),
                     short_time(v.at.0)
                 )
             };

@@ -3,6 +3,7 @@
 //! start), and, when that window was not known in advance, a second run of the same
 //! scenario and seed (deterministic, so the same run) to collect the window's messages.
 
+use crate::plugin::Protocols;
 use std::io::Write;
 
 use super::collect::{Tee, TraceCollector};
@@ -37,6 +38,7 @@ pub struct HtmlReport {
 /// start; a window that starts after the end of the run is an error); `command` is the
 /// command line shown as the way to reproduce the run.
 pub fn run_with_report(
+    protocols: &Protocols,
     s: &Scenario,
     seed: u64,
     trace: Option<Box<dyn Write>>,
@@ -50,9 +52,10 @@ pub fn run_with_report(
         Some(t) => Box::new(Tee(t, Box::new(collector))),
         None => Box::new(collector),
     };
-    let (report, (names, plot)) = run_scenario_with(s, seed, Some(sink), |sim| {
+    let (report, (names, plot)) = run_scenario_with(protocols, s, seed, Some(sink), |sim| {
         let c = cell.borrow();
-        let plot = series::build(sim.history().records(), sim.now(), &c.delivered, &c.dropped);
+        let records = crate::protocols::records(sim.history().records());
+        let plot = series::build(&records, sim.now(), &c.delivered, &c.dropped);
         (sim.node_names().to_vec(), plot)
     })?;
     let mut collected = cell.replace(Default::default());
@@ -69,7 +72,7 @@ pub fn run_with_report(
             let first = report.violations.first().map(|v| v.at);
             let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
             let (collector, cell) = TraceCollector::new(Some(w), node_names);
-            let (again, ()) = run_scenario_with(s, seed, Some(Box::new(collector)), |_| ())?;
+            let (again, ()) = run_scenario_with(protocols, s, seed, Some(Box::new(collector)), |_| ())?;
             if again.trace_hash != report.trace_hash {
                 return Err(Error::InvalidParameter(format!(
                     "the second run for the report diverged (trace hash {} then {}): the scenario is not deterministic",

@@ -4,24 +4,31 @@
 //! |---|---|
 //! | `disc.no_phantom` | every member of every lookup answer (served by a registry, or received by a client) is a node that had sent a heartbeat for that service before; and every member a registry serves was registered at that registry before |
 //! | `disc.no_stale` | a registry never serves a member whose last registration or renewal there was more than two TTLs before the lookup (the entry had been expired for more than one TTL) |
-//! | `disc.visible_after_heal` | every server still heartbeating at or after `heal_at` is in every answer its registry serves for its service from `max(its first heartbeat after the heal, heal_at) + ttl` on; and every registration (a server heartbeating for a service to a registry, and not itself down or paused at the end) reaches its registry after the last fault (a `Registered` or `Renewed` there at or after `heal_at`), by the rule of [`super::liveness`]: a violation once `max(first heartbeat after the heal, heal) + ttl` is past, or when the run healed and ended quiescent; `not_judged` when the run never healed (e.g. the registry crashed for good) or ended before that; every node configured to register must have sent a heartbeat |
+//! | `disc.visible_after_heal` | every server still heartbeating at or after `heal_at` is in every answer its registry serves for its service from `max(its first heartbeat after the heal, heal_at) + ttl` on; and every registration (a server heartbeating for a service to a registry, and not itself down or paused at the end) reaches its registry after the last fault (a `Registered` or `Renewed` there at or after `heal_at`), by the rule of [`crate::check::liveness`]: a violation once `max(first heartbeat after the heal, heal) + ttl` is past, or when the run healed and ended quiescent; `not_judged` when the run never healed (e.g. the registry crashed for good) or ended before that; every node configured to register must have sent a heartbeat |
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::check::liveness::Judge;
-use crate::check::{CheckContext, Verdict, Violation};
+use crate::check::{CheckContext, CheckId, Verdict, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::discovery::DiscObs;
 
+/// The id of `disc.no_phantom`.
+pub const NO_PHANTOM: CheckId = CheckId::new("disc.no_phantom");
+/// The id of `disc.no_stale`.
+pub const NO_STALE: CheckId = CheckId::new("disc.no_stale");
+/// The id of `disc.visible_after_heal`.
+pub const VISIBLE_AFTER_HEAL: CheckId = CheckId::new("disc.visible_after_heal");
+
 /// Every discovery check, in order: `disc.no_phantom`, `disc.no_stale`,
 /// `disc.visible_after_heal`.
 pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
     vec![
-        Verdict::judged("disc.no_phantom", check_no_phantom(records, ctx)),
-        Verdict::judged("disc.no_stale", check_no_stale(records, ctx)),
+        Verdict::judged(NO_PHANTOM, check_no_phantom(records, ctx)),
+        Verdict::judged(NO_STALE, check_no_stale(records, ctx)),
         check_visible_after_heal(records, ctx),
     ]
 }
@@ -61,7 +68,7 @@ pub fn check_no_phantom(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Viol
                         continue;
                     };
                     out.push(Violation::new(
-                        "disc.no_phantom",
+                        NO_PHANTOM,
                         format!("a lookup of {service:?} returned {}, which {why}", ctx.name(*m)),
                         rec.at,
                         ctx,
@@ -103,7 +110,7 @@ pub fn check_no_stale(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                     if rec.at > expired_at + ttl {
                         let (m, client) = (ctx.name(*m), ctx.name(*client));
                         out.push(Violation::new(
-                            "disc.no_stale",
+                            NO_STALE,
                             format!(
                                 "{} answered a lookup of {service:?} by {client} with {m}, whose entry expired at {expired_at}, more than one TTL ({ttl}) before",
                                 ctx.name(rec.node)
@@ -143,7 +150,7 @@ struct Registration {
 /// on, every live server is in its registry's answers; every registration reaches its
 /// registry after the last fault.
 pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
-    let mut judge = Judge::new(ctx, "disc.visible_after_heal", ("registration", "registrations"));
+    let mut judge = Judge::new(ctx, VISIBLE_AFTER_HEAL, ("registration", "registrations"));
     let heal = ctx.heal_at;
     // (registry, service, server) -> its registration.
     let mut regs: BTreeMap<(NodeId, &str, NodeId), Registration> = BTreeMap::new();
@@ -202,7 +209,7 @@ pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> 
             }
             let (server, client) = (ctx.name(server), ctx.name(*client));
             judge.push(Violation::new(
-                "disc.visible_after_heal",
+                VISIBLE_AFTER_HEAL,
                 format!(
                     "{} answered a lookup of {service:?} by {client} without {server}, which has been heartbeating since the last fault healed at {heal} (ttl {}; due from {due})",
                     ctx.name(rec.node),
@@ -229,7 +236,7 @@ pub fn check_visible_after_heal(records: &[Record<Obs>], ctx: &CheckContext) -> 
         if let Some(o) = judge.undone(start, r.ttl) {
             let beat = r.beat_after_heal.unwrap_or(r.first_beat);
             judge.push(Violation::new(
-                "disc.visible_after_heal",
+                VISIBLE_AFTER_HEAL,
                 format!(
                     "{} heartbeats for {service:?} to {}, but no registration of it reached {} after the last fault (at {heal}): {}",
                     ctx.name(server),

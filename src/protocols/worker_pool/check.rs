@@ -8,19 +8,26 @@
 //!   violation once that deadline is at or before the end of the run, or when the run
 //!   healed and ended quiescent (nothing left to happen: the job never will be); when
 //!   the run never healed (a worker crashed for good) or ended before the deadline, the
-//!   check is `not_judged` (see [`super::liveness`]), never `pass`. Every node the
+//!   check is `not_judged` (see [`crate::check::liveness`]), never `pass`. Every node the
 //!   scenario configured to make jobs (a dispatcher's batch or Poisson arrivals, a pool
 //!   client) must have had one enter the queue (or be rejected), by the same rule.
 
 use std::collections::BTreeMap;
 
-use super::liveness::Judge;
-use super::{CheckContext, Evidence, Verdict, Violation};
+use crate::check::liveness::Judge;
+use crate::check::{CheckContext, CheckId, Evidence, Verdict, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 use crate::protocols::Obs;
 use crate::protocols::worker_pool::{JobId, PoolObs, expected_result};
+
+/// The id of `pool.correct_result`.
+pub const CORRECT_RESULT: CheckId = CheckId::new("pool.correct_result");
+/// The id of `pool.accepted_once`.
+pub const ACCEPTED_ONCE: CheckId = CheckId::new("pool.accepted_once");
+/// The id of `pool.liveness`.
+pub const LIVENESS: CheckId = CheckId::new("pool.liveness");
 
 /// How many assignment events a liveness violation quotes (the latest ones).
 const ASSIGNMENTS_QUOTED: usize = 4;
@@ -95,7 +102,7 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Ver
         if result != expected_result(value) {
             let job_s = job_name(ctx, job);
             correct.push(Violation::new(
-                "pool.correct_result",
+                CORRECT_RESULT,
                 format!(
                     "{job_s} with value {value} was accepted with result {result}, expected {}",
                     expected_result(value)
@@ -119,7 +126,7 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Ver
             let mut events = submitted_evidence(ctx, *job, jobs.get(job).and_then(|t| t.submitted));
             events.push(ctx.evidence_of(r, format!("{job_s} returned to its client with result {result}")));
             correct.push(Violation::new(
-                "pool.correct_result",
+                CORRECT_RESULT,
                 format!(
                     "{job_s} with value {value} returned result {result} to its client, expected {}",
                     expected_result(value)
@@ -141,7 +148,7 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Ver
                 }),
             );
             once.push(Violation::new(
-                "pool.accepted_once",
+                ACCEPTED_ONCE,
                 format!("{job_s} was accepted {} times", t.accepted.len()),
                 t.accepted[1].0,
                 ctx,
@@ -150,14 +157,14 @@ pub fn check_pool_safety(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Ver
         }
     }
     vec![
-        Verdict::judged("pool.correct_result", correct),
-        Verdict::judged("pool.accepted_once", once),
+        Verdict::judged(CORRECT_RESULT, correct),
+        Verdict::judged(ACCEPTED_ONCE, once),
     ]
 }
 
 /// Liveness: `pool.liveness` with the given bound after `max(submission, ctx.heal_at)`.
 pub fn check_pool_liveness(records: &[Record<Obs>], ctx: &CheckContext, bound: SimTime) -> Verdict {
-    let mut judge = Judge::new(ctx, "pool.liveness", ("job", "jobs"));
+    let mut judge = Judge::new(ctx, LIVENESS, ("job", "jobs"));
     // Jobs each node made that reached the dispatcher (queued or turned away).
     let mut made: BTreeMap<NodeId, u64> = BTreeMap::new();
     for r in records {
@@ -190,7 +197,7 @@ pub fn check_pool_liveness(records: &[Record<Obs>], ctx: &CheckContext, bound: S
         };
         let mut events = submitted_evidence(ctx, job, t.submitted);
         events.extend(t.moves);
-        judge.push(Violation::new("pool.liveness", message, at, ctx, events));
+        judge.push(Violation::new(LIVENESS, message, at, ctx, events));
     }
     judge.sources(|node| made.get(&node).copied().unwrap_or(0));
     judge.finish()

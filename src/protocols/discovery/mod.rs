@@ -15,12 +15,17 @@
 //! [`Resolver`] (to find others): both are driven from the node's own handlers and own
 //! one timer tag each, chosen by the embedding node.
 
+pub mod check;
 pub mod endpoint;
+pub mod metrics;
+mod protocol;
 pub mod registrant;
 pub mod registry;
 pub mod resolver;
+pub mod roles;
 
 pub use endpoint::{Endpoint, Target};
+pub use protocol::Discovery;
 pub use registrant::{Registrant, RegistrantConfig};
 pub use registry::{RegistryConfig, registry};
 pub use resolver::{Resolver, ResolverConfig};

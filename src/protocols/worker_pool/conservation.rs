@@ -67,8 +67,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::pool::job_name;
-use super::{CheckContext, Evidence, Violation};
+use super::check::job_name;
+use crate::check::{CheckContext, CheckId, Evidence, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
@@ -76,7 +76,7 @@ use crate::protocols::Obs;
 use crate::protocols::worker_pool::{JobId, PoolObs};
 
 /// The check's name.
-pub const NAME: &str = "pool.work_conservation";
+pub const NAME: CheckId = CheckId::new("pool.work_conservation");
 
 /// At most this many violations are reported.
 pub const MAX_REPORTED: usize = 10;

@@ -16,7 +16,7 @@
 //! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
 //! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
 //! plain configuration structs in `worker_pool/config.rs`. The checkers are in
-//! [`crate::check::pool`], the streaming metrics in [`crate::metrics::pool`], the M/M/c
+//! [`crate::protocols::worker_pool::check`], the streaming metrics in [`crate::protocols::worker_pool::metrics`], the M/M/c
 //! predictions they are tested against in [`crate::metrics::queueing`].
 //!
 //! ## What survives a dispatcher crash
@@ -53,18 +53,25 @@
 //! lease. Reports carry the worker's incarnation and a sequence number, so a late or
 //! reordered report never overrides a newer one.
 
+pub mod check;
 mod client;
 mod config;
+pub mod conservation;
 mod dispatcher;
+pub mod metrics;
+mod protocol;
+pub mod roles;
 mod worker;
 
 pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};
+pub use protocol::{DEFAULT_LIVENESS_BOUND, LIVENESS_BOUND, WorkerPool};
 
 use crate::engine::error::Error;
 use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::node::NodeId;
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
+use crate::plugin::{Observation, Payload};
 use crate::protocols::discovery::Target;
 use crate::protocols::{Msg, Obs, ProtoNode};
 
@@ -442,7 +449,7 @@ pub struct PoolNodes {
 
 /// Add a whole pool to `sim`: the dispatcher (`"dispatcher"`), `cfg.workers` workers
 /// (`"worker-0"`, ...) and, for closed-loop arrivals, the clients (`"client-0"`, ...).
-pub fn add_pool(sim: &mut Simulation<Msg, Obs>, cfg: &PoolConfig) -> Result<PoolNodes, Error> {
+pub fn add_pool(sim: &mut Simulation<Payload, Observation>, cfg: &PoolConfig) -> Result<PoolNodes, Error> {
     cfg.validate()?;
     let d = sim.add_node("dispatcher", dispatcher(cfg.dispatcher.clone())?)?;
     let mut workers = Vec::with_capacity(cfg.workers as usize);

@@ -14,10 +14,15 @@
 //! `ack_below` (late duplicates of finished calls). So a call executes at most once, even
 //! across server restarts, with memory bounded by the calls in flight.
 
+pub mod check;
 pub mod client;
+pub mod metrics;
+mod protocol;
+pub mod roles;
 pub mod server;
 
 pub use client::{CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
+pub use protocol::Rpc;
 pub use server::{RpcServerConfig, server};
 
 use std::collections::BTreeMap;

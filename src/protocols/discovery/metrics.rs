@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::protocols::Obs;
 use crate::protocols::discovery::DiscObs;
+use crate::protocols::{AsObs, Obs};
 
 /// Discovery metrics of a run so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -51,8 +51,10 @@ impl DiscMetrics {
     }
 
     /// Take one observation into account (non-discovery observations are ignored).
-    pub fn observe(&mut self, rec: &Record<Obs>) {
-        let Obs::Disc(o) = &rec.obs else { return };
+    pub fn observe<O: AsObs>(&mut self, rec: &Record<O>) {
+        let Some(Obs::Disc(o)) = rec.obs.as_obs() else {
+            return;
+        };
         match o {
             DiscObs::Heartbeat { .. } => self.s.heartbeats += 1,
             DiscObs::Registered {

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::engine::history::Record;
 use crate::metrics::{DurationStats, DurationSummary};
-use crate::protocols::Obs;
 use crate::protocols::rpc::RpcObs;
+use crate::protocols::{AsObs, Obs};
 
 /// RPC metrics of a run so far.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -48,8 +48,10 @@ impl RpcMetrics {
     }
 
     /// Take one observation into account (non-RPC observations are ignored).
-    pub fn observe(&mut self, rec: &Record<Obs>) {
-        let Obs::Rpc(o) = &rec.obs else { return };
+    pub fn observe<O: AsObs>(&mut self, rec: &Record<O>) {
+        let Some(Obs::Rpc(o)) = rec.obs.as_obs() else {
+            return;
+        };
         match o {
             RpcObs::Invoke { .. } => self.invoked += 1,
             RpcObs::Attempt { .. } => {}

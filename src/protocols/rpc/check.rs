@@ -6,24 +6,33 @@
 //! | `rpc.correct_result` | every reply (seen by a client, or produced by a server) to `Multiply` / `Divide` is the product / quotient, or the right error (overflow, divide by zero), by the checker's own oracle ([`oracle`]: 128-bit arithmetic with explicit range checks, independent of the server's `u64` checked arithmetic) |
 //! | `rpc.deposit_consistency` | on each (server, account), each executed deposit's balance is the previous balance plus the amount (from 0), or an overflow error when that does not fit; every deposit reply a client got is the balance one execution of that call produced on that server |
 //! | `rpc.at_most_once` | no (client, call id) is executed more than once (the promise of servers with dedupe on): a `Deposit` on all servers together, an idempotent call on each server (clients may retry those elsewhere) |
-//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`super::liveness`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
+//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check::liveness`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
 
 use std::collections::BTreeMap;
 
 use crate::check::liveness::Judge;
-use crate::check::{CheckContext, Evidence, Verdict, Violation};
+use crate::check::{CheckContext, CheckId, Evidence, Verdict, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::protocols::Obs;
 use crate::protocols::rpc::{AppError, CallError, Reply, Request, RpcObs};
 
+/// The id of `rpc.correct_result`.
+pub const CORRECT_RESULT: CheckId = CheckId::new("rpc.correct_result");
+/// The id of `rpc.deposit_consistency`.
+pub const DEPOSIT_CONSISTENCY: CheckId = CheckId::new("rpc.deposit_consistency");
+/// The id of `rpc.at_most_once`.
+pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once");
+/// The id of `rpc.liveness`.
+pub const LIVENESS: CheckId = CheckId::new("rpc.liveness");
+
 /// Every RPC check, in order: `rpc.correct_result`, `rpc.deposit_consistency`,
 /// `rpc.at_most_once`, `rpc.liveness`.
 pub fn check_all(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Verdict> {
     vec![
-        Verdict::judged("rpc.correct_result", check_results(records, ctx)),
-        Verdict::judged("rpc.deposit_consistency", check_deposits(records, ctx)),
-        Verdict::judged("rpc.at_most_once", check_at_most_once(records, ctx)),
+        Verdict::judged(CORRECT_RESULT, check_results(records, ctx)),
+        Verdict::judged(DEPOSIT_CONSISTENCY, check_deposits(records, ctx)),
+        Verdict::judged(AT_MOST_ONCE, check_at_most_once(records, ctx)),
         check_liveness(records, ctx),
     ]
 }
@@ -119,7 +128,7 @@ pub fn check_results(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violati
             && want != *reply
         {
             out.push(Violation::new(
-                "rpc.correct_result",
+                CORRECT_RESULT,
                 format!("{req} gave {}, expected {}: {seen}", reply_str(reply), reply_str(&want)),
                 rec.at,
                 ctx,
@@ -167,7 +176,7 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
                 ),
             ));
             out.push(Violation::new(
-                "rpc.deposit_consistency",
+                DEPOSIT_CONSISTENCY,
                 format!(
                     "deposit of {amount} into account {account} on {} gave {}, expected {} (previous balance {prev})",
                     ctx.name(rec.node),
@@ -197,7 +206,7 @@ pub fn check_deposits(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Violat
         let known = executed.get(&(rec.node, *call, *server));
         if !known.is_some_and(|rs| rs.contains(reply)) {
             out.push(Violation::new(
-                "rpc.deposit_consistency",
+                DEPOSIT_CONSISTENCY,
                 format!(
                     "call {call} {req} of {} returned {} from {}, which no execution of that call there produced (executions: {:?})",
                     ctx.name(rec.node),
@@ -250,7 +259,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
                 _ => "?",
             };
             Violation::new(
-                "rpc.at_most_once",
+                AT_MOST_ONCE,
                 format!("call {call} of {client} ({method}) was executed {} times", execs.len()),
                 second.at,
                 ctx,
@@ -265,7 +274,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
 /// `rpc.liveness`: every call returns within its budget of `max(invoked, heal)`; see
 /// the module's table and [`crate::check::liveness`].
 pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
-    let mut judge = Judge::new(ctx, "rpc.liveness", ("call", "calls"));
+    let mut judge = Judge::new(ctx, LIVENESS, ("call", "calls"));
     // (client, call) -> index of the Invoke record, while the call is open.
     let mut open: BTreeMap<(NodeId, u64), usize> = BTreeMap::new();
     // (client, call) -> the servers its attempts were sent to, while the call is open.
@@ -319,7 +328,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
                     "with no fault on its path in force meanwhile".to_string()
                 };
                 judge.push(Violation::new(
-                    "rpc.liveness",
+                    LIVENESS,
                     format!(
                         "call {call} {req} of {} invoked at {invoked_at} and failed at {}, {when}: {error}",
                         ctx.name(rec.node),
@@ -348,7 +357,7 @@ pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
         }
         if let Some(o) = judge.undone(rec.at, *budget) {
             judge.push(Violation::new(
-                "rpc.liveness",
+                LIVENESS,
                 format!(
                     "call {call} {req} of {}, invoked at {} with a retry budget of {budget}, never returned: {}",
                     ctx.name(client),

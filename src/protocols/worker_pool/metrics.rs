@@ -34,12 +34,12 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use super::summary::{DurationStats, DurationSummary};
 use crate::engine::history::{ObserverFn, Record};
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::protocols::Obs;
+use crate::metrics::summary::{DurationStats, DurationSummary};
 use crate::protocols::worker_pool::PoolObs;
+use crate::protocols::{AsObs, Obs};
 
 /// Per-worker accumulators.
 #[derive(Clone, Debug, Default)]
@@ -143,8 +143,8 @@ impl PoolMetrics {
 
     /// Fold one record (non-pool records are ignored).
     #[inline]
-    pub fn observe(&mut self, rec: &Record<Obs>) {
-        let Obs::Pool(o) = &rec.obs else {
+    pub fn observe<O: AsObs>(&mut self, rec: &Record<O>) {
+        let Some(Obs::Pool(o)) = rec.obs.as_obs() else {
             return;
         };
         let at = rec.at;
@@ -274,14 +274,14 @@ impl PoolMetrics {
 
     /// An observer for `History::set_observer` that folds into `shared`; read the figures
     /// with `shared.borrow().report(end)` after the run.
-    pub fn observer(shared: &Rc<RefCell<PoolMetrics>>) -> ObserverFn<Obs> {
+    pub fn observer<O: AsObs + 'static>(shared: &Rc<RefCell<PoolMetrics>>) -> ObserverFn<O> {
         let m = shared.clone();
         Box::new(move |rec| m.borrow_mut().observe(rec))
     }
 }
 
 /// Fold a kept history: the figures over `[0, end]`.
-pub fn pool_metrics(records: &[Record<Obs>], end: SimTime) -> PoolReport {
+pub fn pool_metrics<O: AsObs>(records: &[Record<O>], end: SimTime) -> PoolReport {
     let mut m = PoolMetrics::new();
     records.iter().for_each(|r| m.observe(r));
     m.report(end)

@@ -1,0 +1,212 @@
+//! Checks and metrics as values: a [`Check`] has a typed id, sees every observation of
+//! the run as it is made, and gives its verdict at the end; the runner files the verdict
+//! and every violation under that id, so a violation can never be listed under another
+//! check's name. [`always`] and [`eventually`] make a check from a predicate over one
+//! observation type; [`batch`] adapts checkers that judge the whole history at the end.
+//! [`Metrics`] are a protocol's streaming figures, reported as JSON.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::payload::Observation;
+use crate::check::{CheckContext, CheckId, Verdict, Violation};
+use crate::engine::history::Record;
+use crate::engine::time::SimTime;
+
+/// A check: fed each observation of the run in order, then asked for its verdict.
+pub trait Check {
+    /// Its id: its verdict and all its violations are filed under it.
+    fn id(&self) -> CheckId;
+    /// One observation (any protocol's: read yours with [`Observation::get`]).
+    fn observe(&mut self, rec: &Record<Observation>);
+    /// The verdict at the end of the run; `None` when the check does not apply to this
+    /// run (it is then not listed).
+    fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict>;
+}
+
+/// A protocol's streaming metrics: fed each observation, summarised as JSON at the end.
+pub trait Metrics {
+    /// One observation.
+    fn observe(&mut self, rec: &Record<Observation>);
+    /// The figures over `[0, end]`.
+    fn finish(&self, end: SimTime) -> serde_json::Value;
+}
+
+/// A safety check: every observation of type `O` satisfies `holds`, which returns
+/// `Err(message)` for one that does not (a violation at that record's time and node).
+pub fn always<O: Clone + 'static>(
+    id: CheckId,
+    holds: impl FnMut(&Record<O>) -> Result<(), String> + 'static,
+) -> Box<dyn Check> {
+    Box::new(Always {
+        id,
+        holds: Box::new(holds),
+        failed: Vec::new(),
+    })
+}
+
+type Predicate<O> = Box<dyn FnMut(&Record<O>) -> Result<(), String>>;
+
+struct Always<O> {
+    id: CheckId,
+    holds: Predicate<O>,
+    failed: Vec<(Record<O>, String)>,
+}
+
+impl<O: Clone + 'static> Check for Always<O> {
+    fn id(&self) -> CheckId {
+        self.id
+    }
+    fn observe(&mut self, rec: &Record<Observation>) {
+        let Some(obs) = rec.obs.get::<O>() else { return };
+        let r = Record {
+            at: rec.at,
+            node: rec.node,
+            obs: obs.clone(),
+        };
+        if let Err(message) = (self.holds)(&r) {
+            self.failed.push((r, message));
+        }
+    }
+    fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
+        let violations = self
+            .failed
+            .drain(..)
+            .map(|(r, message)| {
+                let ev = cx.evidence_of(&r, message.clone());
+                Violation::new(self.id, message, r.at, cx, vec![ev])
+            })
+            .collect();
+        Some(Verdict::judged(self.id, violations))
+    }
+}
+
+/// A liveness check: some observation of type `O` satisfies `happened` by the end of
+/// the run. When none did, it is a violation if the run healed (no fault still in
+/// force), and not judged otherwise; `what` says what should have happened.
+pub fn eventually<O: Clone + 'static>(
+    id: CheckId,
+    what: &str,
+    happened: impl FnMut(&Record<O>) -> bool + 'static,
+) -> Box<dyn Check> {
+    Box::new(Eventually {
+        id,
+        what: what.to_string(),
+        happened: Box::new(happened),
+        seen: false,
+    })
+}
+
+type Happened<O> = Box<dyn FnMut(&Record<O>) -> bool>;
+
+struct Eventually<O> {
+    id: CheckId,
+    what: String,
+    happened: Happened<O>,
+    seen: bool,
+}
+
+impl<O: Clone + 'static> Check for Eventually<O> {
+    fn id(&self) -> CheckId {
+        self.id
+    }
+    fn observe(&mut self, rec: &Record<Observation>) {
+        if self.seen {
+            return;
+        }
+        if let Some(obs) = rec.obs.get::<O>() {
+            let r = Record {
+                at: rec.at,
+                node: rec.node,
+                obs: obs.clone(),
+            };
+            self.seen = (self.happened)(&r);
+        }
+    }
+    fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
+        if self.seen {
+            return Some(Verdict::judged(self.id, Vec::new()));
+        }
+        if cx.healed_at().is_some() {
+            let message = format!("never happened by the end of the run: {}", self.what);
+            return Some(Verdict::judged(
+                self.id,
+                vec![Violation::new(self.id, message, cx.end, cx, Vec::new())],
+            ));
+        }
+        Some(Verdict {
+            check: self.id,
+            violations: Vec::new(),
+            not_judged: Some(format!(
+                "a fault was still in force at the end, and this has not happened yet: {}",
+                self.what
+            )),
+        })
+    }
+}
+
+/// A judgement over the whole history of observations of type `O` (as a checker that
+/// reads a run after the fact has it); `None` when it does not apply to the run.
+pub type Judgement<O> = Box<dyn Fn(&[Record<O>], &CheckContext) -> Option<Verdict>>;
+
+/// Checks that judge the whole history of observations of type `O` at the end, one per
+/// `(id, judgement)`, sharing one copy of the records.
+pub fn batch<O: Clone + 'static>(judgements: Vec<(CheckId, Judgement<O>)>) -> Vec<Box<dyn Check>> {
+    let records: Rc<RefCell<Vec<Record<O>>>> = Rc::default();
+    judgements
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, judge))| {
+            Box::new(Batch {
+                id,
+                feeds: i == 0,
+                records: records.clone(),
+                judge,
+            }) as Box<dyn Check>
+        })
+        .collect()
+}
+
+struct Batch<O> {
+    id: CheckId,
+    /// Only the first check of a group keeps the records (they share them).
+    feeds: bool,
+    records: Rc<RefCell<Vec<Record<O>>>>,
+    judge: Judgement<O>,
+}
+
+impl<O: Clone + 'static> Check for Batch<O> {
+    fn id(&self) -> CheckId {
+        self.id
+    }
+    fn observe(&mut self, rec: &Record<Observation>) {
+        if self.feeds
+            && let Some(obs) = rec.obs.get::<O>()
+        {
+            self.records.borrow_mut().push(Record {
+                at: rec.at,
+                node: rec.node,
+                obs: obs.clone(),
+            });
+        }
+    }
+    fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
+        (self.judge)(&self.records.borrow(), cx)
+    }
+}
+
+/// Run `checks` over `records` and collect their verdicts, each verdict and each of its
+/// violations filed under the id of the check that gave it.
+pub fn judge(checks: &mut [Box<dyn Check>], cx: &CheckContext) -> Vec<Verdict> {
+    checks
+        .iter_mut()
+        .filter_map(|c| {
+            let id = c.id();
+            c.verdict(cx).map(|mut v| {
+                v.check = id;
+                v.violations.iter_mut().for_each(|x| x.check = id);
+                v
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,82 @@
+//! The worker pool as a plugin: the `dispatcher`, `worker` and `pool_client` roles, the
+//! `pool.*` checks (with their `pool_liveness_bound` setting) and the `metrics.pool`
+//! figures.
+
+use super::check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool_liveness, check_pool_safety};
+use super::conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
+use super::metrics::PoolMetrics;
+use super::roles::{DispatcherRole, PoolClientRole, WorkerRole};
+use crate::check::{CheckId, Verdict};
+use crate::engine::history::Record;
+use crate::engine::time::SimTime;
+use crate::plugin::{Check, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Setting, batch};
+use crate::protocols::Obs;
+
+/// The key of the pool's liveness bound in the `checks` section.
+pub const LIVENESS_BOUND: &str = "pool_liveness_bound";
+/// Its default: every job submitted is accepted within 10 s after the last fault healed.
+pub const DEFAULT_LIVENESS_BOUND: SimTime = SimTime::from_secs(10);
+
+/// The worker pool (name `pool`, roles `dispatcher`, `worker` and `pool_client`).
+pub struct WorkerPool;
+
+fn safety(id: CheckId) -> Judgement<Obs> {
+    Box::new(move |r, cx| check_pool_safety(r, cx).into_iter().find(|v| v.check == id))
+}
+
+impl Protocol for WorkerPool {
+    fn name(&self) -> &'static str {
+        "pool"
+    }
+    fn roles(&self) -> Vec<RoleDef> {
+        vec![
+            RoleDef::of::<DispatcherRole>("dispatcher"),
+            RoleDef::of::<WorkerRole>("worker"),
+            RoleDef::of::<PoolClientRole>("pool_client"),
+        ]
+    }
+    fn settings(&self) -> Vec<Setting> {
+        vec![Setting::new(LIVENESS_BOUND, DEFAULT_LIVENESS_BOUND)]
+    }
+    fn validate(&self, s: &ScenarioView<'_>, out: &mut Vec<Problem>) {
+        let bound = s
+            .settings
+            .get::<SimTime>(LIVENESS_BOUND)
+            .unwrap_or(DEFAULT_LIVENESS_BOUND);
+        if bound == SimTime::ZERO {
+            out.push((format!("checks.{LIVENESS_BOUND}"), "must be greater than zero".into()));
+        }
+    }
+    fn checks(&self, s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
+        let bound = s
+            .settings
+            .get::<SimTime>(LIVENESS_BOUND)
+            .unwrap_or(DEFAULT_LIVENESS_BOUND);
+        let until = s.fault_free_until;
+        let j: Vec<(_, Judgement<Obs>)> = vec![
+            (CORRECT_RESULT, safety(CORRECT_RESULT)),
+            (ACCEPTED_ONCE, safety(ACCEPTED_ONCE)),
+            (LIVENESS, Box::new(move |r, cx| Some(check_pool_liveness(r, cx, bound)))),
+            (
+                WORK_CONSERVATION,
+                Box::new(move |r, cx| {
+                    let c = check_work_conservation(r, cx, until);
+                    c.judged.then(|| Verdict::judged(WORK_CONSERVATION, c.violations))
+                }),
+            ),
+        ];
+        batch(j)
+    }
+    fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
+        Some(Box::new(PoolMetrics::new()))
+    }
+}
+
+impl Metrics for PoolMetrics {
+    fn observe(&mut self, rec: &Record<Observation>) {
+        PoolMetrics::observe(self, rec)
+    }
+    fn finish(&self, end: SimTime) -> serde_json::Value {
+        serde_json::to_value(self.report(end)).unwrap_or_default()
+    }
+}
