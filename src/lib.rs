@@ -36,7 +36,7 @@
 //!     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(seed).max_time(SimTime::from_secs(5)));
 //!     sim.add_node("server", || Box::new(Doubler)).unwrap();
 //!     sim.add_node("client", || Box::new(Client)).unwrap();
-//!     sim.network_mut().set_default(LinkConfig {
+//!     sim.network_mut().unwrap().set_default(LinkConfig {
 //!         latency: Latency::Exponential { mean: SimTime::from_millis(5) },
 //!         fifo: false,
 //!         ..LinkConfig::default()

@@ -184,8 +184,7 @@ impl<M: Message, O> Ctx<'_, M, O> {
         };
         if let Some(arrive) = tx.copy {
             core.stats.duplicated += 1;
-            core.tracer
-                .record::<M>(now, TraceEvent::Duplicate { from, to, id, arrive });
+            core.tracer.record(now, TraceEvent::Duplicate { from, to, id, arrive });
             core.push(
                 arrive,
                 Event::Deliver {

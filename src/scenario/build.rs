@@ -47,7 +47,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     for n in &s.nodes {
         n.add_to(&mut sim, &ids, s)?;
     }
-    let net = sim.network_mut();
+    let net = sim.network_mut()?;
     net.set_default(s.network.default.to_config())?;
     for l in &s.network.links {
         let (from, to) = (id(&ids, &l.from)?, id(&ids, &l.to)?);
