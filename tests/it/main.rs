@@ -4,6 +4,7 @@ mod cli;
 mod determinism;
 mod discovery;
 mod failure_files;
+mod fault_verbs;
 mod fault_windows;
 mod html_report;
 mod lifecycle;
