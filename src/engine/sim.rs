@@ -1,8 +1,6 @@
 //! The simulation: nodes, network, event queue and the run loop (`step`, `run_until`,
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
-use serde::Serialize;
-
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
 use crate::engine::history::History;
@@ -55,8 +53,7 @@ impl SimConfig {
 }
 
 /// What a node is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeState {
     /// Running.
     Up,
@@ -67,7 +64,7 @@ pub enum NodeState {
 }
 
 /// Counters of what happened, kept as the run goes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events taken off the queue and processed.
     pub events: u64,
@@ -109,8 +106,7 @@ impl Stats {
 }
 
 /// Why `run` returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// No event left to process.
     Quiescent,

@@ -2,6 +2,7 @@
 //! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
+pub mod format;
 pub mod report;
 pub mod trace_json;
 

@@ -6,6 +6,7 @@
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
 pub mod build;
+pub mod format;
 pub mod load;
 pub mod locate;
 pub mod nodes;

@@ -7,6 +7,7 @@ mod failure_files;
 mod fault_verbs;
 mod fault_windows;
 mod html_report;
+mod layering;
 mod lifecycle;
 mod malformed;
 mod network;
