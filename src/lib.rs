@@ -98,6 +98,7 @@ pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
 pub use engine::time::SimTime;
+pub use engine::trace::{TraceEvent, TraceSink};
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;

@@ -210,7 +210,6 @@ impl<M: StableHash> Tracer<M> {
     }
 
     #[cold]
-    #[inline(never)]
     fn emit(&mut self, now: SimTime, ev: &TraceEvent<'_, M>) {
         for s in &mut self.sinks {
             s.event(now, ev);
