@@ -26,7 +26,7 @@ fn main() -> Result<(), detsim::Error> {
         None => SimTime::from_secs(3600),
     };
     let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(end));
-    sim.network_mut().set_default(LinkConfig {
+    sim.network_mut()?.set_default(LinkConfig {
         latency: Latency::constant(SimTime::from_micros(100)),
         ..LinkConfig::default()
     })?;

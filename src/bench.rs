@@ -118,7 +118,7 @@ pub fn ping_pong(clients: u32, messages: u64, seed: u64, jitter: bool) -> Result
     } else {
         Latency::constant(SimTime::from_millis(1))
     };
-    sim.network_mut().set_default(LinkConfig {
+    sim.network_mut()?.set_default(LinkConfig {
         latency,
         fifo: !jitter,
         ..LinkConfig::default()

@@ -36,7 +36,7 @@
 //!     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(seed).max_time(SimTime::from_secs(5)));
 //!     sim.add_node("server", || Box::new(Doubler)).unwrap();
 //!     sim.add_node("client", || Box::new(Client)).unwrap();
-//!     sim.network_mut().set_default(LinkConfig {
+//!     sim.network_mut().unwrap().set_default(LinkConfig {
 //!         latency: Latency::Exponential { mean: SimTime::from_millis(5) },
 //!         fifo: false,
 //!         ..LinkConfig::default()
@@ -105,6 +105,7 @@ pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
 pub use engine::time::SimTime;
+pub use engine::trace::{TraceEvent, TraceSink};
 pub use plugin::{Observation, Payload, Protocol, Protocols};
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.

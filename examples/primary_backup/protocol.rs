@@ -204,7 +204,7 @@ impl Node<PbMsg, PbObs> for Client {
 /// The simulation of `setup`, ready to run.
 pub fn simulation(setup: &Setup) -> Result<Simulation<PbMsg, PbObs>, Error> {
     let mut sim = Simulation::new(SimConfig::new(setup.seed).max_time(setup.duration));
-    sim.network_mut().set_default(setup.link.clone())?;
+    sim.network_mut()?.set_default(setup.link.clone())?;
     let bug = setup.ack_before_replicate;
     sim.add_node("primary", move || Box::new(Primary { bug, pending: None }))?;
     sim.add_node("backup", || Box::new(Backup))?;

@@ -1,10 +1,9 @@
 //! [`Dist`]: the one distribution type of durations (network latency, a worker's
-//! service time, a client's think time), as the scenario format writes it
-//! (`{"dist": "exponential", "mean": "10ms"}`), and [`Sampler`], its validated,
+//! service time, a client's think time; the scenario format writes it
+//! `{"dist": "exponential", "mean": "10ms"}`), and [`Sampler`], its validated,
 //! ready-to-draw form. Every duration drawn anywhere goes through [`Sampler::sample`].
 
 use rand_distr::{Exp, LogNormal, Normal, Pareto};
-use serde::{Deserialize, Serialize};
 
 use crate::engine::error::Error;
 use crate::engine::hash::StableHasher;
@@ -14,8 +13,7 @@ use crate::engine::time::SimTime;
 /// A distribution of durations (network latency, service time, think time). All
 /// parameters are durations in nanoseconds of virtual time; samples are rounded to whole
 /// nanoseconds and never negative.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     /// Always the same.
     Constant { value: SimTime },

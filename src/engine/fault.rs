@@ -10,8 +10,8 @@
 //! [`Fault::describe`], [`Fault::fields`] ...), so the scenario layer, the shrinker, the
 //! strategies and the report are written once for every kind. A new kind touches this
 //! file, the simulation that applies it (`sim.rs`) and the file format
-//! (`scenario/faults.rs`). This file holds no serde: the file format's serde lives in
-//! the scenario layer.
+//! (`scenario/faults.rs`). This file knows no file format: reading and writing faults
+//! lives in the scenario layer.
 //!
 //! **Each fault undoes only itself.** A fault that lasts (crash, pause, partition, block,
 //! isolate, clog, a change of link settings) is a *window* from `at` to `until`; its end

@@ -5,8 +5,6 @@
 //! network stream); partitions and clogs are checked when a message would be delivered,
 //! so a partition also cuts messages already in flight.
 
-use serde::Serialize;
-
 use crate::FastMap;
 use crate::engine::dist::Sampler;
 use crate::engine::error::Error;
@@ -19,7 +17,7 @@ use crate::engine::time::SimTime;
 pub type Latency = crate::engine::dist::Dist;
 
 /// The settings of one direction of one link (or the network-wide default).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LinkConfig {
     /// One-way latency.
     pub latency: Latency,
@@ -91,8 +89,7 @@ impl Link {
 }
 
 /// Why a message was not delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
     /// Lost at random (the link's drop probability).
     Loss,

@@ -7,8 +7,6 @@
 use std::any::{Any, TypeId};
 use std::fmt::Debug;
 
-use serde::Serialize;
-
 use crate::engine::hash::StableHash;
 use crate::engine::net::DropReason;
 use crate::engine::rng::SimRng;
@@ -17,8 +15,7 @@ use crate::engine::time::SimTime;
 use crate::engine::trace::TraceEvent;
 
 /// A node's identity: its index in the simulation, in the order nodes were added.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
 pub struct NodeId(pub u32);
 
 impl std::fmt::Display for NodeId {
@@ -185,8 +182,7 @@ impl<M: Message, O> Ctx<'_, M, O> {
         };
         if let Some(arrive) = tx.copy {
             core.stats.duplicated += 1;
-            core.tracer
-                .record::<M>(now, TraceEvent::Duplicate { from, to, id, arrive });
+            core.tracer.record(now, TraceEvent::Duplicate { from, to, id, arrive });
             core.push(
                 arrive,
                 Event::Deliver {

@@ -1,19 +1,15 @@
 //! The simulation: nodes, network, event queue and the run loop (`step`, `run_until`,
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
-use std::io::Write;
-
-use serde::Serialize;
-
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
 use crate::engine::history::History;
-use crate::engine::net::{DropReason, Network};
+use crate::engine::net::{ClogTarget, DropReason, LinkConfig, Network};
 use crate::engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::{SimRng, Stream};
 use crate::engine::time::SimTime;
-use crate::engine::trace::{HoldReason, TraceEvent, Tracer};
+use crate::engine::trace::{HoldReason, TraceEvent, TraceSink, Tracer};
 use crate::{FastMap, FastSet};
 
 /// How a simulation runs.
@@ -57,8 +53,7 @@ impl SimConfig {
 }
 
 /// What a node is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeState {
     /// Running.
     Up,
@@ -69,7 +64,7 @@ pub enum NodeState {
 }
 
 /// Counters of what happened, kept as the run goes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Events taken off the queue and processed.
     pub events: u64,
@@ -111,8 +106,7 @@ impl Stats {
 }
 
 /// Why `run` returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// No event left to process.
     Quiescent,
@@ -159,7 +153,7 @@ pub struct Core<M, O> {
     pub(crate) net: Network,
     pub(crate) net_rng: SimRng,
     tiebreak: Option<SimRng>,
-    pub(crate) tracer: Tracer,
+    pub(crate) tracer: Tracer<M>,
     pub(crate) history: History<O>,
     pub(crate) stats: Stats,
     pub(crate) next_msg_id: u64,
@@ -201,8 +195,7 @@ impl<M: Message, O> Core<M, O> {
             DropReason::UnknownNode => s.dropped_unknown += 1,
             DropReason::Crashed => s.dropped_crashed += 1,
         }
-        self.tracer
-            .record::<M>(self.now, TraceEvent::Drop { from, to, id, reason });
+        self.tracer.record(self.now, TraceEvent::Drop { from, to, id, reason });
     }
 }
 
@@ -330,7 +323,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             pause_windows: Vec::new(),
         });
         self.names.push(name.to_string());
-        self.core.tracer.add_name(name);
+        self.core.tracer.node_added(id, name);
         self.by_name.insert(name.to_string(), id);
         self.core.node_count += 1;
         self.core.net.add_node();
@@ -364,9 +357,19 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         self.nodes.get(id.0 as usize).map(|s| &s.storage)
     }
 
-    /// The network, to configure before the run (changes during a run are faults).
-    pub fn network_mut(&mut self) -> &mut Network {
-        &mut self.core.net
+    /// The network, to configure before the run starts (the default link, per-link
+    /// settings). Once the run has started this is an error: the network changes only
+    /// through faults (the [`Simulation::set_link`] verb, a scheduled `set_link`), which
+    /// the trace and the realized schedule record.
+    pub fn network_mut(&mut self) -> Result<&mut Network, Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "the network is configured before the run starts; during a run, change link settings with a \
+                 set_link fault (Simulation::set_link)"
+                    .into(),
+            ));
+        }
+        Ok(&mut self.core.net)
     }
 
     /// The network.
@@ -425,6 +428,124 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         Ok(())
     }
 
+    /// Inject `fault` now, recorded exactly like a scheduled fault (in the realized
+    /// schedule and the trace): before the run it acts at the start time; during a run,
+    /// at `now + 1ns` (see [`Simulation::schedule_timed`]), so replaying the realized
+    /// schedule gives the same run.
+    pub fn inject(&mut self, fault: Fault) -> Result<(), Error> {
+        self.schedule_timed(TimedFault::at(self.core.now, fault))
+    }
+
+    /// Inject a fault that lasts for a window of `duration` from now (as
+    /// [`Simulation::inject`]): its end undoes it alone.
+    pub fn inject_for(&mut self, fault: Fault, duration: SimTime) -> Result<(), Error> {
+        let at = self.core.now;
+        self.schedule_timed(TimedFault::window(at, at + duration, fault))
+    }
+
+    /// Crash `node` now (see [`Fault::Crash`]); it stays down until [`Simulation::restart`].
+    pub fn crash(&mut self, node: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Crash { node })
+    }
+
+    /// Crash `node` now for `duration`; it restarts at the window's end.
+    pub fn crash_for(&mut self, node: NodeId, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Crash { node }, duration)
+    }
+
+    /// Restart `node` now (ending every crash window on it).
+    pub fn restart(&mut self, node: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Restart { node })
+    }
+
+    /// Pause `node` now; it stays paused until [`Simulation::resume`].
+    pub fn pause(&mut self, node: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Pause { node })
+    }
+
+    /// Pause `node` now for `duration`.
+    pub fn pause_for(&mut self, node: NodeId, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Pause { node }, duration)
+    }
+
+    /// Resume `node` now (ending every pause window on it).
+    pub fn resume(&mut self, node: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Resume { node })
+    }
+
+    /// Split the nodes into `groups` that cannot reach each other, now, until
+    /// [`Simulation::heal`].
+    pub fn partition(&mut self, groups: Vec<Vec<NodeId>>) -> Result<(), Error> {
+        self.inject(Fault::Partition { groups })
+    }
+
+    /// Partition now for `duration`.
+    pub fn partition_for(&mut self, groups: Vec<Vec<NodeId>>, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Partition { groups }, duration)
+    }
+
+    /// Block the link `from -> to` now, until [`Simulation::heal`].
+    pub fn block(&mut self, from: NodeId, to: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Block { from, to })
+    }
+
+    /// Block the link `from -> to` now for `duration`.
+    pub fn block_for(&mut self, from: NodeId, to: NodeId, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Block { from, to }, duration)
+    }
+
+    /// Cut `node` off from every other node now, until [`Simulation::heal`].
+    pub fn isolate(&mut self, node: NodeId) -> Result<(), Error> {
+        self.inject(Fault::Isolate { node })
+    }
+
+    /// Isolate `node` now for `duration`.
+    pub fn isolate_for(&mut self, node: NodeId, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Isolate { node }, duration)
+    }
+
+    /// End every partition, block and isolation now.
+    pub fn heal(&mut self) -> Result<(), Error> {
+        self.inject(Fault::Heal)
+    }
+
+    /// Hold the traffic of a node or link now, until [`Simulation::unclog`].
+    pub fn clog(&mut self, target: ClogTarget) -> Result<(), Error> {
+        self.inject(Fault::Clog { target })
+    }
+
+    /// Clog `target` now for `duration`.
+    pub fn clog_for(&mut self, target: ClogTarget, duration: SimTime) -> Result<(), Error> {
+        self.inject_for(Fault::Clog { target }, duration)
+    }
+
+    /// End every clog of `target` now; what it held is delivered.
+    pub fn unclog(&mut self, target: ClogTarget) -> Result<(), Error> {
+        self.inject(Fault::Unclog { target })
+    }
+
+    /// End every clog now.
+    pub fn unclog_all(&mut self) -> Result<(), Error> {
+        self.inject(Fault::UnclogAll)
+    }
+
+    /// Change the settings of the link `from -> to` (`Some`) or the default (`None`) now,
+    /// for good: the one way to change the network during a run.
+    pub fn set_link(&mut self, link: Option<(NodeId, NodeId)>, config: LinkConfig) -> Result<(), Error> {
+        self.inject(Fault::SetLink { link, config })
+    }
+
+    /// Change link settings now for `duration`, after which whatever would be in force
+    /// without them applies again.
+    pub fn set_link_for(
+        &mut self,
+        link: Option<(NodeId, NodeId)>,
+        config: LinkConfig,
+        duration: SimTime,
+    ) -> Result<(), Error> {
+        self.inject_for(Fault::SetLink { link, config }, duration)
+    }
+
     /// The index the next realized fault gets.
     fn next_index(&self) -> Result<u32, Error> {
         u32::try_from(self.realized.len())
@@ -454,12 +575,17 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         Ok(())
     }
 
-    /// Stream every processed event to `w` as JSON lines.
-    pub fn set_trace_writer(&mut self, w: Box<dyn Write>) {
-        self.core.tracer.set_writer(w);
+    /// Hand every later event to `sink` too (e.g. a JSON-lines writer, a report's
+    /// collector); it first hears of the nodes added so far. Sinks never change the run:
+    /// the trace hash is the same with or without them.
+    pub fn add_trace_sink(&mut self, mut sink: Box<dyn TraceSink<M>>) {
+        for (i, name) in self.names.iter().enumerate() {
+            sink.node_added(NodeId(i as u32), name);
+        }
+        self.core.tracer.add_sink(sink);
     }
 
-    /// Flush the trace writer and report the first write error, if any.
+    /// Flush the trace sinks and report the first error, if any.
     pub fn flush_trace(&mut self) -> Result<(), Error> {
         self.core.tracer.flush().map_err(|e| Error::Io(e.to_string()))
     }
@@ -661,7 +787,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
         if core.net.is_clogged(from, to) {
             core.stats.held_clogged += 1;
-            core.tracer.record::<M>(
+            core.tracer.record(
                 core.now,
                 TraceEvent::Hold {
                     from,
@@ -682,7 +808,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             }
             NodeState::Paused => {
                 core.stats.held_paused += 1;
-                core.tracer.record::<M>(
+                core.tracer.record(
                     core.now,
                     TraceEvent::Hold {
                         from,
@@ -696,7 +822,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             }
         }
         core.stats.delivered += 1;
-        core.tracer.record::<M>(core.now, TraceEvent::Deliver { from, to, id });
+        core.tracer.record(core.now, TraceEvent::Deliver { from, to, id });
         let mut ctx = Ctx {
             core,
             me: to,
@@ -724,8 +850,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             return; // cancelled
         }
         core.stats.timers += 1;
-        core.tracer
-            .record::<M>(core.now, TraceEvent::Timer { node, timer, tag });
+        core.tracer.record(core.now, TraceEvent::Timer { node, timer, tag });
         let mut ctx = Ctx {
             core,
             me: node,
@@ -744,7 +869,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if slot.state == NodeState::Down {
             return;
         }
-        core.tracer.record::<M>(
+        core.tracer.record(
             core.now,
             TraceEvent::Start {
                 node,
@@ -778,7 +903,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             }
         }
         let now = self.core.now;
-        self.core.tracer.record::<M>(
+        self.core.tracer.record(
             now,
             TraceEvent::Fault {
                 index,
@@ -899,7 +1024,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
         self.note_period();
         let now = self.core.now;
-        self.core.tracer.record::<M>(
+        self.core.tracer.record(
             now,
             TraceEvent::FaultEnd {
                 index,
@@ -946,7 +1071,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         for &index in ended {
             self.close_span(index);
             let fault = &self.realized[index as usize].fault;
-            self.core.tracer.record::<M>(
+            self.core.tracer.record(
                 now,
                 TraceEvent::FaultEnd {
                     index,

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// A point (or span) of virtual time, in nanoseconds since the start of the simulation.
 ///
 /// Nothing in a simulation reads the wall clock: `SimTime` only advances when the run
@@ -198,29 +196,6 @@ impl fmt::Display for SimTime {
 impl fmt::Debug for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-impl Serialize for SimTime {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SimTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        /// A duration is a string with a unit; saying so in the error.
-        struct Text;
-        impl serde::de::Visitor<'_> for Text {
-            type Value = SimTime;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as \"250ms\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SimTime, E> {
-                text.parse().map_err(E::custom)
-            }
-        }
-        d.deserialize_str(Text)
     }
 }
 

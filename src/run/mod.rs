@@ -2,20 +2,26 @@
 //! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
+pub mod format;
 pub mod report;
+pub mod trace_json;
 
 use std::cell::RefCell;
+use std::fmt::Debug;
 use std::io::Write;
 use std::rc::Rc;
 
 use crate::check::CheckContext;
 use crate::engine::error::Error;
 use crate::engine::fault::MAX_PLANNED;
-use crate::engine::hash::StableHasher;
+use crate::engine::hash::{StableHash, StableHasher};
+use crate::engine::node::NodeId;
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
+use crate::engine::trace::{TraceEvent, TraceSink};
 use crate::plugin::{Check, Metrics, Observation, Payload, Protocols, ScenarioView, WorkCx, judge};
 use crate::run::report::{CheckResult, MessageCounts, RunReport, hex};
+use crate::run::trace_json::{JsonLines, json_line};
 use crate::scenario::Scenario;
 use crate::scenario::build::{build, to_specs};
 
@@ -34,21 +40,29 @@ pub fn effective_seed(s: &Scenario, explicit: Option<u64>, env: Option<&str>) ->
 }
 
 /// Run `s` (whose nodes are of `protocols`) with `seed`, streaming the trace to `trace`
-/// when given.
+/// as JSON lines when given.
 pub fn run_scenario(
     protocols: &Protocols,
     s: &Scenario,
     seed: u64,
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
-    run_scenario_with(protocols, s, seed, trace, |_| ()).map(|(r, ())| r)
+    run_scenario_with(protocols, s, seed, json_sink(trace), |_| ()).map(|(r, ())| r)
 }
 
 /// What a run feeds each observation to: every protocol's metrics (by protocol name) and
 /// checks.
 type Judges = (Vec<(&'static str, Box<dyn Metrics>)>, Vec<Box<dyn Check>>);
 
-/// [`run_scenario`], also handing the finished simulation to `inspect` (e.g. to read its
+/// The JSON-lines sink writing to `trace`, if there is one.
+pub fn json_sink(trace: Option<Box<dyn Write>>) -> Vec<Box<dyn TraceSink<Payload>>> {
+    trace
+        .map(|w| Box::new(JsonLines::new(w)) as Box<dyn TraceSink<Payload>>)
+        .into_iter()
+        .collect()
+}
+
+/// [`run_scenario`] with these trace sinks, also handing the finished simulation to `inspect` (e.g. to read its
 /// history for a report) before it is dropped.
 ///
 /// The metrics and checks are those of the protocols that have nodes in `s` (checks only
@@ -58,7 +72,7 @@ pub fn run_scenario_with<T>(
     protocols: &Protocols,
     s: &Scenario,
     seed: u64,
-    trace: Option<Box<dyn Write>>,
+    sinks: Vec<Box<dyn TraceSink<Payload>>>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
@@ -87,8 +101,8 @@ pub fn run_scenario_with<T>(
         metrics.iter_mut().for_each(|(_, m)| m.observe(rec));
         checks.iter_mut().for_each(|c| c.observe(rec));
     }));
-    if let Some(w) = trace {
-        sim.set_trace_writer(w);
+    for sink in sinks {
+        sim.add_trace_sink(sink);
     }
     let outcome = sim.run()?;
     let warnings: Vec<String> = sim
@@ -163,78 +177,84 @@ pub struct Divergence {
 }
 
 /// Most bytes of the first run's trace kept verbatim to show a divergence (beyond it,
-/// only line hashes are kept and the first run's line is not shown).
+/// only event hashes are kept and the first run's event is not shown).
 const MAX_KEPT_BYTES: usize = 256 << 20;
 
-/// The first run's trace lines (hashes, and text up to a budget), or the second run's
+/// The first run's events (hashes, and JSON lines up to a budget), or the second run's
 /// comparison against them.
 #[derive(Default)]
 struct Lines {
     hashes: Vec<u64>,
     text: Vec<String>,
     kept_bytes: usize,
-    /// Second run: the first line that differs, with its index.
+    /// Second run: the first event that differs, with its index.
     diverged: Option<(u64, String)>,
     seen: u64,
 }
 
-/// A `Write` sink that splits the trace into lines and records or compares them.
-struct LineProbe {
+/// A trace sink that hashes each event (its time and canonical encoding, as the trace
+/// hash folds it) and records it, or compares it with the first run's.
+struct Probe {
     lines: Rc<RefCell<Lines>>,
     against: Option<Rc<RefCell<Lines>>>,
-    buf: Vec<u8>,
+    names: Vec<String>,
 }
 
-impl Write for LineProbe {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=pos).collect();
-            let mut h = StableHasher::new();
-            h.bytes(&line);
-            let hash = h.finish();
-            let text = || String::from_utf8_lossy(&line).trim_end().to_string();
-            let mut me = self.lines.borrow_mut();
-            match &self.against {
-                None => {
-                    me.hashes.push(hash);
-                    if me.kept_bytes + line.len() <= MAX_KEPT_BYTES {
-                        me.kept_bytes += line.len();
-                        me.text.push(text());
-                    }
-                }
-                Some(first) => {
-                    let i = me.seen;
-                    me.seen += 1;
-                    if me.diverged.is_none() && first.borrow().hashes.get(i as usize) != Some(&hash) {
-                        me.diverged = Some((i, text()));
+impl<M: StableHash + Debug> TraceSink<M> for Probe {
+    fn node_added(&mut self, id: NodeId, name: &str) {
+        let i = id.0 as usize;
+        if self.names.len() <= i {
+            self.names.resize(i + 1, String::new());
+        }
+        self.names[i] = name.to_string();
+    }
+
+    fn event(&mut self, at: SimTime, ev: &TraceEvent<'_, M>) {
+        let mut h = StableHasher::new();
+        h.word(at.as_nanos());
+        ev.hash_into(&mut h);
+        let hash = h.finish();
+        let mut me = self.lines.borrow_mut();
+        match &self.against {
+            None => {
+                me.hashes.push(hash);
+                if me.kept_bytes < MAX_KEPT_BYTES {
+                    let line = json_line(at, ev, &self.names);
+                    if me.kept_bytes + line.len() < MAX_KEPT_BYTES {
+                        me.kept_bytes += line.len() + 1;
+                        me.text.push(line);
+                    } else {
+                        me.kept_bytes = MAX_KEPT_BYTES;
                     }
                 }
             }
+            Some(first) => {
+                let i = me.seen;
+                me.seen += 1;
+                if me.diverged.is_none() && first.borrow().hashes.get(i as usize) != Some(&hash) {
+                    me.diverged = Some((i, json_line(at, ev, &self.names)));
+                }
+            }
         }
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
-/// Run `run` twice, each time with a trace writer, and compare the traces line by line.
-/// Returns the first run's result, and where the runs first diverge, if they do.
-pub fn first_divergence<T>(
-    mut run: impl FnMut(Box<dyn Write>) -> Result<T, Error>,
+/// Run `run` twice, each time with a trace sink to attach, and compare the traces event
+/// by event. Returns the first run's result, and where the runs first diverge, if they do.
+pub fn first_divergence<M: StableHash + Debug + 'static, T>(
+    mut run: impl FnMut(Box<dyn TraceSink<M>>) -> Result<T, Error>,
 ) -> Result<(T, Option<Divergence>), Error> {
     let first = Rc::new(RefCell::new(Lines::default()));
-    let result = run(Box::new(LineProbe {
+    let result = run(Box::new(Probe {
         lines: first.clone(),
         against: None,
-        buf: Vec::new(),
+        names: Vec::new(),
     }))?;
     let second = Rc::new(RefCell::new(Lines::default()));
-    run(Box::new(LineProbe {
+    run(Box::new(Probe {
         lines: second.clone(),
         against: Some(first.clone()),
-        buf: Vec::new(),
+        names: Vec::new(),
     }))?;
     let (first, second) = (first.borrow(), second.borrow());
     let diverged = match &second.diverged {
@@ -259,5 +279,5 @@ pub fn check_determinism(
     s: &Scenario,
     seed: u64,
 ) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|w| run_scenario(protocols, s, seed, Some(w)))
+    first_divergence(|sink| run_scenario_with(protocols, s, seed, vec![sink], |_| ()).map(|(r, ())| r))
 }

@@ -47,7 +47,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
         let factory = n.config.build(&BuildCx { id: &n.id, ids: &ids })?;
         sim.add_node(&n.id, factory)?;
     }
-    let net = sim.network_mut();
+    let net = sim.network_mut()?;
     net.set_default(s.network.default.to_config())?;
     for l in &s.network.links {
         let (from, to) = (id(&ids, &l.from)?, id(&ids, &l.to)?);

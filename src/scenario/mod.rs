@@ -8,6 +8,7 @@
 pub mod build;
 pub mod checks;
 pub mod faults;
+pub mod format;
 pub mod load;
 pub mod locate;
 pub mod node;

@@ -72,6 +72,7 @@ fn gossip(seed: u64, nodes: u32, nemesis: bool, schedule: &[TimedFault], tiebrea
         sim.add_node(&format!("g{i}"), || Box::new(Gossip)).unwrap();
     }
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::Exponential {
                 mean: SimTime::from_millis(2),
@@ -223,6 +224,7 @@ fn trace_writer_streams_every_event_as_a_json_line_without_changing_the_hash() {
             sim.add_node(&format!("g{i}"), || Box::new(Gossip)).unwrap();
         }
         sim.network_mut()
+            .unwrap()
             .set_default(LinkConfig {
                 drop: 0.2,
                 duplicate: 0.1,
@@ -239,7 +241,7 @@ fn trace_writer_streams_every_event_as_a_json_line_without_changing_the_hash() {
     plain.run().unwrap();
     let buf = SharedBuf::default();
     let mut traced = make();
-    traced.set_trace_writer(Box::new(buf.clone()));
+    traced.add_trace_sink(Box::new(detsim::run::trace_json::JsonLines::new(Box::new(buf.clone()))));
     traced.run().unwrap();
     assert_eq!(
         plain.trace_hash(),
@@ -283,7 +285,7 @@ impl Node<u64, u64> for Leaky {
     }
 }
 
-fn traced_run(leaky: bool, w: Box<dyn std::io::Write>) -> Result<u64, detsim::Error> {
+fn traced_run(leaky: bool, sink: Box<dyn detsim::engine::trace::TraceSink<u64>>) -> Result<u64, detsim::Error> {
     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(1));
     sim.add_node("sink", || Box::new(Gossip))?;
     if leaky {
@@ -291,7 +293,7 @@ fn traced_run(leaky: bool, w: Box<dyn std::io::Write>) -> Result<u64, detsim::Er
     } else {
         sim.add_node("g", || Box::new(Gossip))?;
     }
-    sim.set_trace_writer(w);
+    sim.add_trace_sink(sink);
     sim.run_until(SimTime::from_millis(100))?;
     Ok(sim.trace_hash())
 }

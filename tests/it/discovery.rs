@@ -38,6 +38,7 @@ struct Run {
 fn build(seed: u64, never_expire: bool, faults: bool) -> Sim {
     let mut sim = Sim::new(SimConfig::new(seed).max_time(SimTime::from_secs(5)));
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::Exponential { mean: ms(2) },
             drop: 0.0,

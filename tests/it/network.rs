@@ -9,7 +9,7 @@ const SINK: NodeId = NodeId(0);
 const SENDER: NodeId = NodeId(1);
 
 fn set_default(sim: &mut Simulation<u64, Got>, cfg: LinkConfig) {
-    sim.network_mut().set_default(cfg).unwrap();
+    sim.network_mut().unwrap().set_default(cfg).unwrap();
 }
 
 fn jitter() -> Latency {
@@ -273,7 +273,10 @@ fn per_link_settings_override_the_default() {
             ..LinkConfig::default()
         },
     );
-    sim.network_mut().set_link(SENDER, SINK, LinkConfig::default()).unwrap();
+    sim.network_mut()
+        .unwrap()
+        .set_link(SENDER, SINK, LinkConfig::default())
+        .unwrap();
     sim.run().unwrap();
     assert_eq!(received(&sim, SINK).len(), 1_000);
 }

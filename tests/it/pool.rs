@@ -35,7 +35,7 @@ fn run(
     end: SimTime,
 ) -> Run {
     let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
-    sim.network_mut().set_default(link).unwrap();
+    sim.network_mut().unwrap().set_default(link).unwrap();
     let nodes = add_pool(&mut sim, pool).unwrap();
     if let Some(n) = nemesis {
         sim.set_nemesis(n(&nodes)).unwrap();
@@ -114,6 +114,7 @@ fn streaming_observer_without_history_matches() {
     let kept = tiny();
     let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(1).max_time(ms(100)));
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::constant(SimTime::ZERO),
             ..LinkConfig::default()

@@ -300,6 +300,7 @@ fn jittery(seed: u64, arrivals: Arrivals, book_refused_slots: bool) -> (Vec<Reco
     let end = SimTime::from_secs(20);
     let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::Exponential { mean: ms(2) },
             fifo: false,
@@ -405,6 +406,7 @@ fn shaped(seed: u64, arrivals: Arrivals) -> (Vec<Record<Obs>>, CheckContext) {
             .random_tiebreak(seed.is_multiple_of(2)),
     );
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency,
             fifo: seed.is_multiple_of(5),

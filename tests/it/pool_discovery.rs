@@ -123,7 +123,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
     let (crash, restart) = (ms(300), ms(900));
     let run = || {
         let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(5).max_time(SimTime::from_secs(5)));
-        sim.network_mut().set_default(link()).unwrap();
+        sim.network_mut().unwrap().set_default(link()).unwrap();
         let nodes = discovering_pool(&mut sim);
         sim.schedule(crash, Fault::Crash { node: nodes.dispatcher }).unwrap();
         sim.schedule(restart, Fault::Restart { node: nodes.dispatcher })
@@ -208,7 +208,7 @@ fn discovering_pool_passes_a_nemesis_sweep() {
     let mut empty_answers = 0;
     for seed in 0..40 {
         let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(SimTime::from_secs(8)));
-        sim.network_mut().set_default(link()).unwrap();
+        sim.network_mut().unwrap().set_default(link()).unwrap();
         let nodes = discovering_pool(&mut sim);
         let mut targets = nodes.workers.clone();
         targets.extend([nodes.dispatcher, nodes.registry]);

@@ -18,6 +18,7 @@ fn mmc_run(seed: u64, lambda: f64, mu: f64, workers: u32, slots: u32, jobs: u64)
     let end = SimTime::from_nanos_f64(jobs as f64 / lambda * 1e9);
     let mut sim = Simulation::<Payload, Observation>::new(SimConfig::new(seed).max_time(end));
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::constant(SimTime::ZERO),
             ..LinkConfig::default()

@@ -62,6 +62,7 @@ fn sweep_run(seed: u64, dedupe: bool, faults: bool) -> Run {
     let mut sim = Sim::new(SimConfig::new(seed).max_time(SimTime::from_secs(20)));
     let metrics = with_metrics(&mut sim);
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::Exponential { mean: ms(2) },
             drop: 0.0,
@@ -257,6 +258,7 @@ fn duplicating_run(dedupe: bool) -> Run {
     let mut sim = Sim::new(SimConfig::new(3).max_time(SimTime::from_secs(30)));
     let metrics = with_metrics(&mut sim);
     sim.network_mut()
+        .unwrap()
         .set_default(LinkConfig {
             latency: Latency::Uniform {
                 min: ms(1),
@@ -287,7 +289,7 @@ fn duplicating_run(dedupe: bool) -> Run {
         duplicate: 1.0,
         fifo: false,
     };
-    sim.network_mut().set_link(srv, cl, lossy).unwrap();
+    sim.network_mut().unwrap().set_link(srv, cl, lossy).unwrap();
     sim.schedule(ms(300), Fault::Crash { node: srv }).unwrap();
     sim.schedule(ms(400), Fault::Restart { node: srv }).unwrap();
     finish(sim, metrics)

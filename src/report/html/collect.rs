@@ -1,19 +1,19 @@
-//! Collecting what the report draws, from the trace writer hook: a [`TraceCollector`] is a
-//! `Write` sink for the JSON-lines trace that keeps, in bounded memory, the messages of
-//! the diagram's window (at most [`MAX_DRAWN`]), per-time-bucket message counts, the
-//! applied faults and the node starts. The engine is untouched: without `--report` no
-//! collector exists.
+//! Collecting what the report draws from the typed trace: a [`TraceCollector`] is a
+//! [`TraceSink`] that keeps, in bounded memory, the messages of the diagram's window (at
+//! most [`MAX_DRAWN`]), per-time-bucket message counts, the applied faults and the node
+//! restarts. Without `--report` no collector exists, and the engine formats nothing.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::fmt::Debug;
 use std::rc::Rc;
-
-use serde::Deserialize;
 
 use super::label::label;
 use super::window::{TimeBuckets, Window};
+use crate::engine::fault::Fault;
+use crate::engine::net::DropReason;
 use crate::engine::time::SimTime;
+use crate::engine::trace::{HoldReason, TraceEvent, TraceSink};
 
 /// The most messages the diagram draws; later ones in the window are counted, not kept.
 pub const MAX_DRAWN: usize = 4_000;
@@ -62,8 +62,8 @@ pub struct MsgRecord {
     pub outcomes: Vec<Outcome>,
 }
 
-/// A fault's start or the end of its window, with the fault as its trace JSON
-/// (`{"kind": "crash", "node": 0}`, ...).
+/// A fault's start or the end of its window, with the fault as its JSON, nodes as
+/// indices (`{"kind": "crash", "node": 0}`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultEvent {
     /// When it happened.
@@ -97,66 +97,19 @@ pub struct Collected {
     pub faults: Vec<FaultEvent>,
     /// Node starts after the first: (time, node, incarnation).
     pub restarts: Vec<(SimTime, u32, u32)>,
-    /// Trace lines that could not be read (should stay 0).
-    pub unreadable: u64,
 }
 
-/// A node in a trace line: its name (as the writer names nodes) or its index.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NodeRef {
-    Index(u32),
-    Name(String),
-}
-
-impl Default for NodeRef {
-    fn default() -> Self {
-        NodeRef::Index(0)
-    }
-}
-
-#[derive(Deserialize)]
-struct Line {
-    t: u64,
-    ev: String,
-    #[serde(default)]
-    from: NodeRef,
-    #[serde(default)]
-    to: NodeRef,
-    #[serde(default)]
-    id: u64,
-    #[serde(default)]
-    msg: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    node: NodeRef,
-    #[serde(default)]
-    incarnation: u32,
-    #[serde(default)]
-    fault: Option<serde_json::Value>,
-    #[serde(default)]
-    index: u32,
-    #[serde(default)]
-    until: Option<u64>,
-    #[serde(default)]
-    applied: bool,
-}
-
-/// A `Write` sink for the JSON-lines trace that fills a shared [`Collected`].
+/// A [`TraceSink`] that fills a shared [`Collected`].
 pub struct TraceCollector {
     out: Rc<RefCell<Collected>>,
+    /// Position in `messages` of each kept message, by id.
     index: BTreeMap<u64, usize>,
-    buf: Vec<u8>,
-    /// Node names by index (the trace names nodes; the report draws lanes by index).
-    names: Vec<String>,
-    by_name: BTreeMap<String, u32>,
 }
 
 impl TraceCollector {
     /// A collector keeping the messages sent in `window` (none when `None`), and the
-    /// cell the caller reads after the run. `names` are the run's node names by index.
-    pub fn new(window: Option<Window>, names: Vec<String>) -> (TraceCollector, Rc<RefCell<Collected>>) {
+    /// cell the caller reads after the run.
+    pub fn new(window: Option<Window>) -> (TraceCollector, Rc<RefCell<Collected>>) {
         let out = Rc::new(RefCell::new(Collected {
             window,
             ..Collected::default()
@@ -165,45 +118,42 @@ impl TraceCollector {
             TraceCollector {
                 out: out.clone(),
                 index: BTreeMap::new(),
-                buf: Vec::new(),
-                by_name: names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
-                names,
             },
             out,
         )
     }
+}
 
-    /// A node's index (`u32::MAX` for a name it does not know: no lane).
-    fn index(&self, n: &NodeRef) -> u32 {
-        match n {
-            NodeRef::Index(i) => *i,
-            NodeRef::Name(name) => self.by_name.get(name).copied().unwrap_or(u32::MAX),
-        }
+/// A fault as the report reads it: its JSON, nodes as indices (`{"kind":"crash","node":0}`).
+fn fault_value(fault: &Fault) -> serde_json::Value {
+    crate::run::trace_json::fault_value(fault, &|id| id.0.into())
+}
+
+/// What a drop's reason is called in the report (as the trace writes it).
+fn drop_reason(r: DropReason) -> &'static str {
+    match r {
+        DropReason::Loss => "loss",
+        DropReason::Partition => "partition",
+        DropReason::NodeDown => "node_down",
+        DropReason::UnknownNode => "unknown_node",
+        DropReason::Crashed => "crashed",
     }
+}
 
-    fn line(&mut self, raw: &[u8]) {
-        // Timers are most of a trace and the report does not draw them.
-        if raw.windows(13).any(|w| w == b"\"ev\":\"timer\"") {
-            return;
-        }
-        let Ok(l) = serde_json::from_slice::<Line>(raw) else {
-            self.out.borrow_mut().unreadable += 1;
-            return;
-        };
-        let t = SimTime(l.t);
-        let (from, to, node) = (self.index(&l.from), self.index(&l.to), self.index(&l.node));
+impl<M: Debug> TraceSink<M> for TraceCollector {
+    fn event(&mut self, t: SimTime, ev: &TraceEvent<'_, M>) {
         let mut c = self.out.borrow_mut();
-        match l.ev.as_str() {
-            "send" => {
+        match ev {
+            TraceEvent::Send { from, to, id, msg, .. } => {
                 c.sends.add(t);
                 if c.window.is_some_and(|w| w.contains(t)) {
                     c.sent_in_window += 1;
                     if c.messages.len() < MAX_DRAWN {
-                        let debug = l.msg.unwrap_or_default();
+                        let debug = format!("{msg:?}");
                         let rec = MsgRecord {
-                            id: l.id,
-                            from,
-                            to,
+                            id: *id,
+                            from: from.0,
+                            to: to.0,
                             sent: t,
                             label: label(&debug),
                             debug: debug.chars().take(MAX_DEBUG).collect(),
@@ -211,89 +161,81 @@ impl TraceCollector {
                             held: None,
                             outcomes: Vec::new(),
                         };
-                        self.index.insert(l.id, c.messages.len());
+                        self.index.insert(*id, c.messages.len());
                         c.messages.push(rec);
                     }
                 }
             }
-            "duplicate" => {
-                if let Some(&i) = self.index.get(&l.id) {
+            TraceEvent::Duplicate { id, .. } => {
+                if let Some(&i) = self.index.get(id) {
                     c.messages[i].duplicated = true;
                 }
             }
-            "hold" => {
-                if let Some(&i) = self.index.get(&l.id) {
-                    c.messages[i].held = l.reason;
+            TraceEvent::Hold { id, reason, .. } => {
+                if let Some(&i) = self.index.get(id) {
+                    let why = match reason {
+                        HoldReason::Paused => "paused",
+                        HoldReason::Clogged => "clogged",
+                    };
+                    c.messages[i].held = Some(why.to_string());
                 }
             }
-            "deliver" | "drop" => {
-                let fate = if l.ev == "deliver" {
-                    c.delivered.add(t);
-                    Fate::Delivered
-                } else {
-                    c.dropped.add(t);
-                    Fate::Dropped(l.reason.unwrap_or_else(|| "unknown".into()))
+            TraceEvent::Deliver { id, .. } | TraceEvent::Drop { id, .. } => {
+                let fate = match ev {
+                    TraceEvent::Drop { reason, .. } => {
+                        c.dropped.add(t);
+                        Fate::Dropped(drop_reason(*reason).to_string())
+                    }
+                    _ => {
+                        c.delivered.add(t);
+                        Fate::Delivered
+                    }
                 };
-                if let Some(&i) = self.index.get(&l.id) {
+                if let Some(&i) = self.index.get(id) {
                     c.messages[i].outcomes.push(Outcome { at: t, fate });
                 }
             }
-            "start" if l.incarnation > 0 => c.restarts.push((t, node, l.incarnation)),
-            "fault" | "fault_end" if l.applied => {
-                if let Some(mut fault) = l.fault {
-                    crate::engine::trace::index_nodes(&mut fault, &self.names);
-                    c.faults.push(FaultEvent {
-                        at: t,
-                        index: l.index,
-                        end: l.ev == "fault_end",
-                        until: l.until.map(SimTime),
-                        fault,
-                    });
-                }
-            }
+            TraceEvent::Start { node, incarnation } if *incarnation > 0 => c.restarts.push((t, node.0, *incarnation)),
+            TraceEvent::Fault {
+                index,
+                fault,
+                until,
+                applied: true,
+            } => c.faults.push(FaultEvent {
+                at: t,
+                index: *index,
+                end: false,
+                until: *until,
+                fault: fault_value(fault),
+            }),
+            TraceEvent::FaultEnd {
+                index,
+                fault,
+                applied: true,
+            } => c.faults.push(FaultEvent {
+                at: t,
+                index: *index,
+                end: true,
+                until: None,
+                fault: fault_value(fault),
+            }),
             _ => {}
         }
-    }
-}
-
-impl Write for TraceCollector {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        let mut start = 0;
-        while let Some(pos) = self.buf[start..].iter().position(|b| *b == b'\n') {
-            let end = start + pos;
-            let line = self.buf[start..end].to_vec();
-            self.line(&line);
-            start = end + 1;
-        }
-        self.buf.drain(..start);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Writes every byte to two sinks (a `--trace` file and the collector).
-pub struct Tee(pub Box<dyn Write>, pub Box<dyn Write>);
-
-impl Write for Tee {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.write_all(data)?;
-        self.1.write_all(data)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()?;
-        self.1.flush()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::node::NodeId;
+
+    /// A message whose `Debug` text is the given text.
+    struct Text(&'static str);
+    impl Debug for Text {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
 
     #[test]
     fn keeps_window_messages_with_their_fates() {
@@ -301,40 +243,111 @@ mod tests {
             start: SimTime(10),
             end: SimTime(20),
         };
-        let (mut tc, out) = TraceCollector::new(Some(w), vec!["a".into(), "b".into()]);
-        let lines = [
-            r#"{"t":5,"ev":"send","from":0,"to":1,"id":1,"arrive":7,"msg":"Ping"}"#,
-            r#"{"t":12,"ev":"send","from":0,"to":1,"id":2,"arrive":14,"msg":"Rpc(Return { call: 1, reply: Ok(42) })"}"#,
-            r#"{"t":12,"ev":"duplicate","from":0,"to":1,"id":2,"arrive":15}"#,
-            r#"{"t":13,"ev":"timer","node":0,"timer":1,"tag":0}"#,
-            r#"{"t":14,"ev":"deliver","from":0,"to":1,"id":2}"#,
-            r#"{"t":15,"ev":"drop","from":0,"to":1,"id":2,"reason":"partition"}"#,
-            r#"{"t":16,"ev":"fault","index":0,"fault":{"kind":"heal"},"until":null,"applied":true}"#,
-            r#"{"t":17,"ev":"fault","index":1,"fault":{"kind":"restart","node":1},"until":null,"applied":false}"#,
-            r#"{"t":18,"ev":"send","from":"b","to":"a","id":3,"arrive":19,"msg":"Ping"}"#,
-            r#"{"t":18,"ev":"fault","index":2,"fault":{"kind":"crash","node":"b"},"until":null,"applied":true}"#,
-            "not json",
+        let (mut tc, out) = TraceCollector::new(Some(w));
+        let (a, b) = (NodeId(0), NodeId(1));
+        let ping = Text("Ping");
+        let ret = Text("Rpc(Return { call: 1, reply: Ok(42) })");
+        let send = |id, msg| TraceEvent::Send {
+            from: a,
+            to: b,
+            id,
+            arrive: None,
+            msg,
+        };
+        let heal = Fault::Heal;
+        let restart = Fault::Restart { node: b };
+        let crash = Fault::Crash { node: b };
+        let fault = |index, fault, applied| TraceEvent::Fault {
+            index,
+            fault,
+            until: None,
+            applied,
+        };
+        let events: Vec<(u64, TraceEvent<'_, Text>)> = vec![
+            (5, send(1, &ping)),
+            (12, send(2, &ret)),
+            (
+                12,
+                TraceEvent::Duplicate {
+                    from: a,
+                    to: b,
+                    id: 2,
+                    arrive: SimTime(15),
+                },
+            ),
+            (
+                13,
+                TraceEvent::Timer {
+                    node: a,
+                    timer: 1,
+                    tag: 0,
+                },
+            ),
+            (
+                13,
+                TraceEvent::Hold {
+                    from: a,
+                    to: b,
+                    id: 2,
+                    reason: HoldReason::Clogged,
+                },
+            ),
+            (14, TraceEvent::Deliver { from: a, to: b, id: 2 }),
+            (
+                15,
+                TraceEvent::Drop {
+                    from: a,
+                    to: b,
+                    id: 2,
+                    reason: DropReason::Partition,
+                },
+            ),
+            (16, fault(0, &heal, true)),
+            (17, fault(1, &restart, false)),
+            (
+                18,
+                TraceEvent::Send {
+                    from: b,
+                    to: a,
+                    id: 3,
+                    arrive: None,
+                    msg: &ping,
+                },
+            ),
+            (18, fault(2, &crash, true)),
+            (
+                19,
+                TraceEvent::FaultEnd {
+                    index: 2,
+                    fault: &crash,
+                    applied: true,
+                },
+            ),
+            (
+                19,
+                TraceEvent::Start {
+                    node: b,
+                    incarnation: 1,
+                },
+            ),
         ];
-        // Split writes mid-line to exercise the buffering.
-        let text = lines.join("\n") + "\n";
-        let (a, b) = text.as_bytes().split_at(50);
-        tc.write_all(a).unwrap();
-        tc.write_all(b).unwrap();
+        for (t, ev) in &events {
+            tc.event(SimTime(*t), ev);
+        }
         let c = out.borrow();
         assert_eq!(c.sends.total(), 3);
         assert_eq!(c.sent_in_window, 2);
         assert_eq!(c.messages.len(), 2);
-        assert_eq!(
-            (c.messages[1].from, c.messages[1].to),
-            (1, 0),
-            "names map back to lanes"
-        );
+        assert_eq!((c.messages[1].from, c.messages[1].to), (1, 0));
         let m = &c.messages[0];
         assert_eq!((m.id, m.label.as_str(), m.duplicated), (2, "= 42", true));
+        assert_eq!(m.debug, ret.0);
+        assert_eq!(m.held.as_deref(), Some("clogged"));
         assert_eq!(m.outcomes.len(), 2);
         assert_eq!(m.outcomes[1].fate, Fate::Dropped("partition".into()));
-        assert_eq!(c.faults.len(), 2, "only applied faults");
-        assert_eq!(c.faults[1].fault["node"], 1, "a fault's node names map back to indices");
-        assert_eq!(c.unreadable, 1);
+        assert_eq!(c.faults.len(), 3, "only applied faults and ends");
+        assert_eq!(c.faults[1].fault["node"], 1, "a fault's nodes are indices");
+        assert!(c.faults[2].end && c.faults[2].index == 2);
+        assert_eq!(c.restarts, vec![(SimTime(19), 1, 1)]);
     }
 }

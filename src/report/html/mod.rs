@@ -2,10 +2,10 @@
 //! file with the run's header, a space-time diagram of a time window, and plots with the
 //! fault windows shaded.
 //!
-//! Data flows: the trace writer hook feeds a [`collect::TraceCollector`] (bounded memory);
+//! Data flows: a trace sink, [`collect::TraceCollector`], keeps what it draws (bounded memory);
 //! after the run the history is bucketed into [`series::Series`]; the faults are paired
-//! into [`faults::Span`]s; then [`page::page`] renders [`diagram`] and [`plots`]. The
-//! engine is not changed: without a report no collector exists. The library returns the
+//! into [`faults::Span`]s; then [`page::page`] renders [`diagram`] and [`plots`]. Without
+//! a report no collector exists. The library returns the
 //! page as a string; the CLI writes the file.
 
 pub mod collect;

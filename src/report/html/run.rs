@@ -6,7 +6,7 @@
 use crate::plugin::Protocols;
 use std::io::Write;
 
-use super::collect::{Tee, TraceCollector};
+use super::collect::TraceCollector;
 use super::faults::spans;
 use super::page::{PageInput, page};
 use super::series;
@@ -14,7 +14,7 @@ use super::window::{Window, default_window};
 use crate::engine::error::Error;
 use crate::engine::time::SimTime;
 use crate::run::report::RunReport;
-use crate::run::run_scenario_with;
+use crate::run::{json_sink, run_scenario_with};
 use crate::scenario::Scenario;
 
 /// The default window holds about this many messages at most.
@@ -45,14 +45,10 @@ pub fn run_with_report(
     window: Option<Window>,
     command: &str,
 ) -> Result<HtmlReport, Error> {
-    // Node names by index, as the simulation will name them (node ids are the file's).
-    let node_names: Vec<String> = s.nodes.iter().map(|n| n.id().to_string()).collect();
-    let (collector, cell) = TraceCollector::new(window, node_names.clone());
-    let sink: Box<dyn Write> = match trace {
-        Some(t) => Box::new(Tee(t, Box::new(collector))),
-        None => Box::new(collector),
-    };
-    let (report, (names, plot)) = run_scenario_with(protocols, s, seed, Some(sink), |sim| {
+    let (collector, cell) = TraceCollector::new(window);
+    let mut sinks = json_sink(trace);
+    sinks.push(Box::new(collector));
+    let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
         let records = crate::protocols::records(sim.history().records());
         let plot = series::build(&records, sim.now(), &c.delivered, &c.dropped);
@@ -71,8 +67,8 @@ pub fn run_with_report(
         None => {
             let first = report.violations.first().map(|v| v.at);
             let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
-            let (collector, cell) = TraceCollector::new(Some(w), node_names);
-            let (again, ()) = run_scenario_with(protocols, s, seed, Some(Box::new(collector)), |_| ())?;
+            let (collector, cell) = TraceCollector::new(Some(w));
+            let (again, ()) = run_scenario_with(protocols, s, seed, vec![Box::new(collector)], |_| ())?;
             if again.trace_hash != report.trace_hash {
                 return Err(Error::InvalidParameter(format!(
                     "the second run for the report diverged (trace hash {} then {}): the scenario is not deterministic",
