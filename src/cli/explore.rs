@@ -177,9 +177,10 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
     for (seed, checks, path) in &written {
         lines.push(format!(
-            "  seed {seed} fails {}: {}  (detsim replay {})",
+            "  seed {seed} fails {}: {}  ({} replay {})",
             checks.join(", "),
             path.display(),
+            super::program(),
             path.display()
         ));
     }

@@ -94,12 +94,31 @@ pub fn main_with(protocols: Protocols) -> ExitCode {
     main_from(protocols, std::env::args_os())
 }
 
+thread_local! {
+    /// The program's name (`detsim`, or a user's binary such as `kvsim`), for the
+    /// commands the output suggests.
+    static PROGRAM: std::cell::RefCell<String> = std::cell::RefCell::new("detsim".into());
+}
+
+/// The program's name, as the command lines it prints should start.
+pub(crate) fn program() -> String {
+    PROGRAM.with(|p| p.borrow().clone())
+}
+
 /// [`main_with`] on the given arguments (the first is the program name).
 pub fn main_from<I, T>(protocols: Protocols, args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let name = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "detsim".into());
+    PROGRAM.with(|p| *p.borrow_mut() = name);
     let args = match Cli::try_parse_from(args) {
         Ok(a) => a,
         Err(e) => {

@@ -37,7 +37,7 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let out = match &a.report {
         Some(path) => {
-            let cmd = format!("detsim replay {name}");
+            let cmd = format!("{} replay {name}", super::program());
             let html = crate::report::html::run_with_report(p, &f.scenario, f.seed, None, a.report_window, &cmd)?;
             write_report(path, &html)?;
             judge(&f, html.report)
@@ -59,7 +59,7 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
         });
         println!("{v}");
     } else {
-        print_summary(&out.report, &format!("detsim replay {name}"));
+        print_summary(&out.report, &format!("{} replay {name}", super::program()));
         println!(
             "replay: violation of {} {}; trace hash {} ({} recorded)",
             f.check,

@@ -114,7 +114,7 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
         };
         match &a.report {
             Some(path) => {
-                let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
+                let cmd = format!("{} run {} --seed {seed}", super::program(), a.scenario.display());
                 let out = crate::report::html::run_with_report(p, scenario, seed, trace, a.report_window, &cmd)?;
                 write_report(path, &out)?;
                 out.report
@@ -125,7 +125,7 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
     for w in &report.warnings {
         eprintln!("warning: {w}"); // on stderr: stdout may be JSON
     }
-    let cmd = format!("detsim run {} --seed {seed}", a.scenario.display());
+    let cmd = format!("{} run {} --seed {seed}", super::program(), a.scenario.display());
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

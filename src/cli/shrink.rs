@@ -83,7 +83,7 @@ pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("trace hash {}", failure.trace_hash);
-    let again = if a.plain { "detsim run" } else { "detsim replay" };
+    let again = format!("{} {}", super::program(), if a.plain { "run" } else { "replay" });
     println!("wrote {}  ({again} {})", out.display(), out.display());
     Ok(ExitCode::SUCCESS)
 }
