@@ -30,6 +30,44 @@ pub enum Dist {
 }
 
 impl Dist {
+    /// Its parameters that are out of their domain: `(field, what is expected)`, e.g.
+    /// `("mean", "must be greater than zero")`; empty when it can be sampled.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        match *self {
+            Dist::Constant { .. } | Dist::Normal { .. } => {}
+            Dist::Uniform { min, max } => {
+                if min > max {
+                    out.push(("min", "must not be greater than max"));
+                }
+            }
+            Dist::Exponential { mean } => {
+                if mean == SimTime::ZERO {
+                    out.push(("mean", "must be greater than zero"));
+                }
+            }
+            Dist::LogNormal { median, sigma } => {
+                if median == SimTime::ZERO {
+                    out.push(("median", "must be greater than zero"));
+                }
+                if !sigma.is_finite() || sigma < 0.0 {
+                    out.push(("sigma", "must be a finite number >= 0"));
+                }
+            }
+            Dist::Pareto { scale, alpha } => {
+                if scale == SimTime::ZERO {
+                    out.push(("scale", "must be greater than zero"));
+                }
+                if !alpha.is_finite() || alpha <= 0.0 {
+                    out.push(("alpha", "must be a finite number > 0"));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Dist {
     /// A constant duration.
     pub fn constant(t: SimTime) -> Self {
         Dist::Constant { value: t }

@@ -216,38 +216,14 @@ impl ValidateCx<'_> {
     }
 }
 
-/// Problems of a duration distribution (a latency, a service or think time) at `path`.
+/// Problems of a duration distribution (a latency, a service or think time) at `path`
+/// (see [`Dist::problems`]).
 pub fn dist_problems(l: &Dist, path: &str, out: &mut Vec<Problem>) {
-    let mut bad = |field: &str, msg: &str| out.push((format!("{path}.{field}"), msg.to_string()));
-    match *l {
-        Dist::Constant { .. } | Dist::Normal { .. } => {}
-        Dist::Uniform { min, max } => {
-            if min > max {
-                bad("min", "must not be greater than max");
-            }
-        }
-        Dist::Exponential { mean } => {
-            if mean == SimTime::ZERO {
-                bad("mean", "must be greater than zero");
-            }
-        }
-        Dist::LogNormal { median, sigma } => {
-            if median == SimTime::ZERO {
-                bad("median", "must be greater than zero");
-            }
-            if !sigma.is_finite() || sigma < 0.0 {
-                bad("sigma", "must be a finite number >= 0");
-            }
-        }
-        Dist::Pareto { scale, alpha } => {
-            if scale == SimTime::ZERO {
-                bad("scale", "must be greater than zero");
-            }
-            if !alpha.is_finite() || alpha <= 0.0 {
-                bad("alpha", "must be a finite number > 0");
-            }
-        }
-    }
+    out.extend(
+        l.problems()
+            .into_iter()
+            .map(|(field, msg)| (format!("{path}.{field}"), msg.to_string())),
+    );
 }
 
 /// What building a node may look at: its id and every node's engine id.
