@@ -50,8 +50,14 @@ pub fn run_with_report(
     sinks.push(Box::new(collector));
     let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
-        let records = crate::protocols::records(sim.history().records());
-        let plot = series::build(&records, sim.now(), &c.delivered, &c.dropped);
+        let plot = series::build(
+            protocols,
+            s,
+            sim.history().records(),
+            sim.now(),
+            &c.delivered,
+            &c.dropped,
+        );
         (sim.node_names().to_vec(), plot)
     })?;
     let mut collected = cell.replace(Default::default());
