@@ -1,6 +1,7 @@
 //! Protocols as plugins. A protocol ([`Protocol`]) names its node roles, each configured
 //! by a plain serde struct ([`Role`]), and brings its checks ([`Check`], typed by
-//! [`CheckId`]), its metrics ([`Metrics`]) and its diagram labels. Registered in a
+//! [`CheckId`]), its metrics ([`Metrics`]), its report plots ([`Series`]) and its diagram
+//! labels. Registered in a
 //! [`Protocols`] (with [`crate::protocols!`]), it gets everything detsim does with a
 //! scenario file: `run`, `validate`, `explore` (with `--jobs`/`--shard` and FAILURE
 //! files), `replay`, `shrink`, `bench` and the HTML `--report` - the built-in protocols
@@ -105,6 +106,7 @@ mod check;
 mod payload;
 mod protocol;
 mod registry;
+mod series;
 
 pub use crate::check::CheckId;
 pub use check::{Check, Judgement, Metrics, always, batch, eventually, judge};
@@ -114,3 +116,4 @@ pub use protocol::{
     WorkCx, dist_problems,
 };
 pub use registry::{Protocols, RegistryError};
+pub use series::{Body, Grid, LatencyBuckets, Line, LogHist, PLOT_BUCKETS, Plot, Series};

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::check::{Check, Metrics};
 use super::payload::{Observation, Payload};
+use super::series::{Grid, Series};
 use crate::check::Source;
 use crate::engine::dist::Dist;
 use crate::engine::error::Error;
@@ -23,7 +24,7 @@ use crate::engine::time::SimTime;
 pub type Problem = (String, String);
 
 /// A protocol: its roles, its settings in the scenario's `checks` section, its checks, its
-/// metrics and how its messages are labelled in the HTML diagram. Register it with
+/// metrics, its plots and how its messages are labelled in the HTML report. Register it with
 /// [`crate::protocols!`] (see [`crate::plugin`] for a whole example).
 pub trait Protocol: Send + Sync + 'static {
     /// Its name: the key of its switch in the scenario's `checks` section (`"rpc": false`
@@ -44,8 +45,14 @@ pub trait Protocol: Send + Sync + 'static {
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         None
     }
-    /// The label of one of its messages on an arrow of the HTML diagram; `None` (the
-    /// default) for the message's `Debug`, shortened.
+    /// Its plots in the HTML report, over the time buckets of `grid`, if it has any: a
+    /// [`Series`] fed every observation of the run in order.
+    fn series(&self, _s: &ScenarioView<'_>, _grid: Grid) -> Option<Box<dyn Series>> {
+        None
+    }
+    /// The label of a message on an arrow of the HTML diagram (e.g. its `Display`), if
+    /// the message is one of this protocol's; `None` (the default) for the message's
+    /// `Debug`, shortened. The first registered protocol that gives a label wins.
     fn label(&self, _msg: &Payload) -> Option<String> {
         None
     }

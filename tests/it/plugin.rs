@@ -8,8 +8,8 @@ use detsim::engine::node::NodeFactory;
 use detsim::explore::shrink::{ShrinkOptions, shrink_failure};
 use detsim::explore::{failure_file, failure_text, parse_failure, replay};
 use detsim::plugin::{
-    BuildCx, Check, Observation, Payload, Problem, Protocol, Protocols, RegistryError, Role, RoleDef, ScenarioView,
-    ValidateCx, always,
+    Body, BuildCx, Check, Grid, Line, Observation, Payload, Plot, Problem, Protocol, Protocols, RegistryError, Role,
+    RoleDef, ScenarioView, Series, ValidateCx, always,
 };
 use detsim::run::run_scenario;
 use detsim::scenario::parse_scenario;
@@ -34,6 +34,16 @@ impl StableHash for CounterMsg {
                 h.word(2);
                 h.word(*n)
             }
+        }
+    }
+}
+
+/// How the diagram labels counter traffic (through `Protocol::label`).
+impl std::fmt::Display for CounterMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CounterMsg::Add(n) => write!(f, "plus {n}"),
+            CounterMsg::Total(n) => write!(f, "now {n}"),
         }
     }
 }
@@ -175,6 +185,36 @@ impl Protocol for Counting {
             }
         })]
     }
+    fn label(&self, msg: &Payload) -> Option<String> {
+        msg.downcast_ref::<CounterMsg>().map(|m| m.to_string())
+    }
+    fn series(&self, _: &ScenarioView<'_>, grid: Grid) -> Option<Box<dyn Series>> {
+        Some(Box::new(TotalSeries {
+            grid,
+            total: vec![None; grid.len],
+        }))
+    }
+}
+
+/// The report's plot of the totals clients saw (the last per interval).
+struct TotalSeries {
+    grid: Grid,
+    total: Vec<Option<f64>>,
+}
+
+impl Series for TotalSeries {
+    fn observe(&mut self, rec: &Record<Observation>) {
+        if let Some(seen) = rec.obs.get::<Seen>() {
+            self.total[self.grid.bucket(rec.at)] = Some(seen.total as f64);
+        }
+    }
+    fn finish(&mut self) -> Vec<Plot> {
+        vec![Plot::new(
+            "counter-total",
+            "Counter: total seen",
+            Body::Levels(vec![Line::new("total", 1, self.total.clone())]),
+        )]
+    }
 }
 
 fn registry() -> Protocols {
@@ -231,6 +271,24 @@ fn a_user_protocol_runs_beside_a_built_in_one_through_the_whole_library_path() {
     assert_eq!(ids, ["k", "a"], "{ids:?}");
     assert_eq!(shrunk.after.jobs, 7);
     assert!(replay(&p, &small).unwrap().same_violation);
+}
+
+#[test]
+fn the_report_labels_a_user_protocols_messages_and_draws_its_plots() {
+    let p = registry();
+    let s = parse_scenario(&p, "counter.json", SCENARIO).unwrap();
+    let r = detsim::report::html::run_with_report(&p, &s, 1, None, None, "detsim run counter.json").unwrap();
+    let html = &r.html;
+    // The counter's arrows carry its own labels (its `Display`), not its `Debug`.
+    assert!(html.contains(">plus 1<") && html.contains(">now 5<"), "user labels");
+    assert!(
+        !html.contains(">Add(1)<") && !html.contains(">Total("),
+        "no Debug labels"
+    );
+    // The RPC's arrows keep theirs; each protocol draws its own plots.
+    assert!(html.contains(">= "), "RPC replies are labelled as before");
+    assert!(html.contains(r#"data-plot="counter-total""#) && html.contains("Counter: total seen"));
+    assert!(html.contains(r#"data-plot="rpc-latency""#) && html.contains(r#"data-plot="throughput""#));
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod client;
 pub mod metrics;
 mod protocol;
 pub mod roles;
+pub mod series;
 pub mod server;
 
 pub use client::{CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};

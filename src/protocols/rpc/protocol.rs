@@ -7,10 +7,11 @@ use super::check::{
 };
 use super::metrics::RpcMetrics;
 use super::roles::{RpcClientRole, RpcServerRole};
+use super::series::RpcSeries;
 use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, batch};
+use crate::plugin::{Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch};
 use crate::protocols::Obs;
 
 /// The RPC service (name `rpc`, roles `rpc_server` and `rpc_client`).
@@ -46,6 +47,9 @@ impl Protocol for Rpc {
     }
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         Some(Box::new(RpcMetrics::new()))
+    }
+    fn series(&self, _s: &ScenarioView<'_>, grid: Grid) -> Option<Box<dyn Series>> {
+        Some(Box::new(RpcSeries::new(grid)))
     }
 }
 

@@ -61,6 +61,7 @@ mod dispatcher;
 pub mod metrics;
 mod protocol;
 pub mod roles;
+pub mod series;
 mod worker;
 
 pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};

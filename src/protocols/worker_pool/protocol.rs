@@ -6,10 +6,13 @@ use super::check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool_liveness,
 use super::conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
 use super::metrics::PoolMetrics;
 use super::roles::{DispatcherRole, PoolClientRole, WorkerRole};
+use super::series::PoolSeries;
 use crate::check::{CheckId, Verdict};
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Setting, batch};
+use crate::plugin::{
+    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting, batch,
+};
 use crate::protocols::Obs;
 
 /// The key of the pool's liveness bound in the `checks` section.
@@ -69,6 +72,9 @@ impl Protocol for WorkerPool {
     }
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         Some(Box::new(PoolMetrics::new()))
+    }
+    fn series(&self, _s: &ScenarioView<'_>, grid: Grid) -> Option<Box<dyn Series>> {
+        Some(Box::new(PoolSeries::new(grid)))
     }
 }
 

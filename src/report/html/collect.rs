@@ -1,19 +1,20 @@
 //! Collecting what the report draws from the typed trace: a [`TraceCollector`] is a
 //! [`TraceSink`] that keeps, in bounded memory, the messages of the diagram's window (at
-//! most [`MAX_DRAWN`]), per-time-bucket message counts, the applied faults and the node
-//! restarts. Without `--report` no collector exists, and the engine formats nothing.
+//! most [`MAX_DRAWN`], each labelled by the registered protocols, else from its `Debug`),
+//! per-time-bucket message counts, the applied faults (typed) and the node restarts.
+//! Without `--report` no collector exists, and the engine formats nothing.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 use std::rc::Rc;
 
-use super::label::label;
+use super::label::{label, shorten};
 use super::window::{TimeBuckets, Window};
 use crate::engine::fault::Fault;
 use crate::engine::net::DropReason;
 use crate::engine::time::SimTime;
 use crate::engine::trace::{HoldReason, TraceEvent, TraceSink};
+use crate::plugin::{Payload, Protocols};
 
 /// The most messages the diagram draws; later ones in the window are counted, not kept.
 pub const MAX_DRAWN: usize = 4_000;
@@ -50,7 +51,8 @@ pub struct MsgRecord {
     pub to: u32,
     /// When it was sent.
     pub sent: SimTime,
-    /// Short label, e.g. `Multiply(6, 7)`.
+    /// Short label: the one its protocol gives (see [`crate::plugin::Protocol::label`]),
+    /// else one made from its `Debug`, e.g. `Multiply(6, 7)`.
     pub label: String,
     /// The message's `Debug` text, shortened.
     pub debug: String,
@@ -62,8 +64,7 @@ pub struct MsgRecord {
     pub outcomes: Vec<Outcome>,
 }
 
-/// A fault's start or the end of its window, with the fault as its JSON, nodes as
-/// indices (`{"kind": "crash", "node": 0}`, ...).
+/// A fault's start or the end of its window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultEvent {
     /// When it happened.
@@ -75,7 +76,7 @@ pub struct FaultEvent {
     /// The end its window was scheduled with (starts only).
     pub until: Option<SimTime>,
     /// The fault.
-    pub fault: serde_json::Value,
+    pub fault: Fault,
 }
 
 /// Everything the collector kept.
@@ -102,14 +103,16 @@ pub struct Collected {
 /// A [`TraceSink`] that fills a shared [`Collected`].
 pub struct TraceCollector {
     out: Rc<RefCell<Collected>>,
+    /// Asked for the messages' labels, in order.
+    protocols: Protocols,
     /// Position in `messages` of each kept message, by id.
     index: BTreeMap<u64, usize>,
 }
 
 impl TraceCollector {
-    /// A collector keeping the messages sent in `window` (none when `None`), and the
-    /// cell the caller reads after the run.
-    pub fn new(window: Option<Window>) -> (TraceCollector, Rc<RefCell<Collected>>) {
+    /// A collector keeping the messages sent in `window` (none when `None`), labelled by
+    /// `protocols`, and the cell the caller reads after the run.
+    pub fn new(window: Option<Window>, protocols: &Protocols) -> (TraceCollector, Rc<RefCell<Collected>>) {
         let out = Rc::new(RefCell::new(Collected {
             window,
             ..Collected::default()
@@ -117,6 +120,7 @@ impl TraceCollector {
         (
             TraceCollector {
                 out: out.clone(),
+                protocols: protocols.clone(),
                 index: BTreeMap::new(),
             },
             out,
@@ -124,9 +128,13 @@ impl TraceCollector {
     }
 }
 
-/// A fault as the report reads it: its JSON, nodes as indices (`{"kind":"crash","node":0}`).
-fn fault_value(fault: &Fault) -> serde_json::Value {
-    crate::run::trace_json::fault_value(fault, &|id| id.0.into())
+/// The label of `msg`: the first registered protocol's that gives one (at most
+/// [`super::label::MAX_LABEL`] characters), else made from its `Debug` text.
+fn label_of(protocols: &Protocols, msg: &Payload, debug: &str) -> String {
+    match protocols.iter().find_map(|p| p.label(msg)) {
+        Some(l) => shorten(&l),
+        None => label(debug),
+    }
 }
 
 /// What a drop's reason is called in the report (as the trace writes it).
@@ -140,8 +148,8 @@ fn drop_reason(r: DropReason) -> &'static str {
     }
 }
 
-impl<M: Debug> TraceSink<M> for TraceCollector {
-    fn event(&mut self, t: SimTime, ev: &TraceEvent<'_, M>) {
+impl TraceSink<Payload> for TraceCollector {
+    fn event(&mut self, t: SimTime, ev: &TraceEvent<'_, Payload>) {
         let mut c = self.out.borrow_mut();
         match ev {
             TraceEvent::Send { from, to, id, msg, .. } => {
@@ -155,7 +163,7 @@ impl<M: Debug> TraceSink<M> for TraceCollector {
                             from: from.0,
                             to: to.0,
                             sent: t,
-                            label: label(&debug),
+                            label: label_of(&self.protocols, msg, &debug),
                             debug: debug.chars().take(MAX_DEBUG).collect(),
                             duplicated: false,
                             held: None,
@@ -206,7 +214,7 @@ impl<M: Debug> TraceSink<M> for TraceCollector {
                 index: *index,
                 end: false,
                 until: *until,
-                fault: fault_value(fault),
+                fault: (*fault).clone(),
             }),
             TraceEvent::FaultEnd {
                 index,
@@ -217,7 +225,7 @@ impl<M: Debug> TraceSink<M> for TraceCollector {
                 index: *index,
                 end: true,
                 until: None,
-                fault: fault_value(fault),
+                fault: (*fault).clone(),
             }),
             _ => {}
         }
@@ -227,13 +235,40 @@ impl<M: Debug> TraceSink<M> for TraceCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::hash::{StableHash, StableHasher};
     use crate::engine::node::NodeId;
+    use crate::plugin::{Check, Protocol, RoleDef, ScenarioView};
 
     /// A message whose `Debug` text is the given text.
+    #[derive(Clone)]
     struct Text(&'static str);
-    impl Debug for Text {
+    impl std::fmt::Debug for Text {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str(self.0)
+        }
+    }
+    impl StableHash for Text {
+        fn stable_hash(&self, h: &mut StableHasher) {
+            self.0.stable_hash(h)
+        }
+    }
+
+    /// A protocol that labels only `Ping`s.
+    struct Pinger;
+    impl Protocol for Pinger {
+        fn name(&self) -> &'static str {
+            "pinger"
+        }
+        fn roles(&self) -> Vec<RoleDef> {
+            Vec::new()
+        }
+        fn checks(&self, _: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
+            Vec::new()
+        }
+        fn label(&self, msg: &Payload) -> Option<String> {
+            msg.downcast_ref::<Text>()
+                .filter(|t| t.0 == "Ping")
+                .map(|_| "a ping".into())
         }
     }
 
@@ -243,10 +278,10 @@ mod tests {
             start: SimTime(10),
             end: SimTime(20),
         };
-        let (mut tc, out) = TraceCollector::new(Some(w));
+        let (mut tc, out) = TraceCollector::new(Some(w), &crate::protocols![Pinger]);
         let (a, b) = (NodeId(0), NodeId(1));
-        let ping = Text("Ping");
-        let ret = Text("Rpc(Return { call: 1, reply: Ok(42) })");
+        let ping = Payload::new(Text("Ping"));
+        let ret = Payload::new(Text("Rpc(Return { call: 1, reply: Ok(42) })"));
         let send = |id, msg| TraceEvent::Send {
             from: a,
             to: b,
@@ -263,7 +298,7 @@ mod tests {
             until: None,
             applied,
         };
-        let events: Vec<(u64, TraceEvent<'_, Text>)> = vec![
+        let events: Vec<(u64, TraceEvent<'_, Payload>)> = vec![
             (5, send(1, &ping)),
             (12, send(2, &ret)),
             (
@@ -341,12 +376,16 @@ mod tests {
         assert_eq!((c.messages[1].from, c.messages[1].to), (1, 0));
         let m = &c.messages[0];
         assert_eq!((m.id, m.label.as_str(), m.duplicated), (2, "= 42", true));
-        assert_eq!(m.debug, ret.0);
+        assert_eq!(m.debug, format!("{ret:?}"));
+        assert_eq!(c.messages[1].label, "a ping", "the protocol's label wins");
         assert_eq!(m.held.as_deref(), Some("clogged"));
         assert_eq!(m.outcomes.len(), 2);
         assert_eq!(m.outcomes[1].fate, Fate::Dropped("partition".into()));
         assert_eq!(c.faults.len(), 3, "only applied faults and ends");
-        assert_eq!(c.faults[1].fault["node"], 1, "a fault's nodes are indices");
+        assert_eq!(
+            c.faults[1].fault, crash,
+            "the fault, typed (the restart was not applied)"
+        );
         assert!(c.faults[2].end && c.faults[2].index == 2);
         assert_eq!(c.restarts, vec![(SimTime(19), 1, 1)]);
     }

@@ -1,11 +1,11 @@
 //! Fault spans: each fault window of a run, from its start to its own end (its `until`,
 //! or the explicit undo that ended it: the trace says which, by the fault's index), with
-//! the lanes it touches, for the diagram's bands and the plots' shading. Overlapping
-//! windows are separate spans.
+//! the lanes it touches and its description (from the typed fault the collector kept),
+//! for the diagram's bands and the plots' shading. Overlapping windows are separate spans.
 
 use super::collect::FaultEvent;
-use crate::engine::fault::{ClogTarget, Effect, Fault, Field, Touch};
-use crate::engine::net::LinkConfig;
+use crate::engine::fault::{Effect, Fault, Touch};
+use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 
 /// What kind of fault a span is.
@@ -62,53 +62,15 @@ pub struct Span {
     pub label: String,
 }
 
-/// A trace line's fault (nodes as indices, see [`FaultEvent`]) as a typed fault; `None`
-/// when it cannot be read. The report reads no link settings: a `config` is the default.
-fn decode(v: &serde_json::Value) -> Option<Fault<u32>> {
-    let node = |v: &serde_json::Value| v.as_u64().map(|n| n as u32);
-    let field = |key: &str| -> Option<Field<u32>> {
-        let v = v.get(key)?;
-        Some(match key {
-            "groups" => Field::Groups(
-                v.as_array()?
-                    .iter()
-                    .map(|g| {
-                        g.as_array()
-                            .map(|ns| ns.iter().filter_map(node).collect())
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            ),
-            "link" => Field::Link(match v.as_array() {
-                Some(l) if l.len() == 2 => Some((node(&l[0]).unwrap_or(0), node(&l[1]).unwrap_or(0))),
-                _ => None,
-            }),
-            "target" => Field::Target(match v.get("kind")?.as_str()? {
-                "node" => ClogTarget::Node {
-                    node: node(v.get("node")?)?,
-                },
-                _ => ClogTarget::Link {
-                    from: node(v.get("from")?)?,
-                    to: node(v.get("to")?)?,
-                },
-            }),
-            "config" => Field::Config(LinkConfig::default()),
-            _ => Field::Node(node(v)?),
-        })
-    };
-    Fault::from_fields(v.get("kind")?.as_str()?, field)
-}
-
 /// What a lasting fault is as a span: its kind, lanes and label (`None`: not a window).
-fn describe(v: &serde_json::Value, names: &[String]) -> Option<(SpanKind, Vec<u32>, String)> {
-    let fault = decode(v)?;
+fn describe(fault: &Fault, names: &[String]) -> Option<(SpanKind, Vec<u32>, String)> {
     let kind = SpanKind::of(fault.effect()?);
     let nodes = match fault.touches() {
         Touch::All => Vec::new(),
-        Touch::Node(n) => vec![n],
-        Touch::Link(a, b) => vec![a, b],
+        Touch::Node(n) => vec![n.0],
+        Touch::Link(a, b) => vec![a.0, b.0],
     };
-    let name = |n: &u32| names.get(*n as usize).cloned().unwrap_or_else(|| format!("n{n}"));
+    let name = |n: &NodeId| names.get(n.0 as usize).cloned().unwrap_or_else(|| n.to_string());
     Some((kind, nodes, fault.describe(&name)))
 }
 
@@ -152,9 +114,9 @@ pub fn spans(faults: &[FaultEvent], end: SimTime, names: &[String]) -> Vec<Span>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::engine::fault::ClogTarget;
 
-    fn ev(ms: u64, index: u32, end: bool, fault: serde_json::Value) -> FaultEvent {
+    fn ev(ms: u64, index: u32, end: bool, fault: Fault) -> FaultEvent {
         FaultEvent {
             at: SimTime::from_millis(ms),
             index,
@@ -167,24 +129,29 @@ mod tests {
     #[test]
     fn each_window_is_its_own_span() {
         let names: Vec<String> = ["bank", "alice", "bob"].iter().map(|s| s.to_string()).collect();
-        let part = json!({"kind": "partition", "groups": [[0], [1, 2]]});
-        let block = json!({"kind": "block", "from": 1, "to": 0});
+        let n = NodeId;
+        let part = Fault::Partition {
+            groups: vec![vec![n(0)], vec![n(1), n(2)]],
+        };
+        let block = Fault::Block { from: n(1), to: n(0) };
         let faults = [
             ev(300, 0, false, part.clone()),
             // A shorter block inside the partition ends alone: the partition goes on.
             ev(400, 1, false, block.clone()),
             ev(500, 1, true, block),
             ev(700, 0, true, part),
-            ev(1000, 2, false, json!({"kind": "crash", "node": 0})),
-            ev(1200, 2, true, json!({"kind": "crash", "node": 0})),
+            ev(1000, 2, false, Fault::Crash { node: n(0) }),
+            ev(1200, 2, true, Fault::Crash { node: n(0) }),
             ev(
                 1300,
                 3,
                 false,
-                json!({"kind": "clog", "target": {"kind": "link", "from": 1, "to": 0}}),
+                Fault::Clog {
+                    target: ClogTarget::Link { from: n(1), to: n(0) },
+                },
             ),
-            ev(1400, 4, false, json!({"kind": "pause", "node": 2})),
-            ev(1500, 5, false, json!({"kind": "restart", "node": 0})),
+            ev(1400, 4, false, Fault::Pause { node: n(2) }),
+            ev(1500, 5, false, Fault::Restart { node: n(0) }),
         ];
         let s = spans(&faults, SimTime::from_secs(2), &names);
         assert_eq!(s.len(), 5);

@@ -190,7 +190,8 @@ fn label_tree(t: &Tree) -> String {
     }
 }
 
-fn shorten(s: &str) -> String {
+/// `s`, cut to [`MAX_LABEL`] characters (the last one `…`) when longer.
+pub fn shorten(s: &str) -> String {
     if s.chars().count() <= MAX_LABEL {
         s.to_string()
     } else {

@@ -3,7 +3,8 @@
 //! fault windows shaded.
 //!
 //! Data flows: a trace sink, [`collect::TraceCollector`], keeps what it draws (bounded memory);
-//! after the run the history is bucketed into [`series::Series`]; the faults are paired
+//! after the run each protocol's [`crate::plugin::Series`] reads the history into plots
+//! ([`series::RunSeries`]); the faults are paired
 //! into [`faults::Span`]s; then [`page::page`] renders [`diagram`] and [`plots`]. Without
 //! a report no collector exists. The library returns the
 //! page as a string; the CLI writes the file.

@@ -9,7 +9,7 @@ use super::collect::Collected;
 use super::diagram::{DiagramInput, diagram, lane_header};
 use super::faults::Span;
 use super::plots::{Context, plots};
-use super::series::Series;
+use super::series::RunSeries;
 use super::svg::{esc, short_time, thousands};
 use super::window::Window;
 use crate::run::report::{RunReport, Status};
@@ -34,7 +34,7 @@ pub struct PageInput<'a> {
     /// Fault spans.
     pub spans: &'a [Span],
     /// Plot series.
-    pub series: &'a Series,
+    pub series: &'a RunSeries,
 }
 
 const CSS: &str = r#"
@@ -308,8 +308,8 @@ pub fn page(p: &PageInput<'_>) -> String {
     let _ = write!(
         s,
         r#"<h2>Plots</h2><p class="note">Shaded: fault windows (same colours as the diagram). Red dashed: violations. Dark bar on the time axis: the diagram's window. {} of {}.</p><div class="plots">{}</div>"#,
-        crate::plural::count(p.series.len() as u64, "interval"),
-        short_time(p.series.width),
+        crate::plural::count(p.series.grid.len as u64, "interval"),
+        short_time(p.series.grid.width),
         plots(
             p.series,
             &Context {

@@ -1,16 +1,18 @@
-//! The plots as inline SVG: RPC latency percentiles over time and their distribution,
-//! worker-pool queue length and jobs in flight, pool sojourn, completions and message
-//! throughput. Every plot over time shades the fault spans with the diagram's colours,
-//! marks the violations and the diagram's window, so cause and effect line up.
+//! The plots as inline SVG: each protocol's [`Plot`]s (levels and rates on a linear
+//! scale, durations on a log scale, a distribution as a CDF; shared plots merged, after
+//! the protocols' own), then message throughput. They know no protocol. Every plot over
+//! time shades the fault spans with the diagram's colours, marks the violations and the
+//! diagram's window, so cause and effect line up.
 
 use std::fmt::Write;
 
 use super::faults::{Span, SpanKind};
-use super::series::{LatencySeries, Series};
+use super::series::RunSeries;
 use super::svg::{TimeScale, esc, num, short_time, ticks};
 use super::window::Window;
 use crate::check::Violation;
 use crate::engine::time::SimTime;
+use crate::plugin::{Body, Grid, Line, Plot};
 
 const W: f64 = 580.0;
 const H: f64 = 250.0;
@@ -28,13 +30,6 @@ pub struct Context<'a> {
     pub violations: &'a [Violation],
     /// The diagram's window, marked on the time axis.
     pub window: Window,
-}
-
-/// One line of a plot.
-struct Line {
-    name: &'static str,
-    class: &'static str,
-    values: Vec<Option<f64>>,
 }
 
 enum YScale {
@@ -147,35 +142,27 @@ fn legend(s: &mut String, lines: &[Line]) {
         x -= w;
         let _ = write!(
             s,
-            r#"<line class="{}" x1="{x:.1}" x2="{:.1}" y1="30" y2="30"/><text class="tick" x="{:.1}" y="34">{}</text>"#,
-            l.class,
+            r#"<line class="s{}" x1="{x:.1}" x2="{:.1}" y1="30" y2="30"/><text class="tick" x="{:.1}" y="34">{}</text>"#,
+            l.color,
             x + 16.0,
             x + 20.0,
-            esc(l.name)
+            esc(&l.name)
         );
     }
 }
 
-fn time_plot(
-    title: &str,
-    kind: &str,
-    series: &Series,
-    cx: &Context<'_>,
-    y: YScale,
-    lines: Vec<Line>,
-    step: bool,
-) -> String {
+fn time_plot(title: &str, kind: &str, grid: &Grid, cx: &Context<'_>, y: YScale, lines: &[Line], step: bool) -> String {
     let mut s = String::new();
     frame(&mut s, title, kind);
     let x = TimeScale {
         t0: SimTime::ZERO,
-        t1: series.end,
+        t1: grid.end,
         p0: L,
         p1: W - R,
     };
     time_axis(&mut s, &x, cx);
     y_axis(&mut s, &y);
-    for l in &lines {
+    for l in lines {
         let mut d = String::new();
         let mut pen = false;
         for (i, v) in l.values.iter().enumerate() {
@@ -183,7 +170,7 @@ fn time_plot(
                 pen = false;
                 continue;
             };
-            let (a, b) = (series.at(i), series.at(i + 1).min(series.end));
+            let (a, b) = (grid.at(i), grid.at(i + 1).min(grid.end));
             let py = y.px(*v);
             if step {
                 let _ = write!(
@@ -199,9 +186,9 @@ fn time_plot(
             }
             pen = true;
         }
-        let _ = write!(s, r#"<path class="{} series" d="{}"/>"#, l.class, d.trim_end());
+        let _ = write!(s, r#"<path class="s{} series" d="{}"/>"#, l.color, d.trim_end());
     }
-    legend(&mut s, &lines);
+    legend(&mut s, lines);
     let _ = write!(
         s,
         r#"<line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
@@ -221,33 +208,20 @@ fn log_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     (hi > 0.0).then(|| (lo.min(hi / 2.0).max(1.0), hi * 1.2))
 }
 
-fn latency_plot(title: &str, kind: &str, lat: &LatencySeries, series: &Series, cx: &Context<'_>) -> String {
-    let q = |p: f64| -> Vec<Option<f64>> { lat.buckets.iter().map(|h| h.quantile(p).map(|v| v as f64)).collect() };
-    let lines = vec![
-        Line {
-            name: "p50",
-            class: "s1",
-            values: q(0.5),
-        },
-        Line {
-            name: "p99",
-            class: "s2",
-            values: q(0.99),
-        },
-        Line {
-            name: "max",
-            class: "s3",
-            values: lat.buckets.iter().map(|h| h.max().map(|v| v as f64)).collect(),
-        },
-    ];
+fn durations_plot(title: &str, kind: &str, lines: &[Line], grid: &Grid, cx: &Context<'_>) -> String {
     let (lo, hi) = log_range(lines.iter().flat_map(|l| l.values.iter().flatten().copied())).unwrap_or((1e6, 1e7));
-    time_plot(title, kind, series, cx, YScale::LogTime(lo, hi), lines, false)
+    time_plot(title, kind, grid, cx, YScale::LogTime(lo, hi), lines, false)
 }
 
-fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
+fn levels_plot(title: &str, kind: &str, lines: &[Line], grid: &Grid, cx: &Context<'_>) -> String {
+    let top = max_of(lines);
+    time_plot(title, kind, grid, cx, YScale::Linear(top), lines, true)
+}
+
+fn cdf_plot(title: &str, kind: &str, points: &[(u64, f64)], count: u64, noun: &str) -> String {
     let mut s = String::new();
-    frame(&mut s, title, "rpc-cdf");
-    let (lo, hi) = log_range(lat.cdf.iter().map(|(v, _)| *v as f64)).unwrap_or((1e6, 1e7));
+    frame(&mut s, title, kind);
+    let (lo, hi) = log_range(points.iter().map(|(v, _)| *v as f64)).unwrap_or((1e6, 1e7));
     // Latency on x (log), fraction on y.
     let xs = |v: f64| L + (v.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10()).max(1e-9) * (W - R - L);
     let y = YScale::Linear(1.0);
@@ -283,7 +257,7 @@ fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
         }
     }
     let mut d = String::new();
-    for (i, (v, f)) in lat.cdf.iter().enumerate() {
+    for (i, (v, f)) in points.iter().enumerate() {
         let _ = write!(
             d,
             "{}{:.1},{:.1} ",
@@ -297,17 +271,12 @@ fn cdf_plot(title: &str, lat: &LatencySeries) -> String {
         r#"<path class="s1 series" d="{}"/><text class="tick" x="{:.1}" y="34" text-anchor="end">{}</text><line class="axisline" x1="{L}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/></svg></figure>"#,
         d.trim_end(),
         W - R,
-        crate::plural::count(lat.count, "call"),
+        crate::plural::count(count, noun),
         W - R,
         H - B,
         H - B
     );
     s
-}
-
-fn per_sec(v: &[u64], width: u64) -> Vec<Option<f64>> {
-    let secs = width as f64 / 1e9;
-    v.iter().map(|c| Some(*c as f64 / secs)).collect()
 }
 
 fn max_of(lines: &[Line]) -> f64 {
@@ -319,107 +288,48 @@ fn max_of(lines: &[Line]) -> f64 {
         * 1.1
 }
 
-/// Every plot that applies to the run, as HTML figures.
-pub fn plots(series: &Series, cx: &Context<'_>) -> String {
-    let mut out = String::new();
-    if let Some(r) = &series.rpc
-        && r.latency.count > 0
-    {
-        out.push_str(&latency_plot(
-            "RPC call latency over time (by completion)",
-            "rpc-latency",
-            &r.latency,
-            series,
-            cx,
-        ));
-        out.push_str(&cdf_plot("RPC call latency distribution (CDF)", &r.latency));
+/// One plot, as an HTML figure.
+fn draw(p: &Plot, grid: &Grid, cx: &Context<'_>) -> String {
+    match &p.body {
+        Body::Levels(lines) => levels_plot(&p.title, p.id, lines, grid, cx),
+        Body::Durations(lines) => durations_plot(&p.title, p.id, lines, grid, cx),
+        Body::Cdf { points, count, noun } => cdf_plot(&p.title, p.id, points, *count, noun),
     }
-    if let Some(p) = &series.pool {
-        let lines = vec![
-            Line {
-                name: "queue length",
-                class: "s1",
-                values: p.queue.iter().map(|v| Some(*v as f64)).collect(),
+}
+
+/// The shared plots, each with the lines of every plot of its id (of the same kind as
+/// the first), in order of first appearance.
+fn merged(plots: &[Plot]) -> Vec<Plot> {
+    let mut out: Vec<Plot> = Vec::new();
+    for p in plots.iter().filter(|p| p.shared) {
+        match out.iter_mut().find(|m| m.id == p.id) {
+            Some(m) => match (&mut m.body, &p.body) {
+                (Body::Levels(a), Body::Levels(b)) | (Body::Durations(a), Body::Durations(b)) => {
+                    a.extend(b.iter().cloned())
+                }
+                _ => {}
             },
-            Line {
-                name: "jobs in flight",
-                class: "s2",
-                values: p.in_flight.iter().map(|v| Some(*v as f64)).collect(),
-            },
-        ];
-        let top = max_of(&lines);
-        out.push_str(&time_plot(
-            "Worker pool: queue length and jobs in flight (max per interval)",
-            "pool-queue",
-            series,
-            cx,
-            YScale::Linear(top),
-            lines,
-            true,
-        ));
-        if p.sojourn.count > 0 {
-            out.push_str(&latency_plot(
-                "Worker pool: job sojourn, submitted to accepted",
-                "pool-sojourn",
-                &p.sojourn,
-                series,
-                cx,
-            ));
+            None => out.push(p.clone()),
         }
     }
-    let mut done = Vec::new();
-    if let Some(r) = &series.rpc {
-        done.push(Line {
-            name: "calls ok/s",
-            class: "s1",
-            values: per_sec(&r.ok, series.width),
-        });
-        done.push(Line {
-            name: "calls failed/s",
-            class: "s3",
-            values: per_sec(&r.failed, series.width),
-        });
+    out
+}
+
+/// Every plot that applies to the run, as HTML figures: the protocols' own, their shared
+/// ones, then the network's.
+pub fn plots(series: &RunSeries, cx: &Context<'_>) -> String {
+    let grid = &series.grid;
+    let mut out = String::new();
+    for p in series.plots.iter().filter(|p| !p.shared) {
+        out.push_str(&draw(p, grid, cx));
     }
-    if let Some(p) = &series.pool {
-        done.push(Line {
-            name: "jobs/s",
-            class: "s4",
-            values: per_sec(&p.accepted, series.width),
-        });
-    }
-    if !done.is_empty() {
-        let top = max_of(&done);
-        out.push_str(&time_plot(
-            "Throughput: completions per second",
-            "throughput",
-            series,
-            cx,
-            YScale::Linear(top),
-            done,
-            true,
-        ));
+    for p in merged(&series.plots) {
+        out.push_str(&draw(&p, grid, cx));
     }
     let net = vec![
-        Line {
-            name: "delivered/s",
-            class: "s1",
-            values: per_sec(&series.delivered, series.width),
-        },
-        Line {
-            name: "dropped/s",
-            class: "s3",
-            values: per_sec(&series.dropped, series.width),
-        },
+        Line::new("delivered/s", 1, grid.per_sec(&series.delivered)),
+        Line::new("dropped/s", 3, grid.per_sec(&series.dropped)),
     ];
-    let top = max_of(&net);
-    out.push_str(&time_plot(
-        "Network: messages per second",
-        "network",
-        series,
-        cx,
-        YScale::Linear(top),
-        net,
-        true,
-    ));
+    out.push_str(&levels_plot("Network: messages per second", "network", &net, grid, cx));
     out
 }

@@ -45,13 +45,19 @@ pub fn run_with_report(
     window: Option<Window>,
     command: &str,
 ) -> Result<HtmlReport, Error> {
-    let (collector, cell) = TraceCollector::new(window);
+    let (collector, cell) = TraceCollector::new(window, protocols);
     let mut sinks = json_sink(trace);
     sinks.push(Box::new(collector));
     let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
-        let records = crate::protocols::records(sim.history().records());
-        let plot = series::build(&records, sim.now(), &c.delivered, &c.dropped);
+        let plot = series::build(
+            protocols,
+            s,
+            sim.history().records(),
+            sim.now(),
+            &c.delivered,
+            &c.dropped,
+        );
         (sim.node_names().to_vec(), plot)
     })?;
     let mut collected = cell.replace(Default::default());
@@ -67,7 +73,7 @@ pub fn run_with_report(
         None => {
             let first = report.violations.first().map(|v| v.at);
             let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
-            let (collector, cell) = TraceCollector::new(Some(w));
+            let (collector, cell) = TraceCollector::new(Some(w), protocols);
             let (again, ()) = run_scenario_with(protocols, s, seed, vec![Box::new(collector)], |_| ())?;
             if again.trace_hash != report.trace_hash {
                 return Err(Error::InvalidParameter(format!(
