@@ -72,10 +72,22 @@
 //! });
 //! ```
 //!
-//! More: [`explore::strategies`] (proptest strategies for scenarios, topologies, fault schedules,
-//! nemesis settings), [`explore::testing`] (seeded property runs and repro lines), [`explore::shrink`]
-//! (delta debugging of failing scenarios), and `examples/primary_backup/` (a user-defined
-//! primary/backup register with a planted bug, found and shrunk in `tests/it/user_protocol.rs`).
+//! More: `explore::strategies` (proptest strategies for scenarios, topologies, fault schedules,
+//! nemesis settings), `explore::testing` (seeded property runs and repro lines), both behind
+//! the `proptest` feature, [`explore::shrink`] (delta debugging of failing scenarios), and
+//! `examples/primary_backup/` (a user-defined primary/backup register with a planted bug,
+//! found and shrunk in `tests/it/user_protocol.rs`).
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `detsim` command line as [`cli::main_with`] (clap, indicatif, rayon,
+//!   anyhow). Without it the library needs none of them.
+//! - `derive` (default): `#[derive(StableHash)]`.
+//! - `proptest`: `explore::strategies` and `explore::testing`, for your tests, e.g.
+//!   `detsim = { version = "0.1", features = ["proptest"] }` under `[dev-dependencies]`.
+//!
+//! `default-features = false` is the engine with its scenario files, runs, sweeps, shrinker
+//! and HTML report, and no command-line or test dependency.
 
 pub mod bench;
 pub mod check;

@@ -4,7 +4,9 @@
 
 pub mod failure_groups;
 pub mod shrink;
+#[cfg(feature = "proptest")]
 pub mod strategies;
+#[cfg(feature = "proptest")]
 pub mod testing;
 
 use crate::plugin::Protocols;
