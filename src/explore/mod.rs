@@ -2,7 +2,7 @@
 //! and the self-contained file that replays a failing seed (the scenario with the
 //! realized faults as an explicit schedule, the seed, the expected hash and violation).
 
-pub mod failure_groups;
+pub(crate) mod failure_groups;
 pub mod shrink;
 #[cfg(feature = "proptest")]
 pub mod strategies;
@@ -10,6 +10,8 @@ pub mod strategies;
 pub mod testing;
 
 use crate::plugin::Protocols;
+
+pub use failure_groups::{CheckGroup, DEFAULT_MAX_FAILURES, FailureGroups, SEEDS_LISTED};
 use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;

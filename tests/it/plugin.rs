@@ -3,8 +3,8 @@
 //! library calls the command line makes; check ids cannot drift; the registry refuses
 //! what it cannot tell apart and names what it knows.
 
+use detsim::NodeFactory;
 use detsim::check::{CheckId, Verdict, Violation};
-use detsim::engine::node::NodeFactory;
 use detsim::explore::shrink::{ShrinkOptions, shrink_failure};
 use detsim::explore::{failure_file, failure_text, parse_failure, replay};
 use detsim::plugin::{
