@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::protocols::worker_pool::metrics::PoolMetrics;
+use detsim::protocols::worker_pool::PoolMetrics;
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
 use detsim::{Observation, Payload};

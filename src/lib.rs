@@ -72,20 +72,35 @@
 //! });
 //! ```
 //!
-//! More: [`explore::strategies`] (proptest strategies for scenarios, topologies, fault schedules,
-//! nemesis settings), [`explore::testing`] (seeded property runs and repro lines), [`explore::shrink`]
-//! (delta debugging of failing scenarios), and `examples/primary_backup/` (a user-defined
-//! primary/backup register with a planted bug, found and shrunk in `tests/it/user_protocol.rs`).
+//! More: `explore::strategies` (proptest strategies for scenarios, topologies, fault schedules,
+//! nemesis settings), `explore::testing` (seeded property runs and repro lines), both behind
+//! the `proptest` feature, [`explore::shrink`] (delta debugging of failing scenarios), and
+//! `examples/primary_backup/` (a user-defined primary/backup register with a planted bug,
+//! found and shrunk in `tests/it/user_protocol.rs`).
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `detsim` command line as [`cli::main_with`] (clap, indicatif, rayon,
+//!   anyhow). Without it the library needs none of them.
+//! - `derive` (default): `#[derive(StableHash)]`.
+//! - `proptest`: `explore::strategies` and `explore::testing`, for your tests, e.g.
+//!   `detsim = { version = "0.1", features = ["proptest"] }` under `[dev-dependencies]`.
+//!
+//! `default-features = false` is the engine with its scenario files, runs, sweeps, shrinker
+//! and HTML report, and no command-line or test dependency.
 
-pub mod bench;
+// The public API: the engine's types at the crate root, and these modules. Everything
+// else (the engine's modules, the event queue, the benchmark, wording helpers) is internal.
+#[cfg(feature = "cli")]
+pub(crate) mod bench;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod engine;
+pub(crate) mod engine;
 pub mod explore;
 pub mod metrics;
 pub mod plugin;
-pub mod plural;
+pub(crate) mod plural;
 pub mod protocols;
 pub mod report;
 pub mod run;
@@ -97,15 +112,15 @@ pub mod scenario;
 pub use detsim_derive::StableHash;
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
-pub use engine::fault::{DurationRange, Fault, NemesisConfig, TimedFault};
+pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, NemesisPlan, TimedFault, Touch};
 pub use engine::hash::{StableHash, StableHasher};
-pub use engine::history::{History, Record};
-pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network};
-pub use engine::node::{Ctx, Message, Node, NodeId, Storage, TimerId};
+pub use engine::history::{History, ObserverFn, Record};
+pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network, WindowId};
+pub use engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
-pub use engine::time::SimTime;
-pub use engine::trace::{TraceEvent, TraceSink};
+pub use engine::time::{ParseDurationError, SimTime};
+pub use engine::trace::{HoldReason, TraceEvent, TraceSink};
 pub use plugin::{Observation, Payload, Protocol, Protocols};
 
 /// A hash map with a fixed hasher: deterministic, for keyed look-ups inside a simulation.

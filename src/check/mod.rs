@@ -6,8 +6,8 @@
 //! Three statuses ([`Status`]): `pass` (judged, no violation), `fail` (a violation), and
 //! `not_judged`: no violation, but work was still undone when the run ended and it was
 //! not yet due (a fault never healed, or the run ended before the work's deadline). Work
-//! left undone is never a pass; the rule is in [`liveness`], what was still in force at
-//! the end in [`heal`].
+//! left undone is never a pass; the rule is in `liveness.rs`, what was still in force at
+//! the end in `heal.rs` ([`unhealed`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,10 +15,10 @@ use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
 
-pub mod heal;
-pub mod liveness;
+pub(crate) mod heal;
+pub(crate) mod liveness;
 
-pub use heal::{Unhealed, UnhealedKind};
+pub use heal::{Unhealed, UnhealedKind, crashes, unhealed};
 
 /// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
 /// (`pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once")`), and its

@@ -686,7 +686,7 @@ pub struct NemesisConfig {
     pub burst_duplicate: f64,
     /// Never take down (crash or pause) more than this many targets at once.
     pub max_down: usize,
-    /// Plan at most this many windows (and never more than [`MAX_PLANNED`]); a scenario
+    /// Plan at most this many windows (and never more than `MAX_PLANNED`, 100 000); a scenario
     /// leaves room for its scheduled faults.
     pub max_windows: usize,
 }
@@ -771,7 +771,7 @@ impl NemesisConfig {
     /// themselves, sorted by start time (stable), and whether a cap cut the plan. `base`
     /// is the default link setting a loss burst starts from. Every window is
     /// at least 1 ns long (a drawn length of 0 becomes 1 ns) and ends by `stop`. At most
-    /// [`NemesisConfig::max_windows`] (and [`MAX_PLANNED`]) windows: the plan is the
+    /// [`NemesisConfig::max_windows`] (and at most `MAX_PLANNED`, 100 000) windows: the plan is the
     /// nemesis's schedule up to the time where a cap was reached, and nothing after.
     pub fn planned(&self, rng: &mut SimRng, base: &LinkConfig) -> NemesisPlan {
         let mut out = Vec::new();

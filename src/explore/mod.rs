@@ -2,12 +2,16 @@
 //! and the self-contained file that replays a failing seed (the scenario with the
 //! realized faults as an explicit schedule, the seed, the expected hash and violation).
 
-pub mod failure_groups;
+pub(crate) mod failure_groups;
 pub mod shrink;
+#[cfg(feature = "proptest")]
 pub mod strategies;
+#[cfg(feature = "proptest")]
 pub mod testing;
 
 use crate::plugin::Protocols;
+
+pub use failure_groups::{CheckGroup, DEFAULT_MAX_FAILURES, FailureGroups, SEEDS_LISTED};
 use serde::{Deserialize, Serialize};
 
 use crate::check::Violation;

@@ -18,7 +18,7 @@
 //!
 //! let mut runner = TestRunner::deterministic();
 //! let s = scenario(ScenarioConfig::default()).new_tree(&mut runner).unwrap().current();
-//! assert!(detsim::scenario::validate::validate(&detsim::Protocols::builtin(), &s).is_empty());
+//! assert!(detsim::scenario::validate(&detsim::Protocols::builtin(), &s).is_empty());
 //! ```
 
 use proptest::collection::vec;

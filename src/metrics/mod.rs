@@ -3,7 +3,9 @@
 //! summarise into serialisable structs. Every distribution of durations (RPC latency,
 //! pool waiting and sojourn times) is summarised by [`DurationSummary`].
 
-pub mod queueing;
-pub mod summary;
+pub(crate) mod queueing;
+pub(crate) mod summary;
+
+pub use queueing::{MmcPrediction, erlang_c, mmc};
 
 pub use summary::{DurationStats, DurationSummary};

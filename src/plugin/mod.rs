@@ -55,7 +55,7 @@
 //! #[serde(deny_unknown_fields)]
 //! struct DoublerRole {}
 //! impl Role for DoublerRole {
-//!     fn build(&self, _: &BuildCx<'_>) -> Result<detsim::engine::node::NodeFactory<Payload, Observation>, Error> {
+//!     fn build(&self, _: &BuildCx<'_>) -> Result<detsim::NodeFactory<Payload, Observation>, Error> {
 //!         Ok(Box::new(|| Box::new(Doubler)))
 //!     }
 //! }
@@ -67,7 +67,7 @@
 //!         cx.expect_role("server", &self.server, "doubler", out);
 //!     }
 //!     fn references(&self) -> Vec<&str> { vec![&self.server] }
-//!     fn build(&self, cx: &BuildCx<'_>) -> Result<detsim::engine::node::NodeFactory<Payload, Observation>, Error> {
+//!     fn build(&self, cx: &BuildCx<'_>) -> Result<detsim::NodeFactory<Payload, Observation>, Error> {
 //!         let (server, count) = (cx.node(&self.server)?, self.count);
 //!         Ok(Box::new(move || Box::new(Asker { server, count })))
 //!     }

@@ -2,9 +2,12 @@
 //! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
-pub mod format;
-pub mod report;
-pub mod trace_json;
+pub(crate) mod format;
+pub(crate) mod report;
+pub(crate) mod trace_json;
+
+pub use report::{CheckResult, DropCounts, MessageCounts, RunReport, Status, hex};
+pub use trace_json::JsonLines;
 
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -20,8 +23,7 @@ use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
 use crate::engine::trace::{TraceEvent, TraceSink};
 use crate::plugin::{Check, Metrics, Observation, Payload, Protocols, ScenarioView, WorkCx, judge};
-use crate::run::report::{CheckResult, MessageCounts, RunReport, hex};
-use crate::run::trace_json::{JsonLines, json_line};
+use crate::run::trace_json::json_line;
 use crate::scenario::Scenario;
 use crate::scenario::build::{build, to_specs};
 

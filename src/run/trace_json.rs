@@ -62,6 +62,7 @@ impl<M: Debug> TraceSink<M> for JsonLines {
 
 /// The keys under which a fault's JSON holds nodes (at any depth: a clog's `target`
 /// holds `node` or `from`/`to`): a node index, or arrays of them (`groups`, `link`).
+#[cfg(test)] // the trace line round trip test reads names back as indices
 const NODE_KEYS: [&str; 5] = ["node", "from", "to", "groups", "link"];
 
 /// A node's name, or `n<index>` for an index with no name (e.g. an unknown destination).
@@ -70,6 +71,7 @@ fn node_name(names: &[String], id: u64) -> String {
 }
 
 /// Rewrite every node under [`NODE_KEYS`] in `v` with `f` (numbers to names, or back).
+#[cfg(test)] // the trace line round trip test reads names back as indices
 fn map_nodes(v: &mut serde_json::Value, f: &dyn Fn(&serde_json::Value) -> Option<serde_json::Value>) {
     fn all(v: &mut serde_json::Value, f: &dyn Fn(&serde_json::Value) -> Option<serde_json::Value>) {
         match v {
@@ -132,7 +134,8 @@ pub fn fault_value(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) ->
 
 /// Turn the node names of a trace line's fault (as the writer names them) back into
 /// node indices, given the names by index; a name it does not know is left as it is.
-pub fn index_nodes(fault: &mut serde_json::Value, names: &[String]) {
+#[cfg(test)] // the trace line round trip test reads names back as indices
+fn index_nodes(fault: &mut serde_json::Value, names: &[String]) {
     map_nodes(fault, &|x| {
         let name = x.as_str()?;
         let i = names.iter().position(|n| n == name)?;

@@ -19,8 +19,6 @@ pub type IdMap = BTreeMap<String, NodeId>;
 pub struct Built {
     /// The simulation, not yet run.
     pub sim: Simulation<Payload, Observation>,
-    /// Node ids by name.
-    pub ids: IdMap,
 }
 
 fn id(ids: &IdMap, name: &str) -> Result<NodeId, Error> {
@@ -64,7 +62,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     if let Some(n) = &s.nemesis {
         sim.set_nemesis(nemesis(n, &ids, s.faults.len())?)?;
     }
-    Ok(Built { sim, ids })
+    Ok(Built { sim })
 }
 
 /// The link settings in force at the start for `from -> to` (or the default).

@@ -5,15 +5,15 @@
 //! This module holds the types; `faults` the file form of a fault, `load` reads files with precise errors, `validate` holds
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
-pub mod build;
-pub mod checks;
-pub mod faults;
-pub mod format;
-pub mod load;
-pub mod locate;
-pub mod node;
-pub mod validate;
-pub mod words;
+pub(crate) mod build;
+pub(crate) mod checks;
+pub(crate) mod faults;
+pub(crate) mod format;
+pub(crate) mod load;
+pub(crate) mod locate;
+pub(crate) mod node;
+pub(crate) mod validate;
+pub(crate) mod words;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +22,9 @@ use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
 
 pub use checks::ChecksSpec;
-pub use load::{ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
+pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
+pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};
 
 /// A whole scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -220,7 +221,7 @@ pub struct NetworkSpec {
 /// A fault at a time, naming nodes by their ids: the engine's [`TimedFault`] over
 /// names. With `until`, the fault is undone then (crash → restart, pause → resume,
 /// partition/isolate/block → heal, clog → unclog, set_link → the link's settings from
-/// the scenario's `network` section). Its file form is in [`faults`].
+/// the scenario's `network` section). Its file form is in `scenario/faults.rs`.
 pub type FaultSpec = TimedFault<String>;
 
 // Nemesis defaults are the engine's own (`NemesisConfig::default()`).

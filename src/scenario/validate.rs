@@ -21,7 +21,6 @@ pub const MAX_FAULTS: usize = 100_000;
 // The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
 const _: () = assert!(crate::engine::fault::MAX_PLANNED == MAX_FAULTS);
 pub use crate::plugin::Problem;
-pub use crate::protocols::worker_pool::roles::MAX_BATCH_JOBS;
 
 /// The node ids a scenario declares, for reference checks.
 pub struct Ids<'a>(BTreeSet<&'a str>);

@@ -241,7 +241,7 @@ fn trace_writer_streams_every_event_as_a_json_line_without_changing_the_hash() {
     plain.run().unwrap();
     let buf = SharedBuf::default();
     let mut traced = make();
-    traced.add_trace_sink(Box::new(detsim::run::trace_json::JsonLines::new(Box::new(buf.clone()))));
+    traced.add_trace_sink(Box::new(detsim::run::JsonLines::new(Box::new(buf.clone()))));
     traced.run().unwrap();
     assert_eq!(
         plain.trace_hash(),
@@ -285,7 +285,7 @@ impl Node<u64, u64> for Leaky {
     }
 }
 
-fn traced_run(leaky: bool, sink: Box<dyn detsim::engine::trace::TraceSink<u64>>) -> Result<u64, detsim::Error> {
+fn traced_run(leaky: bool, sink: Box<dyn detsim::TraceSink<u64>>) -> Result<u64, detsim::Error> {
     let mut sim = Simulation::<u64, u64>::new(SimConfig::new(1));
     sim.add_node("sink", || Box::new(Gossip))?;
     if leaky {

@@ -7,9 +7,9 @@ use std::rc::Rc;
 
 use detsim::check::CheckContext;
 use detsim::protocols::Obs;
-use detsim::protocols::discovery::check::{check_all, check_no_phantom, check_no_stale, check_visible_after_heal};
-use detsim::protocols::discovery::metrics::{DiscMetrics, DiscSummary};
+use detsim::protocols::discovery::{DiscMetrics, DiscSummary};
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, registry};
+use detsim::protocols::discovery::{check_all, check_no_phantom, check_no_stale, check_visible_after_heal};
 use detsim::protocols::rpc::{RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload, client, server};
 use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
@@ -121,7 +121,7 @@ fn served(records: &[Record<Obs>]) -> Vec<(SimTime, Vec<NodeId>)> {
 
 /// The RPC checks that did not pass (failed, or not judged).
 fn rpc_violations(run: &Run) -> Vec<detsim::check::Verdict> {
-    not_passed(detsim::protocols::rpc::check::check_all(&run.records, &run.ctx))
+    not_passed(detsim::protocols::rpc::check_all(&run.records, &run.ctx))
 }
 
 fn not_passed(v: Vec<detsim::check::Verdict>) -> Vec<detsim::check::Verdict> {

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use detsim::explore::{FailureFile, failure_text};
-use detsim::scenario::load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES};
-use detsim::scenario::validate::MAX_FAULTS;
+use detsim::scenario::MAX_FAULTS;
+use detsim::scenario::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES};
 
 use crate::scenarios::detsim;
 use crate::support::tempdir;
@@ -158,10 +158,14 @@ fn a_failure_file_that_would_not_load_is_an_error() {
     f.scenario.nemesis = None;
     let good = failure_text(&detsim::Protocols::builtin(), &f).unwrap();
     assert!(detsim::explore::parse_failure(&detsim::Protocols::builtin(), "f.json", &good).is_ok());
-    f.scenario.faults = detsim::scenario::faults::list::deserialize(&mut serde_json::Deserializer::from_str(
-        r#"[{"kind": "pause", "at": "1ms", "until": "1ms", "node": "bob"}]"#,
-    ))
-    .unwrap();
+    // A window that ends where it starts: no file can hold it.
+    f.scenario.faults = vec![detsim::TimedFault::window(
+        detsim::SimTime::from_millis(1),
+        detsim::SimTime::from_millis(1),
+        detsim::Fault::Pause {
+            node: "bob".to_string(),
+        },
+    )];
     let err = failure_text(&detsim::Protocols::builtin(), &f).unwrap_err().to_string();
     assert!(
         err.contains("bug: the FAILURE file of seed 0 (rpc.at_most_once) would not load")

@@ -3,8 +3,8 @@
 //! library calls the command line makes; check ids cannot drift; the registry refuses
 //! what it cannot tell apart and names what it knows.
 
+use detsim::NodeFactory;
 use detsim::check::{CheckId, Verdict, Violation};
-use detsim::engine::node::NodeFactory;
 use detsim::explore::shrink::{ShrinkOptions, shrink_failure};
 use detsim::explore::{failure_file, failure_text, parse_failure, replay};
 use detsim::plugin::{
@@ -277,7 +277,7 @@ fn a_user_protocol_runs_beside_a_built_in_one_through_the_whole_library_path() {
 fn the_report_labels_a_user_protocols_messages_and_draws_its_plots() {
     let p = registry();
     let s = parse_scenario(&p, "counter.json", SCENARIO).unwrap();
-    let r = detsim::report::html::run_with_report(&p, &s, 1, None, None, "detsim run counter.json").unwrap();
+    let r = detsim::report::run_with_report(&p, &s, 1, None, None, "detsim run counter.json").unwrap();
     let html = &r.html;
     // The counter's arrows carry its own labels (its `Display`), not its `Debug`.
     assert!(html.contains(">plus 1<") && html.contains(">now 5<"), "user labels");

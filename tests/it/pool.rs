@@ -4,11 +4,11 @@
 
 use detsim::check::{CheckContext, Status, Verdict, all_passed, violations};
 use detsim::protocols::Obs;
-use detsim::protocols::worker_pool::check::{check_pool, check_pool_liveness, check_pool_safety};
-use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport, pool_metrics};
 use detsim::protocols::worker_pool::{
     Arrivals, DispatcherConfig, PoolConfig, PoolNodes, PoolObs, WorkerConfig, add_pool,
 };
+use detsim::protocols::worker_pool::{PoolMetrics, PoolReport, pool_metrics};
+use detsim::protocols::worker_pool::{check_pool, check_pool_liveness, check_pool_safety};
 use detsim::{Dist, DurationRange, Latency, LinkConfig, NemesisConfig, Record, SimConfig, SimTime, Simulation};
 use detsim::{Observation, Payload};
 

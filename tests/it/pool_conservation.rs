@@ -6,12 +6,12 @@
 
 use detsim::check::CheckContext;
 use detsim::protocols::Obs;
-use detsim::protocols::worker_pool::check::check_pool;
-use detsim::protocols::worker_pool::conservation::{NAME, check_work_conservation};
+use detsim::protocols::worker_pool::check_pool;
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, JobId, PoolConfig, PoolObs, WorkerConfig, add_pool};
-use detsim::run::report::{RunReport, Status};
+use detsim::protocols::worker_pool::{WORK_CONSERVATION as NAME, check_work_conservation};
 use detsim::run::run_scenario;
-use detsim::scenario::load::parse_scenario;
+use detsim::run::{RunReport, Status};
+use detsim::scenario::parse_scenario;
 use detsim::{Dist, Latency, LinkConfig, NodeId, Record, SimConfig, SimTime, Simulation};
 use detsim::{Observation, Payload};
 

@@ -7,13 +7,13 @@
 use detsim::check::{CheckContext, all_passed};
 use detsim::protocols::Obs;
 use detsim::protocols::discovery::{DiscObs, RegistrantConfig, RegistryConfig, ResolverConfig, Target, registry};
-use detsim::protocols::worker_pool::check::check_pool;
-use detsim::protocols::worker_pool::metrics::pool_metrics;
+use detsim::protocols::worker_pool::check_pool;
+use detsim::protocols::worker_pool::pool_metrics;
 use detsim::protocols::worker_pool::{
     Arrivals, ClientConfig, DispatcherConfig, PoolObs, WorkerConfig, client, dispatcher, worker,
 };
 use detsim::run::run_scenario;
-use detsim::scenario::load::parse_scenario;
+use detsim::scenario::parse_scenario;
 use detsim::{
     Dist, DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };
@@ -143,7 +143,7 @@ fn restarted_dispatcher_is_found_again_and_every_job_is_accepted() {
     };
     let v = check_pool(&records, &ctx, SimTime::from_secs(2));
     assert!(all_passed(&v), "{v:?}");
-    let v = detsim::protocols::discovery::check::check_all(&records, &ctx);
+    let v = detsim::protocols::discovery::check_all(&records, &ctx);
     assert!(all_passed(&v), "{v:?}");
     let m = pool_metrics(&records, end);
     let total = JOBS_PER_CLIENT * nodes.clients.len() as u64;

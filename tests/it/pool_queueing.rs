@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::metrics::queueing::{MmcPrediction, mmc};
-use detsim::protocols::worker_pool::metrics::{PoolMetrics, PoolReport};
+use detsim::metrics::{MmcPrediction, mmc};
 use detsim::protocols::worker_pool::{Arrivals, DispatcherConfig, PoolConfig, WorkerConfig, add_pool};
+use detsim::protocols::worker_pool::{PoolMetrics, PoolReport};
 use detsim::{Dist, Latency, LinkConfig, SimConfig, SimTime, Simulation};
 use detsim::{Observation, Payload};
 
@@ -161,7 +161,7 @@ fn mmc_agrees_with_erlang_c_long() {
 /// scenario's own parameters, to the precision printed.
 #[test]
 fn the_mmc_scenario_quotes_erlang_c() {
-    use detsim::protocols::worker_pool::roles::{ArrivalsSpec, DispatcherRole, WorkerRole};
+    use detsim::protocols::worker_pool::{ArrivalsSpec, DispatcherRole, WorkerRole};
     use detsim::scenario::load_scenario;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pool_poisson_mmc.json");
     let s = load_scenario(&detsim::Protocols::builtin(), &path).unwrap();

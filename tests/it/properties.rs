@@ -6,7 +6,7 @@ use detsim::explore::shrink::Sizes;
 use detsim::explore::strategies::{Canaries, PlanKind, ScenarioConfig, scenario};
 use detsim::explore::testing::{Property, parse_seed, repro_line, scenario_passes, seeded_runner};
 use detsim::scenario::Scenario;
-use detsim::scenario::validate::validate;
+use detsim::scenario::validate;
 use proptest::strategy::{Strategy, ValueTree};
 
 fn all_kinds_with_nemesis() -> ScenarioConfig {

@@ -5,16 +5,16 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use detsim::check::heal::Touch;
+use detsim::Touch;
 use detsim::check::{CheckContext, Status, all_passed};
 use detsim::protocols::Obs;
-use detsim::protocols::rpc::check::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
-use detsim::protocols::rpc::client::Calls;
-use detsim::protocols::rpc::metrics::{RpcMetrics, RpcSummary};
+use detsim::protocols::rpc::Calls;
 use detsim::protocols::rpc::{
     AppError, CallError, Pacing, Request, RetryPolicy, RpcClientConfig, RpcObs, RpcServerConfig, Target, Workload,
     client, server,
 };
+use detsim::protocols::rpc::{RpcMetrics, RpcSummary};
+use detsim::protocols::rpc::{check_all, check_at_most_once, check_deposits, check_liveness, check_results};
 use detsim::{
     DurationRange, Fault, Latency, LinkConfig, NemesisConfig, NodeId, Record, SimConfig, SimTime, Simulation,
 };

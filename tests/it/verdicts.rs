@@ -111,9 +111,9 @@ fn a_dispatcher_with_no_workers_is_refused_and_its_run_fails() {
         .scope(|| serde_json::from_str(text))
         .unwrap();
     let r = detsim::run::run_scenario(&detsim::Protocols::builtin(), &s, 1, None).unwrap();
-    assert_eq!(r.outcome, detsim::engine::sim::Outcome::Quiescent);
+    assert_eq!(r.outcome, detsim::Outcome::Quiescent);
     let live = r.checks.iter().find(|c| c.name == "pool.liveness").unwrap();
-    assert_eq!(live.status, detsim::run::report::Status::Fail);
+    assert_eq!(live.status, detsim::run::Status::Fail);
     assert_eq!(r.violations.len(), 10, "one per undone job");
     let m = &r.violations[0].message;
     assert!(

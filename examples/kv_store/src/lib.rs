@@ -20,12 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use detsim::check::{CheckContext, CheckId, Verdict, Violation};
-use detsim::engine::node::NodeFactory;
 use detsim::plugin::{
     BuildCx, Check, Metrics, Observation, Payload, Problem, Protocol, Role, RoleDef, ScenarioView, Setting, ValidateCx,
     always,
 };
-use detsim::{Ctx, Error, Node, NodeId, Record, SimTime, StableHash, TimerId};
+use detsim::{Ctx, Error, Node, NodeFactory, NodeId, Record, SimTime, StableHash, TimerId};
 use serde::{Deserialize, Serialize};
 
 /// The store's messages.

@@ -5,24 +5,30 @@
 //! This file holds the wire messages ([`DiscMsg`]) and observations ([`DiscObs`]); the
 //! parts live in their own files:
 //!
-//! - [`mod@registry`]: the registry node ([`RegistryConfig`], [`registry()`] factory);
-//! - [`registrant`]: [`Registrant`], the heartbeat component a server embeds;
-//! - [`resolver`]: [`Resolver`], the lookup component a client embeds;
-//! - [`endpoint`]: [`Target`] (a fixed node or a service) and [`Endpoint`], one current
+//! - `registry.rs`: the registry node ([`RegistryConfig`], [`registry()`] factory);
+//! - `registrant.rs`: [`Registrant`], the heartbeat component a server embeds;
+//! - `resolver.rs`: [`Resolver`], the lookup component a client embeds;
+//! - `endpoint.rs`: [`Target`] (a fixed node or a service) and [`Endpoint`], one current
 //!   server of a target, built on [`Resolver`] (the pool's workers and clients use it).
 //!
 //! Any node of the built-in protocols can embed a [`Registrant`] (to be found) or a
 //! [`Resolver`] (to find others): both are driven from the node's own handlers and own
 //! one timer tag each, chosen by the embedding node.
 
-pub mod check;
-pub mod endpoint;
-pub mod metrics;
+pub(crate) mod check;
+pub(crate) mod endpoint;
+pub(crate) mod metrics;
 mod protocol;
-pub mod registrant;
-pub mod registry;
-pub mod resolver;
-pub mod roles;
+pub(crate) mod registrant;
+pub(crate) mod registry;
+pub(crate) mod resolver;
+pub(crate) mod roles;
+
+pub use check::{
+    NO_PHANTOM, NO_STALE, VISIBLE_AFTER_HEAL, check_all, check_no_phantom, check_no_stale, check_visible_after_heal,
+};
+pub use metrics::{DiscMetrics, DiscSummary};
+pub use roles::{RegisterSpec, RegistryRole, ServiceSpec};
 
 pub use endpoint::{Endpoint, Target};
 pub use protocol::Discovery;

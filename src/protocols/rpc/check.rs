@@ -6,7 +6,7 @@
 //! | `rpc.correct_result` | every reply (seen by a client, or produced by a server) to `Multiply` / `Divide` is the product / quotient, or the right error (overflow, divide by zero), by the checker's own oracle ([`oracle`]: 128-bit arithmetic with explicit range checks, independent of the server's `u64` checked arithmetic) |
 //! | `rpc.deposit_consistency` | on each (server, account), each executed deposit's balance is the previous balance plus the amount (from 0), or an overflow error when that does not fit; every deposit reply a client got is the balance one execution of that call produced on that server |
 //! | `rpc.at_most_once` | no (client, call id) is executed more than once (the promise of servers with dedupe on): a `Deposit` on all servers together, an idempotent call on each server (clients may retry those elsewhere) |
-//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check::liveness`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
+//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
 
 use std::collections::BTreeMap;
 
@@ -272,7 +272,7 @@ pub fn check_at_most_once(records: &[Record<Obs>], ctx: &CheckContext) -> Vec<Vi
 }
 
 /// `rpc.liveness`: every call returns within its budget of `max(invoked, heal)`; see
-/// the module's table and [`crate::check::liveness`].
+/// the module's table and [`crate::check`].
 pub fn check_liveness(records: &[Record<Obs>], ctx: &CheckContext) -> Verdict {
     let mut judge = Judge::new(ctx, LIVENESS, ("call", "calls"));
     // (client, call) -> index of the Invoke record, while the call is open.

@@ -4,8 +4,8 @@
 //!
 //! This file holds the requests and replies ([`Request`], [`Reply`], [`execute`]), the
 //! wire messages ([`RpcMsg`]) and the observations ([`RpcObs`]); the nodes live in
-//! [`mod@server`] ([`RpcServerConfig`], [`server()`]) and [`mod@client`] ([`RpcClientConfig`],
-//! [`client()`]).
+//! `server.rs` ([`RpcServerConfig`], [`server()`]) and `client.rs` ([`RpcClientConfig`],
+//! [`client()`]); the checks ([`check_all`]) and metrics ([`RpcMetrics`]) in their own files.
 //!
 //! At-most-once: every request names its call id, and the client's `ack_below` (every
 //! call of that client below it is finished). With `dedupe` on, a server keeps, in
@@ -14,16 +14,22 @@
 //! `ack_below` (late duplicates of finished calls). So a call executes at most once, even
 //! across server restarts, with memory bounded by the calls in flight.
 
-pub mod check;
-pub mod client;
-pub mod metrics;
+pub(crate) mod check;
+pub(crate) mod client;
+pub(crate) mod metrics;
 mod protocol;
-pub mod roles;
-pub mod series;
-pub mod server;
+pub(crate) mod roles;
+pub(crate) mod series;
+pub(crate) mod server;
 
+pub use check::{
+    AT_MOST_ONCE, CORRECT_RESULT, DEPOSIT_CONSISTENCY, LIVENESS, check_all, check_at_most_once, check_deposits,
+    check_liveness, check_results,
+};
 pub use client::{CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
+pub use metrics::{RpcMetrics, RpcSummary};
 pub use protocol::Rpc;
+pub use roles::{MixSpec, RpcClientRole, RpcServerRole};
 pub use server::{RpcServerConfig, server};
 
 use std::collections::BTreeMap;

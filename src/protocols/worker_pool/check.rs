@@ -8,7 +8,7 @@
 //!   violation once that deadline is at or before the end of the run, or when the run
 //!   healed and ended quiescent (nothing left to happen: the job never will be); when
 //!   the run never healed (a worker crashed for good) or ended before the deadline, the
-//!   check is `not_judged` (see [`crate::check::liveness`]), never `pass`. Every node the
+//!   check is `not_judged` (see [`crate::check`]), never `pass`. Every node the
 //!   scenario configured to make jobs (a dispatcher's batch or Poisson arrivals, a pool
 //!   client) must have had one enter the queue (or be rejected), by the same rule.
 

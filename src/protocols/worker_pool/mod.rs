@@ -16,8 +16,8 @@
 //! This file holds the wire messages ([`PoolMsg`]), the observations ([`PoolObs`]) and the
 //! node factories; the nodes live in `worker_pool/{dispatcher,worker,client}.rs`, the
 //! plain configuration structs in `worker_pool/config.rs`. The checkers are in
-//! [`crate::protocols::worker_pool::check`], the streaming metrics in [`crate::protocols::worker_pool::metrics`], the M/M/c
-//! predictions they are tested against in [`crate::metrics::queueing`].
+//! `check.rs` ([`check_pool`]), the streaming metrics in `metrics.rs` ([`pool_metrics`]), the M/M/c
+//! predictions they are tested against in [`crate::metrics::mmc`].
 //!
 //! ## What survives a dispatcher crash
 //!
@@ -53,16 +53,21 @@
 //! lease. Reports carry the worker's incarnation and a sequence number, so a late or
 //! reordered report never overrides a newer one.
 
-pub mod check;
+pub(crate) mod check;
 mod client;
 mod config;
-pub mod conservation;
+pub(crate) mod conservation;
 mod dispatcher;
-pub mod metrics;
+pub(crate) mod metrics;
 mod protocol;
-pub mod roles;
-pub mod series;
+pub(crate) mod roles;
+pub(crate) mod series;
 mod worker;
+
+pub use check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool, check_pool_liveness, check_pool_safety};
+pub use conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
+pub use metrics::{PoolMetrics, PoolReport, WorkerUtilisation, pool_metrics};
+pub use roles::{ArrivalsSpec, DispatcherRole, MAX_BATCH_JOBS, PoolClientRole, WorkerRole};
 
 pub use config::{Arrivals, ClientConfig, DispatcherConfig, PoolConfig, WorkerConfig};
 pub use protocol::{DEFAULT_LIVENESS_BOUND, LIVENESS_BOUND, WorkerPool};

@@ -9,16 +9,16 @@
 //! a report no collector exists. The library returns the
 //! page as a string; the CLI writes the file.
 
-pub mod collect;
-pub mod diagram;
-pub mod faults;
-pub mod label;
-pub mod page;
-pub mod plots;
-pub mod run;
-pub mod series;
-pub mod svg;
-pub mod window;
+pub(crate) mod collect;
+pub(crate) mod diagram;
+pub(crate) mod faults;
+pub(crate) mod label;
+pub(crate) mod page;
+pub(crate) mod plots;
+pub(crate) mod run;
+pub(crate) mod series;
+pub(crate) mod svg;
+pub(crate) mod window;
 
 pub use run::{HtmlReport, run_with_report};
 pub use window::{Window, WindowError};
