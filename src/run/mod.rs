@@ -22,7 +22,7 @@ use crate::engine::node::NodeId;
 use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
 use crate::engine::trace::{TraceEvent, TraceSink};
-use crate::plugin::{Check, Metrics, Observation, Payload, Protocols, ScenarioView, WorkCx, judge};
+use crate::plugin::{Check, Metrics, Observation, Payload, Protocols, WorkCx, judge};
 use crate::run::trace_json::json_line;
 use crate::scenario::Scenario;
 use crate::scenario::build::{build, to_specs};
@@ -79,23 +79,17 @@ pub fn run_scenario_with<T>(
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
     let sim = &mut built.sim;
-    let refs = s.node_refs();
-    let settings = s.checks.settings(protocols);
-    let view = ScenarioView {
-        nodes: &refs,
-        settings: &settings,
-        fault_free_until: s.fault_free_until(),
-        duration: s.duration,
-    };
     let mut judges: Judges = (Vec::new(), Vec::new());
-    for p in protocols.iter().filter(|p| s.has_protocol(p.name())) {
-        if let Some(m) = p.metrics(&view) {
-            judges.0.push((p.name(), m));
+    s.with_view(protocols, |view| {
+        for p in s.active(protocols) {
+            if let Some(m) = p.metrics(view) {
+                judges.0.push((p.name(), m));
+            }
+            if s.checks.enabled(p.name()) {
+                judges.1.extend(p.checks(view));
+            }
         }
-        if s.checks.enabled(p.name()) {
-            judges.1.extend(p.checks(&view));
-        }
-    }
+    });
     let judges = Rc::new(RefCell::new(judges));
     let feed = judges.clone();
     sim.history_mut().set_observer(Box::new(move |rec| {
@@ -114,6 +108,7 @@ pub fn run_scenario_with<T>(
         .collect();
     let realized = sim.realized_faults().to_vec();
     let mut ctx = CheckContext::after(sim);
+    let settings = s.checks.settings(protocols);
     for n in &s.nodes {
         if let Some(node) = sim.node_id(&n.id) {
             ctx.sources.extend(n.config.expected_work(&WorkCx {

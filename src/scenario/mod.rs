@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::fault::{DurationRange, NemesisConfig, TimedFault};
 use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
+use crate::plugin::Protocols;
 
 pub use checks::ChecksSpec;
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
@@ -80,6 +81,25 @@ impl Scenario {
     /// Does the scenario have nodes of protocol `name`?
     pub fn has_protocol(&self, name: &str) -> bool {
         self.nodes.iter().any(|n| n.protocol == name)
+    }
+
+    /// The registered protocols that have nodes in this scenario, in registration order:
+    /// the ones whose checks, metrics and plots a run of it uses.
+    pub fn active<'p>(&self, protocols: &'p Protocols) -> impl Iterator<Item = &'p dyn crate::plugin::Protocol> {
+        protocols.iter().filter(|p| self.has_protocol(p.name()))
+    }
+
+    /// `f` of what a protocol sees of this scenario (its nodes, the `checks` settings with
+    /// their defaults, the fault-free prefix, the duration).
+    pub fn with_view<T>(&self, protocols: &Protocols, f: impl FnOnce(&crate::plugin::ScenarioView<'_>) -> T) -> T {
+        let refs = self.node_refs();
+        let settings = self.checks.settings(protocols);
+        f(&crate::plugin::ScenarioView {
+            nodes: &refs,
+            settings: &settings,
+            fault_free_until: self.fault_free_until(),
+            duration: self.duration,
+        })
     }
 
     /// The end of the fault-free prefix, the window `pool.work_conservation` judges: the

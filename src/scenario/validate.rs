@@ -8,7 +8,7 @@ use crate::engine::time::SimTime;
 
 use super::{FaultSpec, LinkSpec, NemesisSpec, Scenario};
 use crate::engine::fault::DurationRange;
-use crate::plugin::{Protocols, ScenarioView, ValidateCx};
+use crate::plugin::{Protocols, ValidateCx};
 
 /// Most nodes a scenario may have.
 pub const MAX_NODES: usize = 10_000;
@@ -88,16 +88,9 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
         };
         n.config.validate(&cx, &mut out);
     }
-    let settings = s.checks.settings(protocols);
-    let view = ScenarioView {
-        nodes: &refs,
-        settings: &settings,
-        fault_free_until: s.fault_free_until(),
-        duration: s.duration,
-    };
-    for p in protocols.iter() {
-        p.validate(&view, &mut out);
-    }
+    s.with_view(protocols, |view| {
+        protocols.iter().for_each(|p| p.validate(view, &mut out))
+    });
     link(&s.network.default, "network.default", &mut out);
     for (i, l) in s.network.links.iter().enumerate() {
         let p = format!("network.links[{i}]");

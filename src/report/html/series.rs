@@ -5,7 +5,7 @@
 use super::window::TimeBuckets;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Grid, Observation, Plot, Protocols, ScenarioView};
+use crate::plugin::{Grid, Observation, Plot, Protocols};
 use crate::scenario::Scenario;
 
 /// Everything the plots draw.
@@ -42,19 +42,9 @@ pub fn build(
     dropped: &TimeBuckets,
 ) -> RunSeries {
     let grid = Grid::new(end);
-    let refs = s.node_refs();
-    let settings = s.checks.settings(protocols);
-    let view = ScenarioView {
-        nodes: &refs,
-        settings: &settings,
-        fault_free_until: s.fault_free_until(),
-        duration: s.duration,
-    };
-    let mut series: Vec<_> = protocols
-        .iter()
-        .filter(|p| s.has_protocol(p.name()))
-        .filter_map(|p| p.series(&view, grid))
-        .collect();
+    let mut series: Vec<_> = s.with_view(protocols, |view| {
+        s.active(protocols).filter_map(|p| p.series(view, grid)).collect()
+    });
     for r in records {
         series.iter_mut().for_each(|x| x.observe(r));
     }
