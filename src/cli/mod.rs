@@ -185,7 +185,7 @@ fn write_report(path: &Path, out: &crate::report::html::HtmlReport) -> anyhow::R
 }
 
 /// The human summary of a run.
-fn print_summary(r: &RunReport, reproduce: &str) {
+fn print_summary(p: &Protocols, r: &RunReport, reproduce: &str) {
     let m = &r.messages;
     println!("scenario {}  seed {}  trace hash {}", r.scenario, r.seed, r.trace_hash);
     println!(
@@ -222,47 +222,17 @@ fn print_summary(r: &RunReport, reproduce: &str) {
             count((r.violations.len() - 10) as u64, "violation")
         );
     }
-    print_metrics(&r.metrics);
+    print_metrics(p, &r.metrics);
     println!("reproduce: {reproduce}");
 }
 
-/// Key metrics, one line per protocol (the full set is in `--json`).
-fn print_metrics(m: &serde_json::Value) {
-    let ms = |v: &serde_json::Value| v.as_f64().map_or("?".to_string(), |ns| format!("{:.2}ms", ns / 1e6));
-    if let Some(rpc) = m.get("rpc") {
-        let l = &rpc["latency"];
-        println!(
-            "  rpc: {} calls, {} ok, {} failed, {} retries; latency p50 {} p90 {} p99 {} max {}",
-            rpc["invoked"],
-            rpc["ok"],
-            rpc["failed"],
-            rpc["retries"],
-            ms(&l["p50_ns"]),
-            ms(&l["p90_ns"]),
-            ms(&l["p99_ns"]),
-            ms(&l["max_ns"])
-        );
-    }
-    if let Some(p) = m.get("pool") {
-        println!(
-            "  pool: {} submitted, {} accepted, {} rejected, {} reassigned; wait mean {} p99 {}; sojourn mean {} p99 {}; {:.1} jobs/s; utilisation {:.3}; mean queue {:.2}",
-            p["submitted"],
-            p["accepted"],
-            p["rejected"],
-            p["reassigned"],
-            ms(&p["waiting"]["mean_ns"]),
-            ms(&p["waiting"]["p99_ns"]),
-            ms(&p["sojourn"]["mean_ns"]),
-            ms(&p["sojourn"]["p99_ns"]),
-            p["throughput_per_s"].as_f64().unwrap_or(0.0),
-            p["utilisation"].as_f64().unwrap_or(0.0),
-            p["mean_queue_len"].as_f64().unwrap_or(0.0)
-        );
-    }
-    if let Some(d) = m.get("discovery") {
-        println!(
-            "  discovery: {} registrations, {} renewals, {} expiries, {} lookups ({} stale)",
-            d["registrations"], d["renewals"], d["expiries"], d["lookups"], d["stale_lookups"]
-        );
+/// Key metrics, one line per protocol that reported some, in the protocol's own words
+/// (the full set is in `--json`).
+fn print_metrics(p: &Protocols, m: &serde_json::Value) {
+    for proto in p.iter() {
+        if let Some(metrics) = m.get(proto.name()) {
+            let line = proto.summary(metrics).unwrap_or_else(|| metrics.to_string());
+            println!("  {}: {line}", proto.name());
+        }
     }
 }

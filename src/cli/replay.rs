@@ -59,7 +59,7 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
         });
         println!("{v}");
     } else {
-        print_summary(&out.report, &format!("{} replay {name}", super::program()));
+        print_summary(p, &out.report, &format!("{} replay {name}", super::program()));
         println!(
             "replay: violation of {} {}; trace hash {} ({} recorded)",
             f.check,

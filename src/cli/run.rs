@@ -129,7 +129,7 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_summary(&report, &cmd);
+        print_summary(p, &report, &cmd);
     }
     Ok(exit_code(report.verdict()))
 }

@@ -34,6 +34,8 @@ pub trait Metrics {
 
 /// A safety check: every observation of type `O` satisfies `holds`, which returns
 /// `Err(message)` for one that does not (a violation at that record's time and node).
+/// A run in which no observation of type `O` was made is `not_judged`, never a pass:
+/// nothing was checked (the work never ran, or the check reads a type nobody observes).
 pub fn always<O: Clone + 'static>(
     id: CheckId,
     holds: impl FnMut(&Record<O>) -> Result<(), String> + 'static,
@@ -42,6 +44,7 @@ pub fn always<O: Clone + 'static>(
         id,
         holds: Box::new(holds),
         failed: Vec::new(),
+        seen: 0,
     })
 }
 
@@ -51,6 +54,8 @@ struct Always<O> {
     id: CheckId,
     holds: Predicate<O>,
     failed: Vec<(Record<O>, String)>,
+    /// How many observations of type `O` it judged.
+    seen: u64,
 }
 
 impl<O: Clone + 'static> Check for Always<O> {
@@ -59,6 +64,7 @@ impl<O: Clone + 'static> Check for Always<O> {
     }
     fn observe(&mut self, rec: &Record<Observation>) {
         let Some(obs) = rec.obs.get::<O>() else { return };
+        self.seen += 1;
         let r = Record {
             at: rec.at,
             node: rec.node,
@@ -69,6 +75,18 @@ impl<O: Clone + 'static> Check for Always<O> {
         }
     }
     fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
+        if self.seen == 0 {
+            // Nothing of its type was observed: it judged nothing, so it cannot pass (a
+            // run that did no work, or a check reading the wrong type).
+            return Some(Verdict {
+                check: self.id,
+                violations: Vec::new(),
+                not_judged: Some(format!(
+                    "no observation of type {} was made, so nothing was judged",
+                    std::any::type_name::<O>()
+                )),
+            });
+        }
         let violations = self
             .failed
             .drain(..)
@@ -209,4 +227,53 @@ pub fn judge(checks: &mut [Box<dyn Check>], cx: &CheckContext) -> Vec<Verdict> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+    use crate::engine::node::NodeId;
+
+    const EVEN: CheckId = CheckId::new("test.even");
+
+    fn even() -> Box<dyn Check> {
+        always(EVEN, |r: &Record<u64>| {
+            if r.obs.is_multiple_of(2) {
+                Ok(())
+            } else {
+                Err(format!("{} is odd", r.obs))
+            }
+        })
+    }
+
+    fn rec(obs: Observation) -> Record<Observation> {
+        Record {
+            at: SimTime::from_millis(1),
+            node: NodeId(0),
+            obs,
+        }
+    }
+
+    #[test]
+    fn always_judges_what_it_saw_and_never_passes_having_seen_nothing() {
+        let cx = CheckContext::new(1, SimTime::from_secs(1));
+        // Nothing of its type: not judged, with the type named.
+        let mut c = even();
+        c.observe(&rec(Observation::new("a string, not a u64")));
+        let v = c.verdict(&cx).unwrap();
+        assert_eq!(v.status(), Status::NotJudged);
+        assert!(v.not_judged.as_deref().unwrap().contains("u64"), "{v:?}");
+        // Only even numbers: pass.
+        let mut c = even();
+        c.observe(&rec(Observation::new(4u64)));
+        assert_eq!(c.verdict(&cx).unwrap().status(), Status::Pass);
+        // An odd one: a violation under its own id.
+        let mut c = even();
+        c.observe(&rec(Observation::new(4u64)));
+        c.observe(&rec(Observation::new(7u64)));
+        let v = c.verdict(&cx).unwrap();
+        assert_eq!(v.status(), Status::Fail);
+        assert_eq!(v.violations[0].check, EVEN);
+    }
 }

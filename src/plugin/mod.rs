@@ -113,7 +113,7 @@ pub use check::{Check, Judgement, Metrics, always, batch, eventually, judge};
 pub use payload::{Observation, Payload};
 pub use protocol::{
     BuildCx, NodeConfig, NodeRef, Problem, Protocol, Role, RoleDef, ScenarioView, Setting, Settings, ValidateCx,
-    WorkCx, dist_problems,
+    WorkCx, dist_problems, ms,
 };
 pub use registry::{Protocols, RegistryError};
 pub use series::{Body, Grid, LatencyBuckets, Line, LogHist, PLOT_BUCKETS, Plot, Series};

@@ -45,6 +45,11 @@ pub trait Protocol: Send + Sync + 'static {
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         None
     }
+    /// One line for the human summary of a run, from its metrics as reported (the JSON
+    /// under `metrics.<name>`); `None` (the default) prints that JSON as it is.
+    fn summary(&self, _metrics: &serde_json::Value) -> Option<String> {
+        None
+    }
     /// Its plots in the HTML report, over the time buckets of `grid`, if it has any: a
     /// [`Series`] fed every observation of the run in order.
     fn series(&self, _s: &ScenarioView<'_>, _grid: Grid) -> Option<Box<dyn Series>> {
@@ -58,14 +63,19 @@ pub trait Protocol: Send + Sync + 'static {
     }
 }
 
+/// How a role's config is read from a node's JSON object; an error comes with its depth
+/// in the object (1: a field of the node itself).
+pub type ParseRole = fn(&str) -> Result<Box<dyn NodeConfig>, (usize, serde_json::Error)>;
+
 /// One role of a protocol: its name in the file (`"role": "rpc_server"`) and how a node's
 /// JSON becomes its config.
 #[derive(Clone, Copy)]
 pub struct RoleDef {
     /// The role's name.
     pub name: &'static str,
-    /// Parse a node's JSON object (without `id` and `role`) as the role's config.
-    pub parse: fn(&str) -> Result<Box<dyn NodeConfig>, serde_json::Error>,
+    /// Parse a node's JSON object (without `id` and `role`) as the role's config; an
+    /// error comes with its depth in the object (1: a field of the node itself).
+    pub parse: ParseRole,
 }
 
 impl RoleDef {
@@ -73,7 +83,15 @@ impl RoleDef {
     pub fn of<T: Role>(name: &'static str) -> RoleDef {
         RoleDef {
             name,
-            parse: |text| serde_json::from_str::<T>(text).map(|c| Box::new(c) as Box<dyn NodeConfig>),
+            parse: |text| {
+                let de = &mut serde_json::Deserializer::from_str(text);
+                serde_path_to_error::deserialize::<_, T>(de)
+                    .map(|c| Box::new(c) as Box<dyn NodeConfig>)
+                    .map_err(|e| {
+                        let depth = e.path().iter().count();
+                        (depth, e.into_inner())
+                    })
+            },
         }
     }
 }
@@ -355,4 +373,10 @@ impl<T: Role> NodeConfig for T {
     fn eq_dyn(&self, other: &dyn NodeConfig) -> bool {
         other.as_any().downcast_ref::<T>() == Some(self)
     }
+}
+
+/// A duration in nanoseconds (a JSON number of a metrics summary) in milliseconds, for
+/// summary lines: `1.25ms`, or `?` when absent.
+pub fn ms(v: &serde_json::Value) -> String {
+    v.as_f64().map_or("?".to_string(), |ns| format!("{:.2}ms", ns / 1e6))
 }

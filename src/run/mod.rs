@@ -128,7 +128,9 @@ pub fn run_scenario_with<T>(
     };
     let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();
     let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
-    violations.sort_by_key(|v| v.at);
+    // By time, then check id: the first violation (the one a FAILURE file is named for)
+    // does not depend on the order the protocols were registered in.
+    violations.sort_by_key(|v| (v.at, v.check));
     let inspected = inspect(sim);
     let report = RunReport {
         scenario: s.name.clone(),

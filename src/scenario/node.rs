@@ -221,7 +221,7 @@ fn one_of(names: &[&str]) -> String {
 
 /// A config's error message, without serde_json's position (the outer error has it),
 /// with `id` among the fields an unknown field could have been.
-fn config_error(e: &serde_json::Error) -> String {
+fn config_error(depth: usize, e: &serde_json::Error) -> String {
     let text = e.to_string();
     let text = match text.rfind(" at line ") {
         Some(i) => text[..i].to_string(),
@@ -236,7 +236,8 @@ fn config_error(e: &serde_json::Error) -> String {
     else {
         return text;
     };
-    let mut fields = vec!["id".to_string()];
+    // A field of the node itself may also be its `id`; a nested object's may not.
+    let mut fields = if depth <= 1 { vec!["id".to_string()] } else { Vec::new() };
     let list = list.trim_start_matches("one of ");
     fields.extend(
         list.split(", ")
@@ -290,7 +291,7 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
     }
     // The role's fields before a missing id, as serde reports a missing field last.
     let text = serde_json::to_string(&Json::Obj(fields)).map_err(E::custom)?;
-    let config = (def.parse)(&text).map_err(|e| E::custom(config_error(&e)))?;
+    let config = (def.parse)(&text).map_err(|(depth, e)| E::custom(config_error(depth, &e)))?;
     let Some(id) = id else {
         return Err(E::missing_field("id"));
     };

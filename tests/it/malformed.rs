@@ -106,6 +106,13 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             "at nodes[0].dedup: unknown field `dedup`: expected one of id, dedupe, canary_wrapping_multiply, register",
         ),
         (
+            "unknown field of a nested object (no `id` offered there)",
+            nodes(
+                r#"{"id":"s","role":"rpc_server"},{"id":"c","role":"rpc_client","server":"s","calls":1,"mix":{"zz":1}}"#,
+            ),
+            "at nodes[1].mix.zz: unknown field `zz`: expected one of multiply, divide, deposit",
+        ),
+        (
             "client of an unknown server",
             nodes(&format!(
                 r#"{srv},{{"id":"c","role":"rpc_client","server":"x","calls":1}}"#

@@ -465,6 +465,10 @@ impl Protocol for Kv {
         Some(Box::new(Counts::default()))
     }
 
+    fn summary(&self, m: &serde_json::Value) -> Option<String> {
+        Some(format!("{} puts, {} gets, {} stale reads", m["puts"], m["gets"], m["stale_reads"]))
+    }
+
     fn label(&self, msg: &Payload) -> Option<String> {
         msg.downcast_ref::<KvMsg>().map(KvMsg::to_string)
     }

@@ -39,6 +39,12 @@ impl Protocol for Discovery {
         ];
         batch(j)
     }
+    fn summary(&self, d: &serde_json::Value) -> Option<String> {
+        Some(format!(
+            "{} registrations, {} renewals, {} expiries, {} lookups ({} stale)",
+            d["registrations"], d["renewals"], d["expiries"], d["lookups"], d["stale_lookups"]
+        ))
+    }
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         Some(Box::new(DiscMetrics::new()))
     }

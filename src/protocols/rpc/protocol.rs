@@ -11,7 +11,7 @@ use super::series::RpcSeries;
 use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch};
+use crate::plugin::{Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch, ms};
 use crate::protocols::Obs;
 
 /// The RPC service (name `rpc`, roles `rpc_server` and `rpc_client`).
@@ -44,6 +44,20 @@ impl Protocol for Rpc {
             (LIVENESS, Box::new(|r, cx| Some(check_liveness(r, cx)))),
         ];
         batch(j)
+    }
+    fn summary(&self, m: &serde_json::Value) -> Option<String> {
+        let l = &m["latency"];
+        Some(format!(
+            "{} calls, {} ok, {} failed, {} retries; latency p50 {} p90 {} p99 {} max {}",
+            m["invoked"],
+            m["ok"],
+            m["failed"],
+            m["retries"],
+            ms(&l["p50_ns"]),
+            ms(&l["p90_ns"]),
+            ms(&l["p99_ns"]),
+            ms(&l["max_ns"])
+        ))
     }
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         Some(Box::new(RpcMetrics::new()))

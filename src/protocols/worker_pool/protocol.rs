@@ -11,7 +11,7 @@ use crate::check::{CheckId, Verdict};
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
 use crate::plugin::{
-    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting, batch,
+    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting, batch, ms,
 };
 use crate::protocols::Obs;
 
@@ -69,6 +69,22 @@ impl Protocol for WorkerPool {
             ),
         ];
         batch(j)
+    }
+    fn summary(&self, p: &serde_json::Value) -> Option<String> {
+        Some(format!(
+            "{} submitted, {} accepted, {} rejected, {} reassigned; wait mean {} p99 {}; sojourn mean {} p99 {}; {:.1} jobs/s; utilisation {:.3}; mean queue {:.2}",
+            p["submitted"],
+            p["accepted"],
+            p["rejected"],
+            p["reassigned"],
+            ms(&p["waiting"]["mean_ns"]),
+            ms(&p["waiting"]["p99_ns"]),
+            ms(&p["sojourn"]["mean_ns"]),
+            ms(&p["sojourn"]["p99_ns"]),
+            p["throughput_per_s"].as_f64().unwrap_or(0.0),
+            p["utilisation"].as_f64().unwrap_or(0.0),
+            p["mean_queue_len"].as_f64().unwrap_or(0.0)
+        ))
     }
     fn metrics(&self, _s: &ScenarioView<'_>) -> Option<Box<dyn Metrics>> {
         Some(Box::new(PoolMetrics::new()))
