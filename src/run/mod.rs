@@ -49,7 +49,7 @@ pub fn run_scenario(
     seed: u64,
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
-    run_scenario_with(protocols, s, seed, json_sink(trace), |_| ()).map(|(r, ())| r)
+    run(protocols, s, seed, json_sink(trace), false, |_| ()).map(|(r, ())| r)
 }
 
 /// What a run feeds each observation to: every protocol's metrics (by protocol name) and
@@ -64,8 +64,10 @@ pub fn json_sink(trace: Option<Box<dyn Write>>) -> Vec<Box<dyn TraceSink<Payload
         .collect()
 }
 
-/// [`run_scenario`] with these trace sinks, also handing the finished simulation to `inspect` (e.g. to read its
-/// history for a report) before it is dropped.
+/// [`run_scenario`] with these trace sinks, also handing the finished simulation to
+/// `inspect` (e.g. to read its history for a report) before it is dropped. The history
+/// is kept for `inspect`; [`run_scenario`] keeps none (the checks and metrics see every
+/// observation as it is made).
 ///
 /// The metrics and checks are those of the protocols that have nodes in `s` (checks only
 /// where the scenario's `checks.<protocol>` is not false), fed every observation as it is
@@ -75,6 +77,18 @@ pub fn run_scenario_with<T>(
     s: &Scenario,
     seed: u64,
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
+    inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
+) -> Result<(RunReport, T), Error> {
+    run(protocols, s, seed, sinks, true, inspect)
+}
+
+/// One run: with the history kept (for `inspect`) or not.
+fn run<T>(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    sinks: Vec<Box<dyn TraceSink<Payload>>>,
+    keep_history: bool,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
@@ -92,6 +106,7 @@ pub fn run_scenario_with<T>(
     });
     let judges = Rc::new(RefCell::new(judges));
     let feed = judges.clone();
+    sim.history_mut().set_keep(keep_history);
     sim.history_mut().set_observer(Box::new(move |rec| {
         let (metrics, checks) = &mut *feed.borrow_mut();
         metrics.iter_mut().for_each(|(_, m)| m.observe(rec));
@@ -278,5 +293,5 @@ pub fn check_determinism(
     s: &Scenario,
     seed: u64,
 ) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|sink| run_scenario_with(protocols, s, seed, vec![sink], |_| ()).map(|(r, ())| r))
+    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, |_| ()).map(|(r, ())| r))
 }

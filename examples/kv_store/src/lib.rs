@@ -466,7 +466,10 @@ impl Protocol for Kv {
     }
 
     fn summary(&self, m: &serde_json::Value) -> Option<String> {
-        Some(format!("{} puts, {} gets, {} stale reads", m["puts"], m["gets"], m["stale_reads"]))
+        Some(format!(
+            "{} puts, {} gets, {} stale reads",
+            m["puts"], m["gets"], m["stale_reads"]
+        ))
     }
 
     fn label(&self, msg: &Payload) -> Option<String> {

@@ -75,7 +75,11 @@ fn the_correct_store_passes_its_own_checks_beside_nothing_else() {
 
     // The human summary has the store's own line.
     let out = kvsim(&["run", &scenario("kv_quorum")]);
-    assert!(text(&out).contains("  kv: 80 puts, 80 gets, 0 stale reads"), "{}", text(&out));
+    assert!(
+        text(&out).contains("  kv: 80 puts, 80 gets, 0 stale reads"),
+        "{}",
+        text(&out)
+    );
 
     // A handful of seeds: no false alarm.
     let out = kvsim(&["explore", &scenario("kv_quorum"), "--seeds", "0..20", "--json"]);

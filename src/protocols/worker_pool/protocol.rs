@@ -2,6 +2,9 @@
 //! `pool.*` checks (with their `pool_liveness_bound` setting) and the `metrics.pool`
 //! figures.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use super::check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool_liveness, check_pool_safety};
 use super::conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
 use super::metrics::PoolMetrics;
@@ -23,8 +26,22 @@ pub const DEFAULT_LIVENESS_BOUND: SimTime = SimTime::from_secs(10);
 /// The worker pool (name `pool`, roles `dispatcher`, `worker` and `pool_client`).
 pub struct WorkerPool;
 
-fn safety(id: CheckId) -> Judgement<Obs> {
-    Box::new(move |r, cx| check_pool_safety(r, cx).into_iter().find(|v| v.check == id))
+/// The judgements of the two safety checks, which one pass over the history gives: the
+/// first to run computes both verdicts, the second takes its own from the first.
+fn safety() -> [(CheckId, Judgement<Obs>); 2] {
+    let both: Rc<RefCell<Option<Vec<Verdict>>>> = Rc::default();
+    let judge = |id: CheckId| -> (CheckId, Judgement<Obs>) {
+        let both = both.clone();
+        (
+            id,
+            Box::new(move |r, cx| {
+                let mut cached = both.borrow_mut();
+                let all = cached.get_or_insert_with(|| check_pool_safety(r, cx));
+                all.iter().position(|v| v.check == id).map(|i| all.swap_remove(i))
+            }),
+        )
+    };
+    [judge(CORRECT_RESULT), judge(ACCEPTED_ONCE)]
 }
 
 impl Protocol for WorkerPool {
@@ -56,9 +73,8 @@ impl Protocol for WorkerPool {
             .get::<SimTime>(LIVENESS_BOUND)
             .unwrap_or(DEFAULT_LIVENESS_BOUND);
         let until = s.fault_free_until;
-        let j: Vec<(_, Judgement<Obs>)> = vec![
-            (CORRECT_RESULT, safety(CORRECT_RESULT)),
-            (ACCEPTED_ONCE, safety(ACCEPTED_ONCE)),
+        let mut j: Vec<(_, Judgement<Obs>)> = safety().into();
+        j.extend::<[(_, Judgement<Obs>); 2]>([
             (LIVENESS, Box::new(move |r, cx| Some(check_pool_liveness(r, cx, bound)))),
             (
                 WORK_CONSERVATION,
@@ -67,7 +83,7 @@ impl Protocol for WorkerPool {
                     c.judged.then(|| Verdict::judged(WORK_CONSERVATION, c.violations))
                 }),
             ),
-        ];
+        ]);
         batch(j)
     }
     fn summary(&self, p: &serde_json::Value) -> Option<String> {
