@@ -170,6 +170,15 @@ pub type Judgement<O> = Box<dyn Fn(&[Record<O>], &CheckContext) -> Option<Verdic
 /// Checks that judge the whole history of observations of type `O` at the end, one per
 /// `(id, judgement)`, sharing one copy of the records.
 pub fn batch<O: Clone + 'static>(judgements: Vec<(CheckId, Judgement<O>)>) -> Vec<Box<dyn Check>> {
+    batch_where(judgements, |_| true)
+}
+
+/// [`batch`], keeping only the observations of type `O` that `keep` selects (e.g. one
+/// protocol's variants of an observation type several protocols share).
+pub fn batch_where<O: Clone + 'static>(
+    judgements: Vec<(CheckId, Judgement<O>)>,
+    keep: fn(&O) -> bool,
+) -> Vec<Box<dyn Check>> {
     let records: Rc<RefCell<Vec<Record<O>>>> = Rc::default();
     judgements
         .into_iter()
@@ -178,6 +187,7 @@ pub fn batch<O: Clone + 'static>(judgements: Vec<(CheckId, Judgement<O>)>) -> Ve
             Box::new(Batch {
                 id,
                 feeds: i == 0,
+                keep,
                 records: records.clone(),
                 judge,
             }) as Box<dyn Check>
@@ -189,6 +199,8 @@ struct Batch<O> {
     id: CheckId,
     /// Only the first check of a group keeps the records (they share them).
     feeds: bool,
+    /// Which observations of type `O` it keeps.
+    keep: fn(&O) -> bool,
     records: Rc<RefCell<Vec<Record<O>>>>,
     judge: Judgement<O>,
 }
@@ -200,6 +212,7 @@ impl<O: Clone + 'static> Check for Batch<O> {
     fn observe(&mut self, rec: &Record<Observation>) {
         if self.feeds
             && let Some(obs) = rec.obs.get::<O>()
+            && (self.keep)(obs)
         {
             self.records.borrow_mut().push(Record {
                 at: rec.at,

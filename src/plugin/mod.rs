@@ -109,7 +109,7 @@ mod registry;
 mod series;
 
 pub use crate::check::CheckId;
-pub use check::{Check, Judgement, Metrics, always, batch, eventually, judge};
+pub use check::{Check, Judgement, Metrics, always, batch, batch_where, eventually, judge};
 pub use payload::{Observation, Payload};
 pub use protocol::{
     BuildCx, NodeConfig, NodeRef, Problem, Protocol, Role, RoleDef, ScenarioView, Setting, Settings, ValidateCx,

@@ -9,7 +9,7 @@ use super::roles::RegistryRole;
 use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, batch};
+use crate::plugin::{Check, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, batch_where};
 use crate::protocols::Obs;
 
 /// The service registry protocol (name `discovery`, role `registry`).
@@ -37,7 +37,8 @@ impl Protocol for Discovery {
                 Box::new(|r, cx| Some(check_visible_after_heal(r, cx))),
             ),
         ];
-        batch(j)
+        // Its checks read only its own observations.
+        batch_where(j, |o| matches!(o, Obs::Disc(_)))
     }
     fn summary(&self, d: &serde_json::Value) -> Option<String> {
         Some(format!(

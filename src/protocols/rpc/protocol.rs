@@ -11,7 +11,9 @@ use super::series::RpcSeries;
 use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch, ms};
+use crate::plugin::{
+    Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch_where, ms,
+};
 use crate::protocols::Obs;
 
 /// The RPC service (name `rpc`, roles `rpc_server` and `rpc_client`).
@@ -43,7 +45,8 @@ impl Protocol for Rpc {
             ),
             (LIVENESS, Box::new(|r, cx| Some(check_liveness(r, cx)))),
         ];
-        batch(j)
+        // Its checks read only its own observations.
+        batch_where(j, |o| matches!(o, Obs::Rpc(_)))
     }
     fn summary(&self, m: &serde_json::Value) -> Option<String> {
         let l = &m["latency"];

@@ -14,7 +14,8 @@ use crate::check::{CheckId, Verdict};
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
 use crate::plugin::{
-    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting, batch, ms,
+    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting,
+    batch_where, ms,
 };
 use crate::protocols::Obs;
 
@@ -84,7 +85,8 @@ impl Protocol for WorkerPool {
                 }),
             ),
         ]);
-        batch(j)
+        // Its checks read only its own observations.
+        batch_where(j, |o| matches!(o, Obs::Pool(_)))
     }
     fn summary(&self, p: &serde_json::Value) -> Option<String> {
         Some(format!(
