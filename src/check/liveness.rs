@@ -28,7 +28,7 @@ pub(crate) fn count(n: u64, (one, many): (&str, &str)) -> String {
 
 /// Undone work that is a violation: when it became one, and why, in words.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Overdue {
+pub struct Overdue {
     /// When: its deadline, or the end of a quiescent run that ended before it.
     pub at: SimTime,
     /// Why, e.g. `its deadline 10.5s passed before the run ended at 12s`.
@@ -36,7 +36,7 @@ pub(crate) struct Overdue {
 }
 
 /// Collects one liveness check's violations and pending work, and gives its verdict.
-pub(crate) struct Judge<'a> {
+pub struct Judge<'a> {
     ctx: &'a CheckContext,
     check: CheckId,
     /// What the work is called: (singular, plural).

@@ -19,6 +19,7 @@ pub(crate) mod heal;
 pub(crate) mod liveness;
 
 pub use heal::{Unhealed, UnhealedKind, crashes, unhealed};
+pub use liveness::{Judge, Overdue};
 
 /// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
 /// (`pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once")`), and its

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use detsim::check::{CheckContext, CheckId, Verdict, Violation};
+use detsim::check::{CheckContext, CheckId, Judge, Verdict, Violation};
 use detsim::plugin::{
     BuildCx, Check, Metrics, Observation, Payload, Problem, Protocol, Role, RoleDef, ScenarioView, Setting, ValidateCx,
     always,
@@ -351,46 +351,20 @@ impl Check for Progressed {
     }
 
     fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
-        let finished: BTreeSet<&str> = self
-            .done
-            .iter()
-            .filter_map(|n| cx.names.get(n.0 as usize).map(String::as_str))
-            .collect();
-        let late: Vec<&str> = self
-            .clients
-            .iter()
-            .map(String::as_str)
-            .filter(|c| !finished.contains(c))
-            .collect();
-        if late.is_empty() {
-            return Some(Verdict::judged(PROGRESS, Vec::new()));
+        // detsim's liveness rule: work undone at the end is due `bound` after the heal;
+        // past due it is a violation, before it (or with a fault never healed) the check
+        // is not judged, never passed.
+        let mut judge = Judge::new(cx, PROGRESS, ("client", "clients"));
+        for (i, name) in cx.names.iter().enumerate() {
+            if !self.clients.contains(name) || self.done.contains(&NodeId(i as u32)) {
+                continue;
+            }
+            if let Some(o) = judge.undone(SimTime::ZERO, self.bound) {
+                let message = format!("{name} had not finished its operations: {}", o.why);
+                judge.push(Violation::new(PROGRESS, message, o.at, cx, Vec::new()));
+            }
         }
-        let who = late.join(", ");
-        let not_judged = |why: String| {
-            Some(Verdict {
-                check: PROGRESS,
-                violations: Vec::new(),
-                not_judged: Some(why),
-            })
-        };
-        let Some(heal) = cx.healed_at() else {
-            return not_judged(format!("{who} not finished, and a fault was still in force at the end"));
-        };
-        let due = heal.max(SimTime::ZERO) + self.bound;
-        if due > cx.end {
-            return not_judged(format!(
-                "{who} not finished when the run ended at {}, before the deadline {due} ({} after the heal at {heal})",
-                cx.end, self.bound
-            ));
-        }
-        let message = format!(
-            "{who} had not finished by {due} ({} after the heal at {heal})",
-            self.bound
-        );
-        Some(Verdict::judged(
-            PROGRESS,
-            vec![Violation::new(PROGRESS, message, due, cx, Vec::new())],
-        ))
+        Some(judge.finish())
     }
 }
 
