@@ -10,6 +10,8 @@ use crate::engine::queue::EventQueue;
 use crate::engine::rng::{SimRng, Stream};
 use crate::engine::time::SimTime;
 use crate::engine::trace::{HoldReason, TraceEvent, TraceSink, Tracer};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
 use crate::{FastMap, FastSet};
 
 /// How a simulation runs.
@@ -160,8 +162,78 @@ pub struct Core<M, O> {
     pub(crate) next_timer_id: u64,
     pub(crate) live_timers: FastSet<u64>,
     pub(crate) node_count: u32,
-    /// Messages held by clogs, in arrival order.
-    clog_held: Vec<(NodeId, NodeId, u64, M)>,
+    /// Messages held by clogs, indexed by link and by node (see [`ClogHeld`]).
+    clog_held: ClogHeld<M>,
+}
+
+/// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
+/// arrival number; and per node, the links to or from it that hold any. Releasing a clog
+/// looks only at the links it could have held, so its cost is proportional to what it
+/// releases (plus what is still clogged on those links), not to every held message.
+struct ClogHeld<M> {
+    links: BTreeMap<(NodeId, NodeId), VecDeque<HeldMsg<M>>>,
+    by_node: BTreeMap<NodeId, BTreeSet<(NodeId, NodeId)>>,
+    /// Arrival numbers, so that messages released from several links keep their order.
+    arrivals: u64,
+}
+
+/// A held message: (arrival number, message id, message).
+type HeldMsg<M> = (u64, u64, M);
+
+impl<M> Default for ClogHeld<M> {
+    fn default() -> Self {
+        ClogHeld {
+            links: BTreeMap::new(),
+            by_node: BTreeMap::new(),
+            arrivals: 0,
+        }
+    }
+}
+
+impl<M> ClogHeld<M> {
+    fn hold(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
+        self.arrivals += 1;
+        self.links
+            .entry((from, to))
+            .or_default()
+            .push_back((self.arrivals, id, msg));
+        self.by_node.entry(from).or_default().insert((from, to));
+        self.by_node.entry(to).or_default().insert((from, to));
+    }
+
+    /// The links holding messages that the end of a clog of `target` could release
+    /// (`None`: every link).
+    fn links_of(&self, target: Option<ClogTarget>) -> Vec<(NodeId, NodeId)> {
+        match target {
+            None => self.links.keys().copied().collect(),
+            Some(ClogTarget::Node { node }) => self
+                .by_node
+                .get(&node)
+                .map(|l| l.iter().copied().collect())
+                .unwrap_or_default(),
+            Some(ClogTarget::Link { from, to }) => {
+                if self.links.contains_key(&(from, to)) {
+                    vec![(from, to)]
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    /// Take every message held on `link`, and forget the link.
+    fn take(&mut self, link: (NodeId, NodeId)) -> VecDeque<HeldMsg<M>> {
+        let q = self.links.remove(&link).unwrap_or_default();
+        for n in [link.0, link.1] {
+            if let Some(set) = self.by_node.get_mut(&n) {
+                set.remove(&link);
+                if set.is_empty() {
+                    self.by_node.remove(&n);
+                }
+            }
+        }
+        q
+    }
 }
 
 impl<M: Message, O> Core<M, O> {
@@ -282,7 +354,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 next_timer_id: 0,
                 live_timers: FastSet::default(),
                 node_count: 0,
-                clog_held: Vec::new(),
+                clog_held: ClogHeld::default(),
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -796,7 +868,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     reason: HoldReason::Clogged,
                 },
             );
-            core.clog_held.push((from, to, id, msg));
+            core.clog_held.hold(from, to, id, msg);
             return;
         }
         let slot = &mut self.nodes[to.0 as usize];
@@ -938,12 +1010,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Unclog { target } => {
                 let ended = self.core.net.unclog(*target).unwrap_or_default();
                 self.record_ends(&ended);
-                self.release_clogged();
+                self.release_clogged(Some(*target));
             }
             Fault::UnclogAll => {
                 let ended = self.core.net.unclog_all();
                 self.record_ends(&ended);
-                self.release_clogged();
+                self.release_clogged(None);
             }
             _ => {}
         }
@@ -1040,7 +1112,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Pause { node } if self.nodes[node.0 as usize].pause_windows.is_empty() => {
                 self.resume_if_paused(node)
             }
-            Fault::Clog { .. } => self.release_clogged(),
+            Fault::Clog { target } => self.release_clogged(Some(target)),
             _ => {}
         }
     }
@@ -1116,16 +1188,20 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
     }
 
-    /// Messages whose link is no longer clogged are delivered now, in arrival order,
-    /// before anything else due at this instant.
-    fn release_clogged(&mut self) {
-        let held = std::mem::take(&mut self.core.clog_held);
-        for (from, to, id, msg) in held {
-            if self.core.net.is_clogged(from, to) {
-                self.core.clog_held.push((from, to, id, msg));
-            } else {
-                self.deliver(from, to, id, msg);
+    /// Messages whose link is no longer clogged, among the links a clog of `target`
+    /// could hold (`None`: every link), are delivered now, in arrival order, before
+    /// anything else due at this instant.
+    fn release_clogged(&mut self, target: Option<ClogTarget>) {
+        let mut released: Vec<(u64, NodeId, NodeId, u64, M)> = Vec::new();
+        for (from, to) in self.core.clog_held.links_of(target) {
+            if !self.core.net.is_clogged(from, to) {
+                let q = self.core.clog_held.take((from, to));
+                released.extend(q.into_iter().map(|(seq, id, msg)| (seq, from, to, id, msg)));
             }
+        }
+        released.sort_by_key(|r| r.0);
+        for (_, from, to, id, msg) in released {
+            self.deliver(from, to, id, msg);
         }
     }
 }
