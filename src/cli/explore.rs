@@ -147,7 +147,7 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                 let text = failure_text(p, f)?;
                 std::fs::create_dir_all(&a.out)?;
                 let path = a.out.join(failure_file_name(&scenario.name, r.seed));
-                std::fs::write(&path, text)?;
+                super::files::write_whole(&path, text.as_bytes())?;
                 line.failure_file = Some(path.display().to_string());
                 written.push((r.seed, line.violations.clone(), path));
             }

@@ -6,6 +6,7 @@
 
 mod bench;
 mod explore;
+mod files;
 mod replay;
 mod run;
 mod shrink;
@@ -172,7 +173,7 @@ const NOT_JUDGED: u8 = 3;
 
 /// Write an HTML report and say where it went (on stderr: stdout may be JSON).
 fn write_report(path: &Path, out: &crate::report::html::HtmlReport) -> anyhow::Result<()> {
-    std::fs::write(path, &out.html).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+    files::write_whole(path, out.html.as_bytes())?;
     eprintln!(
         "report: {} ({} KB; diagram {}..{}, {} messages drawn)",
         path.display(),

@@ -104,15 +104,14 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
         }
         report
     } else {
-        let trace: Option<Box<dyn std::io::Write>> = match &a.trace {
-            Some(p) => {
-                let f = std::fs::File::create(p)
-                    .map_err(|e| anyhow::anyhow!("cannot create trace file {}: {e}", p.display()))?;
-                Some(Box::new(std::io::BufWriter::new(f)))
-            }
+        // The trace is written beside its destination and takes its name once the run
+        // is over: an interrupted run leaves no cut-off trace.
+        let pending = a.trace.as_deref().map(super::files::Pending::create).transpose()?;
+        let trace: Option<Box<dyn std::io::Write>> = match &pending {
+            Some(file) => Some(Box::new(std::io::BufWriter::new(file.file()?))),
             None => None,
         };
-        match &a.report {
+        let report = match &a.report {
             Some(path) => {
                 let cmd = format!("{} run {} --seed {seed}", super::program(), a.scenario.display());
                 let out = crate::report::html::run_with_report(p, scenario, seed, trace, a.report_window, &cmd)?;
@@ -120,7 +119,11 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
                 out.report
             }
             None => run_scenario(p, scenario, seed, trace)?,
+        };
+        if let Some(file) = pending {
+            file.commit()?;
         }
+        report
     };
     for w in &report.warnings {
         eprintln!("warning: {w}"); // on stderr: stdout may be JSON

@@ -62,7 +62,7 @@ pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     } else {
         serde_json::to_string_pretty(&failure)?
     };
-    std::fs::write(&out, body + "\n").map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    super::files::write_whole(&out, (body + "\n").as_bytes())?;
     println!("before: {}", shrunk.before);
     println!("after:  {}", shrunk.after);
     println!(
