@@ -128,6 +128,7 @@ impl SeedLine {
             .iter()
             .filter(|c| c.status == Status::NotJudged)
             .map(|c| format!("{}: {}", c.name, c.reason.as_deref().unwrap_or("")))
+            .chain(r.checks.is_empty().then(|| crate::run::NO_CHECK.to_string()))
             .collect();
         SeedLine {
             seed: r.seed,

@@ -116,7 +116,7 @@ fn run<T>(
         sim.add_trace_sink(sink);
     }
     let outcome = sim.run()?;
-    let warnings: Vec<String> = sim
+    let mut warnings: Vec<String> = sim
         .nemesis_cut_at()
         .map(|t| nemesis_cut_warning(t, s))
         .into_iter()
@@ -142,6 +142,9 @@ fn run<T>(
         (serde_json::Value::Object(m), judge(checks, &ctx))
     };
     let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();
+    if checks.is_empty() {
+        warnings.push(NO_CHECK.to_string());
+    }
     let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
     // By time, then check id: the first violation (the one a FAILURE file is named for)
     // does not depend on the order the protocols were registered in.
@@ -167,6 +170,11 @@ fn run<T>(
     };
     Ok((report, inspected))
 }
+
+/// The warning of a run in which no check ran; such a run is not judged, never passed
+/// ([`RunReport::verdict`]).
+pub const NO_CHECK: &str = "no check ran (every check is switched off in the `checks` section, or none of the \
+     scenario's protocols has checks): nothing was judged";
 
 /// The warning of a run whose nemesis plan was cut at `t` (see
 /// [`crate::engine::fault::NemesisPlan`]).

@@ -164,7 +164,8 @@ impl RunReport {
         if !self.violations.is_empty() {
             return Status::Fail;
         }
-        self.checks.iter().map(|c| c.status).max().unwrap_or(Status::Pass)
+        // A run in which no check ran judged nothing: it cannot pass.
+        self.checks.iter().map(|c| c.status).max().unwrap_or(Status::NotJudged)
     }
 
     /// True when every check was judged and passed (a not-judged run has not passed).

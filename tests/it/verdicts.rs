@@ -703,3 +703,30 @@ fn only_a_fault_on_the_calls_path_excuses_its_failure() {
         assert_eq!(check(&r, "rpc.liveness")["status"], want, "{tag}: {r}");
     }
 }
+
+/// A run in which no check ran judged nothing: not judged (exit 3) with a warning, never
+/// a pass; and the same scenario with its checks on passes, so it is the switch.
+#[test]
+fn a_run_with_every_check_switched_off_is_not_judged() {
+    let dir = tempdir("verdict-no-check");
+    let scenario = |rpc: bool| {
+        format!(
+            r#"{{"name": "no-check", "duration": "1s",
+  "nodes": [ {{ "id": "s", "role": "rpc_server" }},
+             {{ "id": "c", "role": "rpc_client", "server": "s", "calls": 5 }} ],
+  "checks": {{ "rpc": {rpc} }} }}"#
+        )
+    };
+    let off = write(&dir, "off", &scenario(false));
+    let (code, r) = run_json(&off);
+    assert_eq!(code, Some(3), "{r}");
+    assert_eq!(r["status"], "not_judged");
+    assert_eq!(r["checks"].as_array().unwrap().len(), 0);
+    assert!(r["warnings"][0].as_str().unwrap().contains("no check ran"), "{r}");
+    let out = detsim(&["explore", off.to_str().unwrap(), "--seeds", "0..3", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("no check ran"), "{}", text(&out));
+    let on = write(&dir, "on", &scenario(true));
+    let (code, r) = run_json(&on);
+    assert_eq!(code, Some(0), "{r}");
+}
