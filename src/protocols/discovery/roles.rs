@@ -123,6 +123,15 @@ pub fn target(
     }
 }
 
+/// The node ids a fixed node or a service refers to (the node, or the registry).
+pub fn target_refs<'a>(fixed: &'a Option<String>, service: &'a Option<ServiceSpec>) -> Vec<&'a str> {
+    fixed
+        .iter()
+        .map(String::as_str)
+        .chain(service.iter().map(|s| s.registry.as_str()))
+        .collect()
+}
+
 /// Problems of a fixed node (of `role`, in `field`) or a service: exactly one is given.
 pub fn validate_target(
     cx: &ValidateCx<'_>,

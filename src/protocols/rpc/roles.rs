@@ -9,7 +9,7 @@ use crate::engine::node::NodeFactory;
 use crate::engine::time::SimTime;
 use crate::plugin::{BuildCx, Observation, Payload, Problem, Role, ValidateCx, WorkCx};
 use crate::protocols::discovery::check::VISIBLE_AFTER_HEAL;
-use crate::protocols::discovery::roles::{RegisterSpec, ServiceSpec, target, validate_target};
+use crate::protocols::discovery::roles::{RegisterSpec, ServiceSpec, target, target_refs, validate_target};
 
 const fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -217,11 +217,7 @@ impl Role for RpcClientRole {
         }
     }
     fn references(&self) -> Vec<&str> {
-        self.server
-            .iter()
-            .map(String::as_str)
-            .chain(self.service.iter().map(|s| s.registry.as_str()))
-            .collect()
+        target_refs(&self.server, &self.service)
     }
     fn build(&self, cx: &BuildCx<'_>) -> Result<NodeFactory<Payload, Observation>, Error> {
         let target = target(&self.server, &self.service, cx, "server")?;

@@ -9,7 +9,7 @@ use crate::engine::net::Latency;
 use crate::engine::node::NodeFactory;
 use crate::engine::time::SimTime;
 use crate::plugin::{BuildCx, NodeRef, Observation, Payload, Problem, Role, ValidateCx, WorkCx};
-use crate::protocols::discovery::roles::{RegisterSpec, ServiceSpec, target, validate_target};
+use crate::protocols::discovery::roles::{RegisterSpec, ServiceSpec, target, target_refs, validate_target};
 use crate::protocols::rpc::roles::registration;
 
 /// Largest batch of jobs (the dispatcher queues a batch at once).
@@ -321,11 +321,7 @@ impl Role for WorkerRole {
         cx.dist("service_time", &self.service_time, out);
     }
     fn references(&self) -> Vec<&str> {
-        self.dispatcher
-            .iter()
-            .map(String::as_str)
-            .chain(self.service.iter().map(|s| s.registry.as_str()))
-            .collect()
+        target_refs(&self.dispatcher, &self.service)
     }
     fn build(&self, cx: &BuildCx<'_>) -> Result<NodeFactory<Payload, Observation>, Error> {
         let cfg = WorkerConfig {
@@ -376,11 +372,7 @@ impl Role for PoolClientRole {
         }
     }
     fn references(&self) -> Vec<&str> {
-        self.dispatcher
-            .iter()
-            .map(String::as_str)
-            .chain(self.service.iter().map(|s| s.registry.as_str()))
-            .collect()
+        target_refs(&self.dispatcher, &self.service)
     }
     fn build(&self, cx: &BuildCx<'_>) -> Result<NodeFactory<Payload, Observation>, Error> {
         let cfg = ClientConfig {
