@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
 use crate::explore::{
-    SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text, shard_len, shard_seeds,
+    SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text_for, shard_len, shard_seeds,
 };
 use crate::plural::count;
 use crate::run::report::{RunReport, Status};
@@ -66,6 +66,12 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    // Before any seed runs: FAILURE files can be written where they go (and the temporary
+    // files an explore that was killed left there are removed).
+    if a.max_failures > 0 {
+        super::files::check_out_dir(&a.out)?;
+        super::files::remove_stale_temps(&a.out);
+    }
     let source = a.scenario.display().to_string();
     let shard = a.shard.unwrap_or(Shard { index: 0, count: 1 });
     // Made lazily, a chunk at a time: a range of 10^11 seeds takes no memory.
@@ -100,7 +106,12 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     // after the first failing seed.
     let first_failure = AtomicU64::new(u64::MAX);
     let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
-    loop {
+    // A FAILURE file that could not be written (a full disk): the sweep stops, the files
+    // already written are still listed, then the error (exit 2).
+    let mut write_error: Option<anyhow::Error> = None;
+    // FAILURE files that hold the scenario's nemesis instead of the realized schedule.
+    let mut planned = 0u64;
+    'sweep: loop {
         chunk.clear();
         chunk.extend(seeds.by_ref().take(CHUNK));
         if chunk.is_empty() {
@@ -144,15 +155,30 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
                 // reported (exit 2) instead of written.
-                let text = failure_text(p, f)?;
-                std::fs::create_dir_all(&a.out)?;
-                let path = a.out.join(failure_file_name(&scenario.name, r.seed));
-                super::files::write_whole(&path, text.as_bytes())?;
+                let (f, text, is_planned) = failure_text_for(p, &scenario, f)?;
+                planned += u64::from(is_planned);
+                let path = a.out.join(failure_file_name(&f.scenario.name, r.seed));
+                let wrote =
+                    super::files::refuse_overwriting_inputs(&[("scenario", &a.scenario)], &[("FAILURE file", &path)])
+                        .and_then(|()| {
+                            std::fs::create_dir_all(&a.out)
+                                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", a.out.display()))
+                        })
+                        .and_then(|()| super::files::write_whole(&path, text.as_bytes()));
+                if let Err(e) = wrote {
+                    write_error = Some(e);
+                    break 'sweep;
+                }
                 line.failure_file = Some(path.display().to_string());
                 written.push((r.seed, line.violations.clone(), path));
             }
             if a.json {
+                // Nobody reads stdout any more (`--json | head`): the sweep stops quietly,
+                // with the verdict of the seeds that ran.
                 println!("{}", serde_json::to_string(&line)?);
+                if super::stdout::closed() {
+                    break 'sweep;
+                }
             }
             if failure.is_some() && !a.keep_going {
                 break; // later seeds of this chunk ran, but the sweep stops here
@@ -194,6 +220,12 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
             count(not_judged - not_judged_shown.len() as u64, "more seed")
         ));
     }
+    if planned > 0 {
+        lines.push(format!(
+            "  {} hold the scenario's nemesis, not the realized schedule: it was over the FAILURE-file limit (the same trace hash, from the seed)",
+            count(planned, "FAILURE file")
+        ));
+    }
     if let Some((seed, w)) = &first_cut {
         // On stderr, whatever the output: the sweep explored less than it was asked to.
         eprintln!("warning: on {} (first seed {seed}): {w}", count(cut, "seed"));
@@ -204,6 +236,14 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         } else {
             println!("{l}");
         }
+    }
+    if let Some(e) = write_error {
+        // After the list of what was written: the error names the file it could not write.
+        return Err(e.context(format!(
+            "explore stopped after {}; {} written",
+            count(ran, "seed"),
+            count(written.len() as u64, "FAILURE file")
+        )));
     }
     Ok(if groups.failing_seeds() > 0 {
         ExitCode::from(1)

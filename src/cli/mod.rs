@@ -2,8 +2,11 @@
 //! dispatch to each subcommand, and the shared human summary of a run. [`main_with`] runs
 //! it over any registered protocols, so a user's binary gets every subcommand for its
 //! own roles; `src/main.rs` is `main_with(Protocols::builtin())`. This module is the
-//! shell: it is the only part of the library that prints.
+//! shell: it is the only part of the library that prints. Its `println!` is
+//! [`stdout::line`]'s (a closed pipe stops the output, never panics).
 
+#[macro_use]
+mod stdout;
 mod bench;
 mod explore;
 mod files;
@@ -127,12 +130,21 @@ where
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(&protocols, args) {
+    let code = match run(&protocols, args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    };
+    // A closed pipe (`| head`) only stopped the output: the verdict stands. Any other
+    // write error lost output: bad usage (exit 2).
+    match stdout::failed() {
+        Some(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(2)
+        }
+        None => code,
     }
 }
 

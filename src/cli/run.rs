@@ -73,6 +73,11 @@ pub struct RunArgs {
 }
 
 pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
+    let outputs: Vec<(&str, &std::path::Path)> = [("--trace", &a.trace), ("--report", &a.report)]
+        .into_iter()
+        .filter_map(|(what, p)| p.as_deref().map(|p| (what, p)))
+        .collect();
+    super::files::refuse_overwriting_inputs(&[("scenario", &a.scenario)], &outputs)?;
     let input = match load_input_or_exit(p, &a.scenario) {
         Ok(i) => i,
         Err(code) => return Ok(code),
@@ -111,14 +116,20 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
             Some(file) => Some(Box::new(std::io::BufWriter::new(file.file()?))),
             None => None,
         };
+        // A failed trace write names the file.
+        let named = |e: crate::engine::error::Error| match (&e, &a.trace) {
+            (crate::engine::error::Error::Io(m), Some(t)) => anyhow::anyhow!("cannot write {}: {m}", t.display()),
+            _ => anyhow::Error::from(e),
+        };
         let report = match &a.report {
             Some(path) => {
                 let cmd = format!("{} run {} --seed {seed}", super::program(), a.scenario.display());
-                let out = crate::report::html::run_with_report(p, scenario, seed, trace, a.report_window, &cmd)?;
+                let out = crate::report::html::run_with_report(p, scenario, seed, trace, a.report_window, &cmd)
+                    .map_err(named)?;
                 write_report(path, &out)?;
                 out.report
             }
-            None => run_scenario(p, scenario, seed, trace)?,
+            None => run_scenario(p, scenario, seed, trace).map_err(named)?,
         };
         if let Some(file) = pending {
             file.commit()?;

@@ -39,6 +39,8 @@ fn default_out(input: &std::path::Path) -> PathBuf {
 
 pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
+    let out = a.out.clone().unwrap_or_else(|| default_out(&a.failure));
+    super::files::refuse_overwriting_inputs(&[("FAILURE file", &a.failure)], &[("-o", &out)])?;
     let f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
@@ -56,7 +58,6 @@ pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
         }
         Err(ShrinkError::Run(e)) => return Err(e.into()),
     };
-    let out = a.out.unwrap_or_else(|| default_out(&a.failure));
     let body = if a.plain {
         serde_json::to_string_pretty(&failure.scenario)?
     } else {

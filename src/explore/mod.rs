@@ -143,11 +143,15 @@ impl SeedLine {
 
 /// The file name of a FAILURE file: `<scenario name>-seed<seed>.json`, with every
 /// character of the (untrusted) name outside `[A-Za-z0-9_-]` replaced by `_`, so a name
-/// can never lead outside the output directory.
+/// can never lead outside the output directory. When that changed the name (or it was
+/// cut at 80 characters), a stable hash of the whole name follows it after a `.` (which
+/// no kept name holds): `a.b` and `a/b` give `a_b.<hash>-seed3.json`, each its own,
+/// and never the file of a scenario named `a_b`.
 pub fn failure_file_name(scenario: &str, seed: u64) -> String {
+    const KEPT: usize = 80;
     let safe: String = scenario
         .chars()
-        .take(100)
+        .take(KEPT)
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
                 c
@@ -156,14 +160,28 @@ pub fn failure_file_name(scenario: &str, seed: u64) -> String {
             }
         })
         .collect();
-    format!("{safe}-seed{seed}.json")
+    if safe == scenario {
+        format!("{safe}-seed{seed}.json")
+    } else {
+        format!("{safe}.{:016x}-seed{seed}.json", fnv1a(scenario.as_bytes()))
+    }
 }
+
+/// FNV-1a, 64 bits: a hash of a name that never changes between builds or platforms.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The version of the FAILURE-file format this detsim writes and reads.
+pub const FAILURE_VERSION: u32 = 1;
 
 /// A self-contained failing run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FailureFile {
-    /// Format version.
+    /// Format version ([`FAILURE_VERSION`]).
     pub detsim_failure: u32,
     /// The seed.
     pub seed: u64,
@@ -175,7 +193,9 @@ pub struct FailureFile {
     pub message: String,
     /// The scenario file it came from.
     pub source: String,
-    /// The scenario with the realized faults as an explicit schedule and no nemesis.
+    /// The scenario with the realized faults as an explicit schedule and no nemesis; or,
+    /// when that would be over the FAILURE-file limits, the scenario as it was run (its
+    /// nemesis planned again from the seed): both give the recorded trace hash.
     pub scenario: Scenario,
 }
 
@@ -187,7 +207,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
     explicit.faults = r.faults.clone();
     explicit.seed = r.seed;
     Some(FailureFile {
-        detsim_failure: 1,
+        detsim_failure: FAILURE_VERSION,
         seed: r.seed,
         trace_hash: r.trace_hash.clone(),
         check: v.check.to_string(),
@@ -203,45 +223,121 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
 /// that would not read back is a bug, returned as an error naming every problem instead
 /// of a file that `replay` refuses.
 pub fn failure_text(protocols: &Protocols, f: &FailureFile) -> Result<String, Error> {
-    let bug = |what: String| {
-        Error::InvalidParameter(format!(
-            "bug: the FAILURE file of seed {} ({}) would not load: {what}",
-            f.seed, f.check
-        ))
-    };
-    let encode = |r: serde_json::Result<String>| r.map_err(|e| bug(format!("cannot encode it: {e}")));
+    checked_text(protocols, f, MAX_FAILURE_FILE_BYTES)
+}
+
+/// The FAILURE file `explore` writes for `f` (made by [`failure_file`] from a run of
+/// `original`) and its text: `f` itself when its text is within
+/// [`MAX_FAILURE_FILE_BYTES`]; else the same failure with `original` as it was run (its
+/// nemesis and its scheduled faults, no realized schedule), which reproduces the same
+/// trace hash from the seed and is no larger than a scenario file. So `explore` never
+/// writes a file `replay` refuses, nor loses a finding to the limit. The bool: the
+/// second form was taken.
+pub fn failure_text_for(
+    protocols: &Protocols,
+    original: &Scenario,
+    f: &FailureFile,
+) -> Result<(FailureFile, String, bool), Error> {
+    failure_text_within(protocols, original, f, MAX_FAILURE_FILE_BYTES)
+}
+
+/// [`failure_text_for`] with the size limit `max` (lowered by the tests).
+fn failure_text_within(
+    protocols: &Protocols,
+    original: &Scenario,
+    f: &FailureFile,
+    max: u64,
+) -> Result<(FailureFile, String, bool), Error> {
+    if encoded(f, max)?.is_some() {
+        return checked_text(protocols, f, max).map(|t| (f.clone(), t, false));
+    }
+    let mut planned = f.clone();
+    planned.scenario = original.clone();
+    planned.scenario.seed = f.seed;
+    checked_text(protocols, &planned, max).map(|t| (planned, t, true))
+}
+
+/// The error for a FAILURE file that would not load (a bug).
+fn would_not_load(f: &FailureFile, what: String) -> Error {
+    Error::InvalidParameter(format!(
+        "bug: the FAILURE file of seed {} ({}) would not load: {what}",
+        f.seed, f.check
+    ))
+}
+
+/// `f` as JSON (pretty, or compact when the pretty text is over `max`); `None` when even
+/// the compact text is over `max`.
+fn encoded(f: &FailureFile, max: u64) -> Result<Option<String>, Error> {
+    let encode = |r: serde_json::Result<String>| r.map_err(|e| would_not_load(f, format!("cannot encode it: {e}")));
     let mut text = encode(serde_json::to_string_pretty(f))? + "\n";
-    if text.len() as u64 > MAX_FAILURE_FILE_BYTES {
+    if text.len() as u64 > max {
         text = encode(serde_json::to_string(f))? + "\n";
     }
-    if text.len() as u64 > MAX_FAILURE_FILE_BYTES {
-        return Err(bug(format!(
-            "it is {} bytes, over the limit of {MAX_FAILURE_FILE_BYTES} bytes",
-            text.len()
-        )));
-    }
+    Ok((text.len() as u64 <= max).then_some(text))
+}
+
+/// `f`'s text, checked to read back as `replay` reads it (within `max` bytes).
+fn checked_text(protocols: &Protocols, f: &FailureFile, max: u64) -> Result<String, Error> {
+    let Some(text) = encoded(f, max)? else {
+        let len = serde_json::to_string(f).map_or(0, |t| t.len() + 1);
+        return Err(would_not_load(
+            f,
+            format!("it is {len} bytes, over the limit of {max} bytes"),
+        ));
+    };
     let name = failure_file_name(&f.scenario.name, f.seed);
     match parse_failure(protocols, &name, &text) {
         Ok(back) if back == *f => Ok(text),
-        Ok(_) => Err(bug("it reads back as a different FAILURE file".into())),
-        Err(errs) => Err(bug(errs.to_string())),
+        Ok(_) => Err(would_not_load(f, "it reads back as a different FAILURE file".into())),
+        Err(errs) => Err(would_not_load(f, errs.to_string())),
     }
 }
 
 /// Read a FAILURE file, its nodes' roles resolved through `protocols`, with the same
-/// precise errors as a scenario file.
+/// precise errors as a scenario file. Refused (each error naming the file and the
+/// field): a version other than [`FAILURE_VERSION`], a trace hash that is not 16
+/// hexadecimal digits, a check that none of the scenario's protocols has (so `replay`
+/// could never see it fail), trailing text, an invalid scenario.
 pub fn parse_failure(protocols: &Protocols, file: &str, text: &str) -> Result<FailureFile, ScenarioErrors> {
+    let error = |place: &str, message: String| {
+        ScenarioErrors(vec![ScenarioError {
+            file: file.to_string(),
+            place: place.to_string(),
+            message,
+        }])
+    };
     crate::scenario::load::expect_object(file, text)?;
     if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() && !crate::scenario::load::is_failure_text(text) {
-        return Err(ScenarioErrors(vec![ScenarioError {
-            file: file.to_string(),
-            place: "1:1".into(),
-            message: "not a FAILURE file (no `detsim_failure` field): `detsim explore` writes them; \
-                      a scenario file is run with `detsim run`"
+        return Err(error(
+            "1:1",
+            "not a FAILURE file (no `detsim_failure` field): `detsim explore` writes them; \
+             a scenario file is run with `detsim run`"
                 .into(),
-        }]));
+        ));
+    }
+    // The version first: another version's fields may mean something else.
+    #[derive(Deserialize)]
+    struct Version {
+        detsim_failure: serde_json::Value,
+    }
+    if let Ok(Version { detsim_failure: v }) = serde_json::from_str::<Version>(text)
+        && v != serde_json::json!(FAILURE_VERSION)
+    {
+        return Err(error(
+            "at detsim_failure",
+            format!("unknown FAILURE file version {v}: this detsim reads version {FAILURE_VERSION}"),
+        ));
     }
     let f: FailureFile = protocols.scope(|| crate::scenario::load::from_json(file, text))?;
+    if f.trace_hash.len() != 16 || !f.trace_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(error(
+            "at trace_hash",
+            format!(
+                "{:?} is not a trace hash (16 hexadecimal digits, as `detsim explore` writes it)",
+                f.trace_hash
+            ),
+        ));
+    }
     let problems = crate::scenario::validate::validate(protocols, &f.scenario);
     if !problems.is_empty() {
         return Err(ScenarioErrors(
@@ -255,7 +351,34 @@ pub fn parse_failure(protocols: &Protocols, file: &str, text: &str) -> Result<Fa
                 .collect(),
         ));
     }
+    let checks = check_names(protocols, &f.scenario);
+    if !checks.iter().any(|c| *c == f.check) {
+        return Err(error(
+            "at check",
+            format!(
+                "no check {:?} in this scenario (its checks: {})",
+                f.check,
+                if checks.is_empty() {
+                    "none".to_string()
+                } else {
+                    checks.join(", ")
+                }
+            ),
+        ));
+    }
     Ok(f)
+}
+
+/// The names of the checks a run of `s` judges (those of its protocols with nodes in it
+/// whose checks are on), as the runner makes them.
+fn check_names(protocols: &Protocols, s: &Scenario) -> Vec<String> {
+    s.with_view(protocols, |view| {
+        s.active(protocols)
+            .filter(|p| s.checks.enabled(p.name()))
+            .flat_map(|p| p.checks(view))
+            .map(|c| c.id().to_string())
+            .collect()
+    })
 }
 
 /// Read and parse a FAILURE file.
@@ -392,12 +515,73 @@ mod tests {
         assert_eq!(json["failure_file"], serde_json::Value::Null, "always present");
     }
 
+    /// Was: a realized schedule over the FAILURE-file limit was an error (`explore` exit
+    /// 2, the finding lost), or a file `replay` refused. Now the file holds the scenario
+    /// as it was run (nemesis and seed): within the limit, read back by `replay`, which
+    /// brings the same violation and trace hash back. Scaled down: the limit is lowered.
+    #[test]
+    fn a_failure_file_over_the_limit_holds_the_nemesis_and_replays() {
+        let p = Protocols::builtin();
+        let text = r#"{"name": "nemesis-canary", "seed": 1, "duration": "10s",
+          "network": {"default": {"duplicate": 0.2}},
+          "nodes": [
+            {"id": "bank", "role": "rpc_server", "dedupe": false},
+            {"id": "alice", "role": "rpc_client", "server": "bank", "calls": 100, "interval": "25ms",
+             "mix": {"deposit": 1}, "timeout": "20ms", "max_attempts": 12}
+          ],
+          "nemesis": {"stop": "5s", "pause_rate": 40.0, "pause_time": {"min": "1ms", "max": "5ms"}}}"#;
+        let s = crate::scenario::parse_scenario(&p, "s.json", text).unwrap();
+        let r = run_scenario(&p, &s, 0, None).unwrap();
+        assert!(r.faults.len() > 100, "{}", r.faults.len());
+        let f = failure_file(&s, "s.json", &r).unwrap();
+        let explicit = failure_text(&p, &f).unwrap();
+        let (same, t, planned) = failure_text_for(&p, &s, &f).unwrap();
+        assert_eq!(
+            (same, t, planned),
+            (f.clone(), explicit.clone(), false),
+            "within the limit: explicit"
+        );
+        let mut nemesis_form = f.clone();
+        nemesis_form.scenario = s.clone();
+        let small = serde_json::to_string_pretty(&nemesis_form).unwrap().len() as u64 + 1;
+        assert!(small < explicit.len() as u64 / 4, "{small} vs {}", explicit.len());
+        let max = small * 2;
+        assert!(
+            checked_text(&p, &f, max)
+                .unwrap_err()
+                .to_string()
+                .contains("over the limit")
+        );
+        let (g, text, planned) = failure_text_within(&p, &s, &f, max).unwrap();
+        assert!(planned && text.len() as u64 <= max, "{} > {max}", text.len());
+        assert!(g.scenario.nemesis.is_some() && g.scenario.faults.is_empty());
+        let back = parse_failure(&p, "g.json", &text).unwrap();
+        assert_eq!(back, g);
+        let out = replay(&p, &back).unwrap();
+        assert!(out.same_violation && out.same_hash, "{:?}", out.report.trace_hash);
+    }
+
     #[test]
     fn failure_file_names_stay_in_their_directory() {
         assert_eq!(failure_file_name("deposit-canary", 3), "deposit-canary-seed3.json");
-        assert_eq!(failure_file_name("../../etc/passwd", 1), "______etc_passwd-seed1.json");
-        assert_eq!(failure_file_name("a b/c\\d", 0), "a_b_c_d-seed0.json");
+        let passwd = failure_file_name("../../etc/passwd", 1);
+        assert!(
+            passwd.starts_with("______etc_passwd.") && passwd.ends_with("-seed1.json") && !passwd.contains('/'),
+            "{passwd}"
+        );
+        assert!(failure_file_name("a b/c\\d", 0).starts_with("a_b_c_d."));
         assert!(failure_file_name(&"x".repeat(10_000), 0).len() < 120);
+        // Names that sanitise alike still get files of their own, stable across builds.
+        let names = ["a_b", "a.b", "a/b", "a b", "a\\b"].map(|n| failure_file_name(n, 3));
+        assert_eq!(names[0], "a_b-seed3.json");
+        assert_eq!(names[1], "a_b.e61d99190466522c-seed3.json");
+        for (i, n) in names.iter().enumerate() {
+            assert!(names[..i].iter().all(|m| m != n), "{names:?}");
+        }
+        assert_ne!(
+            failure_file_name(&"x".repeat(100), 0),
+            failure_file_name(&"x".repeat(101), 0)
+        );
     }
 
     #[test]

@@ -75,15 +75,18 @@ pub fn validated(protocols: &Protocols, file: &str, scenario: Scenario) -> Resul
 }
 
 /// Does `text` look like a FAILURE file (a JSON object with a top-level `detsim_failure`
-/// field)? False for anything else, malformed text included.
+/// field, whatever follows it: trailing text is the FAILURE-file reader's error to
+/// report)? False for anything else, malformed text included.
 pub fn is_failure_text(text: &str) -> bool {
+    use serde::Deserialize;
     #[derive(serde::Deserialize)]
     struct Probe {
         #[serde(default)]
         detsim_failure: Option<serde::de::IgnoredAny>,
     }
+    let mut de = serde_json::Deserializer::from_str(text);
     matches!(
-        serde_json::from_str::<Probe>(text),
+        Probe::deserialize(&mut de),
         Ok(Probe {
             detsim_failure: Some(_)
         })
@@ -240,8 +243,11 @@ pub fn scenario_too_large(file: &str, text: &str) -> Result<(), ScenarioErrors> 
 }
 
 /// Read a scenario or FAILURE file as text (at most `max` bytes, UTF-8): the name to give
-/// it in errors and its text.
+/// it in errors and its text. Read through a bounded reader (`max + 1` bytes at most), so
+/// a file that grows, a FIFO or a device never costs more than `max`; a regular file
+/// whose size is over `max` is refused before reading.
 pub fn read_text(path: &Path, max: u64) -> Result<(String, String), ScenarioErrors> {
+    use std::io::Read;
     let file = path.display().to_string();
     let fail = |message: String| {
         ScenarioErrors(vec![ScenarioError {
@@ -250,15 +256,25 @@ pub fn read_text(path: &Path, max: u64) -> Result<(String, String), ScenarioErro
             message,
         }])
     };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    if meta.len() > max {
+    let limits =
+        format!("scenario files are limited to {MAX_FILE_BYTES} bytes, FAILURE files to {MAX_FAILURE_FILE_BYTES}");
+    let f = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let meta = f.metadata().map_err(|e| fail(format!("cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(fail("cannot read: it is a directory".into()));
+    }
+    if meta.is_file() && meta.len() > max {
+        return Err(fail(format!("file is {} bytes; {limits}", meta.len())));
+    }
+    let mut bytes = Vec::new();
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
         return Err(fail(format!(
-            "file is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes, FAILURE files to \
-             {MAX_FAILURE_FILE_BYTES}",
-            meta.len()
+            "file is over {max} bytes (reading stopped there); {limits}"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| fail(format!("not UTF-8 text: {e}")))?;
     Ok((file, text))
 }

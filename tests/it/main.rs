@@ -8,6 +8,7 @@ mod discovery;
 mod failure_files;
 mod fault_verbs;
 mod fault_windows;
+mod hostile_io;
 mod html_report;
 mod layering;
 mod lifecycle;
