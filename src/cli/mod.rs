@@ -3,7 +3,7 @@
 //! it over any registered protocols, so a user's binary gets every subcommand for its
 //! own roles; `src/main.rs` is `main_with(Protocols::builtin())`. This module is the
 //! shell: it is the only part of the library that prints. Its `println!` is
-//! [`stdout::line`]'s (a closed pipe stops the output, never panics).
+//! `stdout::line`'s (a closed pipe stops the output, never panics).
 
 #[macro_use]
 mod stdout;

@@ -352,7 +352,7 @@ pub fn parse_failure(protocols: &Protocols, file: &str, text: &str) -> Result<Fa
         ));
     }
     let checks = check_names(protocols, &f.scenario);
-    if !checks.iter().any(|c| *c == f.check) {
+    if !checks.contains(&f.check) {
         return Err(error(
             "at check",
             format!(
