@@ -1,7 +1,8 @@
 //! Standard output that a closed pipe does not crash: `detsim explore … --json | head -1`
-//! exits quietly. Every `println!` of the command line goes through [`line`] (the macro
-//! below shadows std's in `cli`); a write error is remembered instead of panicking, and
-//! nothing more is written. A closed pipe (`EPIPE`) only stops the output: the command
+//! (and `2>&1 | head -1`) exits quietly. Every `println!` of the command line goes
+//! through [`line`], every `eprintln!` through [`error_line`] (the macros below shadow
+//! std's in `cli`); a write error is remembered instead of panicking, and nothing more
+//! is written. (A failed write to stderr is not reported: there is nowhere to.) A closed pipe (`EPIPE`) only stops the output: the command
 //! still exits with the verdict of the work it did (explore stops its sweep, see
 //! [`closed`]). Any other error (a full disk behind `> file`) is reported by
 //! [`super::main_from`] and exits 2.
@@ -18,6 +19,17 @@ macro_rules! println {
     };
     ($($arg:tt)*) => {
         $crate::cli::stdout::line(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` for the command line: one line to stderr through [`error_line`], never a
+/// panic.
+macro_rules! eprintln {
+    () => {
+        $crate::cli::stdout::error_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::error_line(format_args!($($arg)*))
     };
 }
 
@@ -43,6 +55,12 @@ pub(crate) fn line(args: std::fmt::Arguments<'_>) {
             f.get_or_insert_with(|| e.to_string());
         }
     }
+}
+
+/// Write `args` and a newline to stderr, whole; an error (stderr closed) is ignored.
+pub(crate) fn error_line(args: std::fmt::Arguments<'_>) {
+    let text = format!("{args}\n");
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Stdout is closed or broken: there is no point producing more output.

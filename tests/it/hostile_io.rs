@@ -55,20 +55,28 @@ fn wait_bounded(child: &mut Child, what: &str) -> ExitStatus {
 }
 
 /// Run `args` with stdout into a pipe whose reading end is already closed: every write
-/// to stdout fails with EPIPE.
-fn with_closed_stdout(args: &[&str]) -> (ExitStatus, String) {
+/// to stdout fails with EPIPE. With `both`, stderr goes there too (`2>&1 | head`), and
+/// the stderr returned is empty.
+fn with_closed_stdout(args: &[&str], both: bool) -> (ExitStatus, String) {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
+    let err_to = if both {
+        Stdio::from(writer.try_clone().unwrap())
+    } else {
+        Stdio::piped()
+    };
     let mut child = bin()
         .args(args)
         .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped())
+        .stderr(err_to)
         .spawn()
         .unwrap();
     let mut err = String::new();
-    let mut pipe = child.stderr.take().unwrap();
+    let pipe = child.stderr.take();
     let status = wait_bounded(&mut child, &args.join(" "));
-    pipe.read_to_string(&mut err).unwrap();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_string(&mut err).unwrap();
+    }
     (status, err)
 }
 
@@ -136,8 +144,8 @@ fn explore_into_a_pipe_closed_after_one_line_stops_quietly() {
     }
 }
 
-/// Every subcommand: stdout closed before it writes a byte is no panic (was exit 101);
-/// the exit code is the command's own verdict.
+/// Every subcommand: stdout (and stderr) closed before it writes a byte is no panic (was
+/// exit 101); the exit code is the command's own verdict.
 #[test]
 fn every_subcommand_survives_a_closed_stdout() {
     let dir = tempdir("hostile-closed");
@@ -159,9 +167,12 @@ fn every_subcommand_survives_a_closed_stdout() {
         ),
     ];
     for (args, code) in cases {
-        let (status, err) = with_closed_stdout(&args);
+        let (status, err) = with_closed_stdout(&args, false);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert_eq!(status.code(), Some(code), "{args:?}: {err}");
+        // `2>&1 | head`: stderr is the closed pipe too (a panic would exit 101).
+        let (status, _) = with_closed_stdout(&args, true);
+        assert_eq!(status.code(), Some(code), "{args:?} 2>&1");
     }
 }
 
