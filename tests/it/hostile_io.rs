@@ -603,6 +603,25 @@ fn a_fifo_is_read_no_further_than_the_cap() {
     );
 }
 
+/// A regular FAILURE file over the cap is refused from its size, before a byte is read
+/// (a sparse 1 GiB file: it would cost 2 GiB to read and parse).
+#[test]
+fn a_huge_failure_file_is_refused_before_reading() {
+    let dir = tempdir("hostile-huge-file");
+    let file = dir.join("huge.json");
+    let f = std::fs::File::create(&file).unwrap();
+    f.set_len(1 << 30).unwrap();
+    for cmd in ["replay", "run", "shrink", "validate"] {
+        let out = detsim(&[cmd, file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("file is 1073741824 bytes; scenario files are limited to"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 // ---- item 4: outputs whole or not at all ----
 
 /// Was: a FAILURE file that could not be written (a full disk) ended explore with a bare
