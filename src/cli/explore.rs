@@ -106,8 +106,9 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     // after the first failing seed.
     let first_failure = AtomicU64::new(u64::MAX);
     let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
-    // A FAILURE file that could not be written (a full disk): the sweep stops, the files
-    // already written are still listed, then the error (exit 2).
+    // A FAILURE file that could not be written (a full disk, or a bug: it would not read
+    // back): the sweep stops, the files already written are still listed, then the error
+    // (exit 2).
     let mut write_error: Option<anyhow::Error> = None;
     // FAILURE files that hold the scenario's nemesis instead of the realized schedule.
     let mut planned = 0u64;
@@ -154,8 +155,14 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                 && groups.record(r.seed, &line.violations, &f.check)
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
-                // reported (exit 2) instead of written.
-                let (f, text, is_planned) = failure_text_for(p, &scenario, f)?;
+                // reported (exit 2, after the files written) instead of written.
+                let (f, text, is_planned) = match failure_text_for(p, &scenario, f) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        write_error = Some(e.into());
+                        break 'sweep;
+                    }
+                };
                 planned += u64::from(is_planned);
                 let path = a.out.join(failure_file_name(&f.scenario.name, r.seed));
                 let wrote =
