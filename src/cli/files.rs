@@ -244,11 +244,12 @@ pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
 }
 
 /// The process id in the name of a FAILURE file's temporary file
-/// (`.NAME-seedN.json.PID.tmp`, as [`temp_beside`] names it), if `name` is one.
+/// (`.NAME-seedN.json.PID.tmp`, as [`temp_beside`] names it) or of [`check_out_dir`]'s
+/// probe (`.detsim-probe.PID.tmp`), if `name` is one.
 pub(crate) fn failure_temp_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
     let (file, pid) = rest.rsplit_once('.')?;
-    (file.ends_with(".json") && file.contains("-seed")).then_some(())?;
+    (file == "detsim-probe" || (file.ends_with(".json") && file.contains("-seed"))).then_some(())?;
     pid.parse().ok()
 }
 
@@ -280,6 +281,26 @@ mod tests {
         write_whole(&f, b"new and longer").unwrap();
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "new and longer");
         assert_eq!(entries(&d), ["out.json"]);
+    }
+
+    #[test]
+    fn only_failure_temp_files_and_probes_are_recognised() {
+        assert_eq!(failure_temp_pid(".x-seed3.json.123.tmp"), Some(123));
+        assert_eq!(failure_temp_pid(".a_b.e61d99190466522c-seed3.json.7.tmp"), Some(7));
+        assert_eq!(failure_temp_pid(".detsim-probe.9.tmp"), Some(9));
+        for other in [
+            "x-seed3.json",
+            ".x-seed3.json.tmp",
+            ".trace.jsonl.5.tmp",
+            ".x.json.5.tmp",
+            ".x-seed3.json.q.tmp",
+        ] {
+            assert_eq!(failure_temp_pid(other), None, "{other}");
+        }
+        // A temporary file is recognised by the name it really gets.
+        let tmp = temp_beside(Path::new("d/x-seed3.json"));
+        let name = tmp.file_name().unwrap().to_string_lossy();
+        assert_eq!(failure_temp_pid(&name), Some(std::process::id()));
     }
 
     #[test]
