@@ -6,6 +6,7 @@
 //! recorded boxed in an [`Observation`].
 
 pub mod discovery;
+pub mod replicated_kv;
 pub mod rpc;
 pub mod worker_pool;
 
@@ -14,13 +15,14 @@ use crate::engine::history::Record;
 use crate::plugin::{Observation, Payload};
 
 pub use discovery::Discovery;
+pub use replicated_kv::ReplicatedKv;
 pub use rpc::Rpc;
 pub use worker_pool::WorkerPool;
 
 impl crate::plugin::Protocols {
-    /// The built-in protocols: `protocols![Discovery, Rpc, WorkerPool]`.
+    /// The built-in protocols: `protocols![Discovery, Rpc, WorkerPool, ReplicatedKv]`.
     pub fn builtin() -> crate::plugin::Protocols {
-        crate::protocols![Discovery, Rpc, WorkerPool]
+        crate::protocols![Discovery, Rpc, WorkerPool, ReplicatedKv]
     }
 }
 
