@@ -179,7 +179,7 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
                     let bad = &ops[p.blocked];
                     let at = bad.end().unwrap_or(cx.end);
                     let key = p.key.clone().unwrap_or_else(|| format!("k{}", bad.op.key()));
-                    let states: Vec<String> = p.states.iter().map(|s| format!("{s:?}")).collect();
+                    let states: Vec<String> = p.states.clone();
                     let message = format!(
                         "{} by {} (operation {}, invoked at {}) cannot be placed: on key {key} the longest linearizable prefix has {} of its {} operations, after which {key} could only be {}{}",
                         describe(bad),
@@ -206,7 +206,7 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
                             o.end().unwrap_or(o.call),
                             o.node,
                             format!(
-                                "linearized {} (operation {}): {key} = {:?}",
+                                "linearized {} (operation {}): {key} = {}",
                                 describe(o),
                                 o.seq,
                                 placed.state_after

@@ -87,18 +87,18 @@ impl Client {
         progress.invoked += 1;
         progress.seq += 1;
         let seq = progress.seq;
-        let me = ctx.me().0;
+        let me = ctx.me();
         let key = ctx.rng().range(0, self.cfg.keys);
         let roll = ctx.rng().range(0, 10);
         let op = match roll {
             0..5 => KvOp::Get { key },
             5..7 => KvOp::Put {
                 key,
-                value: format!("{me}.{seq}"),
+                value: format!("{me}#{seq} "),
             },
             _ => KvOp::Append {
                 key,
-                value: format!("{me}.{seq} "),
+                value: format!("{me}#{seq} "),
             },
         };
         ctx.observe(RkvObs::Invoke { seq, op: op.clone() });

@@ -21,7 +21,8 @@
 //! Checks ([`check`]): `rkv.linearizable` (on by default) and `rkv.progress`. Canaries
 //! (replica settings): `canary_stale_read` (the leader serves reads without a lease) and
 //! `canary_lost_write` (the leader acknowledges a write as soon as it is in its own log,
-//! before a majority has it, and serves reads from its log's tail).
+//! before a majority has it; it reads only when its whole log is committed, so that
+//! without a leader change it is right).
 
 pub(crate) mod check;
 pub(crate) mod client;

@@ -35,7 +35,7 @@ pub struct ReplicaConfig {
     /// CANARY: serve reads as the leader without checking the lease.
     pub stale_read: bool,
     /// CANARY: acknowledge writes once in the leader's own log (before a majority has
-    /// them), and serve reads from the log's tail.
+    /// them), reading only when its whole log is committed.
     pub lost_write: bool,
 }
 
@@ -289,16 +289,14 @@ impl Replica {
             return reply(ctx, ReplyBody::NotLeader(self.leader));
         }
         if let KvOp::Get { key } = op {
-            let ready = self.commit >= self.first_index;
+            // The canary acknowledged writes it has not committed: it reads only once
+            // its whole log is committed, so that without a leader change it is right.
+            let ready = self.commit >= self.first_index && (!self.cfg.lost_write || self.commit == Self::last_index(ctx));
             let leased = ctx.now() < self.lease_until || self.cfg.stale_read;
             if !(ready && leased) {
                 return reply(ctx, ReplyBody::Retry);
             }
-            let value = if self.cfg.lost_write {
-                self.tail_value(ctx, key)
-            } else {
-                self.sm.get(key).to_string()
-            };
+            let value = self.sm.get(key).to_string();
             return reply(ctx, ReplyBody::Ok(Some(value)));
         }
         if self.sm.applied(from, seq) {
@@ -323,17 +321,6 @@ impl Replica {
         if !self.waiting.contains(&(from, seq)) {
             self.waiting.push((from, seq));
         }
-    }
-
-    /// The canary's read: the state machine with the uncommitted tail applied.
-    fn tail_value(&self, ctx: &mut ProtoCtx<'_>, key: u64) -> String {
-        let mut sm = self.sm.clone();
-        for e in &ctx.durable::<Durable>().log[self.applied as usize..] {
-            if let Some(c) = &e.cmd {
-                sm.apply(c);
-            }
-        }
-        sm.get(key).to_string()
     }
 
     fn on_vote(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, term: u64, last_index: u64, last_term: u64) {

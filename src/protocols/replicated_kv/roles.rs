@@ -69,7 +69,7 @@ pub struct RkvReplicaRole {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub canary_stale_read: bool,
     /// CANARY: the leader acknowledges a write once it is in its own log, before a
-    /// majority has it (and serves reads from its log's tail), so a leader change can
+    /// majority has it (it reads only when its whole log is committed), so a leader change can
     /// lose an acknowledged write; `rkv.linearizable` must catch it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub canary_lost_write: bool,
