@@ -14,16 +14,16 @@ const fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
 }
 fn d_heartbeat() -> SimTime {
-    ms(20)
+    ms(10)
 }
 fn d_lease() -> SimTime {
-    ms(100)
+    ms(50)
 }
 fn d_election_min() -> SimTime {
-    ms(150)
+    ms(80)
 }
 fn d_election_max() -> SimTime {
-    ms(300)
+    ms(160)
 }
 fn d_keys() -> u64 {
     3
