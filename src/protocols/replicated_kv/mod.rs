@@ -32,7 +32,7 @@ pub(crate) mod replica;
 pub(crate) mod roles;
 pub(crate) mod state_machine;
 
-pub use check::{LINEARIZABLE, PROGRESS};
+pub use check::{ClientOp, LINEARIZABLE, Linearizable, MAX_STEPS, Ops, PROGRESS, Progress, judge_linearizable};
 pub use metrics::RkvMetrics;
 pub use protocol::ReplicatedKv;
 pub use roles::{RkvClientRole, RkvReplicaRole};
