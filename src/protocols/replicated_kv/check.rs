@@ -66,7 +66,11 @@ impl ClientOp {
             client: u64::from(self.node.0),
             input,
             call: self.call.as_nanos(),
-            ret: self.ret.as_ref().map(|(t, _)| t.as_nanos()).or(self.gave_up.map(|t| t.as_nanos())),
+            ret: self
+                .ret
+                .as_ref()
+                .map(|(t, _)| t.as_nanos())
+                .or(self.gave_up.map(|t| t.as_nanos())),
             output,
         }
     }
@@ -167,9 +171,7 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
         Outcome::Unknown { reason } => Verdict {
             check: LINEARIZABLE,
             violations: Vec::new(),
-            not_judged: Some(format!(
-                "the linearizability search stopped before a verdict: {reason}"
-            )),
+            not_judged: Some(format!("the linearizability search stopped before a verdict: {reason}")),
         },
         Outcome::NotLinearizable(ce) => {
             let violations = ce

@@ -329,11 +329,7 @@ impl fmt::Display for RkvMsg {
                 success,
                 match_index,
                 ..
-            } => write!(
-                f,
-                "{} t{term} m{match_index}",
-                if *success { "ack" } else { "nack" }
-            ),
+            } => write!(f, "{} t{term} m{match_index}", if *success { "ack" } else { "nack" }),
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The replicated key-value store as a plugin: the `rkv_replica` and `rkv_client`
 //! roles, the `rkv.*` checks and the `metrics.rkv` figures.
 
+use super::RkvMsg;
 use super::check::{Linearizable, MAX_STEPS, Progress};
 use super::metrics::RkvMetrics;
 use super::roles::{RkvClientRole, RkvReplicaRole};
-use super::RkvMsg;
 use crate::engine::time::SimTime;
 use crate::plugin::{Check, Metrics, Payload, Protocol, RoleDef, ScenarioView, Setting, ms};
 

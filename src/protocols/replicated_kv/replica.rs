@@ -291,7 +291,8 @@ impl Replica {
         if let KvOp::Get { key } = op {
             // The canary acknowledged writes it has not committed: it reads only once
             // its whole log is committed, so that without a leader change it is right.
-            let ready = self.commit >= self.first_index && (!self.cfg.lost_write || self.commit == Self::last_index(ctx));
+            let ready =
+                self.commit >= self.first_index && (!self.cfg.lost_write || self.commit == Self::last_index(ctx));
             let leased = ctx.now() < self.lease_until || self.cfg.stale_read;
             if !(ready && leased) {
                 return reply(ctx, ReplyBody::Retry);

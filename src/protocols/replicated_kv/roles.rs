@@ -174,7 +174,10 @@ impl Role for RkvClientRole {
             ));
         }
         if self.keys == 0 || self.keys > 1_000 {
-            out.push((cx.field("keys"), format!("must be between 1 and 1000, got {}", self.keys)));
+            out.push((
+                cx.field("keys"),
+                format!("must be between 1 and 1000, got {}", self.keys),
+            ));
         }
         cx.positive("timeout", self.timeout, out);
         if self.max_attempts == 0 {
