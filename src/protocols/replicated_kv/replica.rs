@@ -107,7 +107,8 @@ impl Replica {
     }
 
     fn majority(&self) -> usize {
-        (self.cfg.peers.len() + 1) / 2 + 1
+        let group = self.cfg.peers.len() + 1;
+        group / 2 + 1
     }
 
     fn last_index(ctx: &mut ProtoCtx<'_>) -> u64 {
