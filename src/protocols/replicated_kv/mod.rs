@@ -4,21 +4,21 @@
 //! [`crate::linearizability`] with its key-value model (independent of the store's own
 //! state machine).
 //!
-//! - `rkv_replica` nodes ([`replica`]): terms and votes and the log live in durable
+//! - `rkv_replica` nodes (`replica.rs`): terms and votes and the log live in durable
 //!   storage; a candidate needs a majority of votes (and an up-to-date log); the leader
 //!   replicates its log and commits an entry of its term once a majority has it, then
-//!   applies entries in order to the state machine ([`state_machine`]), which dedupes
+//!   applies entries in order to the state machine ([`StateMachine`]), which dedupes
 //!   writes by (client, sequence number), so a retried append is applied once. Reads are
 //!   served by the leader alone, only while it holds a lease (a majority acknowledged a
 //!   heartbeat sent less than `lease` ago; a follower that heard from a leader refuses to
 //!   vote for `lease` after, and a restarted replica for `lease` after its start) and
 //!   after an entry of its own term committed. Followers redirect clients to the leader.
-//! - `rkv_client` nodes ([`client`]): one operation at a time, each observed at its
+//! - `rkv_client` nodes (`client.rs`): one operation at a time, each observed at its
 //!   invocation and its return (with the value read), retried with the same (client,
 //!   sequence number) on a timeout, a redirect or a refusal; a client that gives up
 //!   records the outcome as unknown.
 //!
-//! Checks ([`check`]): `rkv.linearizable` (on by default) and `rkv.progress`. Canaries
+//! Checks (`check.rs`, [`Linearizable`], [`Progress`]): `rkv.linearizable` (on by default) and `rkv.progress`. Canaries
 //! (replica settings): `canary_stale_read` (the leader serves reads without a lease) and
 //! `canary_lost_write` (the leader acknowledges a write as soon as it is in its own log,
 //! before a majority has it; it reads only when its whole log is committed, so that
