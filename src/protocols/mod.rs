@@ -3,7 +3,8 @@
 //! [`Discovery`]) registered exactly like a user's protocol (see [`crate::plugin`]). They
 //! share one message type, [`Msg`], and one observation type, [`Obs`] (the pool and the
 //! RPC service embed discovery's registrant and resolver), sent boxed in a [`Payload`] and
-//! recorded boxed in an [`Observation`].
+//! recorded boxed in an [`Observation`]. The replicated key-value store ([`ReplicatedKv`])
+//! has its own message and observation types, as a user's protocol does.
 
 pub mod discovery;
 pub mod replicated_kv;
