@@ -98,6 +98,7 @@ pub mod check;
 pub mod cli;
 pub(crate) mod engine;
 pub mod explore;
+pub mod linearizability;
 pub mod metrics;
 pub mod plugin;
 pub(crate) mod plural;

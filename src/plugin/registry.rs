@@ -1,7 +1,7 @@
 //! [`Protocols`]: the registered protocols, in order, with their roles. Whatever reads,
 //! validates, builds, runs, explores, shrinks or reports a scenario takes one; the
 //! built-in protocols are registered the same way as a user's
-//! (`Protocols::builtin()` is `protocols![Discovery, Rpc, WorkerPool]`).
+//! (`Protocols::builtin()` is `protocols![Discovery, Rpc, WorkerPool, ReplicatedKv]`).
 
 use std::cell::RefCell;
 use std::sync::Arc;

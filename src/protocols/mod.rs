@@ -3,9 +3,11 @@
 //! [`Discovery`]) registered exactly like a user's protocol (see [`crate::plugin`]). They
 //! share one message type, [`Msg`], and one observation type, [`Obs`] (the pool and the
 //! RPC service embed discovery's registrant and resolver), sent boxed in a [`Payload`] and
-//! recorded boxed in an [`Observation`].
+//! recorded boxed in an [`Observation`]. The replicated key-value store ([`ReplicatedKv`])
+//! has its own message and observation types, as a user's protocol does.
 
 pub mod discovery;
+pub mod replicated_kv;
 pub mod rpc;
 pub mod worker_pool;
 
@@ -14,13 +16,14 @@ use crate::engine::history::Record;
 use crate::plugin::{Observation, Payload};
 
 pub use discovery::Discovery;
+pub use replicated_kv::ReplicatedKv;
 pub use rpc::Rpc;
 pub use worker_pool::WorkerPool;
 
 impl crate::plugin::Protocols {
-    /// The built-in protocols: `protocols![Discovery, Rpc, WorkerPool]`.
+    /// The built-in protocols: `protocols![Discovery, Rpc, WorkerPool, ReplicatedKv]`.
     pub fn builtin() -> crate::plugin::Protocols {
-        crate::protocols![Discovery, Rpc, WorkerPool]
+        crate::protocols![Discovery, Rpc, WorkerPool, ReplicatedKv]
     }
 }
 

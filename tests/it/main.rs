@@ -20,6 +20,7 @@ mod pool_conservation;
 mod pool_discovery;
 mod pool_queueing;
 mod properties;
+mod rkv;
 mod rpc;
 mod scenarios;
 mod shrink;

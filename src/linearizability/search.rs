@@ -1,0 +1,251 @@
+//! The search of one partition: Wing & Gong's algorithm with Lowe's just-in-time
+//! linearization and memoisation, as Porcupine's `checkSingle` does it. The sorted call
+//! and return entries form a doubly linked list; linearizing an operation lifts its call
+//! and return out of the list, backtracking puts them back. A memo cache of (bitset of
+//! linearized operations, model state) prunes every configuration already explored.
+//! While searching it keeps the longest partial linearization, the operation that
+//! blocked it and the states the model could be in there, for the counterexample.
+
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+
+use super::budget::{Exhausted, Meter};
+use super::counterexample::MAX_STATES;
+use super::history::{Entry, Operation, entries};
+use super::model::Model;
+
+/// No node.
+const NONE: usize = usize::MAX;
+/// The list's head sentinel.
+const HEAD: usize = 0;
+
+/// How a partition's search ended.
+pub(crate) enum SearchEnd<S> {
+    /// A full linearization: positions in the partition's list, in order.
+    Linearizable(Vec<usize>),
+    /// None exists.
+    NotLinearizable(Failure<S>),
+    /// The budget ran out first.
+    OutOfBudget(Exhausted),
+}
+
+/// The raw counterexample of one partition (positions in the partition's list).
+pub(crate) struct Failure<S> {
+    /// The longest partial linearization: each operation with the state after it.
+    pub prefix: Vec<(usize, S)>,
+    /// The operation whose return blocked it.
+    pub blocked: usize,
+    /// Distinct states just before the blocked operation (the prefix's first).
+    pub states: Vec<S>,
+    /// More states were seen than kept.
+    pub more_states: bool,
+}
+
+/// The linked list of entries: node 0 is the head, node `k + 1` is `entries[k]`.
+struct List {
+    next: Vec<usize>,
+    prev: Vec<usize>,
+    /// For a call node, its return node; NONE for a return node.
+    matching: Vec<usize>,
+    /// The operation of each node (NONE for the head).
+    op: Vec<usize>,
+}
+
+impl List {
+    fn new(entries: &[Entry], n_ops: usize) -> List {
+        let len = entries.len() + 1;
+        let mut ret_node = vec![NONE; n_ops];
+        for (k, e) in entries.iter().enumerate() {
+            if !e.call {
+                ret_node[e.op] = k + 1;
+            }
+        }
+        let mut l = List {
+            next: (1..=len).map(|i| if i == len { NONE } else { i }).collect(),
+            prev: (0..len).map(|i| if i == 0 { NONE } else { i - 1 }).collect(),
+            matching: vec![NONE; len],
+            op: vec![NONE; len],
+        };
+        for (k, e) in entries.iter().enumerate() {
+            l.op[k + 1] = e.op;
+            if e.call {
+                l.matching[k + 1] = ret_node[e.op];
+            }
+        }
+        l
+    }
+
+    fn unlink(&mut self, n: usize) {
+        let (p, x) = (self.prev[n], self.next[n]);
+        self.next[p] = x;
+        if x != NONE {
+            self.prev[x] = p;
+        }
+    }
+
+    fn relink(&mut self, n: usize) {
+        let (p, x) = (self.prev[n], self.next[n]);
+        self.next[p] = n;
+        if x != NONE {
+            self.prev[x] = n;
+        }
+    }
+
+    /// Take a call and its return out of the list.
+    fn lift(&mut self, call: usize) {
+        self.unlink(call);
+        self.unlink(self.matching[call]);
+    }
+
+    /// Put them back (the reverse order of `lift`).
+    fn unlift(&mut self, call: usize) {
+        self.relink(self.matching[call]);
+        self.relink(call);
+    }
+}
+
+/// A fixed-size set of operation positions.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Bits(Box<[u64]>);
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)].into_boxed_slice())
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn clear(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+}
+
+/// The memo cache: configurations already explored.
+struct Cache<S> {
+    table: HashTable<(Bits, S)>,
+    hasher: rustc_hash::FxBuildHasher,
+}
+
+impl<S: Hash + Eq + Clone> Cache<S> {
+    fn hash(&self, bits: &Bits, state: &S) -> u64 {
+        self.hasher.hash_one((bits, state))
+    }
+
+    /// Insert (bits, state) if new; whether it was.
+    fn insert(&mut self, bits: &Bits, state: &S) -> bool {
+        let h = self.hash(bits, state);
+        if self.table.find(h, |(b, s)| b == bits && s == state).is_some() {
+            return false;
+        }
+        let hasher = self.hasher;
+        self.table
+            .insert_unique(h, (bits.clone(), state.clone()), |(b, s)| hasher.hash_one((b, s)));
+        true
+    }
+}
+
+/// Search for a linearization of `ops` (indices into `all`, one partition).
+pub(crate) fn search<M: Model>(
+    model: &M,
+    all: &[Operation<M::Input, M::Output>],
+    ops: &[usize],
+    meter: &mut Meter<'_>,
+) -> SearchEnd<M::State> {
+    let n = ops.len();
+    let mut list = List::new(&entries(all, ops), n);
+    let mut bits = Bits::new(n);
+    let mut cache = Cache {
+        table: HashTable::new(),
+        hasher: rustc_hash::FxBuildHasher,
+    };
+    let entry_bytes = (std::mem::size_of::<(Bits, M::State)>() + bits.0.len() * 8 + 8) as u64;
+    // The stack of linearized calls, with the state before each.
+    let mut calls: Vec<(usize, M::State)> = Vec::new();
+    let mut state = model.init();
+    let mut best: Option<Failure<M::State>> = None;
+    let mut node = list.next[HEAD];
+    while list.next[HEAD] != NONE {
+        if let Err(e) = meter.step() {
+            return SearchEnd::OutOfBudget(e);
+        }
+        let ret = list.matching[node];
+        if ret != NONE {
+            let op = &all[ops[list.op[node]]];
+            match model.step(&state, &op.input, op.output.as_ref()) {
+                Some(next) => {
+                    bits.set(list.op[node]);
+                    if cache.insert(&bits, &next) {
+                        let more = entry_bytes + model.state_heap_bytes(&next) as u64;
+                        if let Err(e) = meter.alloc(more) {
+                            return SearchEnd::OutOfBudget(e);
+                        }
+                        calls.push((node, std::mem::replace(&mut state, next)));
+                        list.lift(node);
+                        node = list.next[HEAD];
+                    } else {
+                        bits.clear(list.op[node]);
+                        node = list.next[node];
+                    }
+                }
+                None => node = list.next[node],
+            }
+        } else {
+            // A return whose operation is not linearized: the prefix cannot be extended.
+            note_block(&mut best, &calls, &list.op, &state, list.op[node]);
+            let Some((call, before)) = calls.pop() else {
+                let failure = best.unwrap_or_else(|| Failure {
+                    prefix: Vec::new(),
+                    blocked: list.op[node],
+                    states: vec![state],
+                    more_states: false,
+                });
+                return SearchEnd::NotLinearizable(failure);
+            };
+            state = before;
+            bits.clear(list.op[call]);
+            list.unlift(call);
+            node = list.next[call];
+        }
+    }
+    SearchEnd::Linearizable(calls.iter().map(|(c, _)| list.op[*c]).collect())
+}
+
+/// Keep the longest blocked prefix (the first of its length), and the distinct states
+/// of the prefixes of that length blocked at the same operation.
+fn note_block<S: Clone + Eq>(
+    best: &mut Option<Failure<S>>,
+    calls: &[(usize, S)],
+    op_of: &[usize],
+    state: &S,
+    blocked_op: usize,
+) {
+    let len = calls.len();
+    match best {
+        Some(b) if b.prefix.len() > len => {}
+        Some(b) if b.prefix.len() == len => {
+            if b.blocked == blocked_op && !b.states.contains(state) {
+                if b.states.len() < MAX_STATES {
+                    b.states.push(state.clone());
+                } else {
+                    b.more_states = true;
+                }
+            }
+        }
+        _ => {
+            // States after each call: the next call's state before, the current for the last.
+            let prefix = (0..len)
+                .map(|i| {
+                    let after = calls.get(i + 1).map_or(state, |(_, s)| s);
+                    (op_of[calls[i].0], after.clone())
+                })
+                .collect();
+            *best = Some(Failure {
+                prefix,
+                blocked: blocked_op,
+                states: vec![state.clone()],
+                more_states: false,
+            });
+        }
+    }
+}
