@@ -12,7 +12,8 @@ use clap::Args;
 
 use crate::run::report::Status;
 
-use super::{exit_code, load_failure_or_exit, print_summary, write_report};
+use super::budget::{MemoryArg, run_exit_code};
+use super::{load_failure_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -27,14 +28,17 @@ pub struct ReplayArgs {
     /// The diagram's time window (default: around the first violation, or the start).
     #[arg(long, value_name = "A..B", requires = "report")]
     report_window: Option<Window>,
+    #[command(flatten)]
+    memory: MemoryArg,
 }
 
 pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
-    let f = match load_failure_or_exit(p, &a.failure) {
+    let mut f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
+    a.memory.apply(&mut f.scenario, 1);
     let out = match &a.report {
         Some(path) => {
             let cmd = format!("{} replay {name}", super::program());
@@ -45,6 +49,9 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => replay(p, &f)?,
     };
     let verdict = out.report.verdict();
+    if let Some(e) = &out.report.budget_exhausted {
+        eprintln!("warning: {}", crate::run::budget_warning(e, crate::SimTime(out.report.sim_time_ns)));
+    }
     let failed = out.report.checks_with(Status::Fail);
     if a.json {
         let v = serde_json::json!({
@@ -87,6 +94,6 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(if out.same_violation {
         ExitCode::from(1)
     } else {
-        exit_code(verdict)
+        run_exit_code(&out.report)
     })
 }

@@ -46,7 +46,7 @@ pub fn run_with_report(
     command: &str,
 ) -> Result<HtmlReport, Error> {
     let (collector, cell) = TraceCollector::new(window, protocols);
-    let mut sinks = json_sink(trace);
+    let mut sinks = json_sink(trace, s.limits.max_trace_bytes);
     sinks.push(Box::new(collector));
     let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
