@@ -156,7 +156,20 @@ fn run<T>(
     if checks.is_empty() {
         warnings.push(NO_CHECK.to_string());
     }
-    let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
+    // Each check's first MAX_VIOLATIONS_KEPT violations (by time) are kept; the rest are
+    // counted (in its CheckResult) and named in a warning.
+    let mut violations: Vec<_> = Vec::new();
+    for mut v in verdicts {
+        if v.violations.len() > MAX_VIOLATIONS_KEPT {
+            warnings.push(format!(
+                "{}: {} violations, the first {MAX_VIOLATIONS_KEPT} kept in this report",
+                v.check,
+                v.violations.len()
+            ));
+            v.violations.truncate(MAX_VIOLATIONS_KEPT);
+        }
+        violations.append(&mut v.violations);
+    }
     // By time, then check id: the first violation (the one a FAILURE file is named for)
     // does not depend on the order the protocols were registered in.
     violations.sort_by_key(|v| (v.at, v.check));
@@ -182,6 +195,10 @@ fn run<T>(
     };
     Ok((report, inspected))
 }
+
+/// The most violations of one check a report keeps (the first, by time); its
+/// [`CheckResult`] counts them all.
+pub const MAX_VIOLATIONS_KEPT: usize = 1_000;
 
 /// The warning of a run in which no check ran; such a run is not judged, never passed
 /// ([`RunReport::verdict`]).

@@ -104,6 +104,7 @@ impl Scenario {
             settings: &settings,
             fault_free_until: self.fault_free_until(),
             duration: self.duration,
+            max_events: self.max_events,
         })
     }
 
