@@ -241,7 +241,8 @@ pub fn budget_warning(e: &crate::engine::budget::Exhausted, at: SimTime) -> Stri
 /// process's resident memory against `max` bytes.
 fn memory_watchdog(max: u64) -> crate::engine::budget::Watchdog {
     Box::new(move |events| {
-        if events % crate::scenario::RSS_EVERY != 0 {
+        // Not before the run's first events: what the process holds then is not the run's.
+        if events == 0 || events % crate::scenario::RSS_EVERY != 0 {
             return None;
         }
         let rss = resident_bytes()?;
