@@ -24,7 +24,7 @@ const CAP_MIB: u64 = 2048;
 /// The memory budget every run is given (well under the cap).
 const BUDGET: &str = "512MiB";
 /// The event budget every mutated file is held to (when its `max_events` is a number).
-const MAX_EVENTS: u64 = 100_000;
+const MAX_EVENTS: u64 = 300_000;
 
 fn shipped() -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -120,6 +120,28 @@ fn mutate(v: &mut Value, rng: &mut SimRng) {
         None => (Vec::new(), None),
     };
     let target = at(v, &path);
+    // Half the time, a value of the same type pushed to an extreme: the file still
+    // parses, and the run (or the validator) meets the extreme.
+    if rng.chance(0.5) {
+        match target {
+            Value::Number(n) if n.is_u64() => {
+                let ints = [0u64, 1, 2, 1000, 1_000_000, 1_000_000_000, 4_294_967_295, u64::MAX];
+                *target = json!(ints[rng.range(0, ints.len() as u64) as usize]);
+                return;
+            }
+            Value::Number(_) => {
+                let floats = [0.0, 1.0, 1e-9, 0.999_999, 1e4, 3.2e6, 1e9, 1e300];
+                *target = json!(floats[rng.range(0, floats.len() as u64) as usize]);
+                return;
+            }
+            Value::String(t) if t.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+                let durations = ["0s", "1ns", "1us", "1ms", "720h", "30d", "1e9h", "719h59m", "100000h"];
+                *target = json!(durations[rng.range(0, durations.len() as u64) as usize]);
+                return;
+            }
+            _ => {}
+        }
+    }
     match kind {
         0 | 1 => {
             let n = NUMBERS[rng.range(0, NUMBERS.len() as u64) as usize];
@@ -211,7 +233,8 @@ fn mutated(files: &[(String, String)], seed: u64) -> (String, String) {
     let mut rng = SimRng::new(seed, Stream::Custom(0xf022));
     let (name, text) = &files[rng.range(0, files.len() as u64) as usize];
     let mut v: Value = serde_json::from_str(text).unwrap();
-    for _ in 0..rng.range(1, 4) {
+    let times = [1, 1, 1, 1, 1, 1, 1, 2, 2, 3][rng.range(0, 10) as usize];
+    for _ in 0..times {
         mutate(&mut v, &mut rng);
     }
     // A short event budget: runs stay short whatever the mutation did.
@@ -220,7 +243,7 @@ fn mutated(files: &[(String, String)], seed: u64) -> (String, String) {
         m.insert("max_events".into(), json!(short));
     }
     let mut out = serde_json::to_string_pretty(&v).unwrap();
-    match rng.range(0, 12) {
+    match rng.range(0, 20) {
         // Truncated.
         0 => {
             let cut = rng.range(0, out.len() as u64) as usize;
@@ -310,3 +333,4 @@ fn long() {
     );
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
