@@ -175,13 +175,18 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged",
+        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged{}",
         count(ran, "seed"),
         scenario.name,
         ran as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
         groups.failing_seeds(),
-        not_judged
+        not_judged,
+        if exhausted > 0 {
+            format!(" ({exhausted} stopped by a budget)")
+        } else {
+            String::new()
+        }
     );
     let mut lines = vec![summary];
     lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));

@@ -50,7 +50,10 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let verdict = out.report.verdict();
     if let Some(e) = &out.report.budget_exhausted {
-        eprintln!("warning: {}", crate::run::budget_warning(e, crate::SimTime(out.report.sim_time_ns)));
+        eprintln!(
+            "warning: {}",
+            crate::run::budget_warning(e, crate::SimTime(out.report.sim_time_ns))
+        );
     }
     let failed = out.report.checks_with(Status::Fail);
     if a.json {

@@ -706,7 +706,7 @@ pub struct NemesisPlan {
     /// runs until `stop`. `None`: the whole plan.
     pub cut_at: Option<SimTime>,
     /// Which cap cut it (with `cut_at`): `windows` ([`NemesisConfig::max_windows`]),
-    /// `group_nodes` ([`MAX_PLANNED_GROUP_NODES`]) or `arrivals` (the bound on arrivals
+    /// `group_nodes` (at most 1,000,000 nodes in all in its partitions) or `arrivals` (the bound on arrivals
     /// drawn per kind).
     pub cut_by: Option<&'static str>,
 }
@@ -1154,6 +1154,52 @@ mod tests {
             .filter(|f| matches!(f.fault, Fault::SetLink { .. }))
             .count();
         assert!(losses < 40, "loss bursts after the cut are not planned: {losses}");
+    }
+
+    /// Partitions over many targets hold every target each: the plan's groups hold at
+    /// most `MAX_PLANNED_GROUP_NODES` nodes in all. The cut is in time order, so the
+    /// other kinds are planned up to it and none after.
+    #[test]
+    fn partitions_over_many_targets_are_cut_at_the_group_cap_in_time_order() {
+        let targets = 2_000;
+        let cfg = NemesisConfig {
+            stop: SimTime::from_secs(720 * 3600),
+            targets: (0..targets).map(NodeId).collect(),
+            partition_rate: 1.0,
+            crash_rate: 0.5,
+            ..NemesisConfig::default()
+        };
+        let p = cfg.planned(&mut SimRng::new(3, Stream::Nemesis), &LinkConfig::default());
+        assert_eq!(p.cut_by, Some("group_nodes"));
+        let cut = p.cut_at.expect("cut");
+        let held: usize = p
+            .windows
+            .iter()
+            .map(|w| match &w.fault {
+                Fault::Partition { groups } => groups.iter().map(Vec::len).sum(),
+                _ => 0,
+            })
+            .sum();
+        assert!(
+            held <= MAX_PLANNED_GROUP_NODES && held + targets as usize > MAX_PLANNED_GROUP_NODES,
+            "{held}"
+        );
+        assert!(p.windows.iter().all(|w| w.at < cut));
+        let crashes: Vec<SimTime> = p
+            .windows
+            .iter()
+            .filter(|w| matches!(w.fault, Fault::Crash { .. }))
+            .map(|w| w.at)
+            .collect();
+        assert!(
+            crashes.len() > 100,
+            "crashes are planned beside the partitions: {}",
+            crashes.len()
+        );
+        assert!(
+            *crashes.last().unwrap() > cut.saturating_sub(SimTime::from_secs(60)),
+            "up to the cut"
+        );
     }
 
     #[test]

@@ -884,7 +884,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if self.config.max_events.is_some_and(|b| events >= b) {
             return Some(Outcome::EventBudget);
         }
-        if events % CHECK_EVERY == 0 || self.checkpoint == 0 {
+        if events.is_multiple_of(CHECK_EVERY) || self.checkpoint == 0 {
             let found = self
                 .config
                 .budgets

@@ -7,8 +7,8 @@ pub(crate) mod memory;
 pub(crate) mod report;
 pub(crate) mod trace_json;
 
-pub use report::{CheckResult, DropCounts, MessageCounts, RunReport, Status, hex};
 pub use memory::{available_bytes, bytes, default_max_memory, resident_bytes};
+pub use report::{CheckResult, DropCounts, MessageCounts, RunReport, Status, hex};
 pub use trace_json::JsonLines;
 
 use std::cell::RefCell;
@@ -242,7 +242,7 @@ pub fn budget_warning(e: &crate::engine::budget::Exhausted, at: SimTime) -> Stri
 fn memory_watchdog(max: u64) -> crate::engine::budget::Watchdog {
     Box::new(move |events| {
         // Not before the run's first events: what the process holds then is not the run's.
-        if events == 0 || events % crate::scenario::RSS_EVERY != 0 {
+        if events == 0 || !events.is_multiple_of(crate::scenario::RSS_EVERY) {
             return None;
         }
         let rss = resident_bytes()?;

@@ -61,11 +61,7 @@ mod tests {
         let b = one.budgets();
         assert_eq!(b.max_pending, Some((1 << 29) / BYTES_PER_EVENT));
         assert_eq!(b.max_held, Some((1 << 29) / BYTES_PER_HELD));
-        let four = RunLimits {
-            runs_at_once: 4,
-            ..one
-        }
-        .budgets();
+        let four = RunLimits { runs_at_once: 4, ..one }.budgets();
         assert_eq!(four.max_pending, Some((1 << 27) / BYTES_PER_EVENT), "a quarter each");
         let tiny = RunLimits {
             max_memory: Some(1),

@@ -110,7 +110,11 @@ fn the_trace_stops_at_its_budget() {
     assert_exhausted(&e, "trace_bytes");
     let text = std::fs::read_to_string(&trace).expect("the trace is written");
     assert!(text.len() >= 100_000, "{}", text.len());
-    assert!(text.len() < 100_000 + 4096 * 400, "at most 4,096 events more: {}", text.len());
+    assert!(
+        text.len() < 100_000 + 4096 * 400,
+        "at most 4,096 events more: {}",
+        text.len()
+    );
     assert!(text.ends_with('\n'));
     let r: Value = serde_json::from_str(&e.stdout).unwrap();
     assert_eq!(
@@ -125,7 +129,9 @@ fn the_trace_stops_at_its_budget() {
 /// the plan is cut (every kind planned up to the cut) and the run says where.
 #[test]
 fn a_nemesis_over_thousands_of_nodes_is_cut_at_its_group_budget() {
-    let mut nodes: Vec<Value> = (0..2000).map(|i| json!({ "id": format!("s{i}"), "role": "rpc_server" })).collect();
+    let mut nodes: Vec<Value> = (0..2000)
+        .map(|i| json!({ "id": format!("s{i}"), "role": "rpc_server" }))
+        .collect();
     nodes.push(json!({ "id": "c", "role": "rpc_client", "server": "s0", "calls": 10 }));
     let s = json!({
         "name": "big-nemesis",
@@ -139,7 +145,8 @@ fn a_nemesis_over_thousands_of_nodes_is_cut_at_its_group_budget() {
     assert!(matches!(e.code, Some(0 | 1 | 3)), "{e:?}");
     assert!(
         e.stderr.contains("the nemesis plan was cut at ")
-            && e.stderr.contains("1000000 nodes in all in the groups of its partitions")
+            && e.stderr
+                .contains("1000000 nodes in all in the groups of its partitions")
             && e.stderr.contains("every fault kind is planned up to"),
         "{}",
         e.stderr
@@ -176,7 +183,12 @@ fn a_fuzzed_poisson_rate_is_refused_or_bounded() {
     assert!(e.stdout.len() < 4 << 20, "a bounded report: {} bytes", e.stdout.len());
     let r: Value = serde_json::from_str(&e.stdout).unwrap();
     let kept = r["violations"].as_array().unwrap().len();
-    let counted: u64 = r["checks"].as_array().unwrap().iter().map(|c| c["violations"].as_u64().unwrap()).sum();
+    let counted: u64 = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["violations"].as_u64().unwrap())
+        .sum();
     assert!(kept <= 1000 && counted > 100_000, "kept {kept} of {counted}");
     assert!(e.stderr.contains("the first 1000 kept"), "{}", e.stderr);
 }

@@ -3,6 +3,9 @@
 //! pipe can fill and stall it): what the budget and fuzz tests need to show that a run
 //! ends with an exit code, never a signal, and never over the cap.
 
+// The wall clock times the child processes, outside any simulation.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

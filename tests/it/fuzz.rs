@@ -9,6 +9,9 @@
 //! `DETSIM_BIN=target/release/detsim cargo test --test it fuzz::long -- --ignored --nocapture`
 //! (`DETSIM_FUZZ_FILES` sets the count, `DETSIM_FUZZ_SEED` the first seed).
 
+// The wall clock times the child processes, outside any simulation.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,7 +35,12 @@ fn shipped() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect();
     out.sort();
     out
@@ -239,7 +247,10 @@ fn mutated(files: &[(String, String)], seed: u64) -> (String, String) {
     }
     // A short event budget: runs stay short whatever the mutation did.
     if let Some(m) = v.as_object_mut() {
-        let short = m.get("max_events").and_then(Value::as_u64).map_or(MAX_EVENTS, |e| e.clamp(1, MAX_EVENTS));
+        let short = m
+            .get("max_events")
+            .and_then(Value::as_u64)
+            .map_or(MAX_EVENTS, |e| e.clamp(1, MAX_EVENTS));
         m.insert("max_events".into(), json!(short));
     }
     let mut out = serde_json::to_string_pretty(&v).unwrap();
@@ -247,7 +258,11 @@ fn mutated(files: &[(String, String)], seed: u64) -> (String, String) {
         // Truncated.
         0 => {
             let cut = rng.range(0, out.len() as u64) as usize;
-            out = out.char_indices().take_while(|(i, _)| *i < cut).map(|(_, c)| c).collect();
+            out = out
+                .char_indices()
+                .take_while(|(i, _)| *i < cut)
+                .map(|(_, c)| c)
+                .collect();
         }
         // A key duplicated in the text (serde_json values cannot hold one).
         1 => out = out.replacen("\"name\":", "\"name\": \"dup\",\n  \"name\":", 1),
@@ -315,7 +330,10 @@ fn mutated_scenarios_end_with_an_exit_code_never_a_signal() {
     let (failures, codes) = sweep(env_u64("DETSIM_FUZZ_SEED", 0), FILES_IN_CI, 2);
     assert!(failures.is_empty(), "{failures:#?}");
     // The mutations reach both sides: files refused and files run.
-    assert!(codes[2] > 0 && codes[0] + codes[1] + codes[3] + codes[4] > 0, "{codes:?}");
+    assert!(
+        codes[2] > 0 && codes[0] + codes[1] + codes[3] + codes[4] > 0,
+        "{codes:?}"
+    );
 }
 
 /// The long run: at least 10,000 files (see the module's doc).
@@ -333,4 +351,3 @@ fn long() {
     );
     assert!(failures.is_empty(), "{failures:#?}");
 }
-

@@ -356,8 +356,9 @@ impl Judge<'_> {
         let before = wk.known.len();
         // One pass, in order (removing each slot from the middle was quadratic in a
         // worker's slots: a million-slot worker took minutes).
-        let (now_known, still): (Vec<Idle>, Vec<Idle>) =
-            std::mem::take(&mut wk.unknown).into_iter().partition(|s| s.word == Some(word));
+        let (now_known, still): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut wk.unknown)
+            .into_iter()
+            .partition(|s| s.word == Some(word));
         wk.unknown = still;
         for mut slot in now_known {
             slot.known_at = Some(at);
