@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use super::capped::{run_capped, scratch};
 
 /// Mutated files the CI run covers.
-const FILES_IN_CI: u64 = 120;
+const FILES_IN_CI: u64 = 600;
 /// The address-space cap of every run, MiB.
 const CAP_MIB: u64 = 2048;
 /// The memory budget every run is given (well under the cap).
