@@ -111,6 +111,7 @@ pub mod scenario;
 /// the trait [`trait@StableHash`].
 #[cfg(feature = "derive")]
 pub use detsim_derive::StableHash;
+pub use engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
 pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, NemesisPlan, TimedFault, Touch};

@@ -59,10 +59,12 @@ pub struct ExploreArgs {
     /// One JSON line per seed on stdout; the summary goes to stderr.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    memory: super::budget::MemoryArg,
 }
 
 pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match load_or_exit(p, &a.scenario) {
+    let mut scenario = match load_or_exit(p, &a.scenario) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -80,6 +82,9 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build()?;
+    // Each run's counted budgets get its share of the memory budget.
+    a.memory.apply(&mut scenario, jobs);
+    let scenario = scenario;
     let bar = if !a.json && std::io::stderr().is_terminal() {
         let b = ProgressBar::new(shard_len(a.seeds, shard));
         b.set_style(ProgressStyle::with_template(
@@ -97,6 +102,8 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     // Seeds no check failed on but some check could not judge: how many, and the first
     // few (seed, reasons). Nothing is kept per seed beyond those.
     let mut not_judged = 0u64;
+    // Seeds a budget stopped (counted among the not judged too).
+    let mut exhausted = 0u64;
     let mut not_judged_shown: Vec<(u64, Vec<String>)> = Vec::new();
     // Seeds whose nemesis plan was cut by its cap: how many, and the first one's warning.
     let mut cut = 0u64;
@@ -140,13 +147,16 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
             let r = r?;
             ran += 1;
             let mut line = SeedLine::of(&r);
+            if r.budget_exhausted.is_some() && line.status != Status::Fail {
+                exhausted += 1;
+            }
             if line.status == Status::NotJudged {
                 not_judged += 1;
                 if not_judged_shown.len() < MAX_NOT_JUDGED_SHOWN {
                     not_judged_shown.push((r.seed, line.not_judged.clone()));
                 }
             }
-            if let Some(w) = r.warnings.first() {
+            if let Some(w) = r.warnings.first().filter(|w| w.starts_with("the nemesis plan")) {
                 cut += 1;
                 first_cut.get_or_insert_with(|| (r.seed, w.clone()));
             }
@@ -198,13 +208,18 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged",
+        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged{}",
         count(ran, "seed"),
         scenario.name,
         ran as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
         groups.failing_seeds(),
-        not_judged
+        not_judged,
+        if exhausted > 0 {
+            format!(" ({exhausted} stopped by a budget)")
+        } else {
+            String::new()
+        }
     );
     let mut lines = vec![summary];
     lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
@@ -254,6 +269,8 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if groups.failing_seeds() > 0 {
         ExitCode::from(1)
+    } else if exhausted > 0 {
+        ExitCode::from(super::budget::BUDGET_EXHAUSTED)
     } else if not_judged > 0 {
         ExitCode::from(super::NOT_JUDGED)
     } else {

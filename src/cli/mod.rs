@@ -8,6 +8,7 @@
 #[macro_use]
 mod stdout;
 mod bench;
+mod budget;
 mod explore;
 mod files;
 mod replay;
@@ -29,7 +30,8 @@ use crate::scenario::{Scenario, ScenarioErrors, load_scenario};
 /// Exit codes: 0 all checks passed; 1 a check failed (a finding); 2 bad input or usage;
 /// 3 no check failed but at least one could not be judged (work was still undone when
 /// the run ended and not yet due: a fault never healed, e.g. a node crashed and never
-/// restarted, or the run ended too soon). `replay`: 1 the violation came back, else the
+/// restarted, or the run ended too soon); 4 a budget (`--max-memory`, `--max-trace-bytes`)
+/// stopped the run before its end and no check failed before the stop. `replay`: 1 the violation came back, else the
 /// re-run's own code (1 another check failed, 3 not judged, 0 every check passed).
 #[derive(Parser, Debug)]
 #[command(name = "detsim", version, about, long_about)]
@@ -43,7 +45,7 @@ enum Command {
     /// Run one scenario (or a FAILURE file's scenario at its seed) and report what happened.
     #[command(
         long_about = run::LONG_ABOUT,
-        after_help = "Exit codes: 0 every check passed, 1 a check failed, 3 no check failed but one could not be judged (the reason is shown: a fault that never healed, or a run too short for the work still undone), 2 bad input.\n\nExamples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
+        after_help = "Exit codes: 0 every check passed, 1 a check failed, 3 no check failed but one could not be judged (the reason is shown: a fault that never healed, or a run too short for the work still undone), 4 a budget (--max-memory, --max-trace-bytes) stopped the run before its end and no check failed before the stop, 2 bad input.\n\nExamples:\n  detsim run scenarios/rpc_multiply.json\n  detsim run scenarios/pool_batch.json --seed 7 --json\n  detsim run scenarios/rpc_loss_retries.json --trace run.jsonl\n  detsim run scenarios/all_systems_nemesis.json --check-determinism\n  detsim run scenarios/deposit_partition_canary.json --report canary.html --report-window 250ms..800ms"
     )]
     Run(run::RunArgs),
     /// Check scenario files (or FAILURE files' scenarios) and report every problem (exit 2 if any).

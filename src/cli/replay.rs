@@ -12,7 +12,8 @@ use clap::Args;
 
 use crate::run::report::Status;
 
-use super::{exit_code, load_failure_or_exit, print_summary, write_report};
+use super::budget::{MemoryArg, run_exit_code};
+use super::{load_failure_or_exit, print_summary, write_report};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -27,6 +28,8 @@ pub struct ReplayArgs {
     /// The diagram's time window (default: around the first violation, or the start).
     #[arg(long, value_name = "A..B", requires = "report")]
     report_window: Option<Window>,
+    #[command(flatten)]
+    memory: MemoryArg,
 }
 
 pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -34,10 +37,11 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(report) = &a.report {
         super::files::refuse_overwriting_inputs(&[("FAILURE file", &a.failure)], &[("--report", report)])?;
     }
-    let f = match load_failure_or_exit(p, &a.failure) {
+    let mut f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
+    a.memory.apply(&mut f.scenario, 1);
     let out = match &a.report {
         Some(path) => {
             let cmd = format!("{} replay {name}", super::program());
@@ -48,6 +52,12 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => replay(p, &f)?,
     };
     let verdict = out.report.verdict();
+    if let Some(e) = &out.report.budget_exhausted {
+        eprintln!(
+            "warning: {}",
+            crate::run::budget_warning(e, crate::SimTime(out.report.sim_time_ns))
+        );
+    }
     let failed = out.report.checks_with(Status::Fail);
     if a.json {
         let v = serde_json::json!({
@@ -86,8 +96,9 @@ pub fn run(p: &Protocols, a: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // The re-run's own verdict, never whether the recorded check matched: 1 whenever a
-    // check failed (the recorded one or another), 3 some check could not be judged, 0
-    // every check passed. (The recorded check came back only if it failed, so that is 1.)
+    // check failed (the recorded one or another), 4 a budget stopped it, 3 some check
+    // could not be judged, 0 every check passed. (The recorded check came back only if it
+    // failed, so that is 1.)
     debug_assert!(!out.same_violation || verdict == Status::Fail);
-    Ok(exit_code(verdict))
+    Ok(run_exit_code(&out.report))
 }

@@ -10,9 +10,11 @@ use crate::plural::count;
 use crate::report::html::Window;
 use crate::run::report::RunReport;
 use crate::run::{check_determinism, effective_seed, run_scenario};
+use crate::scenario::RunLimits;
 use clap::Args;
 
-use super::{bad_input, exit_code, load_input_or_exit, print_summary, write_report};
+use super::budget::{MemoryArg, parse_size, run_exit_code};
+use super::{bad_input, load_input_or_exit, print_summary, write_report};
 
 /// `detsim run --help`: what the run prints and what each metric means (the same text as
 /// the "Metrics" section of docs/scenario-format.md).
@@ -70,6 +72,12 @@ pub struct RunArgs {
     /// The diagram's time window (default: around the first violation, or the start).
     #[arg(long, value_name = "A..B", requires = "report")]
     report_window: Option<Window>,
+    #[command(flatten)]
+    memory: MemoryArg,
+    /// The trace's budget, e.g. 100MiB: the run stops (budget exhausted, exit 4) within
+    /// 4,096 events of the trace reaching it; the trace holds every event up to the stop.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "trace")]
+    max_trace_bytes: Option<u64>,
 }
 
 pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
@@ -82,7 +90,12 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(i) => i,
         Err(code) => return Ok(code),
     };
-    let scenario = input.scenario();
+    let mut scenario = input.scenario().clone();
+    scenario.limits = RunLimits {
+        max_trace_bytes: a.max_trace_bytes,
+        ..a.memory.limits(1)
+    };
+    let scenario = &scenario;
     let env = std::env::var("DETSIM_SEED").ok();
     let seed = effective_seed(scenario, a.seed, env.as_deref())?;
     if let Input::Failure(f) = &input {
@@ -145,7 +158,7 @@ pub fn run(p: &Protocols, a: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(p, &report, &cmd);
     }
-    Ok(exit_code(report.verdict()))
+    Ok(run_exit_code(&report))
 }
 
 #[derive(Args, Debug)]

@@ -27,6 +27,8 @@ pub struct ShrinkArgs {
     /// Most simulation runs to spend.
     #[arg(long, default_value_t = ShrinkOptions::default().max_runs)]
     max_runs: usize,
+    #[command(flatten)]
+    memory: super::budget::MemoryArg,
 }
 
 fn default_out(input: &std::path::Path) -> PathBuf {
@@ -41,10 +43,11 @@ pub fn run(p: &Protocols, a: ShrinkArgs) -> anyhow::Result<ExitCode> {
     let name = a.failure.display().to_string();
     let out = a.out.clone().unwrap_or_else(|| default_out(&a.failure));
     super::files::refuse_overwriting_inputs(&[("FAILURE file", &a.failure)], &[("-o", &out)])?;
-    let f = match load_failure_or_exit(p, &a.failure) {
+    let mut f = match load_failure_or_exit(p, &a.failure) {
         Ok(f) => f,
         Err(code) => return Ok(code),
     };
+    a.memory.apply(&mut f.scenario, 1);
     println!("shrinking {name}: check {} with seed {}", f.check, f.seed);
     let (failure, shrunk) = match shrink_failure(p, &f, ShrinkOptions { max_runs: a.max_runs }) {
         Ok(r) => r,

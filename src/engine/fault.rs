@@ -42,6 +42,11 @@ pub const MAX_RATE: f64 = 10_000.0;
 /// explicit one into a FAILURE file, is a valid scenario.
 pub const MAX_PLANNED: usize = 100_000;
 
+/// Most node ids the nemesis's planned partitions hold in all (each split partition
+/// holds every target): with 10,000 targets, 100 partitions. A bound on the memory of
+/// the plan, of the run's report and of a FAILURE file holding the realized schedule.
+pub const MAX_PLANNED_GROUP_NODES: usize = 1_000_000;
+
 /// Most arrivals of one kind's Poisson process the planner draws (a bound on memory;
 /// an arrival that finds its target busy makes no window). Past it, the plan is cut
 /// where that kind's arrivals stop being known.
@@ -700,6 +705,10 @@ pub struct NemesisPlan {
     /// bound on arrivals drawn): no window starts at or after `t`, although the nemesis
     /// runs until `stop`. `None`: the whole plan.
     pub cut_at: Option<SimTime>,
+    /// Which cap cut it (with `cut_at`): `windows` ([`NemesisConfig::max_windows`]),
+    /// `group_nodes` (at most 1,000,000 nodes in all in its partitions) or `arrivals` (the bound on arrivals
+    /// drawn per kind).
+    pub cut_by: Option<&'static str>,
 }
 
 impl Default for NemesisConfig {
@@ -776,9 +785,16 @@ impl NemesisConfig {
     pub fn planned(&self, rng: &mut SimRng, base: &LinkConfig) -> NemesisPlan {
         let mut out = Vec::new();
         let mut cut_at = None;
+        let mut cut_by = None;
         if self.targets.is_empty() || self.stop <= self.start {
-            return NemesisPlan { windows: out, cut_at };
+            return NemesisPlan {
+                windows: out,
+                cut_at,
+                cut_by,
+            };
         }
+        // Node ids held by the partitions planned so far.
+        let mut group_nodes = 0usize;
         let cap = self.max_windows.min(MAX_PLANNED);
         let targets = &self.targets;
         // Node-level faults share one timeline per node so they never overlap on a node.
@@ -827,6 +843,7 @@ impl NemesisConfig {
         if let Some(h) = horizon {
             arrivals.retain(|(t, _)| *t < h);
             cut_at = Some(h);
+            cut_by = Some("arrivals");
         }
         for (t, kind) in arrivals {
             let window = match kind {
@@ -858,6 +875,7 @@ impl NemesisConfig {
                     }
                     if full {
                         cut_at = Some(t);
+                        cut_by = Some("windows");
                         break;
                     }
                     busy_until[ti] = end;
@@ -876,6 +894,7 @@ impl NemesisConfig {
                     }
                     if full {
                         cut_at = Some(t);
+                        cut_by = Some("windows");
                         break;
                     }
                     net_busy[2] = end;
@@ -903,6 +922,16 @@ impl NemesisConfig {
                             .collect();
                         Fault::Partition { groups: vec![a, b] }
                     };
+                    if let Fault::Partition { groups } = &fault {
+                        let n: usize = groups.iter().map(Vec::len).sum();
+                        if group_nodes + n > MAX_PLANNED_GROUP_NODES {
+                            // One partition too many for the cap on the plan's groups.
+                            cut_at = Some(t);
+                            cut_by = Some("group_nodes");
+                            break;
+                        }
+                        group_nodes += n;
+                    }
                     out.push(TimedFault::window(t, end, fault));
                 }
                 _ => {
@@ -911,6 +940,7 @@ impl NemesisConfig {
                     }
                     if full {
                         cut_at = Some(t);
+                        cut_by = Some("windows");
                         break;
                     }
                     net_busy[4] = end;
@@ -931,7 +961,11 @@ impl NemesisConfig {
             }
         }
         out.sort_by_key(|f| f.at);
-        NemesisPlan { windows: out, cut_at }
+        NemesisPlan {
+            windows: out,
+            cut_at,
+            cut_by,
+        }
     }
 }
 
@@ -1120,6 +1154,52 @@ mod tests {
             .filter(|f| matches!(f.fault, Fault::SetLink { .. }))
             .count();
         assert!(losses < 40, "loss bursts after the cut are not planned: {losses}");
+    }
+
+    /// Partitions over many targets hold every target each: the plan's groups hold at
+    /// most `MAX_PLANNED_GROUP_NODES` nodes in all. The cut is in time order, so the
+    /// other kinds are planned up to it and none after.
+    #[test]
+    fn partitions_over_many_targets_are_cut_at_the_group_cap_in_time_order() {
+        let targets = 2_000;
+        let cfg = NemesisConfig {
+            stop: SimTime::from_secs(720 * 3600),
+            targets: (0..targets).map(NodeId).collect(),
+            partition_rate: 1.0,
+            crash_rate: 0.5,
+            ..NemesisConfig::default()
+        };
+        let p = cfg.planned(&mut SimRng::new(3, Stream::Nemesis), &LinkConfig::default());
+        assert_eq!(p.cut_by, Some("group_nodes"));
+        let cut = p.cut_at.expect("cut");
+        let held: usize = p
+            .windows
+            .iter()
+            .map(|w| match &w.fault {
+                Fault::Partition { groups } => groups.iter().map(Vec::len).sum(),
+                _ => 0,
+            })
+            .sum();
+        assert!(
+            held <= MAX_PLANNED_GROUP_NODES && held + targets as usize > MAX_PLANNED_GROUP_NODES,
+            "{held}"
+        );
+        assert!(p.windows.iter().all(|w| w.at < cut));
+        let crashes: Vec<SimTime> = p
+            .windows
+            .iter()
+            .filter(|w| matches!(w.fault, Fault::Crash { .. }))
+            .map(|w| w.at)
+            .collect();
+        assert!(
+            crashes.len() > 100,
+            "crashes are planned beside the partitions: {}",
+            crashes.len()
+        );
+        assert!(
+            *crashes.last().unwrap() > cut.saturating_sub(SimTime::from_secs(60)),
+            "up to the cut"
+        );
     }
 
     #[test]

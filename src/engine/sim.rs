@@ -1,6 +1,7 @@
 //! The simulation: nodes, network, event queue and the run loop (`step`, `run_until`,
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
+use crate::engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
 use crate::engine::history::History;
@@ -25,6 +26,9 @@ pub struct SimConfig {
     pub max_time: Option<SimTime>,
     /// Stop after processing this many events.
     pub max_events: Option<u64>,
+    /// Limits on pending events and held messages (checked every
+    /// [`CHECK_EVERY`](crate::engine::budget::CHECK_EVERY) events).
+    pub budgets: Budgets,
 }
 
 impl SimConfig {
@@ -35,6 +39,7 @@ impl SimConfig {
             random_tiebreak: false,
             max_time: None,
             max_events: None,
+            budgets: Budgets::default(),
         }
     }
     /// Set the time limit.
@@ -45,6 +50,11 @@ impl SimConfig {
     /// Set the event budget.
     pub fn max_events(mut self, n: u64) -> Self {
         self.max_events = Some(n);
+        self
+    }
+    /// Set the budgets on pending events and held messages.
+    pub fn budgets(mut self, b: Budgets) -> Self {
+        self.budgets = b;
         self
     }
     /// Turn random tie-breaking on or off.
@@ -116,6 +126,9 @@ pub enum Outcome {
     TimeLimit,
     /// The event budget is spent.
     EventBudget,
+    /// Another budget ran out (pending events, held messages, a trace sink's or the
+    /// watchdog's): see [`Simulation::budget_exhausted`].
+    BudgetExhausted,
 }
 
 /// A queued event.
@@ -164,6 +177,8 @@ pub struct Core<M, O> {
     pub(crate) node_count: u32,
     /// Messages held by clogs, indexed by link and by node (see [`ClogHeld`]).
     clog_held: ClogHeld<M>,
+    /// Messages and timers held now by clogs and paused nodes.
+    held_now: u64,
 }
 
 /// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
@@ -325,6 +340,8 @@ pub struct Simulation<M, O = ()> {
     node_windows: usize,
     /// Where a cap cut the nemesis's plan, if one did.
     nemesis_cut: Option<SimTime>,
+    /// Which cap cut it.
+    nemesis_cut_by: Option<&'static str>,
     /// Each fault window's time in force: (index, from, until; `None` while it lasts).
     spans: Vec<(u32, SimTime, Option<SimTime>)>,
     /// Position in `spans` of each window in force, by index (look-ups only).
@@ -332,6 +349,12 @@ pub struct Simulation<M, O = ()> {
     /// The periods during which some fault window was in force: `(from, until)`, `None`
     /// while it lasts.
     disturbed: Vec<(SimTime, Option<SimTime>)>,
+    /// The event count at which the run loop next looks at its budgets.
+    checkpoint: u64,
+    /// The caller's extra budget check, if any.
+    watchdog: Option<Watchdog>,
+    /// The budget that stopped the run, if one did.
+    exhausted: Option<Exhausted>,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
@@ -355,6 +378,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 live_timers: FastSet::default(),
                 node_count: 0,
                 clog_held: ClogHeld::default(),
+                held_now: 0,
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -366,9 +390,13 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             started: false,
             node_windows: 0,
             nemesis_cut: None,
+            nemesis_cut_by: None,
             spans: Vec::new(),
             open_spans: FastMap::default(),
             disturbed: Vec::new(),
+            checkpoint: 0,
+            watchdog: None,
+            exhausted: None,
         }
     }
 
@@ -712,6 +740,11 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         self.nemesis_cut
     }
 
+    /// Which cap cut the nemesis's plan (see [`crate::NemesisPlan::cut_by`]), if one did.
+    pub fn nemesis_cut_by(&self) -> Option<&'static str> {
+        self.nemesis_cut_by
+    }
+
     /// When each fault window was really in force, in the order they began: (index into
     /// [`Simulation::realized_faults`], from, until), `until` `None` while it lasts. A
     /// window ended early by an undo ends there; one that held nothing (a pause of a
@@ -767,6 +800,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
             let plan = nem.planned(&mut rng, self.core.net.default_config());
             self.nemesis_cut = plan.cut_at;
+            self.nemesis_cut_by = plan.cut_by;
             all.extend(plan.windows);
         }
         for (i, tf) in all.iter().enumerate() {
@@ -793,8 +827,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             if next > t {
                 break;
             }
-            if self.budget_spent() {
-                return Ok(Outcome::EventBudget);
+            if let Some(stop) = self.spent() {
+                self.flush_trace()?;
+                return Ok(stop);
             }
             self.step();
         }
@@ -820,8 +855,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 }
                 Some(_) => {}
             }
-            if self.budget_spent() {
-                break Outcome::EventBudget;
+            if let Some(stop) = self.spent() {
+                break stop;
             }
             self.step();
         };
@@ -829,9 +864,59 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         Ok(outcome)
     }
 
+    /// Why the run must stop before its next event, if it must: the event budget, or
+    /// (looked at every [`CHECK_EVERY`] events) another budget. One comparison per event.
     #[inline]
-    fn budget_spent(&self) -> bool {
-        self.config.max_events.is_some_and(|b| self.core.stats.events >= b)
+    fn spent(&mut self) -> Option<Outcome> {
+        if self.core.stats.events < self.checkpoint {
+            return None;
+        }
+        self.checkpoint_reached()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn checkpoint_reached(&mut self) -> Option<Outcome> {
+        let events = self.core.stats.events;
+        if self.exhausted.is_some() {
+            return Some(Outcome::BudgetExhausted);
+        }
+        if self.config.max_events.is_some_and(|b| events >= b) {
+            return Some(Outcome::EventBudget);
+        }
+        if events.is_multiple_of(CHECK_EVERY) || self.checkpoint == 0 {
+            let found = self
+                .config
+                .budgets
+                .over(self.core.queue.len() as u64, self.core.held_now)
+                .or_else(|| self.core.tracer.exhausted())
+                .or_else(|| self.watchdog.as_mut().and_then(|w| w(events)));
+            if let Some(e) = found {
+                self.exhausted = Some(e);
+                return Some(Outcome::BudgetExhausted);
+            }
+        }
+        let next = (events / CHECK_EVERY + 1) * CHECK_EVERY;
+        self.checkpoint = self.config.max_events.map_or(next, |b| b.min(next));
+        None
+    }
+
+    /// Call `w` every [`CHECK_EVERY`] events of the run with the number of events
+    /// processed; when it returns `Some`, the run stops with
+    /// [`Outcome::BudgetExhausted`]. For budgets the engine cannot count, such as the
+    /// process's memory; it must not change the run in any other way.
+    pub fn set_watchdog(&mut self, w: Watchdog) {
+        self.watchdog = Some(w);
+    }
+
+    /// The budget that stopped the run ([`Outcome::BudgetExhausted`]), if one did.
+    pub fn budget_exhausted(&self) -> Option<&Exhausted> {
+        self.exhausted.as_ref()
+    }
+
+    /// Messages and timers held now by clogs and paused nodes.
+    pub fn held_now(&self) -> u64 {
+        self.core.held_now
     }
 
     #[inline]
@@ -869,6 +954,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 },
             );
             core.clog_held.hold(from, to, id, msg);
+            core.held_now += 1;
             return;
         }
         let slot = &mut self.nodes[to.0 as usize];
@@ -890,6 +976,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     },
                 );
                 slot.held.push(Held::Msg { from, id, msg });
+                core.held_now += 1;
                 return;
             }
         }
@@ -916,6 +1003,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
         if slot.state == NodeState::Paused {
             slot.held.push(Held::Timer { timer, tag });
+            core.held_now += 1;
             return;
         }
         if !core.live_timers.remove(&timer) {
@@ -1036,7 +1124,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     slot.state = NodeState::Down;
                     slot.node = None;
                     slot.incarnation += 1;
-                    for h in std::mem::take(&mut slot.held) {
+                    let held = std::mem::take(&mut slot.held);
+                    self.core.held_now -= held.len() as u64;
+                    for h in held {
                         if let Held::Msg { from, id, .. } = h {
                             self.core.drop_msg(from, *node, id, DropReason::Crashed);
                         }
@@ -1180,7 +1270,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     fn release_held(&mut self, node: NodeId) {
         let slot = &mut self.nodes[node.0 as usize];
         let incarnation = slot.incarnation;
-        for h in std::mem::take(&mut slot.held) {
+        let held = std::mem::take(&mut slot.held);
+        self.core.held_now -= held.len() as u64;
+        for h in held {
             match h {
                 Held::Msg { from, id, msg } => self.deliver(from, node, id, msg),
                 Held::Timer { timer, tag } => self.fire_timer(node, incarnation, timer, tag),
@@ -1196,6 +1288,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         for (from, to) in self.core.clog_held.links_of(target) {
             if !self.core.net.is_clogged(from, to) {
                 let q = self.core.clog_held.take((from, to));
+                self.core.held_now -= q.len() as u64;
                 released.extend(q.into_iter().map(|(seq, id, msg)| (seq, from, to, id, msg)));
             }
         }

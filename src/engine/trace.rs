@@ -168,6 +168,13 @@ pub trait TraceSink<M> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+
+    /// `Some` when the sink ran out of its own budget (e.g. a trace file's size): the
+    /// run loop asks every [`CHECK_EVERY`](crate::engine::budget::CHECK_EVERY) events
+    /// and stops the run. A sink keeps taking events until the run stops.
+    fn exhausted(&self) -> Option<crate::engine::budget::Exhausted> {
+        None
+    }
 }
 
 /// The tracer: the running hash, the event count, and the sinks events go to.
@@ -240,6 +247,11 @@ impl<M: StableHash> Tracer<M> {
             }
         }
         first
+    }
+
+    /// The first sink's exhausted budget, if a sink ran out of one.
+    pub(crate) fn exhausted(&self) -> Option<crate::engine::budget::Exhausted> {
+        self.sinks.iter().find_map(|s| s.exhausted())
     }
 
     /// The hash of every event so far.

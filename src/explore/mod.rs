@@ -129,6 +129,11 @@ impl SeedLine {
             .filter(|c| c.status == Status::NotJudged)
             .map(|c| format!("{}: {}", c.name, c.reason.as_deref().unwrap_or("")))
             .chain(r.checks.is_empty().then(|| crate::run::NO_CHECK.to_string()))
+            .chain(
+                r.budget_exhausted
+                    .as_ref()
+                    .map(|e| format!("budget exhausted ({}): {}", e.budget, e.detail)),
+            )
             .collect();
         SeedLine {
             seed: r.seed,
@@ -206,6 +211,8 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
     explicit.nemesis = None;
     explicit.faults = r.faults.clone();
     explicit.seed = r.seed;
+    // The run's budgets are the command line's, not the scenario's: the file holds none.
+    explicit.limits = Default::default();
     Some(FailureFile {
         detsim_failure: FAILURE_VERSION,
         seed: r.seed,
@@ -485,6 +492,7 @@ mod tests {
             violations: vec![v("a", 1), v("b", 2), v("a", 3)],
             metrics: serde_json::Value::Null,
             warnings: vec![],
+            budget_exhausted: None,
         };
         let line = SeedLine::of(&report);
         assert_eq!(line.status, Status::Fail);

@@ -491,6 +491,7 @@ pub fn shrink_failure(
                 "Shrunk by `detsim shrink` from a failure of {} (seed {}, check {}). {}",
                 f.source, f.seed, f.check, f.scenario.description
             ),
+            limits: Default::default(),
             ..shrunk.scenario.clone()
         },
     };

@@ -668,6 +668,7 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
             nodes,
             faults,
             nemesis: nem.map(|n| n.to_spec(duration)),
+            limits: Default::default(),
             checks: ChecksSpec {
                 entries: vec![(
                     crate::protocols::worker_pool::LIVENESS_BOUND.to_string(),

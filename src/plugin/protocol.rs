@@ -168,6 +168,8 @@ pub struct ScenarioView<'a> {
     pub fault_free_until: SimTime,
     /// How long the scenario runs.
     pub duration: SimTime,
+    /// The scenario's event budget (`max_events`).
+    pub max_events: u64,
 }
 
 impl ScenarioView<'_> {

@@ -18,6 +18,7 @@ mod def {
         Quiescent,
         TimeLimit,
         EventBudget,
+        BudgetExhausted,
     }
 
     #[derive(Serialize)]

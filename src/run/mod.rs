@@ -3,9 +3,11 @@
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
 pub(crate) mod format;
+pub(crate) mod memory;
 pub(crate) mod report;
 pub(crate) mod trace_json;
 
+pub use memory::{available_bytes, bytes, default_max_memory, resident_bytes};
 pub use report::{CheckResult, DropCounts, MessageCounts, RunReport, Status, hex};
 pub use trace_json::JsonLines;
 
@@ -16,7 +18,7 @@ use std::rc::Rc;
 
 use crate::check::CheckContext;
 use crate::engine::error::Error;
-use crate::engine::fault::MAX_PLANNED;
+use crate::engine::fault::{MAX_PLANNED, MAX_PLANNED_GROUP_NODES};
 use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::node::NodeId;
 use crate::engine::sim::Simulation;
@@ -49,17 +51,19 @@ pub fn run_scenario(
     seed: u64,
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
-    run(protocols, s, seed, json_sink(trace), false, |_| ()).map(|(r, ())| r)
+    let sinks = json_sink(trace, s.limits.max_trace_bytes);
+    run(protocols, s, seed, sinks, false, |_| ()).map(|(r, ())| r)
 }
 
 /// What a run feeds each observation to: every protocol's metrics (by protocol name) and
 /// checks.
 type Judges = (Vec<(&'static str, Box<dyn Metrics>)>, Vec<Box<dyn Check>>);
 
-/// The JSON-lines sink writing to `trace`, if there is one.
-pub fn json_sink(trace: Option<Box<dyn Write>>) -> Vec<Box<dyn TraceSink<Payload>>> {
+/// The JSON-lines sink writing to `trace`, if there is one; the run stops (budget
+/// exhausted) once it has written `max_bytes` (see [`JsonLines::with_max_bytes`]).
+pub fn json_sink(trace: Option<Box<dyn Write>>, max_bytes: Option<u64>) -> Vec<Box<dyn TraceSink<Payload>>> {
     trace
-        .map(|w| Box::new(JsonLines::new(w)) as Box<dyn TraceSink<Payload>>)
+        .map(|w| Box::new(JsonLines::new(w).with_max_bytes(max_bytes)) as Box<dyn TraceSink<Payload>>)
         .into_iter()
         .collect()
 }
@@ -115,12 +119,19 @@ fn run<T>(
     for sink in sinks {
         sim.add_trace_sink(sink);
     }
+    if let Some(max) = s.limits.max_memory {
+        sim.set_watchdog(memory_watchdog(max));
+    }
     let outcome = sim.run()?;
     let mut warnings: Vec<String> = sim
         .nemesis_cut_at()
-        .map(|t| nemesis_cut_warning(t, s))
+        .map(|t| nemesis_cut_warning(t, sim.nemesis_cut_by().unwrap_or("windows"), s))
         .into_iter()
         .collect();
+    let budget_exhausted = sim.budget_exhausted().cloned();
+    if let Some(e) = &budget_exhausted {
+        warnings.push(budget_warning(e, sim.now()));
+    }
     let realized = sim.realized_faults().to_vec();
     let mut ctx = CheckContext::after(sim);
     let settings = s.checks.settings(protocols);
@@ -145,7 +156,20 @@ fn run<T>(
     if checks.is_empty() {
         warnings.push(NO_CHECK.to_string());
     }
-    let mut violations: Vec<_> = verdicts.into_iter().flat_map(|v| v.violations).collect();
+    // Each check's first MAX_VIOLATIONS_KEPT violations (by time) are kept; the rest are
+    // counted (in its CheckResult) and named in a warning.
+    let mut violations: Vec<_> = Vec::new();
+    for mut v in verdicts {
+        if v.violations.len() > MAX_VIOLATIONS_KEPT {
+            warnings.push(format!(
+                "{}: {} violations, the first {MAX_VIOLATIONS_KEPT} kept in this report",
+                v.check,
+                v.violations.len()
+            ));
+            v.violations.truncate(MAX_VIOLATIONS_KEPT);
+        }
+        violations.append(&mut v.violations);
+    }
     // By time, then check id: the first violation (the one a FAILURE file is named for)
     // does not depend on the order the protocols were registered in.
     violations.sort_by_key(|v| (v.at, v.check));
@@ -167,23 +191,71 @@ fn run<T>(
         violations,
         metrics,
         warnings,
+        budget_exhausted,
     };
     Ok((report, inspected))
 }
+
+/// The most violations of one check a report keeps (the first, by time); its
+/// [`CheckResult`] counts them all.
+pub const MAX_VIOLATIONS_KEPT: usize = 1_000;
 
 /// The warning of a run in which no check ran; such a run is not judged, never passed
 /// ([`RunReport::verdict`]).
 pub const NO_CHECK: &str = "no check ran (every check is switched off in the `checks` section, or none of the \
      scenario's protocols has checks): nothing was judged";
 
-/// The warning of a run whose nemesis plan was cut at `t` (see
-/// [`crate::engine::fault::NemesisPlan`]).
-pub fn nemesis_cut_warning(t: SimTime, s: &Scenario) -> String {
+/// The warning of a run whose nemesis plan was cut at `t` by the cap `by` (see
+/// [`crate::engine::fault::NemesisPlan`]): every fault kind is planned up to `t`, none
+/// after.
+pub fn nemesis_cut_warning(t: SimTime, by: &str, s: &Scenario) -> String {
     let stop = s.nemesis.as_ref().map_or(t, |n| n.stop);
+    let cap = match by {
+        "group_nodes" => format!(
+            "at most {MAX_PLANNED_GROUP_NODES} nodes in all in the groups of its partitions (each split holds every target)"
+        ),
+        "arrivals" => "at most 200000 arrivals drawn per fault kind".to_string(),
+        _ => format!("at most {MAX_PLANNED} fault windows per run, scheduled faults included"),
+    };
     format!(
-        "the nemesis plan was cut at {t} (it runs until {stop}): at most {MAX_PLANNED} fault windows per run, \
-         scheduled faults included; no nemesis fault starts at or after {t}"
+        "the nemesis plan was cut at {t} (it runs until {stop}): {cap}; every fault kind is planned up to {t}, \
+         no nemesis fault starts at or after {t}"
     )
+}
+
+/// The warning of a run a budget stopped at `at`.
+pub fn budget_warning(e: &crate::engine::budget::Exhausted, at: SimTime) -> String {
+    format!(
+        "budget exhausted ({}): {}; the run stopped at {at}, before its end, and is not judged past there{}",
+        e.budget,
+        e.detail,
+        if e.deterministic {
+            ""
+        } else {
+            " (a measurement, not deterministic: the same seed may stop elsewhere, or not at all)"
+        }
+    )
+}
+
+/// The memory budget's safety net: every [`crate::scenario::RSS_EVERY`] events, the
+/// process's resident memory against `max` bytes.
+fn memory_watchdog(max: u64) -> crate::engine::budget::Watchdog {
+    Box::new(move |events| {
+        // Not before the run's first events: what the process holds then is not the run's.
+        if events == 0 || !events.is_multiple_of(crate::scenario::RSS_EVERY) {
+            return None;
+        }
+        let rss = resident_bytes()?;
+        (rss > max).then(|| crate::engine::budget::Exhausted {
+            budget: "memory",
+            detail: format!(
+                "the process's resident memory was {} after {events} events, over the memory budget of {} (--max-memory)",
+                bytes(rss),
+                bytes(max)
+            ),
+            deterministic: false,
+        })
+    })
 }
 
 /// Where two runs of the same scenario and seed first differ.

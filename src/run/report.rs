@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::check::Violation;
+use crate::engine::budget::Exhausted;
 use crate::engine::sim::{Outcome, Stats};
 use crate::scenario::FaultSpec;
 
@@ -128,6 +129,10 @@ pub struct RunReport {
     /// What the user should know about how the run was set up, e.g. that the nemesis
     /// plan was cut by its cap on fault windows.
     pub warnings: Vec<String>,
+    /// The budget that stopped the run before its end (`outcome` is
+    /// `budget_exhausted`), if one did: such a run never passes (see
+    /// [`RunReport::verdict`]).
+    pub budget_exhausted: Option<Exhausted>,
 }
 
 impl Serialize for RunReport {
@@ -135,7 +140,7 @@ impl Serialize for RunReport {
     /// cannot disagree with the checks) after `trace_hash`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("RunReport", 17)?;
+        let mut st = s.serialize_struct("RunReport", 18)?;
         st.serialize_field("scenario", &self.scenario)?;
         st.serialize_field("seed", &self.seed)?;
         st.serialize_field("nodes", &self.nodes)?;
@@ -153,16 +158,30 @@ impl Serialize for RunReport {
         st.serialize_field("violations", &self.violations)?;
         st.serialize_field("metrics", &self.metrics)?;
         st.serialize_field("warnings", &self.warnings)?;
+        st.serialize_field(
+            "budget_exhausted",
+            &self.budget_exhausted.as_ref().map(|e| {
+                serde_json::json!({
+                    "budget": e.budget,
+                    "detail": e.detail,
+                    "deterministic": e.deterministic,
+                })
+            }),
+        )?;
         st.end()
     }
 }
 
 impl RunReport {
     /// The run's verdict: `fail` if any check failed, else `not_judged` if any check
-    /// could not be judged, else `pass`.
+    /// could not be judged or a budget stopped the run before its end, else `pass`.
     pub fn verdict(&self) -> Status {
         if !self.violations.is_empty() {
             return Status::Fail;
+        }
+        // A run stopped by a budget judged only what happened before the stop.
+        if self.budget_exhausted.is_some() {
+            return Status::NotJudged;
         }
         // A run in which no check ran judged nothing: it cannot pass.
         self.checks.iter().map(|c| c.status).max().unwrap_or(Status::NotJudged)

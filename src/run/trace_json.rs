@@ -20,6 +20,10 @@ pub struct JsonLines {
     out: Box<dyn Write>,
     names: Vec<String>,
     error: Option<std::io::Error>,
+    /// Bytes written so far.
+    written: u64,
+    /// The trace's budget, in bytes.
+    max_bytes: Option<u64>,
 }
 
 impl JsonLines {
@@ -29,7 +33,18 @@ impl JsonLines {
             out,
             names: Vec::new(),
             error: None,
+            written: 0,
+            max_bytes: None,
         }
+    }
+
+    /// With a budget of `max` bytes (`None`: none): once the trace has reached it, the
+    /// run stops at the engine's next budget check (within
+    /// [`CHECK_EVERY`](crate::CHECK_EVERY) events) with `budget exhausted`; the trace
+    /// holds every event of the run up to the stop, so it may pass `max` by those events.
+    pub fn with_max_bytes(mut self, max: Option<u64>) -> JsonLines {
+        self.max_bytes = max;
+        self
     }
 }
 
@@ -47,9 +62,22 @@ impl<M: Debug> TraceSink<M> for JsonLines {
             return;
         }
         let line = json_line(at, ev, &self.names);
+        self.written += line.len() as u64 + 1;
         if let Err(e) = writeln!(self.out, "{line}") {
             self.error = Some(e);
         }
+    }
+
+    fn exhausted(&self) -> Option<crate::engine::budget::Exhausted> {
+        let max = self.max_bytes?;
+        (self.written >= max).then(|| crate::engine::budget::Exhausted {
+            budget: "trace_bytes",
+            detail: format!(
+                "the trace reached {} bytes, its budget is {max} (--max-trace-bytes)",
+                self.written
+            ),
+            deterministic: true,
+        })
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

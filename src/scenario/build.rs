@@ -32,7 +32,8 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     let cfg = SimConfig::new(seed)
         .max_time(s.duration)
         .max_events(s.max_events)
-        .random_tiebreak(s.random_tiebreak);
+        .random_tiebreak(s.random_tiebreak)
+        .budgets(s.limits.budgets());
     let mut sim = Simulation::new(cfg);
     let ids: IdMap = s
         .nodes

@@ -5,6 +5,7 @@
 //! This module holds the types; `faults` the file form of a fault, `load` reads files with precise errors, `validate` holds
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
+pub(crate) mod budgets;
 pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod faults;
@@ -22,6 +23,7 @@ use crate::engine::net::Latency;
 use crate::engine::time::SimTime;
 use crate::plugin::Protocols;
 
+pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
@@ -61,6 +63,9 @@ pub struct Scenario {
     /// Which checks run, and their bounds.
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// The run's memory and trace budgets: set by the command line, never in the file.
+    #[serde(skip)]
+    pub limits: RunLimits,
 }
 
 impl Scenario {
@@ -99,6 +104,7 @@ impl Scenario {
             settings: &settings,
             fault_free_until: self.fault_free_until(),
             duration: self.duration,
+            max_events: self.max_events,
         })
     }
 

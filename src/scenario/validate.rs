@@ -18,6 +18,9 @@ pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * 24 * 3600);
 pub const MAX_EVENTS: u64 = 2_000_000_000;
 /// Most scheduled faults.
 pub const MAX_FAULTS: usize = 100_000;
+/// Longest node id, in characters: names are copied into observations, verdicts and
+/// reports, so a 100,000-character id cost gigabytes (found by the fuzz test).
+pub const MAX_ID_CHARS: usize = 200;
 // The nemesis plans no more windows than a scenario may schedule (a FAILURE file holds them).
 const _: () = assert!(crate::engine::fault::MAX_PLANNED == MAX_FAULTS);
 pub use crate::plugin::Problem;
@@ -74,6 +77,11 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
         let id = n.id();
         if id.trim().is_empty() {
             out.push((format!("nodes[{i}].id"), "must not be empty".into()));
+        } else if id.chars().count() > MAX_ID_CHARS {
+            out.push((
+                format!("nodes[{i}].id"),
+                format!("{} characters is over the limit of {MAX_ID_CHARS}", id.chars().count()),
+            ));
         } else if !seen.insert(id) {
             out.push((format!("nodes[{i}].id"), format!("duplicate node id {id:?}")));
         }

@@ -1,5 +1,7 @@
 //! The one integration-test binary (one link step instead of one per file).
 
+mod budgets;
+mod capped;
 mod cli;
 #[cfg(feature = "derive")]
 mod derive;
@@ -8,6 +10,7 @@ mod discovery;
 mod failure_files;
 mod fault_verbs;
 mod fault_windows;
+mod fuzz;
 mod hostile_io;
 mod html_report;
 mod layering;

@@ -67,6 +67,7 @@ impl Protocol for WorkerPool {
         if bound == SimTime::ZERO {
             out.push((format!("checks.{LIVENESS_BOUND}"), "must be greater than zero".into()));
         }
+        super::roles::arrivals_within_budget(s, out);
     }
     fn checks(&self, s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
         let bound = s

@@ -141,6 +141,34 @@ fn at_least_one(path: String, what: &str, n: u64, out: &mut Vec<Problem>) {
     }
 }
 
+/// A Poisson stream's expected arrivals (its rate × the run's duration, at most its
+/// `jobs`) within the scenario's event budget: each arrival is at least one event, so a
+/// stream over it could never be run to the end, and its queue would grow until the
+/// budget (by default 50 M jobs held at once). Refused before the run (exit 2).
+pub(crate) fn arrivals_within_budget(s: &crate::plugin::ScenarioView<'_>, out: &mut Vec<Problem>) {
+    for (i, n) in s.nodes.iter().enumerate() {
+        let Some(DispatcherRole {
+            arrivals: ArrivalsSpec::Poisson { rate, jobs },
+            ..
+        }) = n.get::<DispatcherRole>()
+        else {
+            continue;
+        };
+        let expected = rate * s.duration.as_secs_f64();
+        let expected = jobs.map_or(expected, |j| expected.min(j as f64));
+        if expected.is_finite() && expected > s.max_events as f64 {
+            out.push((
+                format!("nodes[{i}].arrivals.rate"),
+                format!(
+                    "{rate} jobs/s over {} is about {expected:.0} arrivals, over the event budget \
+                     (max_events {}): lower the rate, shorten the run, set arrivals.jobs, or raise max_events",
+                    s.duration, s.max_events
+                ),
+            ));
+        }
+    }
+}
+
 impl Role for DispatcherRole {
     fn validate(&self, cx: &ValidateCx<'_>, out: &mut Vec<Problem>) {
         if let Some(r) = &self.register {

@@ -74,6 +74,26 @@ fn describe(fault: &Fault, names: &[String]) -> Option<(SpanKind, Vec<u32>, Stri
     Some((kind, nodes, fault.describe(&name)))
 }
 
+/// The most fault spans a report draws (in the diagram, the plots and the table), like
+/// [`super::collect::MAX_DRAWN`] for messages; the page says how many were left out.
+pub const MAX_FAULTS_DRAWN: usize = 4_000;
+
+/// At most [`MAX_FAULTS_DRAWN`] of `spans` (sorted by start): those that overlap
+/// `window` first, then the earliest others; still sorted by start. Also how many were
+/// left out.
+pub fn drawn(mut spans: Vec<Span>, window: (SimTime, SimTime)) -> (Vec<Span>, usize) {
+    if spans.len() <= MAX_FAULTS_DRAWN {
+        return (spans, 0);
+    }
+    let left_out = spans.len() - MAX_FAULTS_DRAWN;
+    let outside = |s: &Span| s.end < window.0 || s.start > window.1;
+    // Stable: within each group, by start.
+    spans.sort_by_key(|s| outside(s));
+    spans.truncate(MAX_FAULTS_DRAWN);
+    spans.sort_by_key(|s| (s.start, s.kind));
+    (spans, left_out)
+}
+
 /// Each fault window as a span from its start to its own end; a window still in force
 /// closes at `end`. An un-windowed change of link settings is an instant.
 pub fn spans(faults: &[FaultEvent], end: SimTime, names: &[String]) -> Vec<Span> {
@@ -124,6 +144,25 @@ mod tests {
             until: None,
             fault,
         }
+    }
+
+    #[test]
+    fn at_most_max_faults_drawn_the_window_s_first() {
+        let span = |ms: u64| Span {
+            kind: SpanKind::Crash,
+            start: SimTime::from_millis(ms),
+            end: SimTime::from_millis(ms + 1),
+            nodes: vec![0],
+            label: String::new(),
+        };
+        let all: Vec<Span> = (0..MAX_FAULTS_DRAWN as u64 + 10).map(span).collect();
+        let late = (SimTime::from_millis(MAX_FAULTS_DRAWN as u64 + 5), SimTime::MAX);
+        let (kept, out) = drawn(all.clone(), late);
+        assert_eq!((kept.len(), out), (MAX_FAULTS_DRAWN, 10));
+        assert!(kept.windows(2).all(|w| w[0].start <= w[1].start));
+        assert_eq!(kept.last(), all.last(), "the window's spans are drawn");
+        let (few, none) = drawn(all[..5].to_vec(), late);
+        assert_eq!((few.len(), none), (5, 0));
     }
 
     #[test]

@@ -31,8 +31,10 @@ pub struct PageInput<'a> {
     pub window: Window,
     /// Whether the window was chosen by default (not asked for).
     pub default_window: bool,
-    /// Fault spans.
+    /// Fault spans drawn (at most [`super::faults::MAX_FAULTS_DRAWN`]).
     pub spans: &'a [Span],
+    /// Fault spans left out of the drawing (over the cap).
+    pub faults_left_out: usize,
     /// Plot series.
     pub series: &'a RunSeries,
 }
@@ -320,7 +322,16 @@ pub fn page(p: &PageInput<'_>) -> String {
         )
     );
     if !p.spans.is_empty() {
-        s.push_str("<h2>Faults</h2><table><tr><th>fault</th><th>from</th><th>to</th></tr>");
+        s.push_str("<h2>Faults</h2>");
+        if p.faults_left_out > 0 {
+            let _ = write!(
+                s,
+                r#"<p class="note" id="faults-left-out">{} more fault windows are not drawn (in the diagram, the plots or this table): a report draws at most {} (those in the diagram's window first). Every fault is in <code>--json</code>.</p>"#,
+                thousands(p.faults_left_out as u64),
+                thousands(super::faults::MAX_FAULTS_DRAWN as u64)
+            );
+        }
+        s.push_str("<table><tr><th>fault</th><th>from</th><th>to</th></tr>");
         for sp in p.spans {
             let _ = write!(
                 s,

@@ -7,7 +7,7 @@ use crate::plugin::Protocols;
 use std::io::Write;
 
 use super::collect::TraceCollector;
-use super::faults::spans;
+use super::faults::{drawn, spans};
 use super::page::{PageInput, page};
 use super::series;
 use super::window::{Window, default_window};
@@ -46,7 +46,7 @@ pub fn run_with_report(
     command: &str,
 ) -> Result<HtmlReport, Error> {
     let (collector, cell) = TraceCollector::new(window, protocols);
-    let mut sinks = json_sink(trace);
+    let mut sinks = json_sink(trace, s.limits.max_trace_bytes);
     sinks.push(Box::new(collector));
     let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
@@ -85,7 +85,7 @@ pub fn run_with_report(
             (w, true)
         }
     };
-    let spans = spans(&collected.faults, end, &names);
+    let (spans, faults_left_out) = drawn(spans(&collected.faults, end, &names), (win.start, win.end));
     let html = page(&PageInput {
         description: &s.description,
         report: &report,
@@ -95,6 +95,7 @@ pub fn run_with_report(
         window: win,
         default_window: default,
         spans: &spans,
+        faults_left_out,
         series: &plot,
     });
     Ok(HtmlReport {
