@@ -17,9 +17,11 @@ use crate::engine::time::SimTime;
 
 pub(crate) mod heal;
 pub(crate) mod liveness;
+pub(crate) mod runs;
 
 pub use heal::{Unhealed, UnhealedKind, crashes, unhealed};
 pub use liveness::{Judge, Overdue};
+pub use runs::{IdSet, RunMap};
 
 /// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
 /// (`pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once")`), and its
