@@ -49,8 +49,35 @@ pub fn run_scenario(
     seed: u64,
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
-    run(protocols, s, seed, json_sink(trace), false, |_| ()).map(|(r, ())| r)
+    run(protocols, s, seed, json_sink(trace), false, None, |_| ()).map(|(r, ())| r)
 }
+
+/// [`run_scenario`], also measuring the checks' memory: the most entries of state
+/// ([`Check::retained`]) they held together, sampled every `every` observations and at
+/// the end. Online checks hold live state only, so this stays flat as a run grows.
+pub fn run_scenario_retained(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    every: u64,
+) -> Result<(RunReport, usize), Error> {
+    let peak = Rc::new(std::cell::Cell::new(0usize));
+    let seen = peak.clone();
+    let every = every.max(1);
+    let mut n = 0u64;
+    let sampler: Sampler = Box::new(move |checks: &[Box<dyn Check>], end: bool| {
+        n += 1;
+        if end || n.is_multiple_of(every) {
+            let now: usize = checks.iter().map(|c| c.retained()).sum();
+            seen.set(seen.get().max(now));
+        }
+    });
+    let (r, ()) = run(protocols, s, seed, Vec::new(), false, Some(sampler), |_| ())?;
+    Ok((r, peak.get()))
+}
+
+/// Called after each observation with the checks (and once more at the end, `true`).
+type Sampler = Box<dyn FnMut(&[Box<dyn Check>], bool)>;
 
 /// What a run feeds each observation to: every protocol's metrics (by protocol name) and
 /// checks.
@@ -79,7 +106,7 @@ pub fn run_scenario_with<T>(
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
-    run(protocols, s, seed, sinks, true, inspect)
+    run(protocols, s, seed, sinks, true, None, inspect)
 }
 
 /// One run: with the history kept (for `inspect`) or not.
@@ -89,6 +116,7 @@ fn run<T>(
     seed: u64,
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
     keep_history: bool,
+    mut sampler: Option<Sampler>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
@@ -106,11 +134,16 @@ fn run<T>(
     });
     let judges = Rc::new(RefCell::new(judges));
     let feed = judges.clone();
+    let sampler = Rc::new(RefCell::new(sampler.take()));
+    let sample = sampler.clone();
     sim.history_mut().set_keep(keep_history);
     sim.history_mut().set_observer(Box::new(move |rec| {
         let (metrics, checks) = &mut *feed.borrow_mut();
         metrics.iter_mut().for_each(|(_, m)| m.observe(rec));
         checks.iter_mut().for_each(|c| c.observe(rec));
+        if let Some(f) = &mut *sample.borrow_mut() {
+            f(checks, false);
+        }
     }));
     for sink in sinks {
         sim.add_trace_sink(sink);
@@ -134,6 +167,9 @@ fn run<T>(
     }
     let (metrics, verdicts) = {
         let (metrics, checks) = &mut *judges.borrow_mut();
+        if let Some(f) = &mut *sampler.borrow_mut() {
+            f(checks, true);
+        }
         let end = sim.now();
         let m: serde_json::Map<String, serde_json::Value> = metrics
             .iter()
@@ -301,5 +337,5 @@ pub fn check_determinism(
     s: &Scenario,
     seed: u64,
 ) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, |_| ()).map(|(r, ())| r))
+    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, None, |_| ()).map(|(r, ())| r))
 }

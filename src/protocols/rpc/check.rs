@@ -10,7 +10,9 @@
 //! | `rpc.at_most_once` | no (client, call id) is executed more than once (the promise of servers with dedupe on): a `Deposit` on all servers together, an idempotent call on each server (clients may retry those elsewhere) |
 //! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::{FastMap, FastSet};
 
 use crate::check::liveness::Judge;
 use crate::check::{CheckContext, CheckId, Evidence, IdSet, Verdict, Violation};
@@ -97,8 +99,8 @@ fn reply_str(r: &Reply) -> String {
 #[derive(Default)]
 struct Calls {
     /// Per client, one more than the highest call id it invoked.
-    next: BTreeMap<NodeId, u64>,
-    open: BTreeSet<(NodeId, u64)>,
+    next: FastMap<NodeId, u64>,
+    open: FastSet<(NodeId, u64)>,
 }
 
 impl Calls {
@@ -256,9 +258,9 @@ struct BadReply {
 #[derive(Default)]
 pub struct DepositConsistency {
     /// (server, account) -> (balance, when it was set).
-    balances: BTreeMap<(NodeId, u32), (u64, SimTime)>,
-    /// (client, call, server) -> replies of its executions, while the call is open.
-    executed: BTreeMap<(NodeId, u64, NodeId), Vec<Reply>>,
+    balances: FastMap<(NodeId, u32), (u64, SimTime)>,
+    /// (client, call) -> (server, reply) of its executions, while the call is open.
+    executed: FastMap<(NodeId, u64), Vec<(NodeId, Reply)>>,
     calls: Calls,
     bad_deposits: Vec<BadDeposit>,
     bad_replies: Vec<BadReply>,
@@ -272,14 +274,7 @@ impl DepositConsistency {
 
     fn settle(&mut self, client: NodeId, call: u64) {
         self.calls.settle(client, call);
-        let keys: Vec<_> = self
-            .executed
-            .range((client, call, NodeId(0))..=(client, call, NodeId(u32::MAX)))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            self.executed.remove(&k);
-        }
+        self.executed.remove(&(client, call));
     }
 
     fn feed(&mut self, at: SimTime, node: NodeId, o: &RpcObs) {
@@ -293,7 +288,7 @@ impl DepositConsistency {
             } => {
                 // Once the call settled at its client, no reply to it will be judged.
                 if !self.calls.settled(*client, *call) {
-                    self.executed.entry((*client, *call, node)).or_default().push(*reply);
+                    self.executed.entry((*client, *call)).or_default().push((node, *reply));
                 }
                 let (prev, prev_at) = self
                     .balances
@@ -326,8 +321,11 @@ impl DepositConsistency {
                 ..
             } => {
                 if let Request::Deposit { .. } = req {
-                    let known = self.executed.get(&(node, *call, *server));
-                    if !known.is_some_and(|rs| rs.contains(reply)) {
+                    let known: Option<Vec<Reply>> = self.executed.get(&(node, *call)).and_then(|es| {
+                        let rs: Vec<Reply> = es.iter().filter(|e| e.0 == *server).map(|e| e.1).collect();
+                        (!rs.is_empty()).then_some(rs)
+                    });
+                    if !known.as_ref().is_some_and(|rs| rs.contains(reply)) {
                         self.bad_replies.push(BadReply {
                             at,
                             client: node,
@@ -335,7 +333,7 @@ impl DepositConsistency {
                             req: *req,
                             reply: *reply,
                             server: *server,
-                            known: known.cloned(),
+                            known,
                         });
                     }
                 }
@@ -466,23 +464,32 @@ type Key = (NodeId, u64, Option<NodeId>);
 /// still a violation, quoting the executions it saw and counting the earlier one.
 #[derive(Default)]
 pub struct AtMostOnce {
-    /// Open calls, with their retry budget.
-    open: BTreeMap<(NodeId, u64), SimTime>,
-    /// Per client, one more than the highest call id it invoked.
-    next: BTreeMap<NodeId, u64>,
-    /// Settled calls whose executions are still kept: until when, and the request.
-    window: BTreeMap<(NodeId, u64), (SimTime, Request)>,
-    /// The same calls by the time they are let go.
-    expiries: BTreeSet<(SimTime, NodeId, u64)>,
-    /// Executions of calls open or in their window.
-    live: BTreeMap<Key, Vec<Exec>>,
+    clients: FastMap<NodeId, ClientCalls>,
+    /// The execution of each call open or in its window (a second one makes it `twice`).
+    live: FastMap<Key, Exec>,
     /// Settled calls executed once, per (client, server for idempotent calls); a
     /// `Deposit` set also holds the settled idempotent calls, and each server's set
     /// the settled deposits (which it never asks about), so that the runs stay long.
-    done: BTreeMap<(NodeId, Option<NodeId>), IdSet>,
+    done: FastMap<(NodeId, Option<NodeId>), IdSet>,
     /// Calls executed more than once: how many executions are no longer quoted, and
     /// those that are.
     twice: BTreeMap<Key, (usize, Vec<Exec>)>,
+}
+
+/// One client's calls, as `rpc.at_most_once` follows them.
+#[derive(Default)]
+struct ClientCalls {
+    /// One more than the highest call id it invoked.
+    next: u64,
+    /// Open calls, with their retry budget.
+    open: FastMap<u64, SimTime>,
+    /// Settled calls whose executions are still kept, in the order they settled: until
+    /// when, the call, its request.
+    window: VecDeque<(SimTime, u64, Request)>,
+    /// The calls in `window`.
+    windowed: FastSet<u64>,
+    /// The servers that executed its idempotent calls.
+    servers: Vec<NodeId>,
 }
 
 impl AtMostOnce {
@@ -491,93 +498,87 @@ impl AtMostOnce {
         Self::default()
     }
 
-    /// Was `call` invoked by `client`, and has it settled?
-    fn settled(&self, client: NodeId, call: u64) -> bool {
-        self.next.get(&client).is_some_and(|&n| call < n) && !self.open.contains_key(&(client, call))
-    }
-
-    fn settle(&mut self, at: SimTime, client: NodeId, call: u64, req: &Request) {
-        let budget = self.open.remove(&(client, call)).unwrap_or(SimTime::ZERO);
-        let until = at + budget;
-        if let Some((old, _)) = self.window.insert((client, call), (until, *req)) {
-            self.expiries.remove(&(old, client, call));
-        }
-        self.expiries.insert((until, client, call));
-    }
-
-    /// Let go of the calls whose window ended before `now`: keep only their ids.
-    fn expire(&mut self, now: SimTime) {
-        while let Some(&(until, client, call)) = self.expiries.first() {
+    /// Let go of `client`'s calls whose window ended before `now`: keep only their ids.
+    fn expire(&mut self, client: NodeId, now: SimTime) {
+        let AtMostOnce {
+            clients, live, done, ..
+        } = self;
+        let Some(cc) = clients.get_mut(&client) else {
+            return;
+        };
+        while let Some(&(until, call, req)) = cc.window.front() {
             if until >= now {
                 break;
             }
-            self.expiries.pop_first();
-            let Some((_, req)) = self.window.remove(&(client, call)) else {
-                continue;
-            };
-            let keys: Vec<Key> = self
-                .live
-                .range((client, call, None)..=(client, call, Some(NodeId(u32::MAX))))
-                .map(|(k, _)| *k)
-                .collect();
-            for k in keys {
-                self.live.remove(&k);
-                self.done.entry((client, k.2)).or_default().insert(call, ());
+            cc.window.pop_front();
+            cc.windowed.remove(&call);
+            for k in std::iter::once(None).chain(cc.servers.iter().map(|s| Some(*s))) {
+                if live.remove(&(client, call, k)).is_some() {
+                    done.entry((client, k)).or_default().insert(call, ());
+                }
             }
             if req.is_idempotent() {
                 // The deposits' set never asks about it.
-                self.done.entry((client, None)).or_default().insert(call, ());
+                done.entry((client, None)).or_default().insert(call, ());
             } else {
-                let servers: Vec<NodeId> = self
-                    .done
-                    .range((client, Some(NodeId(0)))..=(client, Some(NodeId(u32::MAX))))
-                    .filter_map(|(k, _)| k.1)
-                    .collect();
-                for s in servers {
-                    self.done.entry((client, Some(s))).or_default().insert(call, ());
+                for s in &cc.servers {
+                    done.entry((client, Some(*s))).or_default().insert(call, ());
                 }
             }
         }
     }
 
     fn feed(&mut self, at: SimTime, node: NodeId, o: &RpcObs) {
-        self.expire(at);
         match o {
             RpcObs::Invoke { call, budget, .. } => {
-                let next = self.next.entry(node).or_default();
-                *next = (*next).max(call + 1);
-                self.open.insert((node, *call), *budget);
+                self.expire(node, at);
+                let cc = self.clients.entry(node).or_default();
+                cc.next = cc.next.max(call + 1);
+                cc.open.insert(*call, *budget);
             }
-            RpcObs::Ok { call, req, .. } | RpcObs::Fail { call, req, .. } => self.settle(at, node, *call, req),
+            RpcObs::Ok { call, req, .. } | RpcObs::Fail { call, req, .. } => {
+                self.expire(node, at);
+                let cc = self.clients.entry(node).or_default();
+                let budget = cc.open.remove(call).unwrap_or(SimTime::ZERO);
+                cc.window.push_back((at + budget, *call, *req));
+                cc.windowed.insert(*call);
+            }
             RpcObs::Executed {
                 client,
                 call,
                 req,
                 reply,
             } => {
-                let key: Key = (*client, *call, req.is_idempotent().then_some(node));
+                self.expire(*client, at);
+                let server = req.is_idempotent().then_some(node);
+                let key: Key = (*client, *call, server);
                 let exec = Exec {
                     at,
                     server: node,
                     req: *req,
                     reply: *reply,
                 };
+                let cc = self.clients.entry(*client).or_default();
+                if let Some(s) = server
+                    && !cc.servers.contains(&s)
+                {
+                    cc.servers.push(s);
+                }
+                // Settled, and its window ended: only its id is left.
+                let gone = *call < cc.next && !cc.open.contains_key(call) && !cc.windowed.contains(call);
                 if let Some(t) = self.twice.get_mut(&key) {
                     t.1.push(exec);
-                } else if let Some(execs) = self.live.get_mut(&key) {
-                    execs.push(exec);
-                    if let Some(execs) = self.live.remove(&key) {
-                        self.twice.insert(key, (0, execs));
-                    }
-                } else if self.settled(*client, *call) && !self.window.contains_key(&(*client, *call)) {
-                    let done = self.done.entry((*client, key.2)).or_default();
+                } else if let Some(first) = self.live.remove(&key) {
+                    self.twice.insert(key, (0, vec![first, exec]));
+                } else if gone {
+                    let done = self.done.entry((*client, server)).or_default();
                     if done.contains(*call) {
                         self.twice.insert(key, (1, vec![exec]));
                     } else {
                         done.insert(*call, ());
                     }
                 } else {
-                    self.live.insert(key, vec![exec]);
+                    self.live.insert(key, exec);
                 }
             }
             _ => {}
@@ -632,10 +633,10 @@ impl Check for AtMostOnce {
         Some(Verdict::judged(AT_MOST_ONCE, self.violations(cx)))
     }
     fn retained(&self) -> usize {
-        self.open.len()
-            + self.next.len()
-            + self.window.len()
-            + self.expiries.len()
+        self.clients
+            .values()
+            .map(|c| 1 + c.open.len() + c.window.len() + c.servers.len())
+            .sum::<usize>()
             + self.live.len()
             + self.done.values().map(IdSet::runs).sum::<usize>()
             + self.twice.len()
@@ -677,9 +678,9 @@ struct Invoked {
 /// the calls that failed (whether a fault excuses them is known only at the end).
 #[derive(Default)]
 pub struct RpcLiveness {
-    open: BTreeMap<(NodeId, u64), Invoked>,
-    sent_to: BTreeMap<(NodeId, u64), Vec<NodeId>>,
-    invoked: BTreeMap<NodeId, u64>,
+    open: FastMap<(NodeId, u64), Invoked>,
+    sent_to: FastMap<(NodeId, u64), Vec<NodeId>>,
+    invoked: FastMap<NodeId, u64>,
     failed: Vec<Failed>,
 }
 
@@ -785,7 +786,9 @@ impl RpcLiveness {
                 ],
             ));
         }
-        for (&(client, call), inv) in &self.open {
+        let mut open: Vec<_> = self.open.iter().collect();
+        open.sort_by_key(|(k, _)| **k);
+        for (&(client, call), inv) in open {
             let Invoked { at, req, budget } = inv;
             // A client that crashed after invoking the call abandoned it (its volatile
             // state, and the call with it, is gone): nobody owes it a reply.

@@ -54,7 +54,9 @@ impl Protocol for WorkerPool {
             Box::new(CorrectResult::new()),
             Box::new(AcceptedOnce::new()),
             Box::new(PoolLiveness::new(bound)),
-            Box::new(WorkConservation::new(s.fault_free_until)),
+            // The judged window ends before the run's end (`min(until, end)`, end
+            // excluded): a run that goes its full duration ends exactly there.
+            Box::new(WorkConservation::new(s.fault_free_until.min(s.duration))),
         ]
     }
     fn summary(&self, p: &serde_json::Value) -> Option<String> {
