@@ -1,5 +1,6 @@
-//! Checkers: invariants judged over a run's history after the run. Each checker reads
-//! the records and returns its [`Verdict`]: the violations it found (a violation names
+//! Checkers: invariants judged over a run's observations. The built-in ones are online
+//! (fed each observation as it is made, keeping only live state; see `crate::plugin::Check`),
+//! and each gives its [`Verdict`] at the end: the violations it found (a violation names
 //! the check, the events involved with their times and nodes, and is reproducible by the
 //! run's seed), or, for a liveness check that could not judge the run, why not.
 //!

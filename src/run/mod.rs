@@ -1,5 +1,6 @@
-//! Running a scenario: build the simulation, attach the streaming metrics, run to the end,
-//! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
+//! Running a scenario: build the simulation, feed the streaming metrics and the online
+//! checks every observation as it is made (no history kept unless asked), run to the
+//! end, take the checks' verdicts, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
 pub(crate) mod format;
