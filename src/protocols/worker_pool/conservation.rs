@@ -311,7 +311,7 @@ impl Stretch {
 /// `pool.work_conservation` as an online [`Check`]: fed each observation of the
 /// judged window `[0, until)` as it is made, it keeps per worker its idle slots (at most
 /// its slot count) and the assignments in flight to it, per dispatcher the jobs waiting
-/// in its queue (as runs of ids), and at most [`MAX_REPORTED`] stretches.
+/// in its queue (as runs of ids), and at most `MAX_REPORTED` (10) stretches.
 pub struct WorkConservation {
     until: SimTime,
     workers: BTreeMap<NodeId, Worker>,

@@ -19,8 +19,6 @@ pub const DEFAULT_LIVENESS_BOUND: SimTime = SimTime::from_secs(10);
 /// The worker pool (name `pool`, roles `dispatcher`, `worker` and `pool_client`).
 pub struct WorkerPool;
 
-/// The judgements of the two safety checks, which one pass over the history gives: the
-/// first to run computes both verdicts, the second takes its own from the first.
 impl Protocol for WorkerPool {
     fn name(&self) -> &'static str {
         "pool"
