@@ -1,5 +1,6 @@
-//! Checkers: invariants judged over a run's history after the run. Each checker reads
-//! the records and returns its [`Verdict`]: the violations it found (a violation names
+//! Checkers: invariants judged over a run's observations. The built-in ones are online
+//! (fed each observation as it is made, keeping only live state; see `crate::plugin::Check`),
+//! and each gives its [`Verdict`] at the end: the violations it found (a violation names
 //! the check, the events involved with their times and nodes, and is reproducible by the
 //! run's seed), or, for a liveness check that could not judge the run, why not.
 //!
@@ -17,9 +18,11 @@ use crate::engine::time::SimTime;
 
 pub(crate) mod heal;
 pub(crate) mod liveness;
+pub(crate) mod runs;
 
 pub use heal::{Unhealed, UnhealedKind, crashes, unhealed};
 pub use liveness::{Judge, Overdue};
+pub use runs::{IdSet, RunMap};
 
 /// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
 /// (`pub const AT_MOST_ONCE: CheckId = CheckId::new("rpc.at_most_once")`), and its

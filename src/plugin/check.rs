@@ -2,7 +2,8 @@
 //! the run as it is made, and gives its verdict at the end; the runner files the verdict
 //! and every violation under that id, so a violation can never be listed under another
 //! check's name. [`always`] and [`eventually`] make a check from a predicate over one
-//! observation type; [`batch`] adapts checkers that judge the whole history at the end.
+//! observation type; [`batch`] adapts checkers that judge the whole history at the end
+//! (keeping it: O(events) memory; the built-in checks are online and keep only live state).
 //! [`Metrics`] are a protocol's streaming figures, reported as JSON.
 
 use std::cell::RefCell;
@@ -22,6 +23,13 @@ pub trait Check {
     /// The verdict at the end of the run; `None` when the check does not apply to this
     /// run (it is then not listed).
     fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict>;
+    /// How many entries of state it holds now (records, open items, runs of settled
+    /// ids, violations found): what its memory grows with. An online check keeps only
+    /// live state, so this stays bounded by the work in progress; a [`batch`] check
+    /// keeps every observation it reads. The default says nothing (`0`).
+    fn retained(&self) -> usize {
+        0
+    }
 }
 
 /// A protocol's streaming metrics: fed each observation, summarised as JSON at the end.
@@ -97,6 +105,9 @@ impl<O: Clone + 'static> Check for Always<O> {
             .collect();
         Some(Verdict::judged(self.id, violations))
     }
+    fn retained(&self) -> usize {
+        self.failed.len()
+    }
 }
 
 /// A liveness check: some observation of type `O` satisfies `happened` by the end of
@@ -169,6 +180,11 @@ pub type Judgement<O> = Box<dyn Fn(&[Record<O>], &CheckContext) -> Option<Verdic
 
 /// Checks that judge the whole history of observations of type `O` at the end, one per
 /// `(id, judgement)`, sharing one copy of the records.
+///
+/// They keep every observation of type `O` until the end of the run: memory grows with
+/// the run (O(events)), which is fine for short runs and checkers written after the
+/// fact. A check meant for long runs implements [`Check`] itself and keeps only live
+/// state, as the built-in protocols' checks do.
 pub fn batch<O: Clone + 'static>(judgements: Vec<(CheckId, Judgement<O>)>) -> Vec<Box<dyn Check>> {
     batch_where(judgements, |_| true)
 }
@@ -223,6 +239,9 @@ impl<O: Clone + 'static> Check for Batch<O> {
     }
     fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
         (self.judge)(&self.records.borrow(), cx)
+    }
+    fn retained(&self) -> usize {
+        if self.feeds { self.records.borrow().len() } else { 0 }
     }
 }
 

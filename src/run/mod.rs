@@ -1,5 +1,6 @@
-//! Running a scenario: build the simulation, attach the streaming metrics, run to the end,
-//! judge the history with the scenario's checks, and assemble the [`RunReport`]. Also the
+//! Running a scenario: build the simulation, feed the streaming metrics and the online
+//! checks every observation as it is made (no history kept unless asked), run to the
+//! end, take the checks' verdicts, and assemble the [`RunReport`]. Also the
 //! determinism self-check, which runs twice and finds the first diverging trace event.
 
 pub(crate) mod format;
@@ -52,8 +53,35 @@ pub fn run_scenario(
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
     let sinks = json_sink(trace, s.limits.max_trace_bytes);
-    run(protocols, s, seed, sinks, false, |_| ()).map(|(r, ())| r)
+    run(protocols, s, seed, sinks, false, None, |_| ()).map(|(r, ())| r)
 }
+
+/// [`run_scenario`], also measuring the checks' memory: the most entries of state
+/// ([`Check::retained`]) they held together, sampled every `every` observations and at
+/// the end. Online checks hold live state only, so this stays flat as a run grows.
+pub fn run_scenario_retained(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    every: u64,
+) -> Result<(RunReport, usize), Error> {
+    let peak = Rc::new(std::cell::Cell::new(0usize));
+    let seen = peak.clone();
+    let every = every.max(1);
+    let mut n = 0u64;
+    let sampler: Sampler = Box::new(move |checks: &[Box<dyn Check>], end: bool| {
+        n += 1;
+        if end || n.is_multiple_of(every) {
+            let now: usize = checks.iter().map(|c| c.retained()).sum();
+            seen.set(seen.get().max(now));
+        }
+    });
+    let (r, ()) = run(protocols, s, seed, Vec::new(), false, Some(sampler), |_| ())?;
+    Ok((r, peak.get()))
+}
+
+/// Called after each observation with the checks (and once more at the end, `true`).
+type Sampler = Box<dyn FnMut(&[Box<dyn Check>], bool)>;
 
 /// What a run feeds each observation to: every protocol's metrics (by protocol name) and
 /// checks.
@@ -83,7 +111,7 @@ pub fn run_scenario_with<T>(
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
-    run(protocols, s, seed, sinks, true, inspect)
+    run(protocols, s, seed, sinks, true, None, inspect)
 }
 
 /// One run: with the history kept (for `inspect`) or not.
@@ -93,6 +121,7 @@ fn run<T>(
     seed: u64,
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
     keep_history: bool,
+    mut sampler: Option<Sampler>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
     let mut built = build(s, seed)?;
@@ -110,11 +139,16 @@ fn run<T>(
     });
     let judges = Rc::new(RefCell::new(judges));
     let feed = judges.clone();
+    let sampler = Rc::new(RefCell::new(sampler.take()));
+    let sample = sampler.clone();
     sim.history_mut().set_keep(keep_history);
     sim.history_mut().set_observer(Box::new(move |rec| {
         let (metrics, checks) = &mut *feed.borrow_mut();
         metrics.iter_mut().for_each(|(_, m)| m.observe(rec));
         checks.iter_mut().for_each(|c| c.observe(rec));
+        if let Some(f) = &mut *sample.borrow_mut() {
+            f(checks, false);
+        }
     }));
     for sink in sinks {
         sim.add_trace_sink(sink);
@@ -145,6 +179,9 @@ fn run<T>(
     }
     let (metrics, verdicts) = {
         let (metrics, checks) = &mut *judges.borrow_mut();
+        if let Some(f) = &mut *sampler.borrow_mut() {
+            f(checks, true);
+        }
         let end = sim.now();
         let m: serde_json::Map<String, serde_json::Value> = metrics
             .iter()
@@ -373,5 +410,5 @@ pub fn check_determinism(
     s: &Scenario,
     seed: u64,
 ) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, |_| ()).map(|(r, ())| r))
+    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, None, |_| ()).map(|(r, ())| r))
 }

@@ -17,6 +17,7 @@ mod layering;
 mod lifecycle;
 mod malformed;
 mod network;
+mod online_checks;
 mod plugin;
 mod pool;
 mod pool_conservation;

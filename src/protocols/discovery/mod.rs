@@ -25,7 +25,8 @@ pub(crate) mod resolver;
 pub(crate) mod roles;
 
 pub use check::{
-    NO_PHANTOM, NO_STALE, VISIBLE_AFTER_HEAL, check_all, check_no_phantom, check_no_stale, check_visible_after_heal,
+    NO_PHANTOM, NO_STALE, NoPhantom, NoStale, VISIBLE_AFTER_HEAL, VisibleAfterHeal, check_all, check_no_phantom,
+    check_no_stale, check_visible_after_heal,
 };
 pub use metrics::{DiscMetrics, DiscSummary};
 pub use roles::{RegisterSpec, RegistryRole, ServiceSpec};

@@ -1,16 +1,12 @@
 //! Discovery as a plugin: the `registry` role, the `disc.*` checks and the
 //! `metrics.discovery` figures.
 
-use super::check::{
-    NO_PHANTOM, NO_STALE, VISIBLE_AFTER_HEAL, check_no_phantom, check_no_stale, check_visible_after_heal,
-};
+use super::check::{NoPhantom, NoStale, VisibleAfterHeal};
 use super::metrics::DiscMetrics;
 use super::roles::RegistryRole;
-use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{Check, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, batch_where};
-use crate::protocols::Obs;
+use crate::plugin::{Check, Metrics, Observation, Protocol, RoleDef, ScenarioView};
 
 /// The service registry protocol (name `discovery`, role `registry`).
 pub struct Discovery;
@@ -23,22 +19,12 @@ impl Protocol for Discovery {
         vec![RoleDef::of::<RegistryRole>("registry")]
     }
     fn checks(&self, _s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
-        let j: Vec<(_, Judgement<Obs>)> = vec![
-            (
-                NO_PHANTOM,
-                Box::new(|r, cx| Some(Verdict::judged(NO_PHANTOM, check_no_phantom(r, cx)))),
-            ),
-            (
-                NO_STALE,
-                Box::new(|r, cx| Some(Verdict::judged(NO_STALE, check_no_stale(r, cx)))),
-            ),
-            (
-                VISIBLE_AFTER_HEAL,
-                Box::new(|r, cx| Some(check_visible_after_heal(r, cx))),
-            ),
-        ];
-        // Its checks read only its own observations.
-        batch_where(j, |o| matches!(o, Obs::Disc(_)))
+        // Online: each keeps only live state (see `check.rs`).
+        vec![
+            Box::new(NoPhantom::new()),
+            Box::new(NoStale::new()),
+            Box::new(VisibleAfterHeal::new()),
+        ]
     }
     fn summary(&self, d: &serde_json::Value) -> Option<String> {
         Some(format!(

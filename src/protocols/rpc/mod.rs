@@ -23,8 +23,8 @@ pub(crate) mod series;
 pub(crate) mod server;
 
 pub use check::{
-    AT_MOST_ONCE, CORRECT_RESULT, DEPOSIT_CONSISTENCY, LIVENESS, check_all, check_at_most_once, check_deposits,
-    check_liveness, check_results,
+    AT_MOST_ONCE, AtMostOnce, CORRECT_RESULT, CorrectResult, DEPOSIT_CONSISTENCY, DepositConsistency, LIVENESS,
+    RpcLiveness, check_all, check_at_most_once, check_deposits, check_liveness, check_results,
 };
 pub use client::{CallMix, Calls, Pacing, RetryPolicy, RpcClientConfig, Target, Workload, client};
 pub use metrics::{RpcMetrics, RpcSummary};

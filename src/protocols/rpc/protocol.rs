@@ -1,20 +1,13 @@
 //! RPC as a plugin: the `rpc_server` and `rpc_client` roles, the `rpc.*` checks and the
 //! `metrics.rpc` figures.
 
-use super::check::{
-    AT_MOST_ONCE, CORRECT_RESULT, DEPOSIT_CONSISTENCY, LIVENESS, check_at_most_once, check_deposits, check_liveness,
-    check_results,
-};
+use super::check::{AtMostOnce, CorrectResult, DepositConsistency, RpcLiveness};
 use super::metrics::RpcMetrics;
 use super::roles::{RpcClientRole, RpcServerRole};
 use super::series::RpcSeries;
-use crate::check::Verdict;
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{
-    Check, Grid, Judgement, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, batch_where, ms,
-};
-use crate::protocols::Obs;
+use crate::plugin::{Check, Grid, Metrics, Observation, Protocol, RoleDef, ScenarioView, Series, ms};
 
 /// The RPC service (name `rpc`, roles `rpc_server` and `rpc_client`).
 pub struct Rpc;
@@ -30,23 +23,13 @@ impl Protocol for Rpc {
         ]
     }
     fn checks(&self, _s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
-        let j: Vec<(_, Judgement<Obs>)> = vec![
-            (
-                CORRECT_RESULT,
-                Box::new(|r, cx| Some(Verdict::judged(CORRECT_RESULT, check_results(r, cx)))),
-            ),
-            (
-                DEPOSIT_CONSISTENCY,
-                Box::new(|r, cx| Some(Verdict::judged(DEPOSIT_CONSISTENCY, check_deposits(r, cx)))),
-            ),
-            (
-                AT_MOST_ONCE,
-                Box::new(|r, cx| Some(Verdict::judged(AT_MOST_ONCE, check_at_most_once(r, cx)))),
-            ),
-            (LIVENESS, Box::new(|r, cx| Some(check_liveness(r, cx)))),
-        ];
-        // Its checks read only its own observations.
-        batch_where(j, |o| matches!(o, Obs::Rpc(_)))
+        // Online: each keeps only live state (see `check.rs`).
+        vec![
+            Box::new(CorrectResult::new()),
+            Box::new(DepositConsistency::new()),
+            Box::new(AtMostOnce::new()),
+            Box::new(RpcLiveness::new()),
+        ]
     }
     fn summary(&self, m: &serde_json::Value) -> Option<String> {
         let l = &m["latency"];

@@ -31,7 +31,9 @@
 //!   same report sequence number). Slots are fungible, so a fill takes a known slot
 //!   first, else the idle slot whose word arrives first: of all the ways to match fills
 //!   with slots this leaves the fewest slots known free at every later moment, so no
-//!   violation is an artefact of the matching. (A dispatcher may also learn that a slot
+//!   violation is an artefact of the matching. The check runs online, so it does not
+//!   know at the fill which word arrives first: the fill waits, and the first word to
+//!   arrive for a slot that was idle at the fill is the one it took (the same matching). (A dispatcher may also learn that a slot
 //!   is free from a later report of the worker and fill it early; that only helps it.)
 //! - **In flight**: from the dispatcher's `Assigned` until the worker's `Started` of the
 //!   same lease, or until the dispatcher records the worker's refusal of it (`Refused`):
@@ -68,10 +70,11 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::check::job_name;
-use crate::check::{CheckContext, CheckId, Evidence, Violation};
+use crate::check::{CheckContext, CheckId, Evidence, IdSet, Verdict, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
+use crate::plugin::{Check, Observation};
 use crate::protocols::Obs;
 use crate::protocols::worker_pool::{JobId, PoolObs};
 
@@ -113,8 +116,9 @@ struct Idle {
     freed_by: Option<JobId>,
     /// When the dispatcher received the word.
     known_at: Option<SimTime>,
-    /// When it will receive it (from the whole history; `MAX`: never).
-    receipt: SimTime,
+    /// Its number among the worker's idle slots (a fill may take only a slot that was
+    /// idle when it happened).
+    born: u64,
 }
 
 #[derive(Default)]
@@ -127,6 +131,11 @@ struct Worker {
     unknown: Vec<Idle>,
     /// Idle slots the dispatcher has heard of, in the order it heard.
     known: VecDeque<Idle>,
+    /// Fills that took an unknown slot, not yet told which: each takes the first slot
+    /// born before it (`born <` its number) whose word arrives.
+    fills: VecDeque<u64>,
+    /// The next idle slot's `born`.
+    born: u64,
     /// Assignments on their way to it: (dispatcher, lease).
     in_flight: BTreeSet<(NodeId, u64)>,
     /// Since when it has had a known-free slot not answered while jobs waited.
@@ -137,17 +146,26 @@ struct Worker {
 
 impl Worker {
     fn idle(&self) -> usize {
-        self.unknown.len() + self.known.len()
+        self.unknown.len() + self.known.len() - self.fills.len()
     }
 
     fn answered(&self, d: NodeId) -> usize {
         self.in_flight.range((d, 0)..=(d, u64::MAX)).count()
     }
+
+    fn clear_idle(&mut self) {
+        self.known.clear();
+        self.unknown.clear();
+        self.fills.clear();
+    }
 }
 
 #[derive(Default)]
 struct Dispatcher {
-    waiting: BTreeSet<JobId>,
+    /// The jobs waiting in its queue, by origin (a batch is one run).
+    waiting: BTreeMap<NodeId, IdSet>,
+    /// How many jobs wait.
+    waiting_len: u64,
     /// Since when some job has waited, and the job that started it.
     work_since: SimTime,
     first_waiting: Option<JobId>,
@@ -155,63 +173,96 @@ struct Dispatcher {
     heard_workers: u32,
 }
 
-struct Judge<'a> {
-    ctx: &'a CheckContext,
-    /// When each dispatcher recorded each word of each worker: (worker, dispatcher, word).
-    receipts: BTreeMap<(NodeId, NodeId, Word), SimTime>,
-    workers: BTreeMap<NodeId, Worker>,
-    dispatchers: BTreeMap<NodeId, Dispatcher>,
-    judged: bool,
-    violations: Vec<Violation>,
-    more: usize,
+/// What changed when a stretch ended (the last event of a violation), kept raw and put
+/// in words at the end of the run.
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    /// A change that can only start a stretch (a job starts waiting, a slot becomes
+    /// known free, a refusal arrives), never end one, so it is never part of a report.
+    StartsOnly(SimTime, NodeId),
+    /// The dispatcher `d` assigned `job` to `worker`.
+    Assigned {
+        at: SimTime,
+        d: NodeId,
+        job: JobId,
+        worker: NodeId,
+        assign: u64,
+    },
+    /// `job` left the queue of `d`, and nothing waits.
+    LeftQueue { at: SimTime, d: NodeId, job: JobId },
+    /// Worker `w` left dispatcher `d`.
+    Left { at: SimTime, w: NodeId, d: NodeId },
+    /// Worker `w` started `job`.
+    Started { at: SimTime, w: NodeId, job: JobId },
+    /// The judged window ended with `waiting` jobs waiting.
+    WindowEnd { at: SimTime, w: NodeId, waiting: u64 },
 }
 
-impl Judge<'_> {
-    /// Re-evaluate worker `w`'s condition at `at`; `why` says what changed, for evidence.
-    fn update(&mut self, w: NodeId, at: SimTime, why: &dyn Fn() -> Evidence) {
-        let Some(wk) = self.workers.get(&w) else {
-            return;
-        };
-        let waiting = wk
-            .joined
-            .and_then(|d| self.dispatchers.get(&d))
-            .is_some_and(|d| !d.waiting.is_empty());
-        let neglected = waiting && wk.joined.is_some_and(|d| wk.known.len() > wk.answered(d));
-        match (wk.neglected_since, neglected) {
-            (None, true) => {
-                if let Some(wk) = self.workers.get_mut(&w) {
-                    wk.neglected_since = Some(at);
-                }
-            }
-            (Some(since), false) => {
-                if let Some(wk) = self.workers.get_mut(&w) {
-                    wk.neglected_since = None;
-                }
-                if at > since {
-                    self.report(w, since, at, why());
-                }
-            }
-            _ => {}
+impl Why {
+    fn evidence(self, ctx: &CheckContext) -> Evidence {
+        let n = |id: NodeId| ctx.name(id);
+        match self {
+            Why::StartsOnly(at, node) => Evidence {
+                at,
+                node,
+                name: String::new(),
+                what: String::new(),
+            },
+            Why::Assigned {
+                at,
+                d,
+                job,
+                worker,
+                assign,
+            } => ctx.evidence(
+                at,
+                d,
+                format!(
+                    "{} assigned {} to {} (lease {assign})",
+                    n(d),
+                    job_name(ctx, job),
+                    n(worker)
+                ),
+            ),
+            Why::LeftQueue { at, d, job } => ctx.evidence(
+                at,
+                d,
+                format!("{} left the queue of {}: nothing waits", job_name(ctx, job), n(d)),
+            ),
+            Why::Left { at, w, d } => ctx.evidence(at, w, format!("{} left {}", n(w), n(d))),
+            Why::Started { at, w, job } => ctx.evidence(at, w, format!("{} started {}", n(w), job_name(ctx, job))),
+            Why::WindowEnd { at, w, waiting } => ctx.evidence(
+                at,
+                w,
+                format!(
+                    "the judged window ends with {} waiting",
+                    crate::plural::count(waiting, "job")
+                ),
+            ),
         }
     }
+}
 
-    fn report(&mut self, w: NodeId, since: SimTime, at: SimTime, end: Evidence) {
-        if self.violations.len() == MAX_REPORTED {
-            self.more += 1;
-            return;
-        }
-        let Some(wk) = self.workers.get(&w) else {
-            return;
-        };
-        let Some(d) = wk.joined else {
-            return;
-        };
-        let ctx = self.ctx;
+/// A stretch to report, as it was when it ended (put in words at the end of the run).
+struct Stretch {
+    w: NodeId,
+    d: NodeId,
+    since: SimTime,
+    at: SimTime,
+    /// The slot known free the longest.
+    slot: Option<Idle>,
+    /// Since when jobs had waited, and the first of them.
+    waiting: Option<(SimTime, JobId)>,
+    end: Why,
+}
+
+impl Stretch {
+    fn violation(&self, ctx: &CheckContext) -> Violation {
+        let (w, d, since, at) = (self.w, self.d, self.since, self.at);
         let n = |id: NodeId| ctx.name(id);
         let j = |job: JobId| job_name(ctx, job);
         let mut events = Vec::with_capacity(4);
-        // The slot known free the longest (the first one the dispatcher heard of).
-        if let Some(slot) = wk.known.front() {
+        if let Some(slot) = self.slot {
             events.push(ctx.evidence(
                 slot.since,
                 w,
@@ -237,30 +288,111 @@ impl Judge<'_> {
                 ));
             }
         }
-        if let Some(disp) = self.dispatchers.get(&d)
-            && let Some(job) = disp.first_waiting
-        {
+        if let Some((work_since, job)) = self.waiting {
             events.push(ctx.evidence(
-                disp.work_since,
+                work_since,
                 d,
                 format!("{} joined the queue of {}; jobs have waited since", j(job), n(d)),
             ));
         }
-        events.push(end);
+        events.push(self.end.evidence(ctx));
         events.sort_by_key(|e| e.at);
         let message = format!(
             "{} knew a slot of {} was free but sent it no job for {} while jobs waited (from {since} to {at}); \
              a slot may stay idle only for the round trip that frees and refills it",
-            self.ctx.name(d),
-            self.ctx.name(w),
+            n(d),
+            n(w),
             at - since
         );
-        self.violations
-            .push(Violation::new(NAME, message, since, self.ctx, events));
+        Violation::new(NAME, message, since, ctx, events)
+    }
+}
+
+/// `pool.work_conservation` as an online [`Check`]: fed each observation of the
+/// judged window `[0, until)` as it is made, it keeps per worker its idle slots (at most
+/// its slot count) and the assignments in flight to it, per dispatcher the jobs waiting
+/// in its queue (as runs of ids), and at most `MAX_REPORTED` (10) stretches.
+pub struct WorkConservation {
+    until: SimTime,
+    workers: BTreeMap<NodeId, Worker>,
+    dispatchers: BTreeMap<NodeId, Dispatcher>,
+    judged: bool,
+    stretches: Vec<Stretch>,
+    more: usize,
+    /// The judged window's last instant seen, and whether the window is closed.
+    closed: bool,
+}
+
+impl WorkConservation {
+    /// The check over the fault-free prefix `[0, until)` (see the module docs).
+    pub fn new(until: SimTime) -> Self {
+        WorkConservation {
+            until,
+            workers: BTreeMap::new(),
+            dispatchers: BTreeMap::new(),
+            judged: false,
+            stretches: Vec::new(),
+            more: 0,
+            closed: false,
+        }
+    }
+
+    /// Re-evaluate worker `w`'s condition at `at`; `why` says what changed, for evidence.
+    fn update(&mut self, w: NodeId, at: SimTime, why: Why) {
+        let Some(wk) = self.workers.get(&w) else {
+            return;
+        };
+        let waiting = wk
+            .joined
+            .and_then(|d| self.dispatchers.get(&d))
+            .is_some_and(|d| d.waiting_len > 0);
+        let neglected = waiting && wk.joined.is_some_and(|d| wk.known.len() > wk.answered(d));
+        match (wk.neglected_since, neglected) {
+            (None, true) => {
+                if let Some(wk) = self.workers.get_mut(&w) {
+                    wk.neglected_since = Some(at);
+                }
+            }
+            (Some(since), false) => {
+                if let Some(wk) = self.workers.get_mut(&w) {
+                    wk.neglected_since = None;
+                }
+                if at > since {
+                    self.report(w, since, at, why);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&mut self, w: NodeId, since: SimTime, at: SimTime, end: Why) {
+        if self.stretches.len() == MAX_REPORTED {
+            self.more += 1;
+            return;
+        }
+        let Some(wk) = self.workers.get(&w) else {
+            return;
+        };
+        let Some(d) = wk.joined else {
+            return;
+        };
+        let waiting = self
+            .dispatchers
+            .get(&d)
+            .and_then(|disp| disp.first_waiting.map(|job| (disp.work_since, job)));
+        self.stretches.push(Stretch {
+            w,
+            d,
+            since,
+            at,
+            slot: wk.known.front().copied(),
+            waiting,
+            end,
+        });
     }
 
     /// Every worker joined to `d`, re-evaluated (its queue changed).
-    fn update_all(&mut self, d: NodeId, at: SimTime, why: &dyn Fn() -> Evidence) {
+    fn update_all(&mut self, d: NodeId, at: SimTime, why: Why) {
         let ws: Vec<NodeId> = self
             .workers
             .iter()
@@ -274,17 +406,21 @@ impl Judge<'_> {
 
     fn add_waiting(&mut self, d: NodeId, job: JobId, at: SimTime) {
         let disp = self.dispatchers.entry(d).or_default();
-        let was_empty = disp.waiting.is_empty();
+        let was_empty = disp.waiting_len == 0;
         if was_empty {
             disp.work_since = at;
             disp.first_waiting = Some(job);
         }
-        disp.waiting.insert(job);
+        let set = disp.waiting.entry(job.origin).or_default();
+        if !set.contains(job.seq) {
+            set.insert(job.seq, ());
+            disp.waiting_len += 1;
+        }
         if disp.heard_workers > 0 {
             self.judged = true;
         }
         if was_empty {
-            self.update_all(d, at, &|| starts_only(at, d));
+            self.update_all(d, at, Why::StartsOnly(at, d));
         }
     }
 
@@ -292,23 +428,21 @@ impl Judge<'_> {
         let Some(disp) = self.dispatchers.get_mut(&d) else {
             return;
         };
-        if !disp.waiting.remove(&job) || !disp.waiting.is_empty() {
+        let Some(set) = disp.waiting.get_mut(&job.origin) else {
+            return;
+        };
+        if set.remove(job.seq).is_none() {
+            return;
+        }
+        if set.is_empty() {
+            disp.waiting.remove(&job.origin);
+        }
+        disp.waiting_len -= 1;
+        if disp.waiting_len > 0 {
             return;
         }
         disp.first_waiting = None;
-        let ctx = self.ctx;
-        let why = || {
-            ctx.evidence(
-                at,
-                d,
-                format!(
-                    "{} left the queue of {}: nothing waits",
-                    job_name(ctx, job),
-                    ctx.name(d)
-                ),
-            )
-        };
-        self.update_all(d, at, &why);
+        self.update_all(d, at, Why::LeftQueue { at, d, job });
     }
 
     /// Worker `w` leaves the dispatcher it joined (a restart, or another dispatcher).
@@ -319,11 +453,8 @@ impl Judge<'_> {
         let Some(d) = wk.joined else {
             return;
         };
-        wk.known.clear();
-        wk.unknown.clear();
-        let ctx = self.ctx;
-        let why = || ctx.evidence(at, w, format!("{} left {}", ctx.name(w), ctx.name(d)));
-        self.update(w, at, &why);
+        wk.clear_idle();
+        self.update(w, at, Why::Left { at, w, d });
         let mut was_heard = false;
         if let Some(wk) = self.workers.get_mut(&w) {
             wk.joined = None;
@@ -346,7 +477,7 @@ impl Judge<'_> {
         if matches!(word, Word::Hello(_)) && !std::mem::replace(&mut wk.heard, true) {
             let disp = self.dispatchers.entry(d).or_default();
             disp.heard_workers += 1;
-            if !disp.waiting.is_empty() {
+            if disp.waiting_len > 0 {
                 self.judged = true;
             }
         }
@@ -356,24 +487,29 @@ impl Judge<'_> {
         let before = wk.known.len();
         // One pass, in order (removing each slot from the middle was quadratic in a
         // worker's slots: a million-slot worker took minutes).
-        let (now_known, still): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut wk.unknown)
-            .into_iter()
-            .partition(|s| s.word == Some(word));
-        wk.unknown = still;
-        for mut slot in now_known {
+        let pending = std::mem::take(&mut wk.unknown);
+        let mut still = Vec::with_capacity(pending.len());
+        for mut slot in pending {
+            if slot.word != Some(word) {
+                still.push(slot);
+                continue;
+            }
+            // The first waiting fill that this slot was idle for took it: its word is
+            // the first to arrive among that fill's candidates.
+            if let Some(f) = wk.fills.iter().position(|&limit| slot.born < limit) {
+                wk.fills.remove(f);
+                continue;
+            }
             slot.known_at = Some(at);
             wk.known.push_back(slot);
         }
+        wk.unknown = still;
         if wk.known.len() > before {
-            self.update(w, at, &|| starts_only(at, w));
+            self.update(w, at, Why::StartsOnly(at, w));
         }
     }
 
-    fn observe(&mut self, r: &Record<Obs>) {
-        let Obs::Pool(o) = &r.obs else {
-            return;
-        };
-        let (at, node) = (r.at, r.node);
+    fn feed(&mut self, at: SimTime, node: NodeId, o: &PoolObs) {
         match o {
             PoolObs::Submitted { job, .. } | PoolObs::Reassigned { job, .. } => self.add_waiting(node, *job, at),
             PoolObs::Assigned {
@@ -384,20 +520,14 @@ impl Judge<'_> {
                     .or_default()
                     .in_flight
                     .insert((node, *assign));
-                let ctx = self.ctx;
-                let why = || {
-                    ctx.evidence(
-                        at,
-                        node,
-                        format!(
-                            "{} assigned {} to {} (lease {assign})",
-                            ctx.name(node),
-                            job_name(ctx, *job),
-                            ctx.name(*worker)
-                        ),
-                    )
+                let why = Why::Assigned {
+                    at,
+                    d: node,
+                    job: *job,
+                    worker: *worker,
+                    assign: *assign,
                 };
-                self.update(*worker, at, &why);
+                self.update(*worker, at, why);
                 self.remove_waiting(node, *job, at);
             }
             PoolObs::Accepted {
@@ -422,18 +552,15 @@ impl Judge<'_> {
                 wk.joined = Some(*dispatcher);
                 let free = wk.slots.saturating_sub(wk.running);
                 let word = Word::Hello(*seq);
-                let receipt = self.receipts.get(&(node, *dispatcher, word)).copied();
-                let Some(wk) = self.workers.get_mut(&node) else {
-                    return;
-                };
                 for _ in 0..free {
                     wk.unknown.push(Idle {
                         since: at,
                         word: Some(word),
                         freed_by: None,
                         known_at: None,
-                        receipt: receipt.unwrap_or(SimTime::MAX),
+                        born: wk.born,
                     });
+                    wk.born += 1;
                 }
             }
             PoolObs::Started {
@@ -445,16 +572,13 @@ impl Judge<'_> {
                 wk.running += 1;
                 wk.in_flight.remove(&(*dispatcher, *assign));
                 // Slots are fungible: a fill takes a known slot first, else the one whose
-                // word will arrive first. Of all choices this leaves the fewest known
-                // slots at every later time, so a violation never depends on the choice.
-                if wk.known.pop_front().is_none()
-                    && let Some(i) = (0..wk.unknown.len()).min_by_key(|&i| wk.unknown[i].receipt)
-                {
-                    wk.unknown.remove(i);
+                // word arrives first (decided when it arrives, see `heard`). Of all choices
+                // this leaves the fewest known slots at every later time, so a violation
+                // never depends on the choice.
+                if wk.known.pop_front().is_none() && wk.unknown.len() > wk.fills.len() {
+                    wk.fills.push_back(wk.born);
                 }
-                let ctx = self.ctx;
-                let why = || ctx.evidence(at, node, format!("{} started {}", ctx.name(node), job_name(ctx, *job)));
-                self.update(node, at, &why);
+                self.update(node, at, Why::Started { at, w: node, job: *job });
             }
             PoolObs::Refused {
                 job,
@@ -470,7 +594,7 @@ impl Judge<'_> {
                 if let Some(wk) = self.workers.get_mut(worker) {
                     wk.in_flight.remove(&(node, *assign));
                 }
-                self.update(*worker, at, &|| starts_only(at, *worker));
+                self.update(*worker, at, Why::StartsOnly(at, *worker));
             }
             PoolObs::Completed {
                 job,
@@ -484,19 +608,14 @@ impl Judge<'_> {
                 if wk.joined.is_some() && wk.idle() < free {
                     // A result sent to another dispatcher than the one joined never tells it.
                     let word = (wk.joined == Some(*dispatcher)).then_some(Word::Result(*assign));
-                    let receipt = word
-                        .and_then(|wd| self.receipts.get(&(node, *dispatcher, wd)))
-                        .copied()
-                        .unwrap_or(SimTime::MAX);
-                    if let Some(wk) = self.workers.get_mut(&node) {
-                        wk.unknown.push(Idle {
-                            since: at,
-                            word,
-                            freed_by: Some(*job),
-                            known_at: None,
-                            receipt,
-                        });
-                    }
+                    wk.unknown.push(Idle {
+                        since: at,
+                        word,
+                        freed_by: Some(*job),
+                        known_at: None,
+                        born: wk.born,
+                    });
+                    wk.born += 1;
                 }
             }
             _ => {}
@@ -518,80 +637,77 @@ impl Judge<'_> {
                 .get(&w)
                 .and_then(|wk| wk.joined)
                 .and_then(|d| self.dispatchers.get(&d))
-                .map_or(0, |d| d.waiting.len());
+                .map_or(0, |d| d.waiting_len);
             if let Some(since) = since
                 && at > since
             {
-                let end = self.ctx.evidence(
-                    at,
-                    w,
-                    format!(
-                        "the judged window ends with {} waiting",
-                        crate::plural::count(waiting as u64, "job")
-                    ),
-                );
-                self.report(w, since, at, end);
+                self.report(w, since, at, Why::WindowEnd { at, w, waiting });
             }
+        }
+    }
+
+    /// What it found, once the run ended at `ctx.end`.
+    pub fn conclude(&mut self, ctx: &CheckContext) -> Conservation {
+        let until = self.until.min(ctx.end);
+        if !self.closed {
+            self.closed = true;
+            self.finish(until);
+        }
+        let mut violations: Vec<Violation> = self.stretches.iter().map(|s| s.violation(ctx)).collect();
+        if self.more > 0
+            && let Some(last) = violations.last_mut()
+        {
+            last.message
+                .push_str(&format!(" (and {} more such stretches, not reported)", self.more));
+        }
+        violations.sort_by_key(|v| v.at);
+        Conservation {
+            judged: self.judged,
+            judged_until: until,
+            violations,
         }
     }
 }
 
-/// The evidence passed with a change that can only start a stretch (a job starts
-/// waiting, a slot becomes known free, a refusal arrives), never end one, so it is never
-/// part of a report.
-fn starts_only(at: SimTime, node: NodeId) -> Evidence {
-    Evidence {
-        at,
-        node,
-        name: String::new(),
-        what: String::new(),
+impl Check for WorkConservation {
+    fn id(&self) -> CheckId {
+        NAME
     }
-}
-
-/// When each dispatcher recorded each word of each worker (the first time).
-fn receipts(records: &[Record<Obs>]) -> BTreeMap<(NodeId, NodeId, Word), SimTime> {
-    let mut out = BTreeMap::new();
-    for r in records {
-        let key = match &r.obs {
-            Obs::Pool(PoolObs::Accepted { worker, assign, .. } | PoolObs::DuplicateResult { worker, assign, .. }) => {
-                (*worker, r.node, Word::Result(*assign))
-            }
-            Obs::Pool(PoolObs::WorkerJoined { worker, seq, .. }) => (*worker, r.node, Word::Hello(*seq)),
-            _ => continue,
-        };
-        out.entry(key).or_insert(r.at);
+    fn observe(&mut self, rec: &Record<Observation>) {
+        if rec.at >= self.until {
+            return;
+        }
+        if let Some(Obs::Pool(o)) = rec.obs.get::<Obs>() {
+            self.feed(rec.at, rec.node, o);
+        }
     }
-    out
+    fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
+        let c = self.conclude(cx);
+        c.judged.then(|| Verdict::judged(NAME, c.violations))
+    }
+    fn retained(&self) -> usize {
+        let workers: usize = self
+            .workers
+            .values()
+            .map(|w| 1 + w.unknown.len() + w.known.len() + w.fills.len() + w.in_flight.len())
+            .sum();
+        let queues: usize = self
+            .dispatchers
+            .values()
+            .map(|d| 1 + d.waiting.values().map(IdSet::runs).sum::<usize>())
+            .sum();
+        workers + queues + self.stretches.len()
+    }
 }
 
 /// `pool.work_conservation` over the records before `until` (the end of the run's
 /// fault-free prefix; see the module docs for what is judged).
 pub fn check_work_conservation(records: &[Record<Obs>], ctx: &CheckContext, until: SimTime) -> Conservation {
-    let until = until.min(ctx.end);
-    let mut j = Judge {
-        ctx,
-        receipts: receipts(records),
-        workers: BTreeMap::new(),
-        dispatchers: BTreeMap::new(),
-        judged: false,
-        violations: Vec::new(),
-        more: 0,
-    };
-    for r in records.iter().take_while(|r| r.at < until) {
-        j.observe(r);
+    let mut c = WorkConservation::new(until);
+    for r in records.iter().take_while(|r| r.at < until.min(ctx.end)) {
+        if let Obs::Pool(o) = &r.obs {
+            c.feed(r.at, r.node, o);
+        }
     }
-    j.finish(until);
-    let (more, mut violations) = (j.more, j.violations);
-    if more > 0
-        && let Some(last) = violations.last_mut()
-    {
-        last.message
-            .push_str(&format!(" (and {more} more such stretches, not reported)"));
-    }
-    violations.sort_by_key(|v| v.at);
-    Conservation {
-        judged: j.judged,
-        judged_until: until,
-        violations,
-    }
+    c.conclude(ctx)
 }

@@ -64,8 +64,11 @@ pub(crate) mod roles;
 pub(crate) mod series;
 mod worker;
 
-pub use check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool, check_pool_liveness, check_pool_safety};
-pub use conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
+pub use check::{
+    ACCEPTED_ONCE, AcceptedOnce, CORRECT_RESULT, CorrectResult, LIVENESS, PoolLiveness, check_pool,
+    check_pool_liveness, check_pool_safety,
+};
+pub use conservation::{NAME as WORK_CONSERVATION, WorkConservation, check_work_conservation};
 pub use metrics::{PoolMetrics, PoolReport, WorkerUtilisation, pool_metrics};
 pub use roles::{ArrivalsSpec, DispatcherRole, MAX_BATCH_JOBS, PoolClientRole, WorkerRole};
 

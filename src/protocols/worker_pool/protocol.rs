@@ -2,22 +2,14 @@
 //! `pool.*` checks (with their `pool_liveness_bound` setting) and the `metrics.pool`
 //! figures.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use super::check::{ACCEPTED_ONCE, CORRECT_RESULT, LIVENESS, check_pool_liveness, check_pool_safety};
-use super::conservation::{NAME as WORK_CONSERVATION, check_work_conservation};
+use super::check::{AcceptedOnce, CorrectResult, PoolLiveness};
+use super::conservation::WorkConservation;
 use super::metrics::PoolMetrics;
 use super::roles::{DispatcherRole, PoolClientRole, WorkerRole};
 use super::series::PoolSeries;
-use crate::check::{CheckId, Verdict};
 use crate::engine::history::Record;
 use crate::engine::time::SimTime;
-use crate::plugin::{
-    Check, Grid, Judgement, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting,
-    batch_where, ms,
-};
-use crate::protocols::Obs;
+use crate::plugin::{Check, Grid, Metrics, Observation, Problem, Protocol, RoleDef, ScenarioView, Series, Setting, ms};
 
 /// The key of the pool's liveness bound in the `checks` section.
 pub const LIVENESS_BOUND: &str = "pool_liveness_bound";
@@ -26,24 +18,6 @@ pub const DEFAULT_LIVENESS_BOUND: SimTime = SimTime::from_secs(10);
 
 /// The worker pool (name `pool`, roles `dispatcher`, `worker` and `pool_client`).
 pub struct WorkerPool;
-
-/// The judgements of the two safety checks, which one pass over the history gives: the
-/// first to run computes both verdicts, the second takes its own from the first.
-fn safety() -> [(CheckId, Judgement<Obs>); 2] {
-    let both: Rc<RefCell<Option<Vec<Verdict>>>> = Rc::default();
-    let judge = |id: CheckId| -> (CheckId, Judgement<Obs>) {
-        let both = both.clone();
-        (
-            id,
-            Box::new(move |r, cx| {
-                let mut cached = both.borrow_mut();
-                let all = cached.get_or_insert_with(|| check_pool_safety(r, cx));
-                all.iter().position(|v| v.check == id).map(|i| all.swap_remove(i))
-            }),
-        )
-    };
-    [judge(CORRECT_RESULT), judge(ACCEPTED_ONCE)]
-}
 
 impl Protocol for WorkerPool {
     fn name(&self) -> &'static str {
@@ -74,20 +48,15 @@ impl Protocol for WorkerPool {
             .settings
             .get::<SimTime>(LIVENESS_BOUND)
             .unwrap_or(DEFAULT_LIVENESS_BOUND);
-        let until = s.fault_free_until;
-        let mut j: Vec<(_, Judgement<Obs>)> = safety().into();
-        j.extend::<[(_, Judgement<Obs>); 2]>([
-            (LIVENESS, Box::new(move |r, cx| Some(check_pool_liveness(r, cx, bound)))),
-            (
-                WORK_CONSERVATION,
-                Box::new(move |r, cx| {
-                    let c = check_work_conservation(r, cx, until);
-                    c.judged.then(|| Verdict::judged(WORK_CONSERVATION, c.violations))
-                }),
-            ),
-        ]);
-        // Its checks read only its own observations.
-        batch_where(j, |o| matches!(o, Obs::Pool(_)))
+        // Online: each keeps only live state (see `check.rs`, `conservation.rs`).
+        vec![
+            Box::new(CorrectResult::new()),
+            Box::new(AcceptedOnce::new()),
+            Box::new(PoolLiveness::new(bound)),
+            // The judged window ends before the run's end (`min(until, end)`, end
+            // excluded): a run that goes its full duration ends exactly there.
+            Box::new(WorkConservation::new(s.fault_free_until.min(s.duration))),
+        ]
     }
     fn summary(&self, p: &serde_json::Value) -> Option<String> {
         Some(format!(
