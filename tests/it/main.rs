@@ -11,6 +11,7 @@ mod fault_windows;
 mod html_report;
 mod layering;
 mod lifecycle;
+mod linearizability;
 mod malformed;
 mod network;
 mod plugin;
