@@ -80,7 +80,9 @@ impl Cursor {
     pub(crate) fn value(&mut self) -> Result<Value, LineError> {
         self.skip_ws();
         let Some(c) = self.peek() else {
-            return self.err("expected a value (nil, a number, a string, a keyword or [..]), found the end of the line (truncated?)");
+            return self.err(
+                "expected a value (nil, a number, a string, a keyword or [..]), found the end of the line (truncated?)",
+            );
         };
         match c {
             '"' => self.string().map(Value::Str),
@@ -123,7 +125,9 @@ impl Cursor {
                     t => Err((
                         self.line,
                         col,
-                        format!("expected a value (nil, true, false, a number, a string, a keyword or [..]), found {t:?}"),
+                        format!(
+                            "expected a value (nil, true, false, a number, a string, a keyword or [..]), found {t:?}"
+                        ),
                     )),
                 }
             }
@@ -211,20 +215,34 @@ fn parse_line(line: &str, n: usize) -> Result<Option<Event>, LineError> {
     let process = match process {
         Value::Int(p) if *p >= 0 => *p as u64,
         Value::Keyword(k) if k == "nemesis" => return Ok(None),
-        v => return Err((n, *pcol, format!(":process must be a non-negative integer or :nemesis, found {v}"))),
+        v => {
+            return Err((
+                n,
+                *pcol,
+                format!(":process must be a non-negative integer or :nemesis, found {v}"),
+            ));
+        }
     };
     let (_, tcol, kind) = need("type")?;
     let kind = match kind {
         Value::Keyword(k) => Kind::parse(k),
         _ => None,
     }
-    .ok_or((n, *tcol, format!(":type must be :invoke, :ok, :fail or :info, found {kind}")))?;
+    .ok_or((
+        n,
+        *tcol,
+        format!(":type must be :invoke, :ok, :fail or :info, found {kind}"),
+    ))?;
     let (_, fcol, func) = need("f")?;
     let func = match func {
         Value::Keyword(k) => Func::parse(k),
         _ => None,
     }
-    .ok_or((n, *fcol, format!(":f must be one of {FUNCS} (as keywords), found {func}")))?;
+    .ok_or((
+        n,
+        *fcol,
+        format!(":f must be one of {FUNCS} (as keywords), found {func}"),
+    ))?;
     let time = match get("time") {
         None => None,
         Some((_, col, Value::Int(t))) if *t >= 0 => Some((*t as u64, *col)),

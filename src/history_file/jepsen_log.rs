@@ -53,15 +53,17 @@ fn parse_line(text: &str, n: usize, mut col: usize) -> Result<Option<Event>, Lin
         .parse::<u64>()
         .map_err(|_| (n, pcol, format!("expected a process number or :nemesis, found {p:?}")))?;
     let (t, tcol) = field(&mut rest, &mut col).ok_or_else(|| end(col))?;
-    let kind = t
-        .strip_prefix(':')
-        .and_then(Kind::parse)
-        .ok_or((n, tcol, format!("expected :invoke, :ok, :fail or :info, found {t:?}")))?;
+    let kind = t.strip_prefix(':').and_then(Kind::parse).ok_or((
+        n,
+        tcol,
+        format!("expected :invoke, :ok, :fail or :info, found {t:?}"),
+    ))?;
     let (f, fcol) = field(&mut rest, &mut col).ok_or_else(|| end(col))?;
-    let func = f
-        .strip_prefix(':')
-        .and_then(Func::parse)
-        .ok_or((n, fcol, format!("expected one of {FUNCS} (as keywords), found {f:?}")))?;
+    let func = f.strip_prefix(':').and_then(Func::parse).ok_or((
+        n,
+        fcol,
+        format!("expected one of {FUNCS} (as keywords), found {f:?}"),
+    ))?;
     let skipped = rest.len() - rest.trim_start().len();
     let vcol = col + rest[..skipped].chars().count();
     let mut c = Cursor::new(&rest[skipped..], n, vcol);
@@ -99,7 +101,10 @@ mod tests {
                     INFO  jepsen.util - 2\t:info\t:cas\t:timed-out\n";
         let e = parse(text).unwrap();
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].line, e[0].process, e[0].kind, e[0].func), (2, 2, Kind::Invoke, Func::Cas));
+        assert_eq!(
+            (e[0].line, e[0].process, e[0].kind, e[0].func),
+            (2, 2, Kind::Invoke, Func::Cas)
+        );
         assert_eq!(e[0].value, Value::List(vec![Value::Int(3), Value::Int(0)]));
         assert_eq!(e[1].value, Value::Keyword("timed-out".into()));
     }

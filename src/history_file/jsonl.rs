@@ -35,7 +35,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Event>, LineError> {
 
 /// The column of `"name"` on the line (1 if not found).
 fn col_of(line: &str, name: &str) -> usize {
-    line.find(&format!("\"{name}\"")).map_or(1, |b| line[..b].chars().count() + 1)
+    line.find(&format!("\"{name}\""))
+        .map_or(1, |b| line[..b].chars().count() + 1)
 }
 
 /// The column of a field's value (just after `"name":`).
@@ -66,30 +67,42 @@ fn value(v: &Json) -> Option<Value> {
 fn parse_line(line: &str, n: usize) -> Result<Event, LineError> {
     let json: Json = serde_json::from_str(line).map_err(|e| (n, e.column().max(1), format!("not JSON: {e}")))?;
     let Json::Object(map) = json else {
-        return Err((n, 1, "expected a JSON object {\"process\":..,\"type\":..,\"f\":..}".into()));
+        return Err((
+            n,
+            1,
+            "expected a JSON object {\"process\":..,\"type\":..,\"f\":..}".into(),
+        ));
     };
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err((n, col_of(line, k), format!("unknown field {k:?}; expected one of {}", FIELDS.join(", "))));
+        return Err((
+            n,
+            col_of(line, k),
+            format!("unknown field {k:?}; expected one of {}", FIELDS.join(", ")),
+        ));
     }
     let need = |k: &str| map.get(k).ok_or((n, 1, format!("expected the field {k:?}")));
-    let process = need("process")?
-        .as_u64()
-        .ok_or((n, value_col(line, "process"), "\"process\" must be a non-negative integer".into()))?;
+    let process = need("process")?.as_u64().ok_or((
+        n,
+        value_col(line, "process"),
+        "\"process\" must be a non-negative integer".into(),
+    ))?;
     let kind = need("type")?.as_str().and_then(Kind::parse).ok_or((
         n,
         value_col(line, "type"),
         "\"type\" must be \"invoke\", \"ok\", \"fail\" or \"info\"".into(),
     ))?;
-    let func = need("f")?
-        .as_str()
-        .and_then(Func::parse)
-        .ok_or((n, value_col(line, "f"), format!("\"f\" must be one of {FUNCS}")))?;
+    let func = need("f")?.as_str().and_then(Func::parse).ok_or((
+        n,
+        value_col(line, "f"),
+        format!("\"f\" must be one of {FUNCS}"),
+    ))?;
     let time = match map.get("time") {
         None | Some(Json::Null) => None,
-        Some(t) => Some(
-            t.as_u64()
-                .ok_or((n, value_col(line, "time"), "\"time\" must be a non-negative integer (ns)".into()))?,
-        ),
+        Some(t) => Some(t.as_u64().ok_or((
+            n,
+            value_col(line, "time"),
+            "\"time\" must be a non-negative integer (ns)".into(),
+        ))?),
     };
     let bad_value = |k: &str| {
         (

@@ -140,7 +140,10 @@ mod tests {
 
     #[test]
     fn formats_are_detected_from_the_first_line() {
-        assert_eq!(detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"), Some(Format::Jepsen));
+        assert_eq!(
+            detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"),
+            Some(Format::Jepsen)
+        );
         assert_eq!(detect("\n{:process 0, :type :invoke}"), Some(Format::Edn));
         assert_eq!(detect("{\"process\":0}"), Some(Format::Jsonl));
         assert_eq!(detect("hello"), None);

@@ -48,7 +48,11 @@ pub fn to_history<I, O>(file: &str, events: &[Event], convert: Convert<I, O>) ->
         message,
     };
     if events.is_empty() {
-        return Err(located((0, 0, "no operations found (expected at least one invocation)".into())));
+        return Err(located((
+            0,
+            0,
+            "no operations found (expected at least one invocation)".into(),
+        )));
     }
     let timed = events[0].time.is_some();
     if let Some(e) = events.iter().find(|e| e.time.is_some() != timed) {
@@ -105,7 +109,11 @@ pub fn to_history<I, O>(file: &str, events: &[Event], convert: Convert<I, O>) ->
                     )));
                 }
                 if time(i, e) < time(inv, start) {
-                    return Err(located((e.line, e.cols.time.max(1), "completes before its invocation".into())));
+                    return Err(located((
+                        e.line,
+                        e.cols.time.max(1),
+                        "completes before its invocation".into(),
+                    )));
                 }
                 pairs[slot[&inv]].1 = Some(i);
             }
@@ -149,7 +157,11 @@ fn read_value(e: &Event) -> Result<Option<i64>, LineError> {
     match &e.value {
         Value::Nil => Ok(None),
         Value::Int(i) => Ok(Some(*i)),
-        v => Err((e.line, e.cols.value, format!("expected the value read (nil or an integer), found {v}"))),
+        v => Err((
+            e.line,
+            e.cols.value,
+            format!("expected the value read (nil or an integer), found {v}"),
+        )),
     }
 }
 
@@ -157,9 +169,17 @@ fn cas_args(e: &Event) -> Result<(i64, i64), LineError> {
     match &e.value {
         Value::List(l) => match l.as_slice() {
             [Value::Int(a), Value::Int(b)] => Ok((*a, *b)),
-            _ => Err((e.line, e.cols.value, format!("expected [FROM TO] (two integers), found {}", e.value))),
+            _ => Err((
+                e.line,
+                e.cols.value,
+                format!("expected [FROM TO] (two integers), found {}", e.value),
+            )),
         },
-        v => Err((e.line, e.cols.value, format!("expected [FROM TO] (two integers), found {v}"))),
+        v => Err((
+            e.line,
+            e.cols.value,
+            format!("expected [FROM TO] (two integers), found {v}"),
+        )),
     }
 }
 
@@ -167,7 +187,10 @@ fn not_for(e: &Event, model: &str, ops: &str, hint: &str) -> LineError {
     (
         e.line,
         e.cols.func,
-        format!("{} is not an operation of the {model} model ({ops}){hint}", e.func.name()),
+        format!(
+            "{} is not an operation of the {model} model ({ops}){hint}",
+            e.func.name()
+        ),
     )
 }
 
@@ -187,7 +210,10 @@ fn end(done: Option<&Event>) -> End<'_> {
 }
 
 /// The register model's reading: read and write.
-pub fn register_op(inv: &Event, done: Option<&Event>) -> Result<Option<(RegisterInput, Option<RegisterOutput>)>, LineError> {
+pub fn register_op(
+    inv: &Event,
+    done: Option<&Event>,
+) -> Result<Option<(RegisterInput, Option<RegisterOutput>)>, LineError> {
     let input = match inv.func {
         Func::Read => RegisterInput::Read,
         Func::Write => RegisterInput::Write(int(inv, "the value to write")?),
@@ -227,7 +253,11 @@ fn text(e: &Event, v: Option<&Value>, col: usize, what: &str) -> Result<String, 
     match v {
         Some(Value::Str(s)) => Ok(s.clone()),
         Some(Value::Int(i)) => Ok(i.to_string()),
-        Some(v) => Err((e.line, col, format!("expected {what} (a string or an integer), found {v}"))),
+        Some(v) => Err((
+            e.line,
+            col,
+            format!("expected {what} (a string or an integer), found {v}"),
+        )),
         None => Err((e.line, 1, format!("expected {what} (a string or an integer)"))),
     }
 }
@@ -285,9 +315,21 @@ mod tests {
     fn pairs_invocations_with_completions_and_reads_jepsen_semantics() {
         let e = [
             ev(1, 0, Kind::Invoke, Func::Write, Value::Int(1)),
-            ev(2, 1, Kind::Invoke, Func::Cas, Value::List(vec![Value::Int(1), Value::Int(2)])),
+            ev(
+                2,
+                1,
+                Kind::Invoke,
+                Func::Cas,
+                Value::List(vec![Value::Int(1), Value::Int(2)]),
+            ),
             ev(3, 0, Kind::Ok, Func::Write, Value::Int(1)),
-            ev(4, 1, Kind::Fail, Func::Cas, Value::List(vec![Value::Int(1), Value::Int(2)])),
+            ev(
+                4,
+                1,
+                Kind::Fail,
+                Func::Cas,
+                Value::List(vec![Value::Int(1), Value::Int(2)]),
+            ),
             ev(5, 0, Kind::Invoke, Func::Write, Value::Int(5)),
             ev(6, 0, Kind::Fail, Func::Write, Value::Int(5)),
             ev(7, 2, Kind::Invoke, Func::Read, Value::Nil),
@@ -314,17 +356,40 @@ mod tests {
             ev(1, 0, Kind::Invoke, Func::Read, Value::Nil),
             ev(2, 0, Kind::Invoke, Func::Read, Value::Nil),
         ];
-        assert!(to_history("f", &twice, register_op).unwrap_err().message.contains("invokes again"));
+        assert!(
+            to_history("f", &twice, register_op)
+                .unwrap_err()
+                .message
+                .contains("invokes again")
+        );
         let orphan = [ev(4, 0, Kind::Ok, Func::Read, Value::Nil)];
         let err = to_history("f", &orphan, register_op).unwrap_err();
-        assert_eq!(err.to_string(), "f:4:1: process 0 completes an operation it never invoked");
+        assert_eq!(
+            err.to_string(),
+            "f:4:1: process 0 completes an operation it never invoked"
+        );
         let mismatch = [
             ev(1, 0, Kind::Invoke, Func::Read, Value::Nil),
             ev(2, 0, Kind::Ok, Func::Write, Value::Int(1)),
         ];
-        assert!(to_history("f", &mismatch, register_op).unwrap_err().message.contains("invoked :read"));
-        assert!(to_history("f", &[], register_op).unwrap_err().message.contains("no operations"));
+        assert!(
+            to_history("f", &mismatch, register_op)
+                .unwrap_err()
+                .message
+                .contains("invoked :read")
+        );
+        assert!(
+            to_history("f", &[], register_op)
+                .unwrap_err()
+                .message
+                .contains("no operations")
+        );
         let bad = [ev(1, 0, Kind::Invoke, Func::Write, Value::Str("x".into()))];
-        assert!(to_history("f", &bad, register_op).unwrap_err().message.contains("an integer"));
+        assert!(
+            to_history("f", &bad, register_op)
+                .unwrap_err()
+                .message
+                .contains("an integer")
+        );
     }
 }

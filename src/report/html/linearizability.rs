@@ -79,7 +79,12 @@ fn drawn<I, O>(ops: &[Operation<I, O>], c: &PartitionCounterexample) -> Vec<usiz
 }
 
 /// The timeline of one failing key.
-fn timeline<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], c: &PartitionCounterexample, timed: bool) -> String {
+fn timeline<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    c: &PartitionCounterexample,
+    timed: bool,
+) -> String {
     let draw = drawn(ops, c);
     let order: BTreeMap<usize, usize> = c.prefix.iter().enumerate().map(|(n, p)| (p.op, n + 1)).collect();
     let mut clients: Vec<u64> = draw.iter().map(|&i| ops[i].client).collect();
@@ -223,7 +228,10 @@ pub fn counterexample_section<M: Model>(
 ) -> String {
     let mut s = String::new();
     for c in &cex.partitions {
-        let key = c.key.as_ref().map_or_else(String::new, |k| format!("key {} — ", esc(k)));
+        let key = c
+            .key
+            .as_ref()
+            .map_or_else(String::new, |k| format!("key {} — ", esc(k)));
         let _ = write!(
             s,
             r#"<h2>{key}not linearizable: op {b} cannot be placed</h2><p>{n} operations; the longest linearizable prefix found has {p}; then <span class="blockedop">op {b}: {d}</span> (client {cl}) cannot take effect in any state that prefix, or another of its length, leaves.</p>"#,
@@ -237,7 +245,11 @@ pub fn counterexample_section<M: Model>(
         let skip = c.prefix.len().saturating_sub(MAX_LISTED);
         let _ = write!(s, "<h3>Partial linearization</h3>");
         if skip > 0 {
-            let _ = write!(s, r#"<p class="note">… {} earlier operations</p>"#, thousands(skip as u64));
+            let _ = write!(
+                s,
+                r#"<p class="note">… {} earlier operations</p>"#,
+                thousands(skip as u64)
+            );
         }
         let _ = write!(s, r#"<ol class="prefix" start="{}">"#, skip + 1);
         for p in &c.prefix[skip..] {
@@ -292,7 +304,9 @@ pub fn linearizability_page<M: Model>(
     }
     s.push_str("</div>");
     match &checked.outcome {
-        Outcome::Linearizable => s.push_str("<p>Every key has a linearization: an order of its operations that respects real time and the model.</p>"),
+        Outcome::Linearizable => s.push_str(
+            "<p>Every key has a linearization: an order of its operations that respects real time and the model.</p>",
+        ),
         Outcome::Unknown { reason } => {
             let _ = write!(s, "<p>Not judged: {}.</p>", esc(reason));
         }
@@ -333,7 +347,14 @@ mod tests {
             op(3, I::Write(7), 5, None, None),
         ];
         let checked = check_detailed(&Register, &ops, &Budget::default());
-        let page = linearizability_page(&Register, &ops, &checked, "h.jsonl", &[("model".into(), "register".into())], true);
+        let page = linearizability_page(
+            &Register,
+            &ops,
+            &checked,
+            "h.jsonl",
+            &[("model".into(), "register".into())],
+            true,
+        );
         assert!(page.contains("not linearizable"));
         assert!(page.contains(r#"<g class="op blocked" id="op-2">"#), "{page}");
         assert!(page.contains(r#" unknown" id="op-3">"#), "{page}");
