@@ -36,7 +36,8 @@ pub(crate) struct Failure<S> {
     pub prefix: Vec<(usize, S)>,
     /// The operation whose return blocked it.
     pub blocked: usize,
-    /// Distinct states just before the blocked operation (the prefix's first).
+    /// Distinct states of the prefixes that reached the blocked operation's return without
+    /// placing it (the longest prefix's first).
     pub states: Vec<S>,
     /// More states were seen than kept.
     pub more_states: bool,
@@ -211,8 +212,9 @@ pub(crate) fn search<M: Model>(
     SearchEnd::Linearizable(calls.iter().map(|(c, _)| list.op[*c]).collect())
 }
 
-/// Keep the longest blocked prefix (the first of its length), and the distinct states
-/// of the prefixes of that length blocked at the same operation.
+/// Keep the longest blocked prefix (the first of its length) and the operation that
+/// blocked it; then, each time that operation blocks a prefix (of any length), the state
+/// it left, if new (at most `MAX_STATES`).
 fn note_block<S: Clone + Eq>(
     best: &mut Option<Failure<S>>,
     calls: &[(usize, S)],
@@ -222,8 +224,7 @@ fn note_block<S: Clone + Eq>(
 ) {
     let len = calls.len();
     match best {
-        Some(b) if b.prefix.len() > len => {}
-        Some(b) if b.prefix.len() == len => {
+        Some(b) if b.prefix.len() >= len => {
             if b.blocked == blocked_op && !b.states.contains(state) {
                 if b.states.len() < MAX_STATES {
                     b.states.push(state.clone());
