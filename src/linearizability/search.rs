@@ -165,8 +165,19 @@ pub(crate) fn search<M: Model>(
     let mut calls: Vec<(usize, M::State)> = Vec::new();
     let mut state = model.init();
     let mut best: Option<Failure<M::State>> = None;
+    // Operations with a known outcome not yet linearized: when none is left, the rest
+    // (unknown outcomes, which every state accepts) can all go last, in any order.
+    let known = |p: usize| !all[ops[p]].unknown();
+    let mut open_known = (0..n).filter(|&p| known(p)).count();
     let mut node = list.next[HEAD];
     while list.next[HEAD] != NONE {
+        if open_known == 0 {
+            let mut order: Vec<usize> = calls.iter().map(|(c, _)| list.op[*c]).collect();
+            let mut placed = vec![false; n];
+            order.iter().for_each(|&p| placed[p] = true);
+            order.extend((0..n).filter(|&p| !placed[p]));
+            return SearchEnd::Linearizable(order);
+        }
         if let Err(e) = meter.step() {
             return SearchEnd::OutOfBudget(e);
         }
@@ -182,6 +193,7 @@ pub(crate) fn search<M: Model>(
                             return SearchEnd::OutOfBudget(e);
                         }
                         calls.push((node, std::mem::replace(&mut state, next)));
+                        open_known -= usize::from(known(list.op[node]));
                         list.lift(node);
                         node = list.next[HEAD];
                     } else {
@@ -204,6 +216,7 @@ pub(crate) fn search<M: Model>(
                 return SearchEnd::NotLinearizable(failure);
             };
             state = before;
+            open_known += usize::from(known(list.op[call]));
             bits.clear(list.op[call]);
             list.unlift(call);
             node = list.next[call];
