@@ -137,7 +137,9 @@ fn main() {
         );
     }
 
-    println!("synthetic cas-register, 1,000 operations: clients, linearizable (ms, steps), one read corrupted (ms, steps)");
+    println!(
+        "synthetic cas-register, 1,000 operations: clients, linearizable (ms, steps), one read corrupted (ms, steps)"
+    );
     for clients in [1, 2, 4, 8, 16] {
         let ops = synthetic(clients, 7);
         let (s, c) = timed(repeat, || check_detailed(&CasRegister, &ops, &Budget::default()));

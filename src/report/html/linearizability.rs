@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 use super::svg::{esc, num, short_time, thousands, ticks};
 use crate::linearizability::{Checked, Counterexample, Model, Operation, Outcome, PartitionCounterexample};
+use crate::plural::count;
 
 /// Bars drawn at most per key: the blocked operation and those nearest it.
 const MAX_BARS: usize = 80;
@@ -26,7 +27,7 @@ h1{font-size:22px;margin:4px 0 2px} h2{font-size:17px;margin:26px 0 8px;border-b
 .badge{display:inline-block;padding:1px 9px;border-radius:10px;font-size:13px;font-weight:600;vertical-align:middle;margin-left:8px;color:#fff}
 .pass{background:var(--green)} .fail{background:var(--red)} .notjudged{background:var(--orange)}
 .facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:4px 18px;margin:8px 0}
-.facts div span{color:var(--muted);display:block;font-size:12px}
+.facts div{overflow-wrap:anywhere} .facts div span{color:var(--muted);display:block;font-size:12px}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 .note{color:var(--muted)}
 svg{display:block;width:100%;height:auto;background:#fff;border:1px solid var(--line);border-radius:4px}
@@ -315,12 +316,11 @@ pub fn linearizability_page<M: Model>(
             s.push_str(&counterexample_section(model, ops, cex, timed));
         }
     }
-    let failing = checked.partitions.len();
     let _ = write!(
         s,
-        r#"<p class="note">{} partitions checked in {} steps. Written by detsim {}; everything above is in this one file.</p></main></body></html>"#,
-        thousands(failing as u64),
-        thousands(checked.steps),
+        r#"<p class="note">{} checked in {}. Written by detsim {}; everything above is in this one file.</p></main></body></html>"#,
+        count(checked.partitions.len() as u64, "partition"),
+        count(checked.steps, "search step"),
         env!("CARGO_PKG_VERSION")
     );
     s
