@@ -1,7 +1,8 @@
 //! Jepsen log lines, as in Jepsen's `jepsen.log` and Porcupine's etcd test data:
-//! `INFO  jepsen.util - 3	:invoke	:cas	[3 0]`. Only lines of the `jepsen.util` logger
-//! are operations (other loggers, stack traces and blank lines are skipped); each is
-//! `PROCESS :TYPE :F VALUE`, VALUE an EDN value (`nil`, `4`, `[3 0]`, `:timed-out`).
+//! `INFO  jepsen.util - 3 :invoke :cas [3 0]` (fields separated by tabs or spaces). Only
+//! lines of the `jepsen.util` logger are operations (other loggers, stack traces and
+//! blank lines are skipped); each is `PROCESS :TYPE :F VALUE`, VALUE an EDN value (`nil`,
+//! `4`, `[3 0]`, `:timed-out`).
 //! `:nemesis` lines are skipped. There are no times: the order of the lines is the order
 //! of the events.
 

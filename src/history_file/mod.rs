@@ -3,7 +3,7 @@
 //!
 //! Three formats, one [`Event`] per line, told apart by [`detect`]:
 //!
-//! - **Jepsen log lines** ([`Format::Jepsen`]): `INFO  jepsen.util - 3	:invoke	:cas	[3 0]`
+//! - **Jepsen log lines** ([`Format::Jepsen`]): `INFO  jepsen.util - 3 :invoke :cas [3 0]`
 //!   (only `jepsen.util` lines are read).
 //! - **EDN maps** ([`Format::Edn`]): `{:process 0, :type :invoke, :f :get, :key "x", :value nil}`
 //!   (`:time` in ns if present).
