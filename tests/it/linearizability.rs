@@ -522,3 +522,40 @@ mod generated {
         }
     }
 }
+
+/// The checker sits with the checks: no file of `src/linearizability/` imports a layer
+/// above them (nor the file formats), uses serde, or reads the clock.
+#[test]
+fn the_checker_imports_nothing_above_the_checks() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/linearizability");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 10, "{}", dir.display());
+    let above = [
+        "scenario",
+        "protocols",
+        "plugin",
+        "run",
+        "explore",
+        "report",
+        "cli",
+        "bench",
+        "history_file",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for a in above {
+                assert!(
+                    !line.contains(&format!("crate::{a}")),
+                    "{}:{}: imports {a}",
+                    f.display(),
+                    n + 1
+                );
+            }
+            for banned in ["serde", "Instant", "SystemTime", "std::thread"] {
+                assert!(!line.contains(banned), "{}:{}: uses {banned}", f.display(), n + 1);
+            }
+        }
+    }
+}
