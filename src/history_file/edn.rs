@@ -13,7 +13,12 @@ pub(crate) struct Cursor {
     line: usize,
     /// Column of the line's first character (for a slice of a longer line).
     base: usize,
+    /// Vectors open around the current value.
+    depth: usize,
 }
+
+/// Vectors nest at most this deep (the reader is recursive).
+const MAX_DEPTH: usize = 32;
 
 impl Cursor {
     /// A cursor over `text`, which is line `line` starting at column `base`.
@@ -23,6 +28,7 @@ impl Cursor {
             pos: 0,
             line,
             base,
+            depth: 0,
         }
     }
 
@@ -95,13 +101,18 @@ impl Cursor {
                 Ok(Value::Keyword(k))
             }
             '[' => {
+                if self.depth >= MAX_DEPTH {
+                    return self.err(format!("vectors nest deeper than {MAX_DEPTH}"));
+                }
                 self.pos += 1;
+                self.depth += 1;
                 let mut items = Vec::new();
                 loop {
                     self.skip_ws();
                     match self.peek() {
                         Some(']') => {
                             self.pos += 1;
+                            self.depth -= 1;
                             return Ok(Value::List(items));
                         }
                         None => return self.err("expected ']' to close the vector, found the end of the line"),
@@ -299,6 +310,9 @@ mod tests {
         assert_eq!(c.value().unwrap(), Value::Keyword("timed-out".into()));
         assert_eq!(c.value().unwrap(), Value::Bool(true));
         assert!(c.at_end());
+        let deep = "[".repeat(100_000);
+        let err = Cursor::new(&deep, 1, 1).value().unwrap_err();
+        assert_eq!((err.1, err.2.as_str()), (33, "vectors nest deeper than 32"));
         assert_eq!(Value::List(vec![Value::Int(1), Value::Nil]).to_string(), "[1 nil]");
     }
 }

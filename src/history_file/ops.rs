@@ -63,6 +63,13 @@ pub fn to_history<I, O>(file: &str, events: &[Event], convert: Convert<I, O>) ->
         };
         return Err(located((e.line, e.cols.time.max(1), msg.into())));
     }
+    if let Some(e) = events.iter().find(|e| e.time == Some(u64::MAX)) {
+        return Err(located((
+            e.line,
+            e.cols.time.max(1),
+            "time too large (u64::MAX stands for never)".into(),
+        )));
+    }
     let time = |i: usize, e: &Event| e.time.unwrap_or(i as u64);
     // Each process's open invocation: (event index).
     let mut open: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
