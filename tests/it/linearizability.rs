@@ -153,6 +153,17 @@ mod cli {
             out.contains("verdict: UNKNOWN: step budget of 10 steps used up"),
             "{out}"
         );
+        // etcd_002 takes 1.36 M steps, far more than a millisecond.
+        let (c, out, _) = code(&[
+            "check-history",
+            etcd[1].0.to_str().unwrap(),
+            "--model",
+            "cas-register",
+            "--timeout",
+            "1ms",
+        ]);
+        assert_eq!(c, Some(3));
+        assert!(out.contains("verdict: UNKNOWN: cancelled (time limit)"), "{out}");
     }
 
     /// A stale read in detsim's JSON lines: write 1, write 2, then a read of 1.
