@@ -107,7 +107,6 @@ impl List {
 }
 
 /// A fixed-size set of operation positions.
-#[derive(Clone, PartialEq, Eq, Hash)]
 struct Bits(Box<[u64]>);
 
 impl Bits {
@@ -122,26 +121,38 @@ impl Bits {
     }
 }
 
-/// The memo cache: configurations already explored.
+/// The memo cache: configurations already explored. Each entry is (its hash, where its
+/// bitset starts in `pool`, its state): bitsets live in one pool (no allocation per entry,
+/// no rehashing of bitsets when the table grows).
 struct Cache<S> {
-    table: HashTable<(Bits, S)>,
+    table: HashTable<(u64, usize, S)>,
+    pool: Vec<u64>,
     hasher: rustc_hash::FxBuildHasher,
 }
 
 impl<S: Hash + Eq + Clone> Cache<S> {
-    fn hash(&self, bits: &Bits, state: &S) -> u64 {
-        self.hasher.hash_one((bits, state))
+    fn new() -> Cache<S> {
+        Cache {
+            table: HashTable::new(),
+            pool: Vec::new(),
+            hasher: rustc_hash::FxBuildHasher,
+        }
     }
 
     /// Insert (bits, state) if new; whether it was.
     fn insert(&mut self, bits: &Bits, state: &S) -> bool {
-        let h = self.hash(bits, state);
-        if self.table.find(h, |(b, s)| b == bits && s == state).is_some() {
+        let words = &bits.0[..];
+        let h = self.hasher.hash_one((words, state));
+        let pool = &self.pool;
+        let same = |(eh, at, s): &(u64, usize, S)| {
+            *eh == h && pool[*at..*at + words.len()].iter().zip(words).all(|(a, b)| a == b) && s == state
+        };
+        if self.table.find(h, same).is_some() {
             return false;
         }
-        let hasher = self.hasher;
-        self.table
-            .insert_unique(h, (bits.clone(), state.clone()), |(b, s)| hasher.hash_one((b, s)));
+        let at = self.pool.len();
+        self.pool.extend_from_slice(words);
+        self.table.insert_unique(h, (h, at, state.clone()), |e| e.0);
         true
     }
 }
@@ -156,11 +167,9 @@ pub(crate) fn search<M: Model>(
     let n = ops.len();
     let mut list = List::new(&entries(all, ops), n);
     let mut bits = Bits::new(n);
-    let mut cache = Cache {
-        table: HashTable::new(),
-        hasher: rustc_hash::FxBuildHasher,
-    };
-    let entry_bytes = (std::mem::size_of::<(Bits, M::State)>() + bits.0.len() * 8 + 8) as u64;
+    let mut cache = Cache::new();
+    // An entry, its bitset in the pool and the table's control byte (load factor aside).
+    let entry_bytes = (std::mem::size_of::<(u64, usize, M::State)>() + bits.0.len() * 8 + 1) as u64;
     // The stack of linearized calls, with the state before each.
     let mut calls: Vec<(usize, M::State)> = Vec::new();
     let mut state = model.init();
