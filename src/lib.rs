@@ -98,6 +98,7 @@ pub mod check;
 pub mod cli;
 pub(crate) mod engine;
 pub mod explore;
+pub mod history_file;
 pub mod linearizability;
 pub mod metrics;
 pub mod plugin;

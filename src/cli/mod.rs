@@ -9,6 +9,7 @@
 mod stdout;
 mod bench;
 mod budget;
+mod check_history;
 mod explore;
 mod files;
 mod replay;
@@ -71,6 +72,11 @@ enum Command {
         after_help = "Examples:\n  detsim bench\n  detsim bench --clients 100 --messages 5000000 --repeat 5 --json"
     )]
     Bench(bench::BenchArgs),
+    /// Check that a history (Jepsen log lines, EDN maps, or detsim JSON lines) is linearizable, with a counterexample if not.
+    #[command(
+        after_help = "Exit codes: 0 linearizable, 1 not linearizable (the counterexample is printed: per failing key, the longest linearizable prefix, the operation that cannot be placed, the states before it), 3 unknown (the budget ran out: --max-steps, --max-memory-mib, --timeout), 2 bad input (file:line:column and what was expected).\n\nFormats (--format auto tells them apart):\n  jepsen  INFO  jepsen.util - 3\t:invoke\t:cas\t[3 0]\n  edn     {:process 0, :type :invoke, :f :get, :key \"x\", :value nil}\n  jsonl   {\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":3,\"time\":1000}\n:ok took effect; :info (or no completion) has an unknown outcome; :fail did not happen, except a cas's :fail, which means the compare failed.\n\nExamples:\n  detsim check-history tests/data/porcupine/etcd/etcd_000.log --model cas-register\n  detsim check-history tests/data/porcupine/kv/c10-bad.txt --model kv --report kv.html\n  detsim check-history history.jsonl --model kv --json --timeout 30s"
+    )]
+    CheckHistory(check_history::CheckHistoryArgs),
 }
 
 /// Run the parsed command; `Err` is bad input or usage (exit 2).
@@ -83,6 +89,7 @@ pub fn run(protocols: &Protocols, cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(a) => replay::run(p, a),
         Command::Shrink(a) => shrink::run(p, a),
         Command::Bench(a) => bench::run(p, a),
+        Command::CheckHistory(a) => check_history::run(a),
     }
 }
 

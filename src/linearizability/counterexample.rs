@@ -29,9 +29,9 @@ pub struct PartitionCounterexample {
     pub blocked: usize,
     /// The blocked operation, described by the model.
     pub blocked_description: String,
-    /// The distinct states the model could be in just before the blocked operation, after
-    /// some linearization of as many operations as the prefix (the prefix's own first), at
-    /// most [`MAX_STATES`].
+    /// The distinct states the model could be in just before the blocked operation: those
+    /// of the partial linearizations the search saw reach its return without placing it
+    /// (the prefix's own first), at most [`MAX_STATES`].
     pub states: Vec<String>,
     /// Whether more states than listed were seen.
     pub more_states: bool,

@@ -33,7 +33,7 @@
 //! ```
 //!
 //! Layering: this module sits with the checks; it imports nothing above them and does no
-//! I/O or serialisation (file formats are in `crate::history_file`).
+//! I/O or serialisation (file formats are in the `history_file` module).
 
 mod budget;
 mod cas_register;

@@ -36,7 +36,8 @@ pub(crate) struct Failure<S> {
     pub prefix: Vec<(usize, S)>,
     /// The operation whose return blocked it.
     pub blocked: usize,
-    /// Distinct states just before the blocked operation (the prefix's first).
+    /// Distinct states of the prefixes that reached the blocked operation's return without
+    /// placing it (the longest prefix's first).
     pub states: Vec<S>,
     /// More states were seen than kept.
     pub more_states: bool,
@@ -106,7 +107,6 @@ impl List {
 }
 
 /// A fixed-size set of operation positions.
-#[derive(Clone, PartialEq, Eq, Hash)]
 struct Bits(Box<[u64]>);
 
 impl Bits {
@@ -121,26 +121,38 @@ impl Bits {
     }
 }
 
-/// The memo cache: configurations already explored.
+/// The memo cache: configurations already explored. Each entry is (its hash, where its
+/// bitset starts in `pool`, its state): bitsets live in one pool (no allocation per entry,
+/// no rehashing of bitsets when the table grows).
 struct Cache<S> {
-    table: HashTable<(Bits, S)>,
+    table: HashTable<(u64, usize, S)>,
+    pool: Vec<u64>,
     hasher: rustc_hash::FxBuildHasher,
 }
 
 impl<S: Hash + Eq + Clone> Cache<S> {
-    fn hash(&self, bits: &Bits, state: &S) -> u64 {
-        self.hasher.hash_one((bits, state))
+    fn new() -> Cache<S> {
+        Cache {
+            table: HashTable::new(),
+            pool: Vec::new(),
+            hasher: rustc_hash::FxBuildHasher,
+        }
     }
 
     /// Insert (bits, state) if new; whether it was.
     fn insert(&mut self, bits: &Bits, state: &S) -> bool {
-        let h = self.hash(bits, state);
-        if self.table.find(h, |(b, s)| b == bits && s == state).is_some() {
+        let words = &bits.0[..];
+        let h = self.hasher.hash_one((words, state));
+        let pool = &self.pool;
+        let same = |(eh, at, s): &(u64, usize, S)| {
+            *eh == h && pool[*at..*at + words.len()].iter().zip(words).all(|(a, b)| a == b) && s == state
+        };
+        if self.table.find(h, same).is_some() {
             return false;
         }
-        let hasher = self.hasher;
-        self.table
-            .insert_unique(h, (bits.clone(), state.clone()), |(b, s)| hasher.hash_one((b, s)));
+        let at = self.pool.len();
+        self.pool.extend_from_slice(words);
+        self.table.insert_unique(h, (h, at, state.clone()), |e| e.0);
         true
     }
 }
@@ -155,17 +167,26 @@ pub(crate) fn search<M: Model>(
     let n = ops.len();
     let mut list = List::new(&entries(all, ops), n);
     let mut bits = Bits::new(n);
-    let mut cache = Cache {
-        table: HashTable::new(),
-        hasher: rustc_hash::FxBuildHasher,
-    };
-    let entry_bytes = (std::mem::size_of::<(Bits, M::State)>() + bits.0.len() * 8 + 8) as u64;
+    let mut cache = Cache::new();
+    // An entry, its bitset in the pool and the table's control byte (load factor aside).
+    let entry_bytes = (std::mem::size_of::<(u64, usize, M::State)>() + bits.0.len() * 8 + 1) as u64;
     // The stack of linearized calls, with the state before each.
     let mut calls: Vec<(usize, M::State)> = Vec::new();
     let mut state = model.init();
     let mut best: Option<Failure<M::State>> = None;
+    // Operations with a known outcome not yet linearized: when none is left, the rest
+    // (unknown outcomes, which every state accepts) can all go last, in any order.
+    let known = |p: usize| !all[ops[p]].unknown();
+    let mut open_known = (0..n).filter(|&p| known(p)).count();
     let mut node = list.next[HEAD];
     while list.next[HEAD] != NONE {
+        if open_known == 0 {
+            let mut order: Vec<usize> = calls.iter().map(|(c, _)| list.op[*c]).collect();
+            let mut placed = vec![false; n];
+            order.iter().for_each(|&p| placed[p] = true);
+            order.extend((0..n).filter(|&p| !placed[p]));
+            return SearchEnd::Linearizable(order);
+        }
         if let Err(e) = meter.step() {
             return SearchEnd::OutOfBudget(e);
         }
@@ -181,6 +202,7 @@ pub(crate) fn search<M: Model>(
                             return SearchEnd::OutOfBudget(e);
                         }
                         calls.push((node, std::mem::replace(&mut state, next)));
+                        open_known -= usize::from(known(list.op[node]));
                         list.lift(node);
                         node = list.next[HEAD];
                     } else {
@@ -203,6 +225,7 @@ pub(crate) fn search<M: Model>(
                 return SearchEnd::NotLinearizable(failure);
             };
             state = before;
+            open_known += usize::from(known(list.op[call]));
             bits.clear(list.op[call]);
             list.unlift(call);
             node = list.next[call];
@@ -211,8 +234,9 @@ pub(crate) fn search<M: Model>(
     SearchEnd::Linearizable(calls.iter().map(|(c, _)| list.op[*c]).collect())
 }
 
-/// Keep the longest blocked prefix (the first of its length), and the distinct states
-/// of the prefixes of that length blocked at the same operation.
+/// Keep the longest blocked prefix (the first of its length) and the operation that
+/// blocked it; then, each time that operation blocks a prefix (of any length), the state
+/// it left, if new (at most `MAX_STATES`).
 fn note_block<S: Clone + Eq>(
     best: &mut Option<Failure<S>>,
     calls: &[(usize, S)],
@@ -222,8 +246,7 @@ fn note_block<S: Clone + Eq>(
 ) {
     let len = calls.len();
     match best {
-        Some(b) if b.prefix.len() > len => {}
-        Some(b) if b.prefix.len() == len => {
+        Some(b) if b.prefix.len() >= len => {
             if b.blocked == blocked_op && !b.states.contains(state) {
                 if b.states.len() < MAX_STATES {
                     b.states.push(state.clone());

@@ -15,6 +15,7 @@ mod hostile_io;
 mod html_report;
 mod layering;
 mod lifecycle;
+mod linearizability;
 mod malformed;
 mod network;
 mod online_checks;

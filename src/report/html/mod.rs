@@ -13,6 +13,7 @@ pub(crate) mod collect;
 pub(crate) mod diagram;
 pub(crate) mod faults;
 pub(crate) mod label;
+pub(crate) mod linearizability;
 pub(crate) mod page;
 pub(crate) mod plots;
 pub(crate) mod run;
@@ -20,5 +21,6 @@ pub(crate) mod series;
 pub(crate) mod svg;
 pub(crate) mod window;
 
+pub use linearizability::{counterexample_section, linearizability_page};
 pub use run::{HtmlReport, run_with_report};
 pub use window::{Window, WindowError};
