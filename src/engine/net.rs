@@ -169,6 +169,16 @@ pub struct Network {
     /// Strict FIFO: every later message on a FIFO link arrives strictly later (needed when
     /// same-time events are ordered at random).
     strict_fifo: bool,
+    /// `fifo_last` is not kept: every link in force has been FIFO with one constant
+    /// latency since the first message was sent, and ties need no strict order, so no
+    /// message can arrive before an earlier one on its link and the bound never binds.
+    /// Once a message was sent, a change of settings turns this off for good and asks
+    /// for [`Network::rebuild_fifo`] (the in-flight messages give the exact bounds).
+    fifo_skip: bool,
+    /// Some message was sent (after this, `fifo_skip` can only turn off).
+    sent_any: bool,
+    /// `fifo_skip` was turned off with messages in flight: `fifo_last` must be rebuilt.
+    fifo_stale: bool,
     /// Cut windows in force, by window.
     cuts: FastMap<WindowId, Cut>,
     /// Partition windows in force: (window, group of each node), in start order.
@@ -200,6 +210,9 @@ impl Network {
             link_windows: Vec::new(),
             fifo_last: FastMap::default(),
             strict_fifo,
+            fifo_skip: !strict_fifo,
+            sent_any: false,
+            fifo_stale: false,
             cuts: FastMap::default(),
             partitions: Vec::new(),
             blocked: FastMap::default(),
@@ -272,6 +285,32 @@ impl Network {
                 }
             },
         }
+        if !self.sent_any {
+            let constant_fifo = |l: &Link| l.config.fifo && matches!(l.sampler, Sampler::Constant(_));
+            self.fifo_skip =
+                !self.strict_fifo && constant_fifo(&self.default) && self.overrides.values().all(constant_fifo);
+        } else if self.fifo_skip {
+            self.fifo_skip = false;
+            self.fifo_stale = true;
+        }
+    }
+
+    /// `fifo_last` must be rebuilt (with [`Network::rebuild_fifo`]) before the next send.
+    #[inline]
+    pub(crate) fn fifo_stale(&self) -> bool {
+        self.fifo_stale
+    }
+
+    /// Rebuild `fifo_last` from the messages in flight, `(from, to, arrival)` each: the
+    /// last arrival of each link still ahead. (Every message sent so far went over a
+    /// constant-latency FIFO link without a bound; those already delivered arrived no
+    /// later than now, so they can no longer bound a later message.)
+    pub(crate) fn rebuild_fifo(&mut self, in_flight: impl IntoIterator<Item = (NodeId, NodeId, SimTime)>) {
+        self.fifo_stale = false;
+        for (from, to, at) in in_flight {
+            let last = self.fifo_last.entry((from.0, to.0)).or_insert(SimTime::ZERO);
+            *last = (*last).max(at);
+        }
     }
 
     /// Replace the default settings (links with their own settings keep them). A window
@@ -338,6 +377,7 @@ impl Network {
     /// Decide the fate of one message sent now on `from -> to`.
     #[inline]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
+        self.sent_any = true;
         let link = self.link(from, to);
         let (drop, dup, fifo) = (link.config.drop, link.config.duplicate, link.config.fifo);
         if rng.chance(drop) {
@@ -352,7 +392,7 @@ impl Network {
         } else {
             None
         };
-        if !fifo {
+        if !fifo || self.fifo_skip {
             return Transmission {
                 first: Some(first),
                 copy,

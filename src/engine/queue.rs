@@ -140,6 +140,16 @@ impl<E> EventQueue<E> {
         Some(SimTime((key >> 64) as u64))
     }
 
+    /// Every waiting event with its time, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
+        let time = |key: u128| SimTime((key >> 64) as u64);
+        let heaped = self
+            .heap
+            .iter()
+            .filter_map(move |e| Some((time(e.key), self.slab[e.slot as usize].as_ref()?)));
+        heaped.chain(self.run.iter().map(move |(k, ev)| (time(*k), ev)))
+    }
+
     /// Events waiting.
     pub fn len(&self) -> usize {
         self.heap.len() + self.run.len()

@@ -845,9 +845,28 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 tag,
             } => self.fire_timer(node, incarnation, timer, tag),
             Event::Start { node } => self.start_node(node),
-            Event::FaultStart(i) => self.begin_fault(i),
-            Event::FaultEnd(i) => self.end_fault(i),
+            Event::FaultStart(i) => {
+                self.begin_fault(i);
+                self.rebuild_fifo_if_stale();
+            }
+            Event::FaultEnd(i) => {
+                self.end_fault(i);
+                self.rebuild_fifo_if_stale();
+            }
         }
+    }
+
+    /// A change of link settings ended the network's constant-latency FIFO shortcut:
+    /// give it the messages in flight, from which it rebuilds its FIFO bounds.
+    fn rebuild_fifo_if_stale(&mut self) {
+        if !self.core.net.fifo_stale() {
+            return;
+        }
+        let in_flight = self.core.queue.iter().filter_map(|(at, ev)| match ev {
+            Event::Deliver { from, to, .. } => Some((*from, *to, at)),
+            _ => None,
+        });
+        self.core.net.rebuild_fifo(in_flight);
     }
 
     #[inline]
