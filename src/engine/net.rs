@@ -256,7 +256,7 @@ impl Network {
         &self.link(from, to).config
     }
 
-    #[inline]
+    #[inline(always)]
     fn link(&self, from: NodeId, to: NodeId) -> &Link {
         if self.overrides.is_empty() {
             &self.default
@@ -375,7 +375,7 @@ impl Network {
     }
 
     /// Decide the fate of one message sent now on `from -> to`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
         self.sent_any = true;
         let link = self.link(from, to);
@@ -415,7 +415,7 @@ impl Network {
     }
 
     /// Is `from -> to` cut by a partition, block or isolation right now (by any window)?
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         if self.cuts.is_empty() || from == to {
             return false;
@@ -431,7 +431,7 @@ impl Network {
     }
 
     /// Is `from -> to` clogged right now (by any window)?
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_clogged(&self, from: NodeId, to: NodeId) -> bool {
         !self.clogs.is_empty()
             && (self.clogged_nodes[from.0 as usize] > 0

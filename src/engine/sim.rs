@@ -778,7 +778,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// Process the next event. Returns its time, or `None` when the queue is empty.
     /// (`step` ignores the time limit and event budget; `run` honours them.)
     pub fn step(&mut self) -> Option<SimTime> {
-        self.start();
+        if !self.started {
+            self.start();
+        }
         let (at, ev) = self.core.queue.pop()?;
         self.core.now = at;
         self.core.stats.events += 1;
@@ -869,7 +871,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         self.core.net.rebuild_fifo(in_flight);
     }
 
-    #[inline]
+    #[inline(always)]
     fn deliver(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
         let core = &mut self.core;
         if core.net.is_cut(from, to) {
