@@ -90,7 +90,7 @@ impl<E> EventQueue<E> {
         self.insert(at, order & SEQ_MASK, ev);
     }
 
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, at: SimTime, low: u64, ev: E) {
         let key = ((at.0 as u128) << 64) | low as u128;
         if key > self.run_last {
