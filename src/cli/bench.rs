@@ -32,6 +32,19 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run only one side (for profilers and instruction counters); the other side's
+    /// figures and the ratio are then left out (NaN, or null in JSON).
+    #[arg(long, value_enum)]
+    only: Option<Side>,
+}
+
+/// One side of the comparison.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// The detsim engine.
+    Detsim,
+    /// The hand-written reference loop.
+    Reference,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -82,8 +95,17 @@ pub fn run(_p: &Protocols, a: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let mut rows = Vec::new();
     for &c in &a.clients {
-        let (ours, r) = timed(a.repeat, || Ok(ping_pong(c, a.messages, a.seed, a.jitter)?))?;
-        let (reference, _) = timed(a.repeat, || Ok(reference_loop(c, a.messages, a.seed)))?;
+        let (ours, r) = if a.only == Some(Side::Reference) {
+            let r = reference_loop(c, 0, a.seed);
+            (f64::NAN, r)
+        } else {
+            timed(a.repeat, || Ok(ping_pong(c, a.messages, a.seed, a.jitter)?))?
+        };
+        let (reference, _) = if a.only == Some(Side::Detsim) {
+            (f64::NAN, r)
+        } else {
+            timed(a.repeat, || Ok(reference_loop(c, a.messages, a.seed)))?
+        };
         if r.wrong != 0 {
             anyhow::bail!("{} wrong products with {c} clients", r.wrong);
         }

@@ -193,7 +193,7 @@ impl Sampler {
     }
 
     /// One draw from `rng` (no draw at all for a constant).
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> SimTime {
         match self {
             Sampler::Constant(v) => SimTime(*v),

@@ -169,6 +169,16 @@ pub struct Network {
     /// Strict FIFO: every later message on a FIFO link arrives strictly later (needed when
     /// same-time events are ordered at random).
     strict_fifo: bool,
+    /// `fifo_last` is not kept: every link in force has been FIFO with one constant
+    /// latency since the first message was sent, and ties need no strict order, so no
+    /// message can arrive before an earlier one on its link and the bound never binds.
+    /// Once a message was sent, a change of settings turns this off for good and asks
+    /// for [`Network::rebuild_fifo`] (the in-flight messages give the exact bounds).
+    fifo_skip: bool,
+    /// Some message was sent (after this, `fifo_skip` can only turn off).
+    sent_any: bool,
+    /// `fifo_skip` was turned off with messages in flight: `fifo_last` must be rebuilt.
+    fifo_stale: bool,
     /// Cut windows in force, by window.
     cuts: FastMap<WindowId, Cut>,
     /// Partition windows in force: (window, group of each node), in start order.
@@ -200,6 +210,9 @@ impl Network {
             link_windows: Vec::new(),
             fifo_last: FastMap::default(),
             strict_fifo,
+            fifo_skip: !strict_fifo,
+            sent_any: false,
+            fifo_stale: false,
             cuts: FastMap::default(),
             partitions: Vec::new(),
             blocked: FastMap::default(),
@@ -243,7 +256,7 @@ impl Network {
         &self.link(from, to).config
     }
 
-    #[inline]
+    #[inline(always)]
     fn link(&self, from: NodeId, to: NodeId) -> &Link {
         if self.overrides.is_empty() {
             &self.default
@@ -271,6 +284,32 @@ impl Network {
                     self.overrides.remove(&key);
                 }
             },
+        }
+        if !self.sent_any {
+            let constant_fifo = |l: &Link| l.config.fifo && matches!(l.sampler, Sampler::Constant(_));
+            self.fifo_skip =
+                !self.strict_fifo && constant_fifo(&self.default) && self.overrides.values().all(constant_fifo);
+        } else if self.fifo_skip {
+            self.fifo_skip = false;
+            self.fifo_stale = true;
+        }
+    }
+
+    /// `fifo_last` must be rebuilt (with [`Network::rebuild_fifo`]) before the next send.
+    #[inline]
+    pub(crate) fn fifo_stale(&self) -> bool {
+        self.fifo_stale
+    }
+
+    /// Rebuild `fifo_last` from the messages in flight, `(from, to, arrival)` each: the
+    /// last arrival of each link still ahead. (Every message sent so far went over a
+    /// constant-latency FIFO link without a bound; those already delivered arrived no
+    /// later than now, so they can no longer bound a later message.)
+    pub(crate) fn rebuild_fifo(&mut self, in_flight: impl IntoIterator<Item = (NodeId, NodeId, SimTime)>) {
+        self.fifo_stale = false;
+        for (from, to, at) in in_flight {
+            let last = self.fifo_last.entry((from.0, to.0)).or_insert(SimTime::ZERO);
+            *last = (*last).max(at);
         }
     }
 
@@ -336,8 +375,9 @@ impl Network {
     }
 
     /// Decide the fate of one message sent now on `from -> to`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
+        self.sent_any = true;
         let link = self.link(from, to);
         let (drop, dup, fifo) = (link.config.drop, link.config.duplicate, link.config.fifo);
         if rng.chance(drop) {
@@ -352,7 +392,7 @@ impl Network {
         } else {
             None
         };
-        if !fifo {
+        if !fifo || self.fifo_skip {
             return Transmission {
                 first: Some(first),
                 copy,
@@ -375,7 +415,7 @@ impl Network {
     }
 
     /// Is `from -> to` cut by a partition, block or isolation right now (by any window)?
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         if self.cuts.is_empty() || from == to {
             return false;
@@ -391,7 +431,7 @@ impl Network {
     }
 
     /// Is `from -> to` clogged right now (by any window)?
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_clogged(&self, from: NodeId, to: NodeId) -> bool {
         !self.clogs.is_empty()
             && (self.clogged_nodes[from.0 as usize] > 0

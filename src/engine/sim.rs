@@ -812,7 +812,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// Process the next event. Returns its time, or `None` when the queue is empty.
     /// (`step` ignores the time limit and event budget; `run` honours them.)
     pub fn step(&mut self) -> Option<SimTime> {
-        self.start();
+        if !self.started {
+            self.start();
+        }
         let (at, ev) = self.core.queue.pop()?;
         self.core.now = at;
         self.core.stats.events += 1;
@@ -930,12 +932,31 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 tag,
             } => self.fire_timer(node, incarnation, timer, tag),
             Event::Start { node } => self.start_node(node),
-            Event::FaultStart(i) => self.begin_fault(i),
-            Event::FaultEnd(i) => self.end_fault(i),
+            Event::FaultStart(i) => {
+                self.begin_fault(i);
+                self.rebuild_fifo_if_stale();
+            }
+            Event::FaultEnd(i) => {
+                self.end_fault(i);
+                self.rebuild_fifo_if_stale();
+            }
         }
     }
 
-    #[inline]
+    /// A change of link settings ended the network's constant-latency FIFO shortcut:
+    /// give it the messages in flight, from which it rebuilds its FIFO bounds.
+    fn rebuild_fifo_if_stale(&mut self) {
+        if !self.core.net.fifo_stale() {
+            return;
+        }
+        let in_flight = self.core.queue.iter().filter_map(|(at, ev)| match ev {
+            Event::Deliver { from, to, .. } => Some((*from, *to, at)),
+            _ => None,
+        });
+        self.core.net.rebuild_fifo(in_flight);
+    }
+
+    #[inline(always)]
     fn deliver(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
         let core = &mut self.core;
         if core.net.is_cut(from, to) {

@@ -364,3 +364,32 @@ fn set_link_fault_changes_settings_at_a_time() {
     assert_eq!(sim.stats().dropped_loss, 30);
     assert_eq!(received(&sim, SINK).len(), 70);
 }
+
+#[test]
+fn fifo_holds_when_a_constant_latency_is_lowered_mid_run() {
+    // Constant 10 ms, then from 5 ms on a constant 1 ms: the messages sent from 5 ms on
+    // must wait for the ones still in flight (the constant-latency FIFO shortcut must
+    // hand its bounds back when the settings change).
+    let constant = |ms| LinkConfig {
+        latency: Latency::constant(SimTime::from_millis(ms)),
+        ..LinkConfig::default()
+    };
+    let mut sim = sender_sink(1, 20, SimTime::from_millis(1));
+    set_default(&mut sim, constant(10));
+    sim.schedule(
+        SimTime::from_millis(5),
+        Fault::SetLink {
+            link: None,
+            config: constant(1),
+        },
+    )
+    .unwrap();
+    sim.run().unwrap();
+    let got = received(&sim, SINK);
+    assert_eq!(got.len(), 20);
+    assert!(got.windows(2).all(|w| w[1].1 > w[0].1), "FIFO link reordered: {got:?}");
+    // Sent at 4 ms, it arrives at 14 ms; the one sent at 5 ms is held back to 14 ms too.
+    assert_eq!(got[4], (SimTime::from_millis(14), 4));
+    assert_eq!(got[5], (SimTime::from_millis(14), 5));
+    assert_eq!(got[19], (SimTime::from_millis(20), 19));
+}
