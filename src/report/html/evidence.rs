@@ -145,6 +145,9 @@ pub fn describe(m: &Mark) -> String {
         "{} (called {}, {})",
         m.what,
         short_time(m.call.0),
-        m.ret.map_or_else(|| "never returned".to_string(), |r| format!("returned {}", short_time(r.0)))
+        m.ret.map_or_else(
+            || "never returned".to_string(),
+            |r| format!("returned {}", short_time(r.0))
+        )
     )
 }

@@ -197,7 +197,11 @@ fn timeline<M: Model>(
             ids = links.ids,
             d = esc(&desc),
             cl = esc(&links.lane(op.client)),
-            mark = if marked { "\n(click: its place in the space-time diagram)" } else { "" },
+            mark = if marked {
+                "\n(click: its place in the space-time diagram)"
+            } else {
+                ""
+            },
             call = time_label(op.call, timed),
             x0 = num(x0),
             y = num(y),

@@ -6,8 +6,8 @@
 use std::fmt::Write;
 
 use super::collect::Collected;
-use super::evidence::{Mark, section_html};
 use super::diagram::{DiagramInput, diagram, lane_header};
+use super::evidence::{Mark, section_html};
 use super::faults::Span;
 use super::plots::{Context, plots};
 use super::series::RunSeries;
@@ -180,7 +180,11 @@ pub fn page(p: &PageInput<'_>) -> String {
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim report: {} seed {}</title><style>{CSS}{}</style></head><body><main>"#,
         esc(&r.scenario),
         r.seed,
-        if p.evidence.is_empty() { "" } else { super::linearizability::TIMELINE_CSS }
+        if p.evidence.is_empty() {
+            ""
+        } else {
+            super::linearizability::TIMELINE_CSS
+        }
     );
     let _ = write!(
         s,
