@@ -1,7 +1,7 @@
 //! [`Evidence`]: a counterexample from a simulated run, in words and times, so that a
 //! report can draw it (per-key timeline, partial linearization, the operation that cannot
 //! be placed, linked to the space-time diagram) without knowing the model. Any check may
-//! give one (`crate::plugin::Check::evidence`); `rkv.linearizable` does.
+//! give one (the `evidence` method of the plugin layer's `Check`); `rkv.linearizable` does.
 //!
 //! It keeps the operations of the failing keys only, each described once: memory grows
 //! with those operations, as the history the check kept did; the report caps what it draws.
