@@ -39,6 +39,10 @@ impl Model for Described {
 /// One operation marked on the diagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mark {
+    /// Which counterexample (its position in the evidence).
+    pub evidence: usize,
+    /// The operation (its index in that evidence's operations).
+    pub op: usize,
     /// The mark's element id (`lin{n}-mark-{op}`).
     pub id: String,
     /// The id of its bar in the timeline.
@@ -71,6 +75,8 @@ pub fn marks(evidence: &[CheckEvidence], window: Window) -> Vec<Mark> {
             }
             let prefix = ids(n);
             out.push(Mark {
+                evidence: n,
+                op: p.blocked,
                 id: format!("{prefix}mark-{}", p.blocked),
                 bar: format!("{prefix}op-{}", p.blocked),
                 node: op.node.0,
@@ -112,10 +118,7 @@ pub fn section_html(evidence: &[CheckEvidence], names: &[String], marks: &[Mark]
                 output: (!o.unknown).then_some(()),
             })
             .collect();
-        let mut marked: Vec<usize> = marks
-            .iter()
-            .filter_map(|m| m.bar.strip_prefix(&prefix)?.strip_prefix("op-")?.parse().ok())
-            .collect();
+        let mut marked: Vec<usize> = marks.iter().filter(|m| m.evidence == n).map(|m| m.op).collect();
         marked.sort_unstable();
         let _ = write!(
             s,
