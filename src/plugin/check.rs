@@ -30,6 +30,12 @@ pub trait Check {
     fn retained(&self) -> usize {
         0
     }
+    /// A linearizability counterexample, in words and times, once [`Check::verdict`]
+    /// found one: the run's HTML report draws it as a per-key timeline linked into the
+    /// space-time diagram, whatever the check. The default has none.
+    fn evidence(&self) -> Option<crate::linearizability::Evidence> {
+        None
+    }
 }
 
 /// A protocol's streaming metrics: fed each observation, summarised as JSON at the end.

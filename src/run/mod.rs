@@ -17,7 +17,7 @@ use std::fmt::Debug;
 use std::io::Write;
 use std::rc::Rc;
 
-use crate::check::CheckContext;
+use crate::check::{CheckContext, CheckId};
 use crate::engine::error::Error;
 use crate::engine::fault::{MAX_PLANNED, MAX_PLANNED_GROUP_NODES};
 use crate::engine::hash::{StableHash, StableHasher};
@@ -53,7 +53,7 @@ pub fn run_scenario(
     trace: Option<Box<dyn Write>>,
 ) -> Result<RunReport, Error> {
     let sinks = json_sink(trace, s.limits.max_trace_bytes);
-    run(protocols, s, seed, sinks, false, None, |_| ()).map(|(r, ())| r)
+    run(protocols, s, seed, sinks, false, None, |_| ()).map(|(r, (), _)| r)
 }
 
 /// [`run_scenario`], also measuring the checks' memory: the most entries of state
@@ -76,7 +76,7 @@ pub fn run_scenario_retained(
             seen.set(seen.get().max(now));
         }
     });
-    let (r, ()) = run(protocols, s, seed, Vec::new(), false, Some(sampler), |_| ())?;
+    let (r, (), _) = run(protocols, s, seed, Vec::new(), false, Some(sampler), |_| ())?;
     Ok((r, peak.get()))
 }
 
@@ -111,6 +111,22 @@ pub fn run_scenario_with<T>(
     sinks: Vec<Box<dyn TraceSink<Payload>>>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
 ) -> Result<(RunReport, T), Error> {
+    run(protocols, s, seed, sinks, true, None, inspect).map(|(r, t, _)| (r, t))
+}
+
+/// A check's [`Evidence`](crate::linearizability::Evidence), with the id of the check
+/// that gave it.
+pub type CheckEvidence = (CheckId, crate::linearizability::Evidence);
+
+/// [`run_scenario_with`], also returning the counterexamples the checks gave
+/// ([`Check::evidence`]), in the order of the checks, for the HTML report.
+pub fn run_scenario_with_evidence<T>(
+    protocols: &Protocols,
+    s: &Scenario,
+    seed: u64,
+    sinks: Vec<Box<dyn TraceSink<Payload>>>,
+    inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
+) -> Result<(RunReport, T, Vec<CheckEvidence>), Error> {
     run(protocols, s, seed, sinks, true, None, inspect)
 }
 
@@ -123,7 +139,7 @@ fn run<T>(
     keep_history: bool,
     mut sampler: Option<Sampler>,
     inspect: impl FnOnce(&Simulation<Payload, Observation>) -> T,
-) -> Result<(RunReport, T), Error> {
+) -> Result<(RunReport, T, Vec<CheckEvidence>), Error> {
     let mut built = build(s, seed)?;
     let sim = &mut built.sim;
     let mut judges: Judges = (Vec::new(), Vec::new());
@@ -177,7 +193,7 @@ fn run<T>(
             }));
         }
     }
-    let (metrics, verdicts) = {
+    let (metrics, verdicts, evidence) = {
         let (metrics, checks) = &mut *judges.borrow_mut();
         if let Some(f) = &mut *sampler.borrow_mut() {
             f(checks, true);
@@ -187,7 +203,12 @@ fn run<T>(
             .iter()
             .map(|(name, m)| (name.to_string(), m.finish(end)))
             .collect();
-        (serde_json::Value::Object(m), judge(checks, &ctx))
+        let verdicts = judge(checks, &ctx);
+        let evidence: Vec<CheckEvidence> = checks
+            .iter()
+            .filter_map(|c| c.evidence().map(|e| (c.id(), e)))
+            .collect();
+        (serde_json::Value::Object(m), verdicts, evidence)
     };
     let checks: Vec<CheckResult> = verdicts.iter().map(CheckResult::of).collect();
     if checks.is_empty() {
@@ -230,7 +251,7 @@ fn run<T>(
         warnings,
         budget_exhausted,
     };
-    Ok((report, inspected))
+    Ok((report, inspected, evidence))
 }
 
 /// The most violations of one check a report keeps (the first, by time); its
@@ -410,5 +431,5 @@ pub fn check_determinism(
     s: &Scenario,
     seed: u64,
 ) -> Result<(RunReport, Option<Divergence>), Error> {
-    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, None, |_| ()).map(|(r, ())| r))
+    first_divergence(|sink| run(protocols, s, seed, vec![sink], false, None, |_| ()).map(|(r, (), _)| r))
 }

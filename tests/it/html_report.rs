@@ -327,3 +327,82 @@ fn reports_render_in_headless_chromium() {
         );
     }
 }
+
+/// The value of attribute `name` of the element whose id is `id`.
+fn attr_of(html: &str, id: &str, name: &str) -> String {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no element {id}"));
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>').unwrap()];
+    let key = format!(r#"{name}=""#);
+    let v = tag.find(&key).unwrap_or_else(|| panic!("{id} has no {name}: {tag}")) + key.len();
+    tag[v..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn a_linearizability_counterexample_is_drawn_and_linked_into_the_diagram() {
+    let dir = tempdir("report-lin");
+    let file = dir.join("r.html");
+    let (v, html) = report(&["run", &scenario("rkv_stale_read_canary")], &file, 1);
+    let violation = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["check"] == "rkv.linearizable")
+        .expect("the canary's stale read");
+    // `get k1 -> "n3#3 " by c2 (...)`: the key and the value read.
+    let message = violation["message"].as_str().unwrap();
+    let (key, read) = message
+        .strip_prefix("get ")
+        .and_then(|m| m.split_once(" -> "))
+        .map(|(k, rest)| (k, rest.split(" by ").next().unwrap()))
+        .unwrap_or_else(|| panic!("not a get: {message}"));
+    assert!(html.contains(r#"id="counterexamples""#));
+    // The timeline names the illegal operation as the model describes it.
+    let described = format!("get(&quot;{key}&quot;) -&gt; {}", read.replace('"', "&quot;"));
+    let blocked = html
+        .split(r#"<span class="blockedop">"#)
+        .nth(1)
+        .and_then(|s| s.split("</span>").next())
+        .expect("the blocked operation's line");
+    assert!(blocked.ends_with(&described), "{blocked:?} is not {described:?}");
+    let op: usize = blocked
+        .strip_prefix("op ")
+        .and_then(|s| s.split(':').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Bar and mark link to each other, and both exist.
+    let (bar, mark) = (format!("lin0-op-{op}"), format!("lin0-mark-{op}"));
+    assert_eq!(attr_of(&html, &mark, "href"), format!("#{bar}"));
+    assert_eq!(attr_of(&html, &mark, "data-ev"), "linmark");
+    assert!(html.contains(&format!(r##"<a href="#{mark}"><g class="op blocked" id="{bar}">"##)));
+    assert_eq!(count(&html, "linmark"), 1);
+    // The mark sits on the diagram (after it opens), on the client's call, and the default
+    // window covers the operation from its call to its return.
+    assert!(html.find(&format!(r#"id="{mark}""#)).unwrap() > html.find(r#"<svg id="diagram""#).unwrap());
+    let call = attr_of(&html, &mark, "data-call-ns").parse::<u64>().unwrap();
+    let events = violation["events"].as_array().unwrap();
+    assert_eq!(events[0]["at_ns"].as_u64(), Some(call), "the mark is at the invocation");
+    let ret = events[1]["at_ns"].as_u64().unwrap();
+    let (start, end) = (
+        attr_u64(&html, "data-window-start-ns"),
+        attr_u64(&html, "data-window-end-ns"),
+    );
+    assert!(
+        start <= call && ret <= end,
+        "window {start}..{end} misses {call}..{ret}"
+    );
+}
+
+#[test]
+fn a_passing_kv_run_has_no_counterexample_section() {
+    let dir = tempdir("report-lin-pass");
+    let file = dir.join("r.html");
+    let (v, html) = report(&["run", &scenario("rkv_nemesis")], &file, 0);
+    assert_eq!(v["status"], "pass");
+    assert!(!html.contains("counterexample"), "a passing run drew a counterexample");
+    assert_eq!(count(&html, "linmark"), 0);
+    assert!(html.contains(r#"<svg id="diagram""#));
+}

@@ -12,7 +12,7 @@ use crate::check::{CheckContext, CheckId, Evidence, Judge, Verdict, Violation};
 use crate::engine::history::Record;
 use crate::engine::node::NodeId;
 use crate::engine::time::SimTime;
-use crate::linearizability::{Budget, Kv, KvInput, KvOutput, Operation, Outcome, check};
+use crate::linearizability::{Budget, Evidence as LinEvidence, Kv, KvInput, KvOutput, Operation, Outcome, check};
 use crate::plugin::{Check, Observation};
 
 /// The id of `rkv.linearizable`.
@@ -124,6 +124,8 @@ impl Ops {
 pub struct Linearizable {
     ops: Ops,
     max_steps: u64,
+    /// The counterexample of the last verdict, for the report.
+    evidence: Option<LinEvidence>,
 }
 
 impl Linearizable {
@@ -132,6 +134,7 @@ impl Linearizable {
         Linearizable {
             ops: Ops::default(),
             max_steps,
+            evidence: None,
         }
     }
 }
@@ -146,8 +149,13 @@ fn describe(o: &ClientOp) -> String {
 
 /// The verdict on `ops` (see the module's table).
 pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -> Verdict {
+    judge_with_evidence(ops, max_steps, cx).0
+}
+
+/// [`judge_linearizable`], with the counterexample's [`LinEvidence`] when there is one.
+fn judge_with_evidence(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -> (Verdict, Option<LinEvidence>) {
     if !ops.iter().any(|o| o.ret.is_some()) {
-        return Verdict {
+        let v = Verdict {
             check: LINEARIZABLE,
             violations: Vec::new(),
             not_judged: Some(if ops.is_empty() {
@@ -159,6 +167,7 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
                 )
             }),
         };
+        return (v, None);
     }
     let history: Vec<_> = ops.iter().map(ClientOp::to_operation).collect();
     let budget = Budget {
@@ -167,12 +176,15 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
         cancel: None,
     };
     match check(&Kv, &history, &budget) {
-        Outcome::Linearizable => Verdict::judged(LINEARIZABLE, Vec::new()),
-        Outcome::Unknown { reason } => Verdict {
-            check: LINEARIZABLE,
-            violations: Vec::new(),
-            not_judged: Some(format!("the linearizability search stopped before a verdict: {reason}")),
-        },
+        Outcome::Linearizable => (Verdict::judged(LINEARIZABLE, Vec::new()), None),
+        Outcome::Unknown { reason } => (
+            Verdict {
+                check: LINEARIZABLE,
+                violations: Vec::new(),
+                not_judged: Some(format!("the linearizability search stopped before a verdict: {reason}")),
+            },
+            None,
+        ),
         Outcome::NotLinearizable(ce) => {
             let violations = ce
                 .partitions
@@ -218,7 +230,8 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
                     Violation::new(LINEARIZABLE, message, at, cx, events)
                 })
                 .collect();
-            Verdict::judged(LINEARIZABLE, violations)
+            let evidence = LinEvidence::new(&Kv, &history, &ce, |client| NodeId(client as u32));
+            (Verdict::judged(LINEARIZABLE, violations), Some(evidence))
         }
     }
 }
@@ -233,7 +246,12 @@ impl Check for Linearizable {
         }
     }
     fn verdict(&mut self, cx: &CheckContext) -> Option<Verdict> {
-        Some(judge_linearizable(&self.ops.ops, self.max_steps, cx))
+        let (verdict, evidence) = judge_with_evidence(&self.ops.ops, self.max_steps, cx);
+        self.evidence = evidence;
+        Some(verdict)
+    }
+    fn evidence(&self) -> Option<LinEvidence> {
+        self.evidence.clone()
     }
 }
 

@@ -40,6 +40,8 @@ pub struct DiagramInput<'a> {
     pub restarts: &'a [(SimTime, u32, u32)],
     /// Every violation of the run.
     pub violations: &'a [Violation],
+    /// Operations of the checks' counterexamples to mark, linked to their timelines.
+    pub marks: &'a [super::evidence::Mark],
 }
 
 struct Layout {
@@ -114,6 +116,7 @@ pub fn diagram(inp: &DiagramInput<'_>) -> String {
     }
     s.push_str("</g>");
     violations(&mut s, &l, inp);
+    marks(&mut s, &l, inp);
     s.push_str("</svg>");
     s
 }
@@ -406,6 +409,33 @@ fn violations(s: &mut String, l: &Layout, inp: &DiagramInput<'_>) {
     }
 }
 
+/// Each mark: a red bar along its client's lane from call to return (clipped to the
+/// window), a link to its bar in the timeline, with the mark's id.
+fn marks(s: &mut String, l: &Layout, inp: &DiagramInput<'_>) {
+    let w = inp.window;
+    for m in inp.marks {
+        if m.node as usize >= inp.names.len() {
+            continue;
+        }
+        let (a, b) = (m.call.max(w.start), m.ret.unwrap_or(w.end).min(w.end));
+        let (y0, y1) = (l.scale.px(a), l.scale.px(b.max(a)));
+        let x = l.x(m.node);
+        let _ = write!(
+            s,
+            r##"<a class="linmark" id="{id}" href="#{bar}" data-ev="linmark" data-call-ns="{call}"><title>{t}</title><rect x="{rx:.1}" y="{y0:.1}" width="10" height="{h:.1}" rx="3"/><text x="{tx:.1}" y="{ty:.1}">✗ {what}</text></a>"##,
+            id = esc(&m.id),
+            bar = esc(&m.bar),
+            call = m.call.0,
+            t = esc(&super::evidence::describe(m)),
+            rx = x - 5.0,
+            h = (y1 - y0).max(4.0),
+            tx = x + 8.0,
+            ty = y0 + 10.0,
+            what = esc(&super::linearizability::cut(&m.what, 60)),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +476,7 @@ mod tests {
             spans: &[],
             restarts: &[],
             violations: &[],
+            marks: &[],
         });
         assert_eq!(svg.matches(r#"data-ev="lane""#).count(), 2);
         assert_eq!(svg.matches(r#"data-ev="deliver""#).count(), 3);
@@ -479,6 +510,7 @@ mod tests {
             spans: &[],
             restarts: &[],
             violations: &[],
+            marks: &[],
         });
         assert_eq!(svg.matches(r#"data-ev="pending""#).count(), 1);
         assert!(svg.contains("held: clogged &lt;&amp;&gt;)"), "{svg}");

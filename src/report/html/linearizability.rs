@@ -31,6 +31,10 @@ h1{font-size:22px;margin:4px 0 2px} h2{font-size:17px;margin:26px 0 8px;border-b
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
 .note{color:var(--muted)}
 svg{display:block;width:100%;height:auto;background:#fff;border:1px solid var(--line);border-radius:4px}
+"#;
+
+/// The timeline's own rules, also added to a run report that draws a counterexample.
+pub(crate) const TIMELINE_CSS: &str = r#"
 .lin text{font-size:10px;fill:var(--fg)}
 .lin .axis text{fill:var(--muted)}
 .lin .grid{stroke:#edf0f3}
@@ -47,6 +51,7 @@ svg{display:block;width:100%;height:auto;background:#fff;border:1px solid var(--
 ol.prefix{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px;margin:4px 0}
 .blockedop{color:var(--red);font-weight:700}
 ul.states{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+.op:target rect{stroke-width:4}
 "#;
 
 /// How a time is written: ns, or an event position when the history has no times.
@@ -55,7 +60,7 @@ fn time_label(t: u64, timed: bool) -> String {
 }
 
 /// `s` cut to `n` characters with an ellipsis.
-fn cut(s: &str, n: usize) -> String {
+pub(crate) fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -79,12 +84,36 @@ fn drawn<I, O>(ops: &[Operation<I, O>], c: &PartitionCounterexample) -> Vec<usiz
     mine[hi.saturating_sub(MAX_BARS)..hi].to_vec()
 }
 
+/// How a counterexample is tied into its page: element ids, lane names, and the
+/// operations the page's space-time diagram marks (a bar links to its mark).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Links<'a> {
+    /// Prefix of every element id (`op-3` is `{ids}op-3`), unique per counterexample.
+    pub ids: &'a str,
+    /// Lane names by client number (a client without one is `client N`).
+    pub names: &'a [String],
+    /// Operations marked on the diagram, sorted: the bar of `i` links to `#{ids}mark-{i}`.
+    pub marked: &'a [usize],
+}
+
+impl Links<'_> {
+    /// A client's lane name.
+    fn lane(&self, client: u64) -> String {
+        usize::try_from(client)
+            .ok()
+            .and_then(|c| self.names.get(c))
+            .cloned()
+            .unwrap_or_else(|| format!("client {client}"))
+    }
+}
+
 /// The timeline of one failing key.
 fn timeline<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     c: &PartitionCounterexample,
     timed: bool,
+    links: &Links<'_>,
 ) -> String {
     let draw = drawn(ops, c);
     let order: BTreeMap<usize, usize> = c.prefix.iter().enumerate().map(|(n, p)| (p.op, n + 1)).collect();
@@ -128,8 +157,9 @@ fn timeline<M: Model>(
         let y = top + lane_h * k as f64 + lane_h / 2.0;
         let _ = write!(
             s,
-            r#"<text class="lanename" x="8" y="{y}">client {cl}</text>"#,
-            y = num(y + 4.0)
+            r#"<text class="lanename" x="8" y="{y}">{cl}</text>"#,
+            y = num(y + 4.0),
+            cl = esc(&cut(&links.lane(*cl), 14))
         );
     }
     for &i in &draw {
@@ -156,12 +186,22 @@ fn timeline<M: Model>(
         let place = order
             .get(&i)
             .map_or_else(String::new, |n| format!("; #{n} of the partial linearization"));
+        let marked = links.marked.binary_search(&i).is_ok();
+        if marked {
+            let _ = write!(s, r##"<a href="#{ids}mark-{i}">"##, ids = links.ids);
+        }
         let _ = write!(
             s,
-            r#"<g class="{class}" id="op-{i}"><title>op {i}: {d}
-client {cl}, called {call}, returned {ret}{place}</title><rect x="{x0}" y="{y}" width="{w}" height="18" rx="3"/>"#,
+            r#"<g class="{class}" id="{ids}op-{i}"><title>op {i}: {d}
+{cl}, called {call}, returned {ret}{place}{mark}</title><rect x="{x0}" y="{y}" width="{w}" height="18" rx="3"/>"#,
+            ids = links.ids,
             d = esc(&desc),
-            cl = op.client,
+            cl = esc(&links.lane(op.client)),
+            mark = if marked {
+                "\n(click: its place in the space-time diagram)"
+            } else {
+                ""
+            },
             call = time_label(op.call, timed),
             x0 = num(x0),
             y = num(y),
@@ -189,7 +229,7 @@ client {cl}, called {call}, returned {ret}{place}</title><rect x="{x0}" y="{y}" 
                 t = esc(&cut(&desc, n))
             );
         }
-        s.push_str("</g>");
+        s.push_str(if marked { "</g></a>" } else { "</g>" });
     }
     if let Some(r) = ops[c.blocked].ret.filter(|_| !ops[c.blocked].unknown()) {
         let x = px(r);
@@ -227,6 +267,17 @@ pub fn counterexample_section<M: Model>(
     cex: &Counterexample,
     timed: bool,
 ) -> String {
+    section(model, ops, cex, timed, &Links::default())
+}
+
+/// [`counterexample_section`], tied into its page by `links`.
+pub(crate) fn section<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    cex: &Counterexample,
+    timed: bool,
+    links: &Links<'_>,
+) -> String {
     let mut s = String::new();
     for c in &cex.partitions {
         let key = c
@@ -235,14 +286,14 @@ pub fn counterexample_section<M: Model>(
             .map_or_else(String::new, |k| format!("key {} — ", esc(k)));
         let _ = write!(
             s,
-            r#"<h2>{key}not linearizable: op {b} cannot be placed</h2><p>{n} operations; the longest linearizable prefix found has {p}; then <span class="blockedop">op {b}: {d}</span> (client {cl}) cannot take effect in any state that prefix, or another of its length, leaves.</p>"#,
+            r#"<h2>{key}not linearizable: op {b} cannot be placed</h2><p>{n} operations; the longest linearizable prefix found has {p}; then <span class="blockedop">op {b}: {d}</span> ({cl}) cannot take effect in any state that prefix, or another of its length, leaves.</p>"#,
             b = c.blocked,
             n = thousands(c.ops.len() as u64),
             p = thousands(c.prefix.len() as u64),
             d = esc(&c.blocked_description),
-            cl = ops.get(c.blocked).map_or(0, |o| o.client),
+            cl = esc(&ops.get(c.blocked).map_or_else(String::new, |o| links.lane(o.client))),
         );
-        s.push_str(&timeline(model, ops, c, timed));
+        s.push_str(&timeline(model, ops, c, timed, links));
         let skip = c.prefix.len().saturating_sub(MAX_LISTED);
         let _ = write!(s, "<h3>Partial linearization</h3>");
         if skip > 0 {
@@ -256,7 +307,8 @@ pub fn counterexample_section<M: Model>(
         for p in &c.prefix[skip..] {
             let _ = write!(
                 s,
-                r##"<li><a href="#op-{o}">op {o}</a>: {d} &rarr; state {st}</li>"##,
+                r##"<li><a href="#{ids}op-{o}">op {o}</a>: {d} &rarr; state {st}</li>"##,
+                ids = links.ids,
                 o = p.op,
                 d = esc(&p.description),
                 st = esc(&p.state_after)
@@ -264,7 +316,8 @@ pub fn counterexample_section<M: Model>(
         }
         let _ = write!(
             s,
-            r##"<li class="blockedop"><a href="#op-{o}">op {o}</a>: {d} &mdash; cannot be placed</li></ol>"##,
+            r##"<li class="blockedop"><a href="#{ids}op-{o}">op {o}</a>: {d} &mdash; cannot be placed</li></ol>"##,
+            ids = links.ids,
             o = c.blocked,
             d = esc(&c.blocked_description)
         );
@@ -297,7 +350,7 @@ pub fn linearizability_page<M: Model>(
         Outcome::Unknown { .. } => ("unknown", "notjudged"),
     };
     let mut s = format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim linearizability: {t}</title><style>{CSS}</style></head><body><main><h1>{t}<span class="badge {class}">{badge}</span></h1><div class="facts">"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim linearizability: {t}</title><style>{CSS}{TIMELINE_CSS}</style></head><body><main><h1>{t}<span class="badge {class}">{badge}</span></h1><div class="facts">"#,
         t = esc(title),
     );
     for (k, v) in facts {

@@ -11,6 +11,7 @@
 
 pub(crate) mod collect;
 pub(crate) mod diagram;
+pub(crate) mod evidence;
 pub(crate) mod faults;
 pub(crate) mod label;
 pub(crate) mod linearizability;

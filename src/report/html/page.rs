@@ -7,11 +7,13 @@ use std::fmt::Write;
 
 use super::collect::Collected;
 use super::diagram::{DiagramInput, diagram, lane_header};
+use super::evidence::{Mark, section_html};
 use super::faults::Span;
 use super::plots::{Context, plots};
 use super::series::RunSeries;
 use super::svg::{esc, short_time, thousands};
 use super::window::Window;
+use crate::run::CheckEvidence;
 use crate::run::report::{RunReport, Status};
 
 /// Everything the page shows.
@@ -37,6 +39,10 @@ pub struct PageInput<'a> {
     pub faults_left_out: usize,
     /// Plot series.
     pub series: &'a RunSeries,
+    /// The checks' counterexamples (drawn as timelines), with the check that gave each.
+    pub evidence: &'a [CheckEvidence],
+    /// Their operations marked on the diagram.
+    pub marks: &'a [Mark],
 }
 
 const CSS: &str = r#"
@@ -97,6 +103,9 @@ figure.plot{margin:0;background:#fff;border:1px solid var(--line);border-radius:
 line.s1,line.s2,line.s3,line.s4{stroke-width:3}
 .vline{stroke:#e53e3e;stroke-width:1.2;stroke-dasharray:4 3;opacity:.6}
 .winmark{fill:#2d3748}
+.linmark rect{fill:rgba(229,62,62,.3);stroke:#c53030;stroke-width:2}
+.linmark text{fill:#c53030!important;font-weight:700;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.linmark:target rect{stroke-width:4}
 label.tog{font-size:13px;margin-left:12px;color:var(--muted)}
 "#;
 
@@ -168,9 +177,14 @@ pub fn page(p: &PageInput<'_>) -> String {
     };
     let _ = write!(
         s,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim report: {} seed {}</title><style>{CSS}</style></head><body><main>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>detsim report: {} seed {}</title><style>{CSS}{}</style></head><body><main>"#,
         esc(&r.scenario),
-        r.seed
+        r.seed,
+        if p.evidence.is_empty() {
+            ""
+        } else {
+            super::linearizability::TIMELINE_CSS
+        }
     );
     let _ = write!(
         s,
@@ -266,6 +280,7 @@ pub fn page(p: &PageInput<'_>) -> String {
             "</ul>"
         });
     }
+    s.push_str(&section_html(p.evidence, p.names, p.marks));
     let drawn = c.messages.len() as u64;
     let why = if !p.default_window {
         "as asked with --report-window".to_string()
@@ -305,6 +320,7 @@ pub fn page(p: &PageInput<'_>) -> String {
             spans: p.spans,
             restarts: &c.restarts,
             violations: &r.violations,
+            marks: p.marks,
         })
     );
     let _ = write!(

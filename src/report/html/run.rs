@@ -7,6 +7,7 @@ use crate::plugin::Protocols;
 use std::io::Write;
 
 use super::collect::TraceCollector;
+use super::evidence::{focus, marks};
 use super::faults::{drawn, spans};
 use super::page::{PageInput, page};
 use super::series;
@@ -14,7 +15,7 @@ use super::window::{Window, default_window};
 use crate::engine::error::Error;
 use crate::engine::time::SimTime;
 use crate::run::report::RunReport;
-use crate::run::{json_sink, run_scenario_with};
+use crate::run::{json_sink, run_scenario_with, run_scenario_with_evidence};
 use crate::scenario::Scenario;
 
 /// The default window holds about this many messages at most.
@@ -48,7 +49,7 @@ pub fn run_with_report(
     let (collector, cell) = TraceCollector::new(window, protocols);
     let mut sinks = json_sink(trace, s.limits.max_trace_bytes);
     sinks.push(Box::new(collector));
-    let (report, (names, plot)) = run_scenario_with(protocols, s, seed, sinks, |sim| {
+    let (report, (names, plot), evidence) = run_scenario_with_evidence(protocols, s, seed, sinks, |sim| {
         let c = cell.borrow();
         let plot = series::build(
             protocols,
@@ -72,7 +73,12 @@ pub fn run_with_report(
         Some(w) => (w, false),
         None => {
             let first = report.violations.first().map(|v| v.at);
-            let w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
+            let mut w = default_window(&collected.sends, end, first, DEFAULT_BUDGET);
+            // A counterexample's operation that cannot be placed is in view, call to return.
+            if let Some((call, ret)) = focus(&evidence) {
+                w.start = w.start.min(call);
+                w.end = w.end.max(ret.min(end));
+            }
             let (collector, cell) = TraceCollector::new(Some(w), protocols);
             let (again, ()) = run_scenario_with(protocols, s, seed, vec![Box::new(collector)], |_| ())?;
             if again.trace_hash != report.trace_hash {
@@ -97,6 +103,8 @@ pub fn run_with_report(
         spans: &spans,
         faults_left_out,
         series: &plot,
+        evidence: &evidence,
+        marks: &marks(&evidence, win),
     });
     Ok(HtmlReport {
         drawn: collected.messages.len(),
