@@ -116,6 +116,18 @@ fn parse_line(line: &str, n: usize) -> Result<Event, LineError> {
         Some(k) => Some(value(k).ok_or_else(|| bad_value("key"))?),
     };
     let v = match map.get("value") {
+        // A read that completed must say what it read (null for nothing): a missing value
+        // is a cut or malformed line, not a read of nil.
+        None if kind == Kind::Ok && matches!(func, Func::Read | Func::Get) => {
+            return Err((
+                n,
+                line.trim_end().len().max(1),
+                format!(
+                    "expected the field \"value\" (the value read, null for none) on an ok {}",
+                    func.name()
+                ),
+            ));
+        }
         None => Value::Nil,
         Some(v) => value(v).ok_or_else(|| bad_value("value"))?,
     };

@@ -286,6 +286,19 @@ pub fn kv_op(inv: &Event, done: Option<&Event>) -> Result<Option<(KvInput, Optio
         Func::Cas => return Err(not_for(inv, "kv", "get, put, append", "; use --model cas-register")),
         _ => return Err(not_for(inv, "kv", "get, put, append", "; use --model register")),
     };
+    if let Some(d) = done
+        && let (Some(dk), Some(ik)) = (&d.key, &inv.key)
+        && dk != ik
+    {
+        return Err((
+            d.line,
+            d.cols.key,
+            format!(
+                "completes an operation on key {dk}, but its invocation (line {}) was on key {ik}",
+                inv.line
+            ),
+        ));
+    }
     Ok(match (end(done), &input) {
         (End::Failed, _) => None,
         (End::Unknown, _) => Some((input, None)),

@@ -115,6 +115,41 @@ mod tests {
     }
 
     #[test]
+    fn the_unknown_outcomes_shortcut_never_passes_what_the_model_rejects() {
+        // Never returned, yet with an output the register rejects (it never held 9): the
+        // shortcut for "only unknown outcomes left" must not accept it unchecked.
+        let h = [
+            op(0, RI::Write(1), 0, 10, RO::Ok),
+            Operation {
+                client: 1,
+                input: RI::Read,
+                call: 20,
+                ret: None,
+                output: Some(RO::Value(Some(9))),
+            },
+        ];
+        assert!(matches!(
+            check(&Register, &h, &Budget::default()),
+            Outcome::NotLinearizable(_)
+        ));
+        // The same read of a value that was written is fine.
+        let h = [
+            op(0, RI::Write(9), 0, 10, RO::Ok),
+            Operation {
+                client: 1,
+                input: RI::Read,
+                call: 20,
+                ret: None,
+                output: Some(RO::Value(Some(9))),
+            },
+        ];
+        assert!(matches!(
+            check(&Register, &h, &Budget::default()),
+            Outcome::Linearizable
+        ));
+    }
+
+    #[test]
     fn a_stale_read_is_named_with_its_prefix_and_states() {
         let h = [
             op(0, RI::Write(1), 0, 10, RO::Ok),

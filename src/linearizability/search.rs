@@ -180,7 +180,7 @@ pub(crate) fn search<M: Model>(
     let mut open_known = (0..n).filter(|&p| known(p)).count();
     let mut node = list.next[HEAD];
     while list.next[HEAD] != NONE {
-        if open_known == 0 {
+        if open_known == 0 && rest_accepted(model, &list, all, ops, &state) {
             let mut order: Vec<usize> = calls.iter().map(|(c, _)| list.op[*c]).collect();
             let mut placed = vec![false; n];
             order.iter().for_each(|&p| placed[p] = true);
@@ -232,6 +232,33 @@ pub(crate) fn search<M: Model>(
         }
     }
     SearchEnd::Linearizable(calls.iter().map(|(c, _)| list.op[*c]).collect())
+}
+
+/// Whether the operations still in `list` (all of unknown outcome) can go last, in list
+/// order, from `state`: the shortcut that ends the search when only unknown outcomes are
+/// left is taken only when the model really accepts them (a model that breaks the
+/// contract of [`Model::step`] for unknown outcomes gets the full search instead, never a
+/// wrong pass).
+fn rest_accepted<M: Model>(
+    model: &M,
+    list: &List,
+    all: &[Operation<M::Input, M::Output>],
+    ops: &[usize],
+    state: &M::State,
+) -> bool {
+    let mut s = state.clone();
+    let mut node = list.next[HEAD];
+    while node != NONE {
+        if list.matching[node] != NONE {
+            let op = &all[ops[list.op[node]]];
+            match model.step(&s, &op.input, op.output.as_ref()) {
+                Some(next) => s = next,
+                None => return false,
+            }
+        }
+        node = list.next[node];
+    }
+    true
 }
 
 /// Keep the longest blocked prefix (the first of its length) and the operation that

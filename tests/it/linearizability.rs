@@ -235,7 +235,7 @@ mod cli {
     #[test]
     fn malformed_files_exit_2_with_file_line_and_column() {
         let dir = tempdir("lin-malformed");
-        let cases: [(&str, &str, &str, &str); 8] = [
+        let cases: [(&str, &str, &str, &str); 10] = [
             (
                 "trunc.log",
                 "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:re",
@@ -273,6 +273,18 @@ mod cli {
                 ":1:1: the file is empty: no operations found",
             ),
             ("other.txt", "hello", "register", ":1:1: cannot tell the format"),
+            (
+                "noread.jsonl",
+                "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}",
+                "register",
+                ":2:36: expected the field \"value\" (the value read, null for none) on an ok read",
+            ),
+            (
+                "key.jsonl",
+                "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"x\",\"value\":\"a\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"y\",\"value\":\"a\"}",
+                "kv",
+                ":2:42: completes an operation on key \"y\", but its invocation (line 1) was on key \"x\"",
+            ),
             (
                 "orphan.edn",
                 "{:process 0, :type :ok, :f :get, :key \"k\", :value \"\"}",

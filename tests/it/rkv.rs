@@ -200,6 +200,35 @@ fn the_linearizability_check_never_passes_a_run_in_which_no_operation_returned()
     open.gave_up = Some(SimTime::from_millis(5));
     let v = judge_linearizable(&[open], MAX_STEPS, &cx());
     assert_eq!(v.status(), Status::NotJudged, "{v:?}");
+    // Only writes returned (no read returned a value): writes fit any order, so this
+    // judged nothing either.
+    let writes = [
+        op(
+            0,
+            1,
+            KvOp::Append {
+                key: 0,
+                value: "a".into(),
+            },
+            1,
+            2,
+            None,
+        ),
+        op(
+            1,
+            1,
+            KvOp::Put {
+                key: 0,
+                value: "b".into(),
+            },
+            1,
+            3,
+            None,
+        ),
+    ];
+    let v = judge_linearizable(&writes, MAX_STEPS, &cx());
+    assert_eq!(v.status(), Status::NotJudged, "{v:?}");
+    assert!(v.not_judged.unwrap().contains("no read returned"));
     // A scenario whose clients cannot reach any replica: not judged, not a pass.
     let text = r#"{"name": "cut-off", "duration": "3s", "nodes": [
         {"id": "r1", "role": "rkv_replica", "peers": ["r2", "r3"]},

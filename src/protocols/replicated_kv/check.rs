@@ -154,15 +154,22 @@ pub fn judge_linearizable(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -
 
 /// [`judge_linearizable`], with the counterexample's [`LinEvidence`] when there is one.
 fn judge_with_evidence(ops: &[ClientOp], max_steps: u64, cx: &CheckContext) -> (Verdict, Option<LinEvidence>) {
-    if !ops.iter().any(|o| o.ret.is_some()) {
+    // Only a read that returned a value can contradict a history (writes and unknown
+    // outcomes fit any order), so a run without one judged nothing: never a pass.
+    if !ops.iter().any(|o| matches!(o.ret, Some((_, Some(_))))) {
         let v = Verdict {
             check: LINEARIZABLE,
             violations: Vec::new(),
             not_judged: Some(if ops.is_empty() {
                 "no client operation was invoked, so nothing was judged".to_string()
-            } else {
+            } else if !ops.iter().any(|o| o.ret.is_some()) {
                 format!(
                     "none of the {} client operations returned, so nothing was judged",
+                    ops.len()
+                )
+            } else {
+                format!(
+                    "no read returned a value among the {} client operations (writes alone fit any order), so nothing was judged",
                     ops.len()
                 )
             }),
