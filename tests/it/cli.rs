@@ -20,7 +20,7 @@ fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 }
 
 /// The FAILURE file of the deposit canary at `seed`, written by `explore` into `dir`.
-fn canary_failure(dir: &Path, seed: u64) -> PathBuf {
+pub(crate) fn canary_failure(dir: &Path, seed: u64) -> PathBuf {
     let out_dir = dir.join("failures");
     let out = detsim(&[
         "explore",

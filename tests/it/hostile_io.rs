@@ -14,10 +14,11 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cli::canary_failure;
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
 
@@ -78,21 +79,6 @@ fn with_closed_stdout(args: &[&str], both: bool) -> (ExitStatus, String) {
         pipe.read_to_string(&mut err).unwrap();
     }
     (status, err)
-}
-
-/// The deposit canary's FAILURE file at `seed`, written into `dir/failures`.
-fn canary_failure(dir: &Path, seed: u64) -> PathBuf {
-    let out_dir = dir.join("failures");
-    let out = detsim(&[
-        "explore",
-        &scenario("deposit_partition_canary"),
-        "--seeds",
-        &seed.to_string(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    out_dir.join(format!("deposit-partition-canary-seed{seed}.json"))
 }
 
 /// The names of the entries of `dir`, sorted.
