@@ -4,6 +4,12 @@
 //! but a check could not judge the run: no FAILURE file), and seeds per second. With
 //! `--shard I/N` it runs exactly shard I's seeds; with `--json` it prints one line per
 //! seed (with its FAILURE file or `null`), so shards' outputs merge with `cat`.
+//!
+//! On a cluster (`sweep emit`): `--shard auto` reads the shard from the array task's
+//! environment, and `--results DIR` writes the task's lines and FAILURE files to
+//! `DIR/shard-I-of-N/` in blocks, each whole, so a killed task re-run resumes where its
+//! last whole block ended; it exits 0 once all its seeds are written (the verdict is
+//! `detsim merge`'s) and 2 on bad input.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -14,21 +20,18 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
-use crate::explore::{
-    SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text_for, shard_len, shard_seeds,
-};
+use crate::explore::failure_groups::DEFAULT_MAX_FAILURES;
+use crate::explore::task::{self, DEFAULT_BLOCK, TaskLine, TaskManifest};
+use crate::explore::{SeedRange, Shard, failure_file, failure_file_name, failure_text_for, shard_len, shard_seeds};
 use crate::plural::count;
-use crate::run::report::{RunReport, Status};
+use crate::run::report::RunReport;
 use crate::run::run_scenario;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use super::load_or_exit;
-
-/// Not-judged seeds listed by name in the human summary (the rest are counted).
-const MAX_NOT_JUDGED_SHOWN: usize = 10;
+use super::tally::Tally;
 
 /// Seeds made and run at a time (in parallel), in seed order.
 const CHUNK: usize = 1024;
@@ -43,12 +46,24 @@ pub struct ExploreArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Run only shard I of N (every N-th seed from A + I).
-    #[arg(long, value_name = "I/N")]
-    shard: Option<Shard>,
+    /// Run only shard I of N (every N-th seed from A + I); `auto`: the shard of this
+    /// array task, from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (or MIN/MAX), or
+    /// from JOB_COMPLETION_INDEX (Kubernetes); DETSIM_SHARD_COUNT, when set, is the count.
+    #[arg(long, value_name = "I/N|auto")]
+    shard: Option<ShardArg>,
     /// Where FAILURE files go.
-    #[arg(long, default_value = "failures")]
+    #[arg(long, default_value = "failures", conflicts_with = "results")]
     out: PathBuf,
+    /// A cluster task's results: write this shard's lines and FAILURE files under
+    /// DIR/shard-I-of-N/, block by block, each file whole; re-run, resume after the last
+    /// whole block. Implies --keep-going; exits 0 once every seed is written (`detsim
+    /// merge DIR` gives the verdict), 2 on bad input.
+    #[arg(long, value_name = "DIR")]
+    results: Option<PathBuf>,
+    /// With --results: seeds per block file (at most one block's work is lost when the
+    /// task is killed).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BLOCK, requires = "results", value_parser = clap::value_parser!(u64).range(1..))]
+    block: u64,
     /// Keep going after the first failing seed.
     #[arg(long)]
     keep_going: bool,
@@ -63,19 +78,55 @@ pub struct ExploreArgs {
     memory: super::budget::MemoryArg,
 }
 
+/// `--shard`: a fixed shard, or `auto` (from the environment).
+#[derive(Clone, Copy, Debug)]
+enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+impl std::str::FromStr for ShardArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "auto" {
+            Ok(ShardArg::Auto)
+        } else {
+            s.parse()
+                .map(ShardArg::Fixed)
+                .map_err(|e: String| format!("{e}, or auto"))
+        }
+    }
+}
+
 pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let mut scenario = match load_or_exit(p, &a.scenario) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    let shard = match a.shard {
+        None => Shard { index: 0, count: 1 },
+        Some(ShardArg::Fixed(s)) => s,
+        Some(ShardArg::Auto) => {
+            crate::explore::shard_from_env(|k| std::env::var(k).ok()).map_err(|e| anyhow::anyhow!(e))?
+        }
+    };
+    // A cluster task: its directory, what it sweeps, and the blocks a killed run left.
+    let results = match &a.results {
+        Some(dir) => Some(prepare_task(&scenario, &a, dir, shard)?),
+        None => None,
+    };
+    let keep_going = a.keep_going || results.is_some();
+    let out = match &results {
+        Some(r) => r.dir.join("failures"),
+        None => a.out.clone(),
+    };
     // Before any seed runs: FAILURE files can be written where they go (and the temporary
     // files an explore that was killed left there are removed).
     if a.max_failures > 0 {
-        super::files::check_out_dir(&a.out)?;
-        super::files::remove_stale_temps(&a.out);
+        super::files::check_out_dir(&out)?;
+        super::files::remove_stale_temps(&out);
     }
     let source = a.scenario.display().to_string();
-    let shard = a.shard.unwrap_or(Shard { index: 0, count: 1 });
     // Made lazily, a chunk at a time: a range of 10^11 seeds takes no memory.
     let mut seeds = shard_seeds(a.seeds, shard);
     let jobs = a
@@ -95,41 +146,55 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let mut ran = 0u64;
-    let mut groups = FailureGroups::new(a.max_failures);
-    // The seeds that got a FAILURE file: (seed, failed checks, path).
-    let mut written: Vec<(u64, Vec<String>, PathBuf)> = Vec::new();
-    // Seeds no check failed on but some check could not judge: how many, and the first
-    // few (seed, reasons). Nothing is kept per seed beyond those.
-    let mut not_judged = 0u64;
-    // Seeds a budget stopped (counted among the not judged too).
-    let mut exhausted = 0u64;
-    let mut not_judged_shown: Vec<(u64, Vec<String>)> = Vec::new();
-    // Seeds whose nemesis plan was cut by its cap: how many, and the first one's warning.
-    let mut cut = 0u64;
-    let mut first_cut: Option<(u64, String)> = None;
+    let mut tally = Tally::new(a.max_failures);
     // Chunks in seed order keep the output in seed order and memory bounded. Without
     // --keep-going, a failure makes every later seed skip its run, and the sweep stops
     // after the first failing seed.
     let first_failure = AtomicU64::new(u64::MAX);
-    let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
+    let chunk_size = results.as_ref().map_or(CHUNK, |_| a.block as usize);
+    let mut chunk: Vec<u64> = Vec::with_capacity(chunk_size);
     // A FAILURE file that could not be written (a full disk, or a bug: it would not read
     // back): the sweep stops, the files already written are still listed, then the error
     // (exit 2).
     let mut write_error: Option<anyhow::Error> = None;
-    // FAILURE files that hold the scenario's nemesis instead of the realized schedule.
-    let mut planned = 0u64;
-    'sweep: loop {
+    // Seeds whose results a killed run of this task had already written (not run again).
+    let mut resumed = 0u64;
+    let mut resumed_blocks = results.map(|r| r.blocks.into_iter()).into_iter().flatten();
+    'sweep: for block in 0u64.. {
         chunk.clear();
-        chunk.extend(seeds.by_ref().take(CHUNK));
+        chunk.extend(seeds.by_ref().take(chunk_size));
         if chunk.is_empty() {
             break;
+        }
+        if let Some(lines) = resumed_blocks.next() {
+            // A whole block of an earlier run: counted as it was, its FAILURE files kept.
+            for t in &lines {
+                let file = tally.count(t);
+                if file != t.line.failure_file.is_some() {
+                    anyhow::bail!(
+                        "{}: seed {} {} a FAILURE file, but this sweep would {}: delete the task's directory and run it again",
+                        task::block_file(&task::task_dir(a.results.as_deref().unwrap_or(&out), shard), block).display(),
+                        t.line.seed,
+                        if file { "has no" } else { "has" },
+                        if file { "write one" } else { "not" }
+                    );
+                }
+                if let Some(f) = &t.line.failure_file {
+                    tally.wrote(t, PathBuf::from(f));
+                }
+                if a.json {
+                    println!("{}", serde_json::to_string(&t.line)?);
+                }
+            }
+            resumed += lines.len() as u64;
+            bar.inc(lines.len() as u64);
+            continue;
         }
         let results: Vec<Option<anyhow::Result<RunReport>>> = pool.install(|| {
             chunk
                 .par_iter()
                 .map(|&seed| {
-                    if !a.keep_going && seed > first_failure.load(Ordering::Relaxed) {
+                    if !keep_going && seed > first_failure.load(Ordering::Relaxed) {
                         return None;
                     }
                     let r = run_scenario(p, &scenario, seed, None);
@@ -143,26 +208,13 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                 })
                 .collect()
         });
+        let mut block_lines: Vec<TaskLine> = Vec::with_capacity(chunk.len());
         for r in results.into_iter().flatten() {
             let r = r?;
-            ran += 1;
-            let mut line = SeedLine::of(&r);
-            if r.budget_exhausted.is_some() && line.status != Status::Fail {
-                exhausted += 1;
-            }
-            if line.status == Status::NotJudged {
-                not_judged += 1;
-                if not_judged_shown.len() < MAX_NOT_JUDGED_SHOWN {
-                    not_judged_shown.push((r.seed, line.not_judged.clone()));
-                }
-            }
-            if let Some(w) = r.warnings.first().filter(|w| w.starts_with("the nemesis plan")) {
-                cut += 1;
-                first_cut.get_or_insert_with(|| (r.seed, w.clone()));
-            }
+            let mut t = TaskLine::of(&r);
             let failure = failure_file(&scenario, &source, &r);
             if let Some(f) = &failure
-                && groups.record(r.seed, &line.violations, &f.check)
+                && tally.count(&t)
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
                 // reported (exit 2, after the files written) instead of written.
@@ -173,84 +225,83 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                         break 'sweep;
                     }
                 };
-                planned += u64::from(is_planned);
-                let path = a.out.join(failure_file_name(&f.scenario.name, r.seed));
+                t.planned = is_planned;
+                let path = out.join(failure_file_name(&f.scenario.name, r.seed));
                 let wrote =
                     super::files::refuse_overwriting_inputs(&[("scenario", &a.scenario)], &[("FAILURE file", &path)])
                         .and_then(|()| {
-                            std::fs::create_dir_all(&a.out)
-                                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", a.out.display()))
+                            std::fs::create_dir_all(&out)
+                                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))
                         })
                         .and_then(|()| super::files::write_whole(&path, text.as_bytes()));
                 if let Err(e) = wrote {
                     write_error = Some(e);
                     break 'sweep;
                 }
-                line.failure_file = Some(path.display().to_string());
-                written.push((r.seed, line.violations.clone(), path));
+                t.line.failure_file = Some(path.display().to_string());
+                tally.wrote(&t, path);
+            } else if failure.is_none() {
+                tally.count(&t);
             }
             if a.json {
                 // Nobody reads stdout any more (`--json | head`): the sweep stops quietly,
                 // with the verdict of the seeds that ran.
-                println!("{}", serde_json::to_string(&line)?);
+                println!("{}", serde_json::to_string(&t.line)?);
                 if super::stdout::closed() {
                     break 'sweep;
                 }
             }
-            if failure.is_some() && !a.keep_going {
+            block_lines.push(t);
+            if failure.is_some() && !keep_going {
                 break; // later seeds of this chunk ran, but the sweep stops here
             }
         }
-        if groups.failing_seeds() > 0 && !a.keep_going {
+        if let Some(dir) = &a.results {
+            // The block's lines, whole: a task killed from here on keeps them.
+            let mut text = String::new();
+            for t in &block_lines {
+                text += &serde_json::to_string(t)?;
+                text.push('\n');
+            }
+            let path = task::block_file(&task::task_dir(dir, shard), block);
+            if let Err(e) = super::files::write_whole(&path, text.as_bytes()) {
+                write_error = Some(e);
+                break 'sweep;
+            }
+        }
+        if tally.groups.failing_seeds() > 0 && !keep_going {
             break;
         }
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    let ran_here = tally.ran - resumed;
     let summary = format!(
-        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged{}",
-        count(ran, "seed"),
+        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {}",
+        count(tally.ran, "seed"),
         scenario.name,
-        ran as f64 / secs.max(1e-9),
+        ran_here as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
-        groups.failing_seeds(),
-        not_judged,
-        if exhausted > 0 {
-            format!(" ({exhausted} stopped by a budget)")
-        } else {
-            String::new()
-        }
+        tally.counts()
     );
     let mut lines = vec![summary];
-    lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
-    for (seed, checks, path) in &written {
+    lines.extend(tally.lines());
+    if let Some(dir) = &a.results {
         lines.push(format!(
-            "  seed {seed} fails {}: {}  ({} replay {})",
-            checks.join(", "),
-            path.display(),
+            "  results: {}{} (`{} merge {}` sums up the sweep)",
+            task::task_dir(dir, shard).display(),
+            if resumed > 0 {
+                format!(", {} resumed from an earlier run", count(resumed, "seed"))
+            } else {
+                String::new()
+            },
             super::program(),
-            path.display()
+            dir.display()
         ));
     }
-    lines.extend(groups.without_file_note().map(|l| format!("  {l}")));
-    for (seed, why) in &not_judged_shown {
-        lines.push(format!("  seed {seed}: not judged ({})", why.join("; ")));
-    }
-    if not_judged > not_judged_shown.len() as u64 {
-        lines.push(format!(
-            "  ... and {} not judged (see --json)",
-            count(not_judged - not_judged_shown.len() as u64, "more seed")
-        ));
-    }
-    if planned > 0 {
-        lines.push(format!(
-            "  {} hold the scenario's nemesis, not the realized schedule: it was over the FAILURE-file limit (the same trace hash, from the seed)",
-            count(planned, "FAILURE file")
-        ));
-    }
-    if let Some((seed, w)) = &first_cut {
+    if let Some(w) = tally.cut_warning() {
         // On stderr, whatever the output: the sweep explored less than it was asked to.
-        eprintln!("warning: on {} (first seed {seed}): {w}", count(cut, "seed"));
+        eprintln!("{w}");
     }
     for l in lines {
         if a.json {
@@ -263,17 +314,53 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         // After the list of what was written: the error names the file it could not write.
         return Err(e.context(format!(
             "explore stopped after {}; {} written",
-            count(ran, "seed"),
-            count(written.len() as u64, "FAILURE file")
+            count(tally.ran, "seed"),
+            count(tally.written.len() as u64, "FAILURE file")
         )));
     }
-    Ok(if groups.failing_seeds() > 0 {
-        ExitCode::from(1)
-    } else if exhausted > 0 {
-        ExitCode::from(super::budget::BUDGET_EXHAUSTED)
-    } else if not_judged > 0 {
-        ExitCode::from(super::NOT_JUDGED)
-    } else {
+    Ok(if a.results.is_some() {
+        // A task's job is its results; what they mean is the merge's verdict.
         ExitCode::SUCCESS
+    } else {
+        tally.exit_code()
     })
+}
+
+/// `--results DIR`: this shard's directory made, its manifest written (or, left by an
+/// earlier run of the task, checked to be this sweep's), and the whole blocks found.
+fn prepare_task(
+    scenario: &crate::scenario::Scenario,
+    a: &ExploreArgs,
+    dir: &std::path::Path,
+    shard: Shard,
+) -> anyhow::Result<task::TaskResults> {
+    let tdir = task::task_dir(dir, shard);
+    std::fs::create_dir_all(&tdir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", tdir.display()))?;
+    let manifest = TaskManifest {
+        detsim_task: task::TASK_VERSION,
+        scenario: scenario.name.clone(),
+        scenario_hash: format!(
+            "{:016x}",
+            crate::explore::fnv1a(serde_json::to_string(scenario)?.as_bytes())
+        ),
+        seeds: format!("{}..{}", a.seeds.start, a.seeds.end),
+        shard: shard.index,
+        shards: shard.count,
+        max_failures: a.max_failures,
+        block: a.block,
+    };
+    match task::read_manifest(&tdir).map_err(|e| anyhow::anyhow!(e))? {
+        Some(old) if old != manifest => anyhow::bail!(
+            "{}: an earlier run swept something else ({}), not this ({}): give another --results directory, or delete it",
+            tdir.join(task::MANIFEST).display(),
+            serde_json::to_string(&old)?,
+            serde_json::to_string(&manifest)?
+        ),
+        Some(_) => {}
+        None => {
+            let text = serde_json::to_string_pretty(&manifest)? + "\n";
+            super::files::write_whole(&tdir.join(task::MANIFEST), text.as_bytes())?;
+        }
+    }
+    task::read_task(&tdir).map_err(|e| anyhow::anyhow!(e))
 }

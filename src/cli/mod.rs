@@ -12,9 +12,12 @@ mod budget;
 mod check_history;
 mod explore;
 mod files;
+mod merge;
 mod replay;
 mod run;
 mod shrink;
+mod sweep;
+mod tally;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -77,6 +80,16 @@ enum Command {
         after_help = "Exit codes: 0 linearizable, 1 not linearizable (the counterexample is printed: per failing key, the longest linearizable prefix, the operation that cannot be placed, the states before it), 3 unknown (the budget ran out: --max-steps, --max-memory-mib, --timeout), 2 bad input (file:line:column and what was expected).\n\nFormats (--format auto tells them apart):\n  jepsen  INFO  jepsen.util - 3\t:invoke\t:cas\t[3 0]\n  edn     {:process 0, :type :invoke, :f :get, :key \"x\", :value nil}\n  jsonl   {\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":3,\"time\":1000}\n:ok took effect; :info (or no completion) has an unknown outcome; :fail did not happen, except a cas's :fail, which means the compare failed.\n\nExamples:\n  detsim check-history tests/data/porcupine/etcd/etcd_000.log --model cas-register\n  detsim check-history tests/data/porcupine/kv/c10-bad.txt --model kv --report kv.html\n  detsim check-history history.jsonl --model kv --json --timeout 30s"
     )]
     CheckHistory(check_history::CheckHistoryArgs),
+    /// Sweep on a cluster: write a Slurm array script or a Kubernetes Indexed Job whose tasks each run one shard (`explore --shard auto --results DIR`).
+    #[command(
+        after_help = "A task exits 0 once all of its seeds are written (findings included: the verdict is `merge`'s), 2 on bad input; a killed task re-run resumes.\n\nExamples:\n  detsim sweep emit slurm scenarios/deposit_partition_canary.json --seeds 0..100000 --tasks 16 --results results -o sweep.sh && sbatch sweep.sh\n  detsim sweep emit k8s scenarios/x.json --seeds 0..100000 --tasks 16 --image registry.example/detsim:1 -o job.json && kubectl apply -f job.json\n  detsim merge results"
+    )]
+    Sweep(sweep::SweepArgs),
+    /// Sum up a sweep's cluster tasks (`explore --results DIR`): check every seed is covered once, group failures, print what one `explore` would.
+    #[command(
+        after_help = "Exit codes: as one `explore --keep-going` of the whole range (1 some seed failed, else 4 a budget stopped a seed, else 3 some seed was not judged, else 0); 2 a seed is missing or covered twice (they are named), or the tasks are of different sweeps.\n\nExamples:\n  detsim merge results\n  detsim merge results --json > seeds.jsonl\n  detsim merge results/shard-0-of-4 results/shard-1-of-4 ... --shrink"
+    )]
+    Merge(merge::MergeArgs),
 }
 
 /// Run the parsed command; `Err` is bad input or usage (exit 2).
@@ -90,6 +103,8 @@ pub fn run(protocols: &Protocols, cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Shrink(a) => shrink::run(p, a),
         Command::Bench(a) => bench::run(p, a),
         Command::CheckHistory(a) => check_history::run(a),
+        Command::Sweep(a) => sweep::run(p, a),
+        Command::Merge(a) => merge::run(p, a),
     }
 }
 

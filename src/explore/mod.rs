@@ -1,11 +1,16 @@
 //! Seed sweeps and FAILURE files: which seeds a shard runs, what one seed's result is,
 //! and the self-contained file that replays a failing seed (the scenario with the
-//! realized faults as an explicit schedule, the seed, the expected hash and violation).
+//! realized faults as an explicit schedule, the seed, the expected hash and violation);
+//! for sweeps on a cluster, the shard an array task is (`shard_env`), a task's results
+//! on disk (`task`) and what `merge` checks of them (`merge`).
 
 pub(crate) mod failure_groups;
+pub mod merge;
+pub(crate) mod shard_env;
 pub mod shrink;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod task;
 #[cfg(feature = "proptest")]
 pub mod testing;
 
@@ -13,6 +18,7 @@ use crate::plugin::Protocols;
 
 pub use failure_groups::{CheckGroup, DEFAULT_MAX_FAILURES, FailureGroups, SEEDS_LISTED};
 use serde::{Deserialize, Serialize};
+pub use shard_env::{K8S_INDEX, SHARD_COUNT, SLURM_COUNT, SLURM_ID, SLURM_MAX, SLURM_MIN, shard_from_env};
 
 use crate::check::Violation;
 use crate::engine::error::Error;
@@ -173,7 +179,7 @@ pub fn failure_file_name(scenario: &str, seed: u64) -> String {
 }
 
 /// FNV-1a, 64 bits: a hash of a name that never changes between builds or platforms.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
