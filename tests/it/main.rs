@@ -3,6 +3,7 @@
 mod budgets;
 mod capped;
 mod cli;
+mod cluster;
 #[cfg(feature = "derive")]
 mod derive;
 mod determinism;
