@@ -336,6 +336,8 @@ fn prepare_task(
 ) -> anyhow::Result<task::TaskResults> {
     let tdir = task::task_dir(dir, shard);
     std::fs::create_dir_all(&tdir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", tdir.display()))?;
+    // The block a killed run was writing (a hidden temporary file) is run again.
+    super::files::remove_stale_temps(&tdir);
     let manifest = TaskManifest {
         detsim_task: task::TASK_VERSION,
         scenario: scenario.name.clone(),

@@ -211,8 +211,8 @@ pub(crate) fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Remove from `dir` the temporary files of FAILURE files (`.NAME-seedN.json.PID.tmp`)
-/// left by an `explore` that was killed: those whose process is no longer running (where
+/// Remove from `dir` the temporary files of FAILURE files (`.NAME-seedN.json.PID.tmp`),
+/// or of a cluster task's blocks and manifest, left by an `explore` that was killed: those whose process is no longer running (where
 /// that cannot be known, /proc missing, those over an hour old). Another explore writing
 /// into the same directory (a shard) keeps its own. Returns how many were removed.
 pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
@@ -244,12 +244,14 @@ pub(crate) fn remove_stale_temps(dir: &Path) -> usize {
 }
 
 /// The process id in the name of a FAILURE file's temporary file
-/// (`.NAME-seedN.json.PID.tmp`, as [`temp_beside`] names it) or of [`check_out_dir`]'s
-/// probe (`.detsim-probe.PID.tmp`), if `name` is one.
+/// (`.NAME-seedN.json.PID.tmp`, as [`temp_beside`] names it), of a cluster task's block
+/// or manifest (`.seeds-000003.jsonl.PID.tmp`, `.task.json.PID.tmp`) or of
+/// [`check_out_dir`]'s probe (`.detsim-probe.PID.tmp`), if `name` is one.
 pub(crate) fn failure_temp_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
     let (file, pid) = rest.rsplit_once('.')?;
-    (file == "detsim-probe" || (file.ends_with(".json") && file.contains("-seed"))).then_some(())?;
+    let task_file = file == "task.json" || (file.starts_with("seeds-") && file.ends_with(".jsonl"));
+    (file == "detsim-probe" || (file.ends_with(".json") && file.contains("-seed")) || task_file).then_some(())?;
     pid.parse().ok()
 }
 
@@ -288,6 +290,8 @@ mod tests {
         assert_eq!(failure_temp_pid(".x-seed3.json.123.tmp"), Some(123));
         assert_eq!(failure_temp_pid(".a_b.e61d99190466522c-seed3.json.7.tmp"), Some(7));
         assert_eq!(failure_temp_pid(".detsim-probe.9.tmp"), Some(9));
+        assert_eq!(failure_temp_pid(".seeds-000003.jsonl.8.tmp"), Some(8));
+        assert_eq!(failure_temp_pid(".task.json.8.tmp"), Some(8));
         for other in [
             "x-seed3.json",
             ".x-seed3.json.tmp",

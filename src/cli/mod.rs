@@ -57,7 +57,7 @@ enum Command {
     Validate(run::ValidateArgs),
     /// Run a range of seeds in parallel; group failing seeds by check and write FAILURE files (at most --max-failures per check).
     #[command(
-        after_help = "Exit codes: 1 some seed failed, else 3 some seed could not be judged (no FAILURE file is written for it; it is counted, and its --json line says status \"not_judged\" with the reasons), else 0; 2 bad input.\n\nExamples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/deposit_partition_canary.json --seeds 17\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl"
+        after_help = "Exit codes: 1 some seed failed, else 3 some seed could not be judged (no FAILURE file is written for it; it is counted, and its --json line says status \"not_judged\" with the reasons), else 0; 2 bad input.\n\nExamples:\n  detsim explore scenarios/deposit_partition_canary.json --seeds 0..200\n  detsim explore scenarios/deposit_partition_canary.json --seeds 17\n  detsim explore scenarios/all_systems_nemesis.json --seeds 0..10000 --jobs 2 --keep-going --json\n  detsim explore scenarios/x.json --seeds 0..100000 --shard 3/16 --json > shard3.jsonl\n  detsim explore scenarios/x.json --seeds 0..100000 --shard auto --results results   (an array task: see `detsim sweep emit`)"
     )]
     Explore(explore::ExploreArgs),
     /// Re-run a FAILURE file and say whether the same violation and trace hash came back.

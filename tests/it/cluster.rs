@@ -9,6 +9,9 @@
 //! root (slurmd runs the tasks). Without them it prints `SKIPPED` and passes, unless
 //! `DETSIM_REQUIRE_SLURM=1` (`.ci/run` installs the packages and sets it).
 
+// Outside any simulation: the wall clock bounds how long the daemons and tasks may take.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -174,7 +177,7 @@ fn a_killed_task_resumes_and_the_merge_is_complete_and_identical() {
     };
     // Task 1, killed (SIGKILL) once it has written a few blocks of its 20.
     let task1 = results.join("shard-1-of-2");
-    let mut child = task(&"1").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = task("1").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while block_files(&task1) < 3 {
         assert!(Instant::now() < deadline, "task 1 wrote no blocks");
@@ -200,7 +203,7 @@ fn a_killed_task_resumes_and_the_merge_is_complete_and_identical() {
     let e = text(&partial.stderr);
     assert!(e.contains("seeds missing: 0, 2, 4, 6,"), "{e}");
     // Task 1 again: it keeps its blocks and runs the rest.
-    let again = task(&"1").output().unwrap();
+    let again = task("1").output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     let out = text(&again.stdout);
     assert!(
@@ -208,11 +211,21 @@ fn a_killed_task_resumes_and_the_merge_is_complete_and_identical() {
         "{out}"
     );
     assert_eq!(block_files(&task1), 20);
-    let t0 = task(&"0").output().unwrap();
+    let hidden: Vec<String> = std::fs::read_dir(&task1)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        hidden.is_empty(),
+        "the killed run's temporary files are gone: {hidden:?}"
+    );
+    let t0 = task("0").output().unwrap();
     assert_eq!(t0.status.code(), Some(0), "{}", text(&t0.stderr));
     // A task run again once finished runs nothing and changes nothing.
     let before = std::fs::read(task1.join("seeds-000019.jsonl")).unwrap();
-    let third = task(&"1").output().unwrap();
+    let third = task("1").output().unwrap();
     assert!(
         text(&third.stdout).contains("80 seeds resumed"),
         "{}",
