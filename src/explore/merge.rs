@@ -19,11 +19,13 @@ pub fn coverage(range: SeedRange, lines: &mut [TaskLine]) -> Result<(), String> 
     let mut missing: Vec<u64> = Vec::new();
     let mut missing_count = 0u64;
     let mut dup: Vec<u64> = Vec::new();
-    let mut dup_count = 0u64;
+    let mut dup_count = 0u64; // extra lines
+    let mut dup_seeds = 0u64; // seeds with extra lines
     let mut outside: Vec<u64> = Vec::new();
     let mut outside_count = 0u64;
     let mut next = range.start; // the next seed expected
     let mut last: Option<u64> = None;
+    let mut last_dup: Option<u64> = None;
     let mut note_missing = |from: u64, to: u64, missing: &mut Vec<u64>| {
         missing_count += to - from;
         missing.extend((from..to).take(NAMED.saturating_sub(missing.len())));
@@ -38,10 +40,14 @@ pub fn coverage(range: SeedRange, lines: &mut [TaskLine]) -> Result<(), String> 
             continue;
         }
         if last == Some(s) {
-            dup_count += 1;
-            if dup.last() != Some(&s) && dup.len() < NAMED {
-                dup.push(s);
+            if last_dup != Some(s) {
+                dup_seeds += 1;
+                if dup.len() < NAMED {
+                    dup.push(s);
+                }
             }
+            dup_count += 1;
+            last_dup = Some(s);
             continue;
         }
         if s > next {
@@ -70,9 +76,10 @@ pub fn coverage(range: SeedRange, lines: &mut [TaskLine]) -> Result<(), String> 
     }
     if dup_count > 0 {
         problems.push(format!(
-            "{} more than once: {}",
-            crate::plural::count(dup_count, "extra line"),
-            list(&dup, dup_count)
+            "{} more than once: {} ({})",
+            crate::plural::count(dup_seeds, "seed"),
+            list(&dup, dup_seeds),
+            crate::plural::count(dup_count, "extra line")
         ));
     }
     if outside_count > 0 {
@@ -196,7 +203,7 @@ mod tests {
         let e = coverage(range, &mut holes).unwrap_err();
         assert_eq!(
             e,
-            "6 seeds missing: 2, 3, 5, 6, 7, 8; 2 extra lines more than once: 1; 1 seed outside the range: 12"
+            "6 seeds missing: 2, 3, 5, 6, 7, 8; 1 seed more than once: 1 (2 extra lines); 1 seed outside the range: 12"
         );
         let big: SeedRange = "0..1000".parse().unwrap();
         let e = coverage(big, &mut []).unwrap_err();

@@ -61,10 +61,12 @@ impl TaskManifest {
         }
     }
 
-    /// Whether `other` is a task of the same sweep (everything but the shard index).
+    /// Whether `other` is a task of the same sweep (everything but the shard index and
+    /// the block size, which only says how the task wrote its lines).
     pub fn same_sweep(&self, other: &TaskManifest) -> bool {
         let mut o = other.clone();
         o.shard = self.shard;
+        o.block = self.block;
         o == *self
     }
 }
@@ -240,4 +242,59 @@ pub fn find_tasks(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         found.extend(subs);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> TaskManifest {
+        TaskManifest {
+            detsim_task: TASK_VERSION,
+            scenario: "s".into(),
+            scenario_hash: "0".repeat(16),
+            seeds: "0..10".into(),
+            shard: 1,
+            shards: 2,
+            max_failures: 5,
+            block: 2,
+        }
+    }
+
+    #[test]
+    fn a_task_directory_reads_back_its_whole_blocks_and_refuses_foreign_ones() {
+        let dir = std::env::temp_dir().join(format!("detsim-task-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(read_manifest(&dir), Ok(None));
+        let m = manifest();
+        std::fs::write(dir.join(MANIFEST), serde_json::to_string(&m).unwrap()).unwrap();
+        let line = |seed: u64| {
+            format!(r#"{{"seed":{seed},"trace_hash":"0000000000000000","status":"pass","violations":[]}}"#) + "\n"
+        };
+        // Shard 1 of 2 over 0..10 is 1, 3, 5, 7, 9: block 0 is 1 and 3, block 1 is 5 and 7.
+        std::fs::write(block_file(&dir, 0), line(1) + &line(3)).unwrap();
+        std::fs::write(block_file(&dir, 2), line(9)).unwrap(); // after a missing block: ignored
+        let t = read_task(&dir).unwrap();
+        assert_eq!(t.manifest, m);
+        assert_eq!(t.blocks.len(), 1);
+        assert_eq!(t.blocks[0].iter().map(|l| l.line.seed).collect::<Vec<_>>(), [1, 3]);
+        std::fs::write(block_file(&dir, 1), line(5) + &line(6)).unwrap();
+        let e = read_task(&dir).unwrap_err();
+        assert!(
+            e.contains("seeds-000001.jsonl: holds seeds 5 … 6 (2 seeds) but block 1"),
+            "{e}"
+        );
+        std::fs::write(block_file(&dir, 1), line(5) + "{\"seed\":").unwrap();
+        assert!(read_task(&dir).unwrap_err().contains("seeds-000001.jsonl:2:"));
+        // Tasks of one sweep differ only in their shard (and block size).
+        let mut other = m.clone();
+        other.shard = 0;
+        other.block = 7;
+        assert!(m.same_sweep(&other));
+        other.max_failures = 1;
+        assert!(!m.same_sweep(&other));
+        assert_eq!(task_dir(Path::new("r"), m.shard()), Path::new("r/shard-1-of-2"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

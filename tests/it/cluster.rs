@@ -257,7 +257,7 @@ fn a_killed_task_resumes_and_the_merge_is_complete_and_identical() {
     let twice = merge(&dir.join("twice"), &[&results, &task1], &[]);
     assert_eq!(twice.status.code(), Some(2));
     assert!(
-        text(&twice.stderr).contains("80 extra lines more than once: 1, 3, 5,"),
+        text(&twice.stderr).contains("80 seeds more than once: 1, 3, 5,"),
         "{}",
         text(&twice.stderr)
     );
