@@ -194,6 +194,11 @@ pub struct Network {
     /// Clog windows in force per directed link.
     clogged_links: FastMap<(u32, u32), u32>,
     nodes: u32,
+    /// The one latency of every message when sending needs no decision at all: every
+    /// link has the default settings, a constant latency, no loss, no duplication, and
+    /// no FIFO bound to keep (datagrams, or `fifo_skip`). Then [`Network::transmit`]
+    /// draws nothing and bounds nothing, exactly as its general path would.
+    plain: Option<SimTime>,
 }
 
 fn valid_link(config: LinkConfig) -> Link {
@@ -221,6 +226,36 @@ impl Network {
             clogged_nodes: Vec::new(),
             clogged_links: FastMap::default(),
             nodes: 0,
+            plain: None,
+        }
+        .with_plain()
+    }
+
+    /// With [`Network::plain`] recomputed from the settings in force.
+    fn with_plain(mut self) -> Network {
+        self.refresh_plain();
+        self
+    }
+
+    /// Recompute `plain` (after any change of the settings in force or of `fifo_skip`).
+    fn refresh_plain(&mut self) {
+        self.plain = None;
+        if !self.overrides.is_empty() {
+            return;
+        }
+        // Every setting named: a new one must say here whether it needs a decision.
+        let LinkConfig {
+            latency: _,
+            drop,
+            duplicate,
+            fifo,
+        } = &self.default.config;
+        if let Sampler::Constant(v) = self.default.sampler
+            && *drop <= 0.0
+            && *duplicate <= 0.0
+            && (!*fifo || self.fifo_skip)
+        {
+            self.plain = Some(SimTime(v));
         }
     }
 
@@ -293,6 +328,7 @@ impl Network {
             self.fifo_skip = false;
             self.fifo_stale = true;
         }
+        self.refresh_plain();
     }
 
     /// `fifo_last` must be rebuilt (with [`Network::rebuild_fifo`]) before the next send.
@@ -378,6 +414,14 @@ impl Network {
     #[inline(always)]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
         self.sent_any = true;
+        if let Some(latency) = self.plain {
+            // What the general path below gives here: no draw (zero probabilities, a
+            // constant), no FIFO bound.
+            return Transmission {
+                first: Some(now + latency),
+                copy: None,
+            };
+        }
         let link = self.link(from, to);
         let (drop, dup, fifo) = (link.config.drop, link.config.duplicate, link.config.fifo);
         if rng.chance(drop) {
