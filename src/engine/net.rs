@@ -410,15 +410,23 @@ impl Network {
         true
     }
 
+    /// When a message sent now arrives, if the network is plain (see `plain`): then
+    /// nothing is drawn or bounded, and this is all [`Network::transmit`] would decide
+    /// (the original at this time, no copy); `None` otherwise. Counts as a send.
+    #[inline(always)]
+    pub(crate) fn plain_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        self.sent_any = true;
+        Some(now + self.plain?)
+    }
+
     /// Decide the fate of one message sent now on `from -> to`.
     #[inline(always)]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
-        self.sent_any = true;
-        if let Some(latency) = self.plain {
+        if let Some(first) = self.plain_arrival(now) {
             // What the general path below gives here: no draw (zero probabilities, a
             // constant), no FIFO bound.
             return Transmission {
-                first: Some(now + latency),
+                first: Some(first),
                 copy: None,
             };
         }

@@ -154,24 +154,21 @@ impl<M: Message, O> Ctx<'_, M, O> {
         if to.0 >= core.node_count {
             return send_to_unknown(core, from, to, id, &msg);
         }
-        let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+        // A plain network decides nothing (what `transmit` would say, without asking).
+        let Some(arrive) = core.net.plain_arrival(now) else {
+            return transmit(core, from, to, id, msg);
+        };
         core.tracer.record(
             now,
             TraceEvent::Send {
                 from,
                 to,
                 id,
-                arrive: tx.first,
+                arrive: Some(arrive),
                 msg: &msg,
             },
         );
-        let Some(first) = tx.first else {
-            return lost(core, from, to, id);
-        };
-        if let Some(arrive) = tx.copy {
-            duplicate(core, from, to, id, arrive, &msg);
-        }
-        core.push(first, Event::Deliver { from, to, id, msg });
+        core.push(arrive, Event::Deliver { from, to, id, msg });
     }
 
     /// Fire [`Node::on_timer`] with `tag` after `after`. Timers die with a crash.
@@ -240,6 +237,31 @@ fn send_to_unknown<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeI
         },
     );
     core.drop_msg(from, to, id, DropReason::UnknownNode);
+}
+
+/// [`Ctx::send`] on a network that decides (latency draws, loss, duplication, FIFO
+/// bounds): out of line, as `send` is inlined where it is called.
+#[inline(never)]
+fn transmit<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, msg: M) {
+    let now = core.now;
+    let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+    core.tracer.record(
+        now,
+        TraceEvent::Send {
+            from,
+            to,
+            id,
+            arrive: tx.first,
+            msg: &msg,
+        },
+    );
+    let Some(first) = tx.first else {
+        return lost(core, from, to, id);
+    };
+    if let Some(arrive) = tx.copy {
+        duplicate(core, from, to, id, arrive, &msg);
+    }
+    core.push(first, Event::Deliver { from, to, id, msg });
 }
 
 /// [`Ctx::send`]'s message was lost at random (out of line, as above).

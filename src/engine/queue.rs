@@ -128,10 +128,12 @@ impl<E> EventQueue<E> {
         let last = ((limit.0 as u128) << 64) | u64::MAX as u128;
         if self.heap.is_empty() {
             // Every event in order (a constant-latency network): the side queue alone.
-            if self.run.front()?.0 > last {
+            let (key, ev) = self.run.pop_front()?;
+            if key > last {
+                // Rare (the end of a run): put it back where it was.
+                self.run.push_front((key, ev));
                 return None;
             }
-            let (key, ev) = self.run.pop_front()?;
             return Some((SimTime((key >> 64) as u64), ev));
         }
         let heap_head = self.heap.peek().map(|e| e.key);
