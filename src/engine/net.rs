@@ -720,6 +720,53 @@ mod tests {
     }
 
     #[test]
+    fn the_network_is_plain_only_while_sending_decides_nothing() {
+        let n = NodeId;
+        let ms = SimTime::from_millis;
+        let mut net = Network::new(false);
+        (0..2).for_each(|_| net.add_node());
+        assert_eq!(
+            net.plain,
+            Some(ms(1)),
+            "the default: constant, lossless, FIFO never binds"
+        );
+        let lossy = LinkConfig {
+            drop: 0.1,
+            ..LinkConfig::default()
+        };
+        net.set_default(lossy).unwrap();
+        assert_eq!(net.plain, None, "loss is drawn");
+        let jitter = LinkConfig {
+            latency: Latency::Uniform { min: ms(1), max: ms(2) },
+            fifo: false,
+            ..LinkConfig::default()
+        };
+        net.set_default(jitter).unwrap();
+        assert_eq!(net.plain, None, "latency is drawn");
+        net.set_default(LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, Some(ms(1)));
+        net.set_link(n(0), n(1), LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, None, "a link with its own settings");
+        net.reset_link(n(0), n(1)).unwrap();
+        assert_eq!(net.plain, Some(ms(1)));
+        // Once sent on, a change turns the FIFO shortcut off for good: FIFO links bound.
+        let mut rng = SimRng::new(1, crate::engine::rng::Stream::Network);
+        let tx = net.transmit(SimTime(5), n(0), n(1), &mut rng);
+        assert_eq!((tx.first, tx.copy), (Some(SimTime(5) + ms(1)), None));
+        net.set_default(LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, None, "FIFO bounds are kept from now on");
+        // Strict FIFO (random tie-breaking) always bounds a FIFO link; datagrams are plain.
+        let mut strict = Network::new(true);
+        assert_eq!(strict.plain, None);
+        let datagrams = LinkConfig {
+            fifo: false,
+            ..LinkConfig::default()
+        };
+        strict.set_default(datagrams).unwrap();
+        assert_eq!(strict.plain, Some(ms(1)));
+    }
+
+    #[test]
     fn strict_fifo_saturates_at_the_end_of_time() {
         let mut net = Network::new(true);
         (0..2).for_each(|_| net.add_node());

@@ -277,7 +277,8 @@ fn lost<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64)
 #[inline(never)]
 fn duplicate<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, arrive: SimTime, msg: &M) {
     core.stats.duplicated += 1;
-    core.tracer.record(core.now, TraceEvent::Duplicate { from, to, id, arrive });
+    core.tracer
+        .record(core.now, TraceEvent::Duplicate { from, to, id, arrive });
     core.push(
         arrive,
         Event::Deliver {

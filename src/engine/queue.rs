@@ -254,6 +254,27 @@ mod tests {
     }
 
     #[test]
+    fn pop_due_takes_only_what_is_due_and_leaves_the_rest() {
+        // Side queue alone (in-order pushes), then with the heap holding the earliest.
+        let mut q = EventQueue::default();
+        q.push(SimTime(1), 0, "a");
+        q.push(SimTime(3), 0, "c");
+        assert_eq!(q.pop_due(SimTime(0)), None);
+        assert_eq!(q.pop_due(SimTime(1)), Some((SimTime(1), "a")));
+        assert_eq!(q.pop_due(SimTime(2)), None, "c is later: it stays");
+        assert_eq!(q.len(), 1);
+        q.push(SimTime(2), 0, "b"); // out of order: heap
+        assert_eq!(q.pop_due(SimTime(1)), None);
+        assert_eq!(q.pop_due(SimTime(2)), Some((SimTime(2), "b")));
+        q.push_first(SimTime(3), 0, "fault"); // class 0 at 3: heap, before c
+        assert_eq!(q.pop_due(SimTime(2)), None);
+        assert_eq!(q.pop_due(SimTime(3)), Some((SimTime(3), "fault")));
+        assert_eq!(q.pop_due(SimTime(3)), Some((SimTime(3), "c")));
+        assert_eq!(q.pop_due(SimTime::MAX), None);
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn random_pushes_come_out_as_from_a_heap_alone() {
         // A deterministic mix of in-order and out-of-order pushes, interleaved with pops:
         // the order must be the full key's, whichever structure held each event.
