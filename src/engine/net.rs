@@ -194,6 +194,11 @@ pub struct Network {
     /// Clog windows in force per directed link.
     clogged_links: FastMap<(u32, u32), u32>,
     nodes: u32,
+    /// The one latency of every message when sending needs no decision at all: every
+    /// link has the default settings, a constant latency, no loss, no duplication, and
+    /// no FIFO bound to keep (datagrams, or `fifo_skip`). Then [`Network::transmit`]
+    /// draws nothing and bounds nothing, exactly as its general path would.
+    plain: Option<SimTime>,
 }
 
 fn valid_link(config: LinkConfig) -> Link {
@@ -221,6 +226,36 @@ impl Network {
             clogged_nodes: Vec::new(),
             clogged_links: FastMap::default(),
             nodes: 0,
+            plain: None,
+        }
+        .with_plain()
+    }
+
+    /// With [`Network::plain`] recomputed from the settings in force.
+    fn with_plain(mut self) -> Network {
+        self.refresh_plain();
+        self
+    }
+
+    /// Recompute `plain` (after any change of the settings in force or of `fifo_skip`).
+    fn refresh_plain(&mut self) {
+        self.plain = None;
+        if !self.overrides.is_empty() {
+            return;
+        }
+        // Every setting named: a new one must say here whether it needs a decision.
+        let LinkConfig {
+            latency: _,
+            drop,
+            duplicate,
+            fifo,
+        } = &self.default.config;
+        if let Sampler::Constant(v) = self.default.sampler
+            && *drop <= 0.0
+            && *duplicate <= 0.0
+            && (!*fifo || self.fifo_skip)
+        {
+            self.plain = Some(SimTime(v));
         }
     }
 
@@ -293,6 +328,7 @@ impl Network {
             self.fifo_skip = false;
             self.fifo_stale = true;
         }
+        self.refresh_plain();
     }
 
     /// `fifo_last` must be rebuilt (with [`Network::rebuild_fifo`]) before the next send.
@@ -374,10 +410,26 @@ impl Network {
         true
     }
 
+    /// When a message sent now arrives, if the network is plain (see `plain`): then
+    /// nothing is drawn or bounded, and this is all [`Network::transmit`] would decide
+    /// (the original at this time, no copy); `None` otherwise. Counts as a send.
+    #[inline(always)]
+    pub(crate) fn plain_arrival(&mut self, now: SimTime) -> Option<SimTime> {
+        self.sent_any = true;
+        Some(now + self.plain?)
+    }
+
     /// Decide the fate of one message sent now on `from -> to`.
     #[inline(always)]
     pub(crate) fn transmit(&mut self, now: SimTime, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmission {
-        self.sent_any = true;
+        if let Some(first) = self.plain_arrival(now) {
+            // What the general path below gives here: no draw (zero probabilities, a
+            // constant), no FIFO bound.
+            return Transmission {
+                first: Some(first),
+                copy: None,
+            };
+        }
         let link = self.link(from, to);
         let (drop, dup, fifo) = (link.config.drop, link.config.duplicate, link.config.fifo);
         if rng.chance(drop) {
@@ -665,6 +717,53 @@ mod tests {
             ..LinkConfig::default()
         };
         assert!(net.set_default(lat).is_err());
+    }
+
+    #[test]
+    fn the_network_is_plain_only_while_sending_decides_nothing() {
+        let n = NodeId;
+        let ms = SimTime::from_millis;
+        let mut net = Network::new(false);
+        (0..2).for_each(|_| net.add_node());
+        assert_eq!(
+            net.plain,
+            Some(ms(1)),
+            "the default: constant, lossless, FIFO never binds"
+        );
+        let lossy = LinkConfig {
+            drop: 0.1,
+            ..LinkConfig::default()
+        };
+        net.set_default(lossy).unwrap();
+        assert_eq!(net.plain, None, "loss is drawn");
+        let jitter = LinkConfig {
+            latency: Latency::Uniform { min: ms(1), max: ms(2) },
+            fifo: false,
+            ..LinkConfig::default()
+        };
+        net.set_default(jitter).unwrap();
+        assert_eq!(net.plain, None, "latency is drawn");
+        net.set_default(LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, Some(ms(1)));
+        net.set_link(n(0), n(1), LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, None, "a link with its own settings");
+        net.reset_link(n(0), n(1)).unwrap();
+        assert_eq!(net.plain, Some(ms(1)));
+        // Once sent on, a change turns the FIFO shortcut off for good: FIFO links bound.
+        let mut rng = SimRng::new(1, crate::engine::rng::Stream::Network);
+        let tx = net.transmit(SimTime(5), n(0), n(1), &mut rng);
+        assert_eq!((tx.first, tx.copy), (Some(SimTime(5) + ms(1)), None));
+        net.set_default(LinkConfig::default()).unwrap();
+        assert_eq!(net.plain, None, "FIFO bounds are kept from now on");
+        // Strict FIFO (random tie-breaking) always bounds a FIFO link; datagrams are plain.
+        let mut strict = Network::new(true);
+        assert_eq!(strict.plain, None);
+        let datagrams = LinkConfig {
+            fifo: false,
+            ..LinkConfig::default()
+        };
+        strict.set_default(datagrams).unwrap();
+        assert_eq!(strict.plain, Some(ms(1)));
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl<M: Message, O> Ctx<'_, M, O> {
 
     /// Send `msg` to `to` over the network. Loss, duplication and latency are decided now;
     /// partitions, clogs and the destination's state when it would arrive.
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, to: NodeId, msg: impl Into<M>) {
         let msg: M = msg.into();
         let core = &mut *self.core;
@@ -152,48 +152,23 @@ impl<M: Message, O> Ctx<'_, M, O> {
         core.next_msg_id += 1;
         core.stats.sent += 1;
         if to.0 >= core.node_count {
-            core.tracer.record(
-                now,
-                TraceEvent::Send {
-                    from,
-                    to,
-                    id,
-                    arrive: None,
-                    msg: &msg,
-                },
-            );
-            core.drop_msg(from, to, id, DropReason::UnknownNode);
-            return;
+            return send_to_unknown(core, from, to, id, &msg);
         }
-        let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+        // A plain network decides nothing (what `transmit` would say, without asking).
+        let Some(arrive) = core.net.plain_arrival(now) else {
+            return transmit(core, from, to, id, msg);
+        };
         core.tracer.record(
             now,
             TraceEvent::Send {
                 from,
                 to,
                 id,
-                arrive: tx.first,
+                arrive: Some(arrive),
                 msg: &msg,
             },
         );
-        let Some(first) = tx.first else {
-            core.drop_msg(from, to, id, DropReason::Loss);
-            return;
-        };
-        if let Some(arrive) = tx.copy {
-            core.stats.duplicated += 1;
-            core.tracer.record(now, TraceEvent::Duplicate { from, to, id, arrive });
-            core.push(
-                arrive,
-                Event::Deliver {
-                    from,
-                    to,
-                    id,
-                    msg: msg.clone(),
-                },
-            );
-        }
-        core.push(first, Event::Deliver { from, to, id, msg });
+        core.push(arrive, Event::Deliver { from, to, id, msg });
     }
 
     /// Fire [`Node::on_timer`] with `tag` after `after`. Timers die with a crash.
@@ -243,6 +218,76 @@ impl<M: Message, O> Ctx<'_, M, O> {
     pub fn observe(&mut self, obs: impl Into<O>) {
         self.core.history.record(self.core.now, self.me, obs.into());
     }
+}
+
+/// [`Ctx::send`] to a node id that does not exist: traced, then dropped. Out of line,
+/// so that `send` stays small where it is inlined.
+#[cold]
+#[inline(never)]
+fn send_to_unknown<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, msg: &M) {
+    let now = core.now;
+    core.tracer.record(
+        now,
+        TraceEvent::Send {
+            from,
+            to,
+            id,
+            arrive: None,
+            msg,
+        },
+    );
+    core.drop_msg(from, to, id, DropReason::UnknownNode);
+}
+
+/// [`Ctx::send`] on a network that decides (latency draws, loss, duplication, FIFO
+/// bounds): out of line, as `send` is inlined where it is called.
+#[inline(never)]
+fn transmit<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, msg: M) {
+    let now = core.now;
+    let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+    core.tracer.record(
+        now,
+        TraceEvent::Send {
+            from,
+            to,
+            id,
+            arrive: tx.first,
+            msg: &msg,
+        },
+    );
+    let Some(first) = tx.first else {
+        return lost(core, from, to, id);
+    };
+    if let Some(arrive) = tx.copy {
+        duplicate(core, from, to, id, arrive, &msg);
+    }
+    core.push(first, Event::Deliver { from, to, id, msg });
+}
+
+/// [`Ctx::send`]'s message was lost at random (out of line, as above).
+#[cold]
+#[inline(never)]
+fn lost<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64) {
+    core.drop_msg(from, to, id, DropReason::Loss);
+}
+
+/// [`Ctx::send`] made a duplicate copy arriving at `arrive`: traced and queued before the
+/// original (out of line, as above).
+#[cold]
+#[inline(never)]
+fn duplicate<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, arrive: SimTime, msg: &M) {
+    core.stats.duplicated += 1;
+    core.tracer
+        .record(core.now, TraceEvent::Duplicate { from, to, id, arrive });
+    core.push(
+        arrive,
+        Event::Deliver {
+            from,
+            to,
+            id,
+            msg: msg.clone(),
+        },
+    );
 }
 
 #[cfg(test)]

@@ -116,11 +116,38 @@ impl<E> EventQueue<E> {
     /// Take the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        self.pop_due(SimTime::MAX)
+    }
+
+    /// Take the earliest event if it is due no later than `limit`: `None` when the queue
+    /// is empty or its earliest event is later (which then stays). One look at the heads
+    /// for both questions, so a run loop need not peek before it pops.
+    #[inline(always)]
+    pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        // Every key whose time is at most `limit` is at most this one.
+        let last = ((limit.0 as u128) << 64) | u64::MAX as u128;
+        if self.heap.is_empty() {
+            // Every event in order (a constant-latency network): the side queue alone.
+            let (key, ev) = self.run.pop_front()?;
+            if key > last {
+                // Rare (the end of a run): put it back where it was.
+                self.run.push_front((key, ev));
+                return None;
+            }
+            return Some((SimTime((key >> 64) as u64), ev));
+        }
+        let heap_head = self.heap.peek().map(|e| e.key);
         if let Some((key, _)) = self.run.front()
-            && self.heap.peek().is_none_or(|e| *key < e.key)
+            && heap_head.is_none_or(|h| *key < h)
         {
+            if *key > last {
+                return None;
+            }
             let (key, ev) = self.run.pop_front()?;
             return Some((SimTime((key >> 64) as u64), ev));
+        }
+        if heap_head? > last {
+            return None;
         }
         let e = self.heap.pop()?;
         let ev = self.slab[e.slot as usize].take()?;
@@ -223,6 +250,27 @@ mod tests {
         assert_eq!(q.peek_time(), Some(SimTime(1)));
         let got: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(got, ["fault at 1", "a", "c", "d", "e"]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn pop_due_takes_only_what_is_due_and_leaves_the_rest() {
+        // Side queue alone (in-order pushes), then with the heap holding the earliest.
+        let mut q = EventQueue::default();
+        q.push(SimTime(1), 0, "a");
+        q.push(SimTime(3), 0, "c");
+        assert_eq!(q.pop_due(SimTime(0)), None);
+        assert_eq!(q.pop_due(SimTime(1)), Some((SimTime(1), "a")));
+        assert_eq!(q.pop_due(SimTime(2)), None, "c is later: it stays");
+        assert_eq!(q.len(), 1);
+        q.push(SimTime(2), 0, "b"); // out of order: heap
+        assert_eq!(q.pop_due(SimTime(1)), None);
+        assert_eq!(q.pop_due(SimTime(2)), Some((SimTime(2), "b")));
+        q.push_first(SimTime(3), 0, "fault"); // class 0 at 3: heap, before c
+        assert_eq!(q.pop_due(SimTime(2)), None);
+        assert_eq!(q.pop_due(SimTime(3)), Some((SimTime(3), "fault")));
+        assert_eq!(q.pop_due(SimTime(3)), Some((SimTime(3), "c")));
+        assert_eq!(q.pop_due(SimTime::MAX), None);
         assert!(q.is_empty());
     }
 

@@ -213,16 +213,17 @@ impl<M: StableHash> Tracer<M> {
         self.hasher.word(now.0);
         ev.hash_into(&mut self.hasher);
         if !self.sinks.is_empty() {
-            self.emit(now, &ev);
+            self.emit(now, ev);
         }
     }
 
     /// Out of line (and cold): without sinks, `record` stays as small as the hash alone.
+    /// The event comes by value, so that it is built in memory only on this path.
     #[cold]
     #[inline(never)]
-    fn emit(&mut self, now: SimTime, ev: &TraceEvent<'_, M>) {
+    fn emit(&mut self, now: SimTime, ev: TraceEvent<'_, M>) {
         for s in &mut self.sinks {
-            s.event(now, ev);
+            s.event(now, &ev);
         }
     }
 

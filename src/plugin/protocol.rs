@@ -311,6 +311,12 @@ pub trait Role: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send 
     fn expected_work(&self, _cx: &WorkCx<'_>) -> Vec<Source> {
         Vec::new()
     }
+    /// Items of work it makes all at once when it starts (a batch's jobs): the run counts
+    /// them against the memory budget before it starts, since they are made within one
+    /// event, before any budget could be looked at (0: none).
+    fn work_at_start(&self) -> u64 {
+        0
+    }
 }
 
 /// A node's config as a scenario holds it: a [`Role`] behind a `dyn`.
@@ -331,6 +337,8 @@ pub trait NodeConfig: Debug + Send + Sync + 'static {
     fn with_work(&self, n: u64) -> Box<dyn NodeConfig>;
     /// See [`Role::expected_work`].
     fn expected_work(&self, cx: &WorkCx<'_>) -> Vec<Source>;
+    /// See [`Role::work_at_start`].
+    fn work_at_start(&self) -> u64;
     /// A copy.
     fn clone_box(&self) -> Box<dyn NodeConfig>;
     /// For downcasting.
@@ -365,6 +373,9 @@ impl<T: Role> NodeConfig for T {
     }
     fn expected_work(&self, cx: &WorkCx<'_>) -> Vec<Source> {
         Role::expected_work(self, cx)
+    }
+    fn work_at_start(&self) -> u64 {
+        Role::work_at_start(self)
     }
     fn clone_box(&self) -> Box<dyn NodeConfig> {
         Box::new(self.clone())

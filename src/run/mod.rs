@@ -170,7 +170,7 @@ fn run<T>(
         sim.add_trace_sink(sink);
     }
     if let Some(max) = s.limits.max_memory {
-        sim.set_watchdog(memory_watchdog(max));
+        sim.set_watchdog(memory_watchdog(max, work_at_start(s)));
     }
     let outcome = sim.run()?;
     let mut warnings: Vec<String> = sim
@@ -296,11 +296,20 @@ pub fn budget_warning(e: &crate::engine::budget::Exhausted, at: SimTime) -> Stri
 }
 
 /// The memory budget's safety net: every [`crate::scenario::RSS_EVERY`] events, the
-/// process's resident memory against `max` bytes.
-fn memory_watchdog(max: u64) -> crate::engine::budget::Watchdog {
+/// process's resident memory against `max` bytes; before the first event, `at_start`
+/// (the counted work made at once at the start, when it is over its budget).
+fn memory_watchdog(
+    max: u64,
+    mut at_start: Option<crate::engine::budget::Exhausted>,
+) -> crate::engine::budget::Watchdog {
     Box::new(move |events| {
+        // Asked before the first event: work made all at once at the start (a batch) is
+        // counted before it is made, since nothing can stop the event that makes it.
+        if events == 0 {
+            return at_start.take();
+        }
         // Not before the run's first events: what the process holds then is not the run's.
-        if events == 0 || !events.is_multiple_of(crate::scenario::RSS_EVERY) {
+        if !events.is_multiple_of(crate::scenario::RSS_EVERY) {
             return None;
         }
         let rss = resident_bytes()?;
@@ -313,6 +322,28 @@ fn memory_watchdog(max: u64) -> crate::engine::budget::Watchdog {
             ),
             deterministic: false,
         })
+    })
+}
+
+/// The counted memory budget of the work the nodes make all at once when they start (a
+/// batch's jobs), if it is over: deterministic, and stopping the run before its first
+/// event.
+fn work_at_start(s: &Scenario) -> Option<crate::engine::budget::Exhausted> {
+    let most = s.limits.max_work_at_start()?;
+    let items: u64 = s.nodes.iter().map(|n| n.config.work_at_start()).sum();
+    (items > most).then(|| {
+        let per = crate::scenario::budgets::BYTES_PER_START_ITEM;
+        crate::engine::budget::Exhausted {
+            budget: "memory",
+            detail: format!(
+                "{items} items of work (a batch's jobs) are made at once at the start, counted at {per} B each \
+                 ({}): over half the run's share of the memory budget ({}, --max-memory); make the batch \
+                 smaller or raise the budget",
+                bytes(items.saturating_mul(per)),
+                bytes(most * per)
+            ),
+            deterministic: true,
+        }
     })
 }
 

@@ -19,6 +19,10 @@ pub const BYTES_PER_EVENT: u64 = 128;
 pub const BYTES_PER_HELD: u64 = 128;
 /// The resident-memory safety net reads the process's memory every this many events.
 pub const RSS_EVERY: u64 = 65_536;
+/// What an item of work made at once at the start (a batch's job) is counted as
+/// retaining while it is open: the maker's record and queue entry, and the checks'
+/// records (a batch of 1 M jobs measured about 190-240 B each), rounded up.
+pub const BYTES_PER_START_ITEM: u64 = 256;
 
 /// A run's budgets beyond the scenario's own limits; `Default`: none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,6 +49,14 @@ impl RunLimits {
             max_held: Some((share / 2 / BYTES_PER_HELD).max(1)),
         }
     }
+
+    /// Most items of work the nodes may make all at once when the run starts (see
+    /// `Role::work_at_start`): half of this run's share of the memory budget, at
+    /// [`BYTES_PER_START_ITEM`] each; `None` without a memory budget.
+    pub fn max_work_at_start(&self) -> Option<u64> {
+        let m = self.max_memory?;
+        Some((m / self.runs_at_once.max(1) / 2 / BYTES_PER_START_ITEM).max(1))
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +80,8 @@ mod tests {
             ..one
         };
         assert_eq!(tiny.budgets().max_held, Some(1), "never zero");
+        assert_eq!(RunLimits::default().max_work_at_start(), None);
+        assert_eq!(one.max_work_at_start(), Some((1 << 29) / BYTES_PER_START_ITEM));
+        assert_eq!(tiny.max_work_at_start(), Some(1));
     }
 }

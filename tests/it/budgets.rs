@@ -83,6 +83,38 @@ fn a_server_clogged_or_paused_for_720h_stops_at_the_held_messages_budget() {
     }
 }
 
+/// "A batch of 10 M jobs, 9,999 workers: a valid file inside the limits used 10 GB, then
+/// OOM." The dispatcher makes its whole batch within one event (its start), before any
+/// budget can be looked at: under a 256 MiB address space a batch of 1 M jobs aborted
+/// there ("memory allocation failed", signal 6). So a batch is counted against the
+/// memory budget (by default half of `ulimit -v`) before the run starts: budget
+/// exhausted (exit 4, deterministic) at the start, not an abort. A batch within the
+/// budget runs to its end.
+#[test]
+fn a_batch_over_the_memory_budget_stops_before_it_is_made() {
+    let mut s = shipped("pool_batch");
+    s["nodes"][0]["arrivals"] = json!({ "kind": "batch", "jobs": 1_000_000 });
+    let dir = scratch("batch");
+    let file = dir.join("s.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    let f = file.display().to_string();
+    let e = run_capped(&["run", &f, "--json"], 256, Duration::from_secs(120), &dir);
+    assert_exhausted(&e, "memory");
+    assert!(
+        e.stderr.contains("1000000 items of work") && e.stderr.contains("the run stopped at 0s"),
+        "{}",
+        e.stderr
+    );
+    let b = exhausted_json(&e);
+    assert_eq!(b["deterministic"], true, "counted, not measured");
+    // 4 MiB: half of it at 256 bytes a job is 8,192 jobs.
+    for (jobs, code) in [(5_000, 0), (10_000, 4)] {
+        s["nodes"][0]["arrivals"] = json!({ "kind": "batch", "jobs": jobs });
+        let (e, _) = run_json(&s, &["--max-memory", "4MiB", "--json"]);
+        assert_eq!(e.code, Some(code), "{jobs} jobs: {e:?}");
+    }
+}
+
 /// Pending events (messages in flight on slow links) count against the memory budget.
 #[test]
 fn pending_events_stop_at_their_budget() {

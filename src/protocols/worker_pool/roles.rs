@@ -296,6 +296,12 @@ impl Role for DispatcherRole {
         }
         out
     }
+    fn work_at_start(&self) -> u64 {
+        match self.arrivals {
+            ArrivalsSpec::Batch { jobs } => jobs,
+            ArrivalsSpec::Poisson { .. } | ArrivalsSpec::Clients => 0,
+        }
+    }
 }
 
 /// The `worker` role.
