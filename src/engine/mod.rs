@@ -5,13 +5,16 @@
 //! runs, exploration, reports, the command line).
 
 pub mod budget;
+pub mod bandwidth;
 pub mod dist;
 pub mod error;
 pub mod fault;
+pub mod gray_nemesis;
 pub mod hash;
 pub mod history;
 pub mod net;
 pub mod node;
+pub mod processing;
 pub mod queue;
 pub mod rng;
 pub mod sim;

@@ -165,7 +165,29 @@ impl<M: Message, O> Ctx<'_, M, O> {
             core.drop_msg(from, to, id, DropReason::UnknownNode);
             return;
         }
-        let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+        // A link with a bandwidth: the message waits for the link (its latency starts when
+        // its transmission ends), or is dropped when the link's queue is full.
+        let mut leaves = now;
+        if core.links.on {
+            match core.links.admit(now, from, to) {
+                Ok(t) => leaves = t,
+                Err(()) => {
+                    core.tracer.record(
+                        now,
+                        TraceEvent::Send {
+                            from,
+                            to,
+                            id,
+                            arrive: None,
+                            msg: &msg,
+                        },
+                    );
+                    core.drop_msg(from, to, id, DropReason::QueueFull);
+                    return;
+                }
+            }
+        }
+        let tx = core.net.transmit(leaves, from, to, &mut core.net_rng);
         core.tracer.record(
             now,
             TraceEvent::Send {

@@ -10,6 +10,7 @@ pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod faults;
 pub(crate) mod format;
+pub(crate) mod gray;
 pub(crate) mod load;
 pub(crate) mod locate;
 pub(crate) mod node;
@@ -218,6 +219,9 @@ pub struct LinkOverride {
     /// FIFO on this link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fifo: Option<bool>,
+    /// This link's bandwidth (messages per second, with a bounded queue); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<gray::BandwidthSpec>,
 }
 
 impl LinkOverride {
@@ -319,4 +323,38 @@ pub struct NemesisSpec {
     /// At most this many targets down (crashed or paused) at once.
     #[serde(default = "default_max_down")]
     pub max_down: usize,
+    /// Slow-node windows per second.
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub slow_rate: f64,
+    /// Length of a slow-node window.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub slow_time: DurationRange,
+    /// The factor of a slow-node window (10 = ten times slower).
+    #[serde(
+        default = "gray::default_slow_factor",
+        skip_serializing_if = "gray::is_default_slow_factor",
+        with = "gray::NumberRange"
+    )]
+    pub slow_factor: crate::engine::gray_nemesis::NumberRange,
+    /// Thin-link windows per second.
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub thin_link_rate: f64,
+    /// Length of a thin-link window.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub thin_link_time: DurationRange,
+    /// The rate of a thin link, messages per second.
+    #[serde(
+        default = "gray::default_thin_bandwidth",
+        skip_serializing_if = "gray::is_default_thin_bandwidth",
+        with = "gray::NumberRange"
+    )]
+    pub thin_bandwidth: crate::engine::gray_nemesis::NumberRange,
 }
