@@ -14,6 +14,7 @@ use crate::engine::fault::DurationRange;
 use crate::engine::gray_nemesis::NumberRange as Range;
 use crate::engine::processing::{Processing, check_factor};
 use crate::engine::sim::Simulation;
+use crate::engine::time::SimTime;
 use crate::plugin::{Observation, Payload, Problem};
 
 /// A node's processing model in the file: `{"service": {"dist": "constant", "value":
@@ -131,6 +132,15 @@ pub fn validate(s: &Scenario, out: &mut Vec<Problem>) {
                 ));
             }
         }
+    }
+    let liveness = s.checks.entries.iter().find(|(k, _)| k == crate::check::LIVENESS_KEY);
+    if let Some((_, v)) = liveness
+        && serde_json::from_value::<crate::engine::time::SimTime>(v.clone()).is_ok_and(|t| t == SimTime::ZERO)
+    {
+        out.push((
+            format!("checks.{}", crate::check::LIVENESS_KEY),
+            "must be greater than zero".into(),
+        ));
     }
     if let Some(n) = &s.nemesis {
         for (field, r) in [("slow_rate", n.slow_rate), ("thin_link_rate", n.thin_link_rate)] {

@@ -790,18 +790,26 @@ impl RpcLiveness {
         open.sort_by_key(|(k, _)| **k);
         for (&(client, call), inv) in open {
             let Invoked { at, req, budget } = inv;
+            // The scenario's one liveness bound, when given, instead of the call's budget.
+            let bound = ctx.liveness_bound(*budget);
             // A client that crashed after invoking the call abandoned it (its volatile
             // state, and the call with it, is gone): nobody owes it a reply.
             if ctx.crashes.iter().any(|&(t, n)| n == client && t >= *at) {
                 continue;
             }
-            if let Some(o) = judge.undone(*at, *budget) {
+            if let Some(o) = judge.undone(*at, bound) {
+                let within = if ctx.liveness.is_some() {
+                    format!("to return within the scenario's liveness bound of {bound}")
+                } else {
+                    format!("with a retry budget of {budget}")
+                };
                 judge.push(Violation::new(
                     LIVENESS,
                     format!(
-                        "call {call} {req} of {}, invoked at {at} with a retry budget of {budget}, never returned: {}",
+                        "call {call} {req} of {}, invoked at {at} {within}, never returned: {}{}",
                         ctx.name(client),
-                        o.why
+                        o.why,
+                        storm(ctx, self.sent_to.get(&(client, call)).map(Vec::as_slice))
                     ),
                     o.at,
                     ctx,
@@ -828,6 +836,20 @@ impl Check for RpcLiveness {
     }
     fn retained(&self) -> usize {
         self.open.len() + self.sent_to.len() + self.invoked.len() + self.failed.len()
+    }
+}
+
+/// The retry storm behind unanswered calls, in words, when the servers a call tried
+/// (all servers: `None`) still had requests queued when the run ended: `; retry storm:
+/// 5400 requests still queued at s1 when the run ended, never drained`.
+fn storm(ctx: &CheckContext, servers: Option<&[NodeId]>) -> String {
+    match ctx.largest_backlog(servers) {
+        Some((node, n)) => format!(
+            "; retry storm: {n} requests still queued at {} when the run ended at {}, never drained",
+            ctx.name(node),
+            ctx.end
+        ),
+        None => String::new(),
     }
 }
 
