@@ -31,8 +31,11 @@ impl NumberRange {
         NumberRange { min, max }
     }
 
+    /// A uniform draw, rounded to a thousandth (clamped into the range): a short
+    /// decimal that a FAILURE file writes and reads back exactly.
     fn draw(&self, rng: &mut SimRng) -> f64 {
-        self.min + (self.max - self.min) * rng.unit()
+        let x = self.min + (self.max - self.min) * rng.unit();
+        ((x * 1000.0).round() / 1000.0).clamp(self.min, self.max)
     }
 
     /// Check it: both ends pass `check`, `min <= max`.

@@ -26,6 +26,7 @@ use crate::plugin::Protocols;
 
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
+pub use gray::{BandwidthSpec, ProcessingSpec};
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};
@@ -253,6 +254,38 @@ pub struct NetworkSpec {
 /// partition/isolate/block → heal, clog → unclog, set_link → the link's settings from
 /// the scenario's `network` section). Its file form is in `scenario/faults.rs`.
 pub type FaultSpec = TimedFault<String>;
+
+impl NemesisSpec {
+    /// A nemesis that does nothing until `stop` (every rate 0, every range at its
+    /// default): the base for hand-built ones (`NemesisSpec { crash_rate: 1.0, ..NemesisSpec::quiet(stop) }`).
+    pub fn quiet(stop: SimTime) -> Self {
+        let d = NemesisConfig::default();
+        NemesisSpec {
+            start: SimTime::ZERO,
+            stop,
+            targets: Vec::new(),
+            crash_rate: 0.0,
+            downtime: d.downtime,
+            pause_rate: 0.0,
+            pause_time: d.pause_time,
+            partition_rate: 0.0,
+            partition_time: d.partition_time,
+            clog_rate: 0.0,
+            clog_time: d.clog_time,
+            loss_rate: 0.0,
+            loss_time: d.loss_time,
+            burst_drop: d.burst_drop,
+            burst_duplicate: d.burst_duplicate,
+            max_down: d.max_down,
+            slow_rate: 0.0,
+            slow_time: d.slow_time,
+            slow_factor: d.slow_factor,
+            thin_link_rate: 0.0,
+            thin_link_time: d.thin_link_time,
+            thin_bandwidth: d.thin_bandwidth,
+        }
+    }
+}
 
 // Nemesis defaults are the engine's own (`NemesisConfig::default()`).
 fn default_range() -> DurationRange {

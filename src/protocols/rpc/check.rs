@@ -758,7 +758,11 @@ impl RpcLiveness {
             // explain it.
             let CallError::RetriesExhausted { attempts, sent } = error;
             let path = (sent >= attempts).then_some(&servers[..]);
-            if ctx.disturbed_for(*invoked_at, *at, *client, path) {
+            // With the scenario's one liveness bound, the system has that long after a
+            // fault to converge: a call invoked within it is excused like one that ran
+            // during the fault.
+            let since = ctx.liveness.map_or(*invoked_at, |b| invoked_at.saturating_sub(b));
+            if ctx.disturbed_for(since, *at, *client, path) {
                 // A fault on its path was in force while it ran: excused if they all
                 // ended (the run healed); if one never did, it is undone work whose fate
                 // the run cannot judge.
