@@ -156,15 +156,17 @@ impl Links {
         let Some(l) = self.links.get_mut(&(from.0, to.0)) else {
             return Ok(now);
         };
-        let Some(rate) = l.rate() else { return Ok(now) };
         while l.ends.front().is_some_and(|e| *e <= now) {
             l.ends.pop_front();
         }
+        // Behind what the link still holds (a FIFO link never reorders, even when a
+        // thin window ended with messages queued); with no rate in force, at once.
+        let start = l.ends.back().map_or(now, |e| (*e).max(now));
+        let Some(rate) = l.rate() else { return Ok(start) };
         let queue = l.base.map_or(DEFAULT_LINK_QUEUE, |b| b.queue) as usize;
         if l.ends.len() >= queue {
             return Err(());
         }
-        let start = l.ends.back().map_or(now, |e| (*e).max(now));
         let end = start + SimTime::from_nanos_f64(1e9 / rate).max(SimTime(1));
         l.ends.push_back(end);
         Ok(end)

@@ -469,7 +469,7 @@ impl VisibleAfterHeal {
             }
             let after = r.beats.first_from(heal);
             let start = after.unwrap_or(heal);
-            if let Some(o) = judge.undone(start, ctx.liveness_bound(r.ttl).max(r.ttl)) {
+            if let Some(o) = judge.undone(start, ctx.liveness_bound(r.ttl)) {
                 let beat = after.or_else(|| r.beats.0.first().map(|b| b.0)).unwrap_or(heal);
                 judge.push(Violation::new(
                     VISIBLE_AFTER_HEAL,
