@@ -43,7 +43,9 @@ impl NumberRange {
         check(what, self.min)?;
         check(what, self.max)?;
         if self.min > self.max {
-            return Err(Error::InvalidParameter(format!("nemesis {what}: min is greater than max")));
+            return Err(Error::InvalidParameter(format!(
+                "nemesis {what}: min is greater than max"
+            )));
         }
         Ok(())
     }
@@ -227,8 +229,16 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(others, a.windows);
-        let slow = b.windows.iter().filter(|f| matches!(f.fault, Fault::SlowNode { .. })).count();
-        let thin = b.windows.iter().filter(|f| matches!(f.fault, Fault::ThinLink { .. })).count();
+        let slow = b
+            .windows
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::SlowNode { .. }))
+            .count();
+        let thin = b
+            .windows
+            .iter()
+            .filter(|f| matches!(f.fault, Fault::ThinLink { .. }))
+            .count();
         assert!(slow > 10 && thin > 10, "{slow} {thin}");
         assert!(b.windows.windows(2).all(|w| w[0].at <= w[1].at));
         for f in &b.windows {

@@ -4,8 +4,8 @@
 //! The engine imports nothing from the layers above it (protocols, checks, scenarios,
 //! runs, exploration, reports, the command line).
 
-pub mod budget;
 pub mod bandwidth;
+pub mod budget;
 pub mod dist;
 pub mod error;
 pub mod fault;

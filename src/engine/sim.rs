@@ -154,7 +154,10 @@ pub(crate) enum Event<M> {
     /// The window of fault `index` ends.
     FaultEnd(u32),
     /// The service of the message in service at `node` ends (its processing model).
-    Served { node: NodeId, incarnation: u32 },
+    Served {
+        node: NodeId,
+        incarnation: u32,
+    },
 }
 
 /// What a paused node holds until it resumes.

@@ -266,7 +266,12 @@ impl TryFrom<FaultSpec> for Spec {
                     },
                 )
             }
-            FaultSpec::SlowNode { at, until, node, factor } => timed(at, until, Fault::SlowNode { node, factor }),
+            FaultSpec::SlowNode {
+                at,
+                until,
+                node,
+                factor,
+            } => timed(at, until, Fault::SlowNode { node, factor }),
             FaultSpec::ThinLink {
                 at,
                 until,

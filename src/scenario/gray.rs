@@ -107,9 +107,15 @@ pub(crate) fn is_default_thin_bandwidth(r: &Range) -> bool {
 fn problem(out: &mut Vec<Problem>, path: String, r: Result<(), Error>) {
     if let Err(e) = r {
         let text = e.to_string();
-        out.push((path, text.strip_prefix("invalid parameter: ").unwrap_or(&text).to_string()));
+        out.push((
+            path,
+            text.strip_prefix("invalid parameter: ").unwrap_or(&text).to_string(),
+        ));
     }
 }
+
+/// How a number is checked (a factor, a rate).
+type Check = fn(&str, f64) -> Result<(), Error>;
 
 /// Problems of the gray fields of `s`: each node's `processing`, each link's
 /// `bandwidth`, the nemesis's gray rates and ranges.
@@ -162,7 +168,7 @@ pub fn validate(s: &Scenario, out: &mut Vec<Problem>) {
             }
             super::validate::positive(&format!("nemesis.{field}.max"), r.max, out);
         }
-        let ranges: [(&str, &Range, fn(&str, f64) -> Result<(), Error>); 2] = [
+        let ranges: [(&str, &Range, Check); 2] = [
             ("slow_factor", &n.slow_factor, check_factor),
             ("thin_bandwidth", &n.thin_bandwidth, check_rate),
         ];

@@ -52,7 +52,10 @@ fn a_node_handles_one_message_at_a_time_at_its_speed() {
     sim.run().unwrap();
     let times: Vec<SimTime> = received(&sim, sink).iter().map(|r| r.0).collect();
     assert_eq!(times, vec![ms(4), ms(7), ms(10), ms(13), ms(16)]);
-    assert_eq!(received(&sim, sink).iter().map(|r| r.1).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        received(&sim, sink).iter().map(|r| r.1).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
     assert_eq!(sim.queued(sink), 0, "all handled");
     // Without a model the same run delivers all five at 1 ms.
     let mut plain = sender_sink(1, 5, SimTime::ZERO);
@@ -93,7 +96,11 @@ fn a_link_with_a_bandwidth_delays_messages_and_drops_them_when_its_queue_is_full
     // 1 ms per message on the link, then 1 ms of latency; the 4th and 5th find it full.
     assert_eq!(received(&sim, sink), vec![(ms(2), 0), (ms(3), 1), (ms(4), 2)]);
     assert_eq!(drops.get(), 2);
-    assert!(sim.set_bandwidth(sender, sink, Bandwidth { rate: 1.0, queue: 1 }).is_err(), "after the start");
+    assert!(
+        sim.set_bandwidth(sender, sink, Bandwidth { rate: 1.0, queue: 1 })
+            .is_err(),
+        "after the start"
+    );
 }
 
 #[test]
@@ -102,11 +109,26 @@ fn slow_and_thin_windows_end_exactly_and_undo_only_themselves() {
     // [12 ms, 20 ms) inside it (the largest applies; ending the inner one changes nothing).
     let mut sim = sender_sink(3, 8, ms(5));
     let (sink, sender) = (NodeId(0), NodeId(1));
-    sim.set_processing(sink, &Processing::new(Dist::constant(ms(1)))).unwrap();
-    sim.schedule_window(ms(10), ms(30), Fault::SlowNode { node: sink, factor: 10.0 })
+    sim.set_processing(sink, &Processing::new(Dist::constant(ms(1))))
         .unwrap();
-    sim.schedule_window(ms(12), ms(20), Fault::SlowNode { node: sink, factor: 4.0 })
-        .unwrap();
+    sim.schedule_window(
+        ms(10),
+        ms(30),
+        Fault::SlowNode {
+            node: sink,
+            factor: 10.0,
+        },
+    )
+    .unwrap();
+    sim.schedule_window(
+        ms(12),
+        ms(20),
+        Fault::SlowNode {
+            node: sink,
+            factor: 4.0,
+        },
+    )
+    .unwrap();
     sim.run().unwrap();
     // Arrivals at 1, 6, 11, 16, 21, 26, 31, 36 ms. Services starting at 1 and 6 take
     // 1 ms; from 11 ms (in the window) 10 ms each: 11→21, 21→31; the one starting at
@@ -136,7 +158,10 @@ fn slow_and_thin_windows_end_exactly_and_undo_only_themselves() {
     // the window, but behind what the link still holds: a FIFO link never reorders).
     let times: Vec<SimTime> = received(&sim, sink).iter().map(|r| r.0).collect();
     assert_eq!(times, vec![ms(1), ms(6), ms(21), ms(31), ms(41), ms(41)]);
-    assert_eq!(received(&sim, sink).iter().map(|r| r.1).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(
+        received(&sim, sink).iter().map(|r| r.1).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4, 5]
+    );
     assert_eq!(sim.fault_periods(), &[(ms(9), Some(ms(21)))]);
 }
 
@@ -171,7 +196,10 @@ fn timers_are_not_delayed_by_service_and_a_crash_drops_the_inbox() {
     // The timer fires at 3 ms while the first message is in service (1 ms → 6 ms); the
     // second is handled at 11 ms; the crash at 12 ms drops the other two.
     // Restarted at 13 ms, it sets its timer again (16 ms).
-    assert_eq!(received(&sim, t), vec![(ms(3), 7), (ms(6), 0), (ms(11), 1), (ms(16), 7)]);
+    assert_eq!(
+        received(&sim, t),
+        vec![(ms(3), 7), (ms(6), 0), (ms(11), 1), (ms(16), 7)]
+    );
     assert_eq!(sim.stats().dropped_crashed, 2);
 }
 
@@ -195,10 +223,21 @@ fn base(extra: &str, node: &str, link: &str) -> String {
 
 #[test]
 fn bad_gray_fields_are_refused_with_their_paths() {
-    assert!(errors(&base("", r#", "processing": {"service": {"dist": "constant", "value": "1ms"}}"#, "")).is_empty());
+    assert!(
+        errors(&base(
+            "",
+            r#", "processing": {"service": {"dist": "constant", "value": "1ms"}}"#,
+            ""
+        ))
+        .is_empty()
+    );
     let cases = [
         (
-            base("", r#", "processing": {"service": {"dist": "constant", "value": "1ms"}, "speed": 0}"#, ""),
+            base(
+                "",
+                r#", "processing": {"service": {"dist": "constant", "value": "1ms"}, "speed": 0}"#,
+                "",
+            ),
             "nodes[0].processing.speed",
         ),
         (
@@ -206,21 +245,43 @@ fn bad_gray_fields_are_refused_with_their_paths() {
             "nodes[0].processing.service",
         ),
         (
-            base("", r#", "processing": {"service": {"dist": "constant", "value": "1ms"}, "sped": 2}"#, ""),
+            base(
+                "",
+                r#", "processing": {"service": {"dist": "constant", "value": "1ms"}, "sped": 2}"#,
+                "",
+            ),
             "nodes[0].processing",
         ),
-        (base("", "", r#", "bandwidth": {"rate": 10, "queue": 0}"#), "network.links[0].bandwidth.queue"),
-        (base("", "", r#", "bandwidth": {"rate": -1}"#), "network.links[0].bandwidth.rate"),
         (
-            base(r#", "faults": [{"kind": "slow_node", "at": "1ms", "until": "2ms", "node": "s1", "factor": -3}]"#, "", ""),
+            base("", "", r#", "bandwidth": {"rate": 10, "queue": 0}"#),
+            "network.links[0].bandwidth.queue",
+        ),
+        (
+            base("", "", r#", "bandwidth": {"rate": -1}"#),
+            "network.links[0].bandwidth.rate",
+        ),
+        (
+            base(
+                r#", "faults": [{"kind": "slow_node", "at": "1ms", "until": "2ms", "node": "s1", "factor": -3}]"#,
+                "",
+                "",
+            ),
             "faults[0].factor",
         ),
         (
-            base(r#", "faults": [{"kind": "thin_link", "at": "1ms", "from": "c1", "to": "zz", "rate": 5}]"#, "", ""),
+            base(
+                r#", "faults": [{"kind": "thin_link", "at": "1ms", "from": "c1", "to": "zz", "rate": 5}]"#,
+                "",
+                "",
+            ),
             "faults[0].to",
         ),
         (
-            base(r#", "nemesis": {"stop": "1s", "slow_rate": 1, "slow_factor": {"min": 9, "max": 2}}"#, "", ""),
+            base(
+                r#", "nemesis": {"stop": "1s", "slow_rate": 1, "slow_factor": {"min": 9, "max": 2}}"#,
+                "",
+                "",
+            ),
             "nemesis.slow_factor.min",
         ),
         (
@@ -232,10 +293,7 @@ fn bad_gray_fields_are_refused_with_their_paths() {
     ];
     for (text, path) in cases {
         let e = errors(&text);
-        assert!(
-            e.iter().any(|(place, _)| place.contains(path)),
-            "{path}: {e:?}\n{text}"
-        );
+        assert!(e.iter().any(|(place, _)| place.contains(path)), "{path}: {e:?}\n{text}");
     }
 }
 
@@ -253,21 +311,29 @@ fn status(s: &Scenario, check: &str) -> Status {
 fn undone(protocol: &str, bound: Option<&str>) -> Scenario {
     let checks = bound.map_or(String::new(), |b| format!(r#", "checks": {{"liveness": "{b}"}}"#));
     let body = match protocol {
-        "rpc" => r#""duration": "500ms", "nodes": [
+        "rpc" => {
+            r#""duration": "500ms", "nodes": [
             {"id": "s1", "role": "rpc_server", "processing": {"service": {"dist": "constant", "value": "1s"}}},
-            {"id": "c1", "role": "rpc_client", "server": "s1", "calls": 5, "timeout": "10s", "max_attempts": 1}]"#,
-        "pool" => r#""duration": "500ms", "nodes": [
+            {"id": "c1", "role": "rpc_client", "server": "s1", "calls": 5, "timeout": "10s", "max_attempts": 1}]"#
+        }
+        "pool" => {
+            r#""duration": "500ms", "nodes": [
             {"id": "d", "role": "dispatcher", "arrivals": {"kind": "batch", "jobs": 1000}},
-            {"id": "w", "role": "worker", "dispatcher": "d", "service_time": {"dist": "constant", "value": "10ms"}}]"#,
-        "discovery" => r#""duration": "500500us", "nodes": [
+            {"id": "w", "role": "worker", "dispatcher": "d", "service_time": {"dist": "constant", "value": "10ms"}}]"#
+        }
+        "discovery" => {
+            r#""duration": "500500us", "nodes": [
             {"id": "r", "role": "registry"},
             {"id": "s1", "role": "rpc_server", "register": {"registry": "r", "service": "x", "ttl": "300ms"}}],
-            "faults": [{"kind": "isolate", "at": "100ms", "until": "450ms", "node": "s1"}]"#,
-        _ => r#""duration": "1s", "nodes": [
+            "faults": [{"kind": "isolate", "at": "100ms", "until": "450ms", "node": "s1"}]"#
+        }
+        _ => {
+            r#""duration": "1s", "nodes": [
             {"id": "r1", "role": "rkv_replica", "peers": ["r2", "r3"]},
             {"id": "r2", "role": "rkv_replica", "peers": ["r1", "r3"]},
             {"id": "r3", "role": "rkv_replica", "peers": ["r1", "r2"]},
-            {"id": "c1", "role": "rkv_client", "replicas": ["r1", "r2", "r3"], "ops": 100, "keys": 2, "think": "30ms"}]"#,
+            {"id": "c1", "role": "rkv_client", "replicas": ["r1", "r2", "r3"], "ops": 100, "keys": 2, "think": "30ms"}]"#
+        }
     };
     let text = format!(r#"{{"name": "{protocol}-undone", {body}{checks}}}"#);
     parse_scenario(&Protocols::builtin(), "t.json", &text).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -288,7 +354,11 @@ fn the_liveness_bound_applies_to_every_protocol_and_undone_work_never_passes() {
         let huge = undone(protocol, Some("1h"));
         assert_eq!(status(&tiny, check), Status::Fail, "{protocol} with a 1ns bound");
         assert_eq!(status(&huge, check), Status::NotJudged, "{protocol} with a 1h bound");
-        assert_ne!(status(&undone(protocol, None), check), Status::Pass, "{protocol}: undone work");
+        assert_ne!(
+            status(&undone(protocol, None), check),
+            Status::Pass,
+            "{protocol}: undone work"
+        );
     }
     // Nothing ran: a client whose first call comes after the end is never a pass.
     let idle = parse_scenario(
@@ -392,7 +462,10 @@ fn only_the_slow_fault_finds_it(seeds: std::ops::Range<u64>) {
     let no_slow = without_slow(&s);
     let clean = s.without_canaries();
     for seed in seeds {
-        assert!(!fails_liveness(&no_slow, seed), "seed {seed} fails without the slow fault");
+        assert!(
+            !fails_liveness(&no_slow, seed),
+            "seed {seed} fails without the slow fault"
+        );
         if seed < 300 {
             assert!(!fails_liveness(&clean, seed), "seed {seed} fails with the canary off");
         }
