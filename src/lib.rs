@@ -112,14 +112,17 @@ pub mod scenario;
 /// the trait [`trait@StableHash`].
 #[cfg(feature = "derive")]
 pub use detsim_derive::StableHash;
+pub use engine::bandwidth::Bandwidth;
 pub use engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
 pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, NemesisPlan, TimedFault, Touch};
+pub use engine::gray_nemesis::NumberRange;
 pub use engine::hash::{StableHash, StableHasher};
 pub use engine::history::{History, ObserverFn, Record};
 pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network, WindowId};
 pub use engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage, TimerId};
+pub use engine::processing::Processing;
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
 pub use engine::time::{ParseDurationError, SimTime};

@@ -27,6 +27,10 @@ pub enum UnhealedKind {
     Clogged,
     /// A window of link settings had not ended.
     LinkSettings,
+    /// A slow-node window had not ended.
+    Slowed,
+    /// A thin-link window had not ended.
+    Thinned,
 }
 
 impl From<Effect> for UnhealedKind {
@@ -37,6 +41,8 @@ impl From<Effect> for UnhealedKind {
             Effect::Cut => UnhealedKind::Cut,
             Effect::Clogged => UnhealedKind::Clogged,
             Effect::LinkSettings => UnhealedKind::LinkSettings,
+            Effect::Slowed => UnhealedKind::Slowed,
+            Effect::Thinned => UnhealedKind::Thinned,
         }
     }
 }
@@ -65,6 +71,7 @@ impl std::fmt::Display for Unhealed {
             UnhealedKind::Cut => write!(f, "{name} from {since} never healed"),
             UnhealedKind::Clogged => write!(f, "{name} from {since} never released"),
             UnhealedKind::LinkSettings => write!(f, "{name} changed at {since} never restored"),
+            UnhealedKind::Slowed | UnhealedKind::Thinned => write!(f, "{name} from {since} never ended"),
         }
     }
 }

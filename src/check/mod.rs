@@ -22,6 +22,7 @@ pub(crate) mod runs;
 
 pub use heal::{Unhealed, UnhealedKind, crashes, unhealed};
 pub use liveness::{Judge, Overdue};
+
 pub use runs::{IdSet, RunMap};
 
 /// A check's typed id, e.g. `rpc.at_most_once`: a check declares it once as a constant
@@ -143,7 +144,20 @@ pub struct CheckContext {
     pub names: Vec<String>,
     /// The work the scenario configured (see [`Source`]).
     pub sources: Vec<Source>,
+    /// The scenario's one liveness bound (`"checks": {"liveness": "10s"}`), if given:
+    /// every liveness check judges its work due at `max(start, heal) + liveness`
+    /// instead of its protocol's own bound (see [`LIVENESS_KEY`]).
+    pub liveness: Option<SimTime>,
+    /// Messages still waiting in node inboxes when the run ended (nodes with a
+    /// processing model; see `engine/processing.rs`): `(node, count)`, in node order,
+    /// only nodes with some.
+    pub backlog: Vec<(NodeId, u64)>,
 }
+
+/// The key of the scenario's one liveness bound in the `checks` section
+/// (`"checks": {"liveness": "10s"}`): a protocol reads it from its settings
+/// ([`crate::plugin::ScenarioView::liveness`]) or from [`CheckContext::liveness`].
+pub const LIVENESS_KEY: &str = "liveness";
 
 impl CheckContext {
     /// A context with no fault, not quiescent, no names and no configured work: the
@@ -161,6 +175,8 @@ impl CheckContext {
             quiescent: false,
             names: Vec::new(),
             sources: Vec::new(),
+            liveness: None,
+            backlog: Vec::new(),
         }
     }
 
@@ -203,7 +219,29 @@ impl CheckContext {
             quiescent: sim.pending_events() == 0,
             names: sim.node_names().to_vec(),
             sources: Vec::new(),
+            liveness: None,
+            backlog: (0..sim.node_names().len() as u32)
+                .map(NodeId)
+                .map(|n| (n, sim.queued(n) as u64))
+                .filter(|(_, q)| *q > 0)
+                .collect(),
         }
+    }
+
+    /// The bound a liveness check judges its work by: the scenario's one bound
+    /// ([`CheckContext::liveness`]) when given, else `own` (the protocol's).
+    pub fn liveness_bound(&self, own: SimTime) -> SimTime {
+        self.liveness.unwrap_or(own)
+    }
+
+    /// The largest backlog left at the end among `nodes` (all nodes: `None`), as
+    /// `(node, messages)`: a retry storm that never drained leaves one.
+    pub fn largest_backlog(&self, nodes: Option<&[NodeId]>) -> Option<(NodeId, u64)> {
+        self.backlog
+            .iter()
+            .filter(|(n, _)| nodes.is_none_or(|ns| ns.contains(n)))
+            .max_by_key(|(n, q)| (*q, std::cmp::Reverse(*n)))
+            .copied()
     }
 
     /// Was some fault in force at any time in `[from, to]`?

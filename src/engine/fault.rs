@@ -129,6 +129,14 @@ pub enum Fault<N = NodeId> {
     /// for good without `until`, or for a window, after which whatever would be in force
     /// without it applies again.
     SetLink { link: Option<(N, N)>, config: LinkConfig },
+    /// The node handles messages `factor` times slower (its service times, see
+    /// `engine/processing.rs`, are multiplied by it): for a window, the largest factor in
+    /// force applies; without `until`, the node's own speed becomes `factor` for good.
+    SlowNode { node: N, factor: f64 },
+    /// The link `from -> to` transmits at most `rate` messages per second (see
+    /// `engine/bandwidth.rs`): for a window, the smallest rate in force applies; without
+    /// `until`, the link's own rate becomes `rate` for good (0: no limit).
+    ThinLink { from: N, to: N, rate: f64 },
 }
 
 /// What a lasting fault does while it is in force.
@@ -144,6 +152,10 @@ pub enum Effect {
     Clogged,
     /// Link settings are changed.
     LinkSettings,
+    /// A node is slowed.
+    Slowed,
+    /// A link's bandwidth is thinned.
+    Thinned,
 }
 
 /// What a fault touches.
@@ -183,11 +195,13 @@ pub enum Field<N> {
     Target(ClogTarget<N>),
     /// Link settings (`config`).
     Config(LinkConfig),
+    /// A number (`factor`, `rate`).
+    Number(f64),
 }
 
 impl<N> Fault<N> {
     /// Every kind's name, as the scenario file and the trace write it, in declaration order.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 14] = [
         "crash",
         "restart",
         "pause",
@@ -200,6 +214,8 @@ impl<N> Fault<N> {
         "unclog",
         "unclog_all",
         "set_link",
+        "slow_node",
+        "thin_link",
     ];
 
     /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
@@ -218,6 +234,8 @@ impl<N> Fault<N> {
             Fault::Unclog { .. } => 9,
             Fault::UnclogAll => 10,
             Fault::SetLink { .. } => 11,
+            Fault::SlowNode { .. } => 12,
+            Fault::ThinLink { .. } => 13,
         }
     }
 
@@ -240,6 +258,8 @@ impl<N> Fault<N> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Some(Effect::Cut),
             Fault::Clog { .. } => Some(Effect::Clogged),
             Fault::SetLink { .. } => Some(Effect::LinkSettings),
+            Fault::SlowNode { .. } => Some(Effect::Slowed),
+            Fault::ThinLink { .. } => Some(Effect::Thinned),
             Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
                 None
             }
@@ -267,6 +287,10 @@ impl<N> Fault<N> {
                 ("link", Field::Link(link.clone())),
                 ("config", Field::Config(config.clone())),
             ],
+            Fault::SlowNode { node: n, factor } => vec![("node", node(n)), ("factor", Field::Number(*factor))],
+            Fault::ThinLink { from, to, rate } => {
+                vec![("from", node(from)), ("to", node(to)), ("rate", Field::Number(*rate))]
+            }
         }
     }
 
@@ -301,6 +325,14 @@ impl<N> Fault<N> {
             },
             "set_link" => match (field("link")?, field("config")?) {
                 (Field::Link(link), Field::Config(config)) => Fault::SetLink { link, config },
+                _ => return None,
+            },
+            "slow_node" => match (field("node")?, field("factor")?) {
+                (Field::Node(node), Field::Number(factor)) => Fault::SlowNode { node, factor },
+                _ => return None,
+            },
+            "thin_link" => match (field("from")?, field("to")?, field("rate")?) {
+                (Field::Node(from), Field::Node(to), Field::Number(rate)) => Fault::ThinLink { from, to, rate },
                 _ => return None,
             },
             _ => return None,
@@ -340,6 +372,15 @@ impl<N> Fault<N> {
                 },
                 config: config.clone(),
             },
+            Fault::SlowNode { node, factor } => Fault::SlowNode {
+                node: f(node)?,
+                factor: *factor,
+            },
+            Fault::ThinLink { from, to, rate } => Fault::ThinLink {
+                from: f(from)?,
+                to: f(to)?,
+                rate: *rate,
+            },
         })
     }
 
@@ -370,7 +411,10 @@ impl<N> Fault<N> {
                         .map(move |(k, n)| (format!("groups[{g}][{k}]"), n))
                 })
                 .collect(),
-            Fault::Block { from, to } => vec![("from".into(), from), ("to".into(), to)],
+            Fault::Block { from, to } | Fault::ThinLink { from, to, .. } => {
+                vec![("from".into(), from), ("to".into(), to)]
+            }
+            Fault::SlowNode { node, .. } => vec![("node".into(), node)],
             Fault::Clog { target } | Fault::Unclog { target } => target
                 .node_refs()
                 .into_iter()
@@ -396,6 +440,20 @@ impl<N> Fault<N> {
         N: PartialEq + std::fmt::Debug,
     {
         let mut out = Vec::new();
+        match self {
+            Fault::SlowNode { factor, .. } => {
+                if let Err(e) = crate::engine::processing::check_factor("factor", *factor) {
+                    out.push(("factor".into(), e.to_string()));
+                }
+            }
+            // 0 is no limit (what undoes an un-windowed thin_link).
+            Fault::ThinLink { rate, .. } if *rate != 0.0 => {
+                if let Err(e) = crate::engine::bandwidth::check_rate("rate", *rate) {
+                    out.push(("rate".into(), e.to_string()));
+                }
+            }
+            _ => {}
+        }
         if let Fault::Partition { groups } = self {
             if groups.is_empty() {
                 out.push(("groups".into(), "expected at least one group".into()));
@@ -445,6 +503,15 @@ impl<N> Fault<N> {
                 link: link.clone(),
                 config: initial(link.as_ref().map(|(a, b)| (a, b))),
             },
+            Fault::SlowNode { node, .. } => Fault::SlowNode {
+                node: node.clone(),
+                factor: 1.0,
+            },
+            Fault::ThinLink { from, to, .. } => Fault::ThinLink {
+                from: from.clone(),
+                to: to.clone(),
+                rate: 0.0,
+            },
             Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
                 return None;
             }
@@ -484,7 +551,8 @@ impl<N> Fault<N> {
             }
             | Fault::Unclog {
                 target: ClogTarget::Node { node },
-            } => Touch::Node(node.clone()),
+            }
+            | Fault::SlowNode { node, .. } => Touch::Node(node.clone()),
             Fault::Block { from, to }
             | Fault::Clog {
                 target: ClogTarget::Link { from, to },
@@ -494,7 +562,8 @@ impl<N> Fault<N> {
             }
             | Fault::SetLink {
                 link: Some((from, to)), ..
-            } => Touch::Link(from.clone(), to.clone()),
+            }
+            | Fault::ThinLink { from, to, .. } => Touch::Link(from.clone(), to.clone()),
             Fault::Partition { .. } | Fault::SetLink { link: None, .. } | Fault::Heal | Fault::UnclogAll => Touch::All,
         }
     }
@@ -522,6 +591,8 @@ impl<N> Fault<N> {
             Fault::SetLink { link: Some((a, b)), .. } => format!("link {}→{} settings changed", name(a), name(b)),
             Fault::SetLink { link: None, .. } => "default link settings changed".into(),
             Fault::Heal | Fault::UnclogAll => kind.into(),
+            Fault::SlowNode { node, factor } => format!("slow {} ×{factor}", name(node)),
+            Fault::ThinLink { from, to, rate } => format!("thin link {}→{} to {rate} msg/s", name(from), name(to)),
         }
     }
     /// What stays in force while this window lasts, in words for a verdict, naming nodes
@@ -567,6 +638,14 @@ impl Fault<NodeId> {
             Fault::SetLink { link, config } => {
                 h.word(link.map_or(u64::MAX, |(f, t)| pair(f, t)));
                 config.stable_hash(h);
+            }
+            Fault::SlowNode { node, factor } => {
+                h.word(node.0 as u64);
+                h.f64(*factor);
+            }
+            Fault::ThinLink { from, to, rate } => {
+                h.word(pair(*from, *to));
+                h.f64(*rate);
             }
         }
     }
@@ -694,6 +773,19 @@ pub struct NemesisConfig {
     /// Plan at most this many windows (and never more than `MAX_PLANNED`, 100 000); a scenario
     /// leaves room for its scheduled faults.
     pub max_windows: usize,
+    /// Slow-node windows per second (planned from their own stream; see
+    /// `engine/gray_nemesis.rs`).
+    pub slow_rate: f64,
+    /// How long a node stays slow.
+    pub slow_time: DurationRange,
+    /// How much slower (a factor: 10 = ten times slower).
+    pub slow_factor: crate::engine::gray_nemesis::NumberRange,
+    /// Thin-link windows per second.
+    pub thin_link_rate: f64,
+    /// How long a link stays thin.
+    pub thin_link_time: DurationRange,
+    /// Its rate while thin, in messages per second.
+    pub thin_bandwidth: crate::engine::gray_nemesis::NumberRange,
 }
 
 /// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
@@ -732,6 +824,12 @@ impl Default for NemesisConfig {
             burst_duplicate: 0.05,
             max_down: 1,
             max_windows: MAX_PLANNED,
+            slow_rate: 0.0,
+            slow_time: d,
+            slow_factor: crate::engine::gray_nemesis::NumberRange::new(5.0, 10.0),
+            thin_link_rate: 0.0,
+            thin_link_time: d,
+            thin_bandwidth: crate::engine::gray_nemesis::NumberRange::new(10.0, 100.0),
         }
     }
 }
@@ -773,7 +871,7 @@ impl NemesisConfig {
         if let Some(n) = self.targets.iter().find(|n| n.0 >= nodes) {
             return Err(Error::UnknownNode(*n));
         }
-        Ok(())
+        crate::engine::gray_nemesis::validate(self)
     }
 
     /// Plan the whole schedule from the nemesis stream: windows that each undo only
@@ -995,6 +1093,15 @@ mod tests {
             Fault::SetLink {
                 link: Some((n(0), n(2))),
                 config: LinkConfig::default(),
+            },
+            Fault::SlowNode {
+                node: n(1),
+                factor: 10.0,
+            },
+            Fault::ThinLink {
+                from: n(2),
+                to: n(0),
+                rate: 50.0,
             },
         ]
     }

@@ -4,14 +4,17 @@
 //! The engine imports nothing from the layers above it (protocols, checks, scenarios,
 //! runs, exploration, reports, the command line).
 
+pub mod bandwidth;
 pub mod budget;
 pub mod dist;
 pub mod error;
 pub mod fault;
+pub mod gray_nemesis;
 pub mod hash;
 pub mod history;
 pub mod net;
 pub mod node;
+pub mod processing;
 pub mod queue;
 pub mod rng;
 pub mod sim;

@@ -103,6 +103,9 @@ pub enum DropReason {
     /// clog is delivered when the clog is released; if its destination is down by then,
     /// it is dropped as [`DropReason::NodeDown`].)
     Crashed,
+    /// The link's queue was full when it was sent (a link with a bandwidth; see
+    /// `engine/bandwidth.rs`).
+    QueueFull,
 }
 
 impl DropReason {
@@ -113,6 +116,7 @@ impl DropReason {
             DropReason::NodeDown => 3,
             DropReason::UnknownNode => 4,
             DropReason::Crashed => 5,
+            DropReason::QueueFull => 6,
         }
     }
 }

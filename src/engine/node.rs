@@ -154,8 +154,10 @@ impl<M: Message, O> Ctx<'_, M, O> {
         if to.0 >= core.node_count {
             return send_to_unknown(core, from, to, id, &msg);
         }
-        // A plain network decides nothing (what `transmit` would say, without asking).
-        let Some(arrive) = core.net.plain_arrival(now) else {
+        // A plain network decides nothing (what `transmit` would say, without asking); a
+        // link with a bandwidth always goes through `transmit`.
+        let plain = if core.links.on { None } else { core.net.plain_arrival(now) };
+        let Some(arrive) = plain else {
             return transmit(core, from, to, id, msg);
         };
         core.tracer.record(
@@ -244,7 +246,29 @@ fn send_to_unknown<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeI
 #[inline(never)]
 fn transmit<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id: u64, msg: M) {
     let now = core.now;
-    let tx = core.net.transmit(now, from, to, &mut core.net_rng);
+    // A link with a bandwidth: the message waits for the link (its latency starts when
+    // its transmission ends), or is dropped when the link's queue is full.
+    let mut leaves = now;
+    if core.links.on {
+        match core.links.admit(now, from, to) {
+            Ok(t) => leaves = t,
+            Err(()) => {
+                core.tracer.record(
+                    now,
+                    TraceEvent::Send {
+                        from,
+                        to,
+                        id,
+                        arrive: None,
+                        msg: &msg,
+                    },
+                );
+                core.drop_msg(from, to, id, DropReason::QueueFull);
+                return;
+            }
+        }
+    }
+    let tx = core.net.transmit(leaves, from, to, &mut core.net_rng);
     core.tracer.record(
         now,
         TraceEvent::Send {

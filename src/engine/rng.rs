@@ -20,6 +20,10 @@ pub enum Stream {
     Node(u32),
     /// A free-form stream for users' own purposes.
     Custom(u64),
+    /// A node's service times (its processing model), by node index.
+    Service(u32),
+    /// The nemesis's slow-node and thin-link windows.
+    GrayNemesis,
 }
 
 impl Stream {
@@ -31,6 +35,8 @@ impl Stream {
             Stream::Workload => 4,
             Stream::Node(i) => (1 << 32) | i as u64,
             Stream::Custom(c) => (2 << 32) ^ c.rotate_left(34),
+            Stream::Service(i) => (0x67 << 32) | i as u64,
+            Stream::GrayNemesis => 0x67_7261_7900,
         }
     }
 }

@@ -153,6 +153,11 @@ pub(crate) enum Event<M> {
     FaultStart(u32),
     /// The window of fault `index` ends.
     FaultEnd(u32),
+    /// The service of the message in service at `node` ends (its processing model).
+    Served {
+        node: NodeId,
+        incarnation: u32,
+    },
 }
 
 /// What a paused node holds until it resumes.
@@ -177,8 +182,10 @@ pub struct Core<M, O> {
     pub(crate) node_count: u32,
     /// Messages held by clogs, indexed by link and by node (see [`ClogHeld`]).
     clog_held: ClogHeld<M>,
-    /// Messages and timers held now by clogs and paused nodes.
+    /// Messages and timers held now by clogs and paused nodes (and node inboxes).
     held_now: u64,
+    /// Link bandwidths and their queues (off unless some link has a rate).
+    pub(crate) links: crate::engine::bandwidth::Links,
 }
 
 /// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
@@ -281,6 +288,7 @@ impl<M: Message, O> Core<M, O> {
             DropReason::NodeDown => s.dropped_node_down += 1,
             DropReason::UnknownNode => s.dropped_unknown += 1,
             DropReason::Crashed => s.dropped_crashed += 1,
+            DropReason::QueueFull => {}
         }
         self.tracer.record(self.now, TraceEvent::Drop { from, to, id, reason });
     }
@@ -355,11 +363,14 @@ pub struct Simulation<M, O = ()> {
     watchdog: Option<Watchdog>,
     /// The budget that stopped the run, if one did.
     exhausted: Option<Exhausted>,
+    /// Nodes' processing models and inboxes (off unless some node has a model).
+    proc: crate::engine::processing::Processor<M>,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
     /// An empty simulation.
     pub fn new(config: SimConfig) -> Self {
+        let seed = config.seed;
         let tiebreak = config
             .random_tiebreak
             .then(|| SimRng::new(config.seed, Stream::TieBreak));
@@ -379,6 +390,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 node_count: 0,
                 clog_held: ClogHeld::default(),
                 held_now: 0,
+                links: Default::default(),
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -397,6 +409,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             checkpoint: 0,
             watchdog: None,
             exhausted: None,
+            proc: crate::engine::processing::Processor::new(seed),
         }
     }
 
@@ -660,6 +673,11 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if let Fault::Partition { groups } = fault {
             self.core.net.group_of_each_node(groups)?;
         }
+        if let (Fault::SlowNode { .. } | Fault::ThinLink { .. }, Some((field, msg))) =
+            (fault, fault.problems().into_iter().next())
+        {
+            return Err(Error::InvalidParameter(format!("{} {field}: {msg}", fault.kind())));
+        }
         fault.config().map_or(Ok(()), |c| c.validate())
     }
 
@@ -779,6 +797,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 .into_iter()
                 .chain(net.clog_windows())
                 .chain(net.link_setting_windows())
+                .chain(self.proc.windows())
+                .chain(self.core.links.windows())
                 .map(|w| w as usize),
         );
         out.sort_unstable();
@@ -799,6 +819,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if let Some(nem) = &self.nemesis {
             let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
             let plan = nem.planned(&mut rng, self.core.net.default_config());
+            let mut gray = SimRng::new(self.config.seed, Stream::GrayNemesis);
+            let plan = crate::engine::gray_nemesis::merged(nem, plan, &mut gray);
             self.nemesis_cut = plan.cut_at;
             self.nemesis_cut_by = plan.cut_by;
             all.extend(plan.windows);
@@ -954,6 +976,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.end_fault(i);
                 self.rebuild_fifo_if_stale();
             }
+            Event::Served { node, incarnation } => self.served(node, incarnation),
         }
     }
 
@@ -1015,6 +1038,18 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 return;
             }
         }
+        if self.proc.on && self.proc.takes(to) {
+            self.enqueue(from, to, id, msg);
+            return;
+        }
+        self.hand(from, to, id, msg);
+    }
+
+    /// Hand a message to its node now.
+    #[inline(always)]
+    fn hand(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
+        let core = &mut self.core;
+        let slot = &mut self.nodes[to.0 as usize];
         core.stats.delivered += 1;
         core.tracer.record(core.now, TraceEvent::Deliver { from, to, id });
         let mut ctx = Ctx {
@@ -1091,7 +1126,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let applied = self.try_begin(index, &fault, until.is_some());
         if applied {
             self.core.stats.faults += 1;
-            let window = fault.lasts() && !matches!(fault, Fault::SetLink { .. } if until.is_none());
+            let window = fault.lasts()
+                && !matches!(fault, Fault::SetLink { .. } | Fault::SlowNode { .. } | Fault::ThinLink { .. } if until.is_none());
             if window {
                 self.open_spans.insert(index, self.spans.len());
                 self.spans.push((index, self.core.now, None));
@@ -1152,6 +1188,10 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let net = &mut self.core.net;
         match fault {
             Fault::Crash { node } => {
+                for (from, id, _) in self.proc.crash(*node) {
+                    self.core.held_now -= 1;
+                    self.core.drop_msg(from, *node, id, DropReason::Crashed);
+                }
                 let slot = &mut self.nodes[node.0 as usize];
                 slot.crash_windows.push(index);
                 self.node_windows += 1;
@@ -1199,6 +1239,22 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Restart { node } => self.nodes[node.0 as usize].state == NodeState::Down,
             Fault::Resume { node } => self.nodes[node.0 as usize].state == NodeState::Paused,
             Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => true,
+            Fault::SlowNode { node, factor } if windowed => {
+                self.proc.start_window(*node, index, *factor);
+                true
+            }
+            Fault::SlowNode { node, factor } => {
+                self.proc.set_base(*node, *factor);
+                true
+            }
+            Fault::ThinLink { from, to, rate } if windowed => {
+                self.core.links.start_window(*from, *to, index, *rate);
+                true
+            }
+            Fault::ThinLink { from, to, rate } => {
+                self.core.links.set_rate(*from, *to, *rate);
+                true
+            }
         }
     }
 
@@ -1211,6 +1267,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => self.core.net.end_cut(index),
             Fault::Clog { .. } => self.core.net.end_clog(index),
             Fault::SetLink { .. } => self.core.net.end_link_window(index),
+            Fault::SlowNode { node, .. } => self.proc.end_window(*node, index),
+            Fault::ThinLink { from, to, .. } => self.core.links.end_window(*from, *to, index),
             _ => false,
         };
         if applied && matches!(fault, Fault::Crash { .. } | Fault::Pause { .. }) {
@@ -1245,7 +1303,11 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// Note whether some fault window is in force after a fault event: open or close the
     /// current fault period.
     fn note_period(&mut self) {
-        let in_force = self.node_windows + self.core.net.windows_in_force() > 0;
+        let in_force = self.node_windows
+            + self.core.net.windows_in_force()
+            + self.proc.windows_in_force()
+            + self.core.links.windows_in_force()
+            > 0;
         let now = self.core.now;
         match self.disturbed.last_mut() {
             Some((_, end @ None)) if !in_force => *end = Some(now),
@@ -1303,6 +1365,11 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// A resumed node handles what it held, now, in the order it arrived, before anything
     /// else due at this instant (so a FIFO link stays FIFO across a pause).
     fn release_held(&mut self, node: NodeId) {
+        // The message whose service ended during the pause is handled first: it arrived
+        // before anything the pause held.
+        if self.proc.on && self.proc.unstall(node) {
+            self.finish_service(node);
+        }
         let slot = &mut self.nodes[node.0 as usize];
         let incarnation = slot.incarnation;
         let held = std::mem::take(&mut slot.held);
@@ -1342,5 +1409,103 @@ fn remove(windows: &mut Vec<u32>, w: u32) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// Gray failures: nodes' processing models (`engine/processing.rs`) and links'
+/// bandwidths (`engine/bandwidth.rs`), as the run loop drives them.
+impl<M: Message, O: 'static> Simulation<M, O> {
+    /// Give `node` a processing model: it handles its messages one at a time, each
+    /// taking a service time drawn from `model.service` times `model.speed` (see
+    /// `engine/processing.rs`). Before the run starts.
+    pub fn set_processing(&mut self, node: NodeId, model: &crate::engine::processing::Processing) -> Result<(), Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "processing models are set before the run starts; during a run, slow a node with a slow_node fault"
+                    .into(),
+            ));
+        }
+        if node.0 >= self.core.node_count {
+            return Err(Error::UnknownNode(node));
+        }
+        self.proc.set(node, model)
+    }
+
+    /// Give the link `from -> to` a bandwidth (messages per second, and a bounded queue;
+    /// see `engine/bandwidth.rs`). Before the run starts.
+    pub fn set_bandwidth(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        bandwidth: crate::engine::bandwidth::Bandwidth,
+    ) -> Result<(), Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "bandwidths are set before the run starts; during a run, thin a link with a thin_link fault".into(),
+            ));
+        }
+        if let Some(n) = [from, to].into_iter().find(|n| n.0 >= self.core.node_count) {
+            return Err(Error::UnknownNode(n));
+        }
+        self.core.links.set(from, to, bandwidth)
+    }
+
+    /// Messages waiting now in `node`'s inbox (the one in service included): 0 for a
+    /// node without a processing model.
+    pub fn queued(&self, node: NodeId) -> usize {
+        self.proc.queued(node)
+    }
+
+    /// Messages held now by the link `from -> to` (waiting for it or in transmission).
+    pub fn link_held(&self, from: NodeId, to: NodeId) -> usize {
+        self.core.links.held(self.core.now, from, to)
+    }
+
+    /// A message that arrived at `to` joins its inbox; its service starts now if `to`
+    /// was idle, else it waits (a `queued` hold in the trace).
+    #[cold]
+    fn enqueue(&mut self, from: NodeId, to: NodeId, id: u64, msg: M) {
+        let incarnation = self.nodes[to.0 as usize].incarnation;
+        let core = &mut self.core;
+        core.held_now += 1;
+        match self.proc.enqueue(to, (from, id, msg)) {
+            Some(service) => core.push(core.now + service, Event::Served { node: to, incarnation }),
+            None => core.tracer.record(
+                core.now,
+                TraceEvent::Hold {
+                    from,
+                    to,
+                    id,
+                    reason: HoldReason::Queued,
+                },
+            ),
+        }
+    }
+
+    /// The service at `node` ended: hand the message to it (or keep it while the node
+    /// is paused), then start the next.
+    fn served(&mut self, node: NodeId, incarnation: u32) {
+        let slot = &self.nodes[node.0 as usize];
+        if slot.incarnation != incarnation || slot.state == NodeState::Down {
+            return;
+        }
+        if slot.state == NodeState::Paused {
+            self.proc.stall(node);
+            return;
+        }
+        self.finish_service(node);
+    }
+
+    /// Hand the message whose service ended to `node`, and start the next service.
+    fn finish_service(&mut self, node: NodeId) {
+        if let Some((from, id, msg)) = self.proc.served(node) {
+            self.core.held_now -= 1;
+            self.hand(from, node, id, msg);
+        }
+        if let Some(service) = self.proc.next(node) {
+            let incarnation = self.nodes[node.0 as usize].incarnation;
+            let at = self.core.now + service;
+            self.core.push(at, Event::Served { node, incarnation });
+        }
     }
 }

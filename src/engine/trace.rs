@@ -20,6 +20,9 @@ pub enum HoldReason {
     Paused,
     /// The link or one of its ends is clogged.
     Clogged,
+    /// The destination is busy handling an earlier message: this one waits in its inbox
+    /// (a node with a processing model; see `engine/processing.rs`).
+    Queued,
 }
 
 /// One processed event, borrowing what it refers to.

@@ -173,6 +173,12 @@ pub struct ScenarioView<'a> {
 }
 
 impl ScenarioView<'_> {
+    /// The scenario's one liveness bound (`"checks": {"liveness": "10s"}`), if given:
+    /// a protocol's liveness checks use it instead of their own bounds.
+    pub fn liveness(&self) -> Option<SimTime> {
+        self.settings.get(crate::check::LIVENESS_KEY)
+    }
+
     /// The nodes of `role`, with their configs.
     pub fn of_role<T: 'static>(&self, role: &str) -> impl Iterator<Item = (&str, &T)> {
         self.nodes

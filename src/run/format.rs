@@ -37,6 +37,7 @@ mod def {
         NodeDown,
         UnknownNode,
         Crashed,
+        QueueFull,
     }
 
     #[derive(Serialize)]

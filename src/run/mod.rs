@@ -185,6 +185,7 @@ fn run<T>(
     let realized = sim.realized_faults().to_vec();
     let mut ctx = CheckContext::after(sim);
     let settings = s.checks.settings(protocols);
+    ctx.liveness = settings.get(crate::check::LIVENESS_KEY);
     for n in &s.nodes {
         if let Some(node) = sim.node_id(&n.id) {
             ctx.sources.extend(n.config.expected_work(&WorkCx {

@@ -154,6 +154,7 @@ pub fn fault_value(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) ->
                 Value::Object(o)
             }
             Field::Config(c) => serde_json::to_value(&c).unwrap_or(Value::Null),
+            Field::Number(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
         };
         m.insert(key.into(), v);
     }
@@ -196,7 +197,7 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
         }
         TraceEvent::Hold { from, to, id, reason } => json!({
             "ev": "hold", "from": n(from), "to": n(to), "id": id,
-            "reason": match reason { HoldReason::Paused => "paused", HoldReason::Clogged => "clogged" },
+            "reason": match reason { HoldReason::Paused => "paused", HoldReason::Clogged => "clogged", HoldReason::Queued => "queued" },
         }),
         TraceEvent::Timer { node, timer, tag } => json!({"ev": "timer", "node": n(node), "timer": timer, "tag": tag}),
         TraceEvent::Fault {

@@ -57,6 +57,7 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
             net.set_link(from, to, cfg)?;
         }
     }
+    super::gray::apply(s, &ids, &mut sim)?;
     for f in &s.faults {
         sim.schedule_timed(expand(f, &ids)?)?;
     }
@@ -114,6 +115,12 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConf
         burst_duplicate: n.burst_duplicate,
         max_down: n.max_down,
         max_windows: MAX_PLANNED.saturating_sub(scheduled),
+        slow_rate: n.slow_rate,
+        slow_time: n.slow_time,
+        slow_factor: n.slow_factor,
+        thin_link_rate: n.thin_link_rate,
+        thin_link_time: n.thin_link_time,
+        thin_bandwidth: n.thin_bandwidth,
     })
 }
 

@@ -45,7 +45,7 @@ impl ChecksSpec {
             }
         }
         for (k, v) in &self.entries {
-            if out.0.contains_key(k) {
+            if out.0.contains_key(k) || k == crate::check::LIVENESS_KEY {
                 out.0.insert(k.clone(), v.clone());
             }
         }
@@ -95,6 +95,11 @@ struct Value(Option<Parse>);
 /// A setting's parser (see [`crate::plugin::Setting::parse`]).
 type Parse = fn(&str) -> Result<serde_json::Value, serde_json::Error>;
 
+/// The scenario's one liveness bound (`"liveness": "10s"`): a duration.
+fn parse_liveness(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str::<crate::engine::time::SimTime>(text).and_then(serde_json::to_value)
+}
+
 impl<'de> DeserializeSeed<'de> for Value {
     type Value = serde_json::Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
@@ -128,6 +133,8 @@ impl<'de> Deserialize<'de> for ChecksSpec {
                 while let Some(key) = a.next_key::<String>()? {
                     let parse = if self.0.get(&key).is_some() {
                         None
+                    } else if key == crate::check::LIVENESS_KEY {
+                        Some(parse_liveness as Parse)
                     } else if let Some(s) = self
                         .0
                         .with_settings()
@@ -140,6 +147,7 @@ impl<'de> Deserialize<'de> for ChecksSpec {
                             .0
                             .with_settings()
                             .flat_map(|(p, s)| std::iter::once(p.name()).chain(s.iter().map(|s| s.key)))
+                            .chain(std::iter::once(crate::check::LIVENESS_KEY))
                             .map(|k| format!("`{k}`"))
                             .collect();
                         return Err(de::Error::custom(format!(

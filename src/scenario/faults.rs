@@ -105,6 +105,21 @@ enum FaultSpec {
         to: Option<String>,
         config: LinkSpec,
     },
+    SlowNode {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        node: String,
+        factor: f64,
+    },
+    ThinLink {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        from: String,
+        to: String,
+        rate: f64,
+    },
 }
 
 fn clog_spec(t: &ClogTarget<String>) -> ClogSpec {
@@ -180,6 +195,19 @@ impl From<&Spec> for FaultSpec {
                 to: link.as_ref().map(|(_, t)| t.clone()),
                 config: LinkSpec::from(config),
             },
+            Fault::SlowNode { node, factor } => FaultSpec::SlowNode {
+                at,
+                until,
+                node: node.clone(),
+                factor: *factor,
+            },
+            Fault::ThinLink { from, to, rate } => FaultSpec::ThinLink {
+                at,
+                until,
+                from: from.clone(),
+                to: to.clone(),
+                rate: *rate,
+            },
         }
     }
 }
@@ -238,6 +266,19 @@ impl TryFrom<FaultSpec> for Spec {
                     },
                 )
             }
+            FaultSpec::SlowNode {
+                at,
+                until,
+                node,
+                factor,
+            } => timed(at, until, Fault::SlowNode { node, factor }),
+            FaultSpec::ThinLink {
+                at,
+                until,
+                from,
+                to,
+                rate,
+            } => timed(at, until, Fault::ThinLink { from, to, rate }),
         })
     }
 }
@@ -311,12 +352,15 @@ mod tests {
             r#"{"kind":"unclog_all","at":"3ms"}"#,
             r#"{"kind":"set_link","at":"1ms","until":"2ms","from":"c1","to":"s1","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.5,"duplicate":0.0,"fifo":true}}"#,
             r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
+            r#"{"kind":"slow_node","at":"1ms","until":"2ms","node":"s1","factor":10.0}"#,
+            r#"{"kind":"thin_link","at":"1ms","until":"2ms","from":"c1","to":"s1","rate":100.0}"#,
         ];
         let list = format!("[{}]", text.join(","));
         let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
         assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
         let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
-        assert_eq!(kinds[..12], Fault::<String>::KINDS);
+        assert_eq!(kinds[..12], Fault::<String>::KINDS[..12]);
+        assert_eq!(kinds[13..], Fault::<String>::KINDS[12..]);
         assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod faults;
 pub(crate) mod format;
+pub(crate) mod gray;
 pub(crate) mod load;
 pub(crate) mod locate;
 pub(crate) mod node;
@@ -25,6 +26,7 @@ use crate::plugin::Protocols;
 
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
+pub use gray::{BandwidthSpec, ProcessingSpec};
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};
@@ -218,6 +220,9 @@ pub struct LinkOverride {
     /// FIFO on this link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fifo: Option<bool>,
+    /// This link's bandwidth (messages per second, with a bounded queue); none: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<gray::BandwidthSpec>,
 }
 
 impl LinkOverride {
@@ -249,6 +254,38 @@ pub struct NetworkSpec {
 /// partition/isolate/block → heal, clog → unclog, set_link → the link's settings from
 /// the scenario's `network` section). Its file form is in `scenario/faults.rs`.
 pub type FaultSpec = TimedFault<String>;
+
+impl NemesisSpec {
+    /// A nemesis that does nothing until `stop` (every rate 0, every range at its
+    /// default): the base for hand-built ones (`NemesisSpec { crash_rate: 1.0, ..NemesisSpec::quiet(stop) }`).
+    pub fn quiet(stop: SimTime) -> Self {
+        let d = NemesisConfig::default();
+        NemesisSpec {
+            start: SimTime::ZERO,
+            stop,
+            targets: Vec::new(),
+            crash_rate: 0.0,
+            downtime: d.downtime,
+            pause_rate: 0.0,
+            pause_time: d.pause_time,
+            partition_rate: 0.0,
+            partition_time: d.partition_time,
+            clog_rate: 0.0,
+            clog_time: d.clog_time,
+            loss_rate: 0.0,
+            loss_time: d.loss_time,
+            burst_drop: d.burst_drop,
+            burst_duplicate: d.burst_duplicate,
+            max_down: d.max_down,
+            slow_rate: 0.0,
+            slow_time: d.slow_time,
+            slow_factor: d.slow_factor,
+            thin_link_rate: 0.0,
+            thin_link_time: d.thin_link_time,
+            thin_bandwidth: d.thin_bandwidth,
+        }
+    }
+}
 
 // Nemesis defaults are the engine's own (`NemesisConfig::default()`).
 fn default_range() -> DurationRange {
@@ -319,4 +356,38 @@ pub struct NemesisSpec {
     /// At most this many targets down (crashed or paused) at once.
     #[serde(default = "default_max_down")]
     pub max_down: usize,
+    /// Slow-node windows per second.
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub slow_rate: f64,
+    /// Length of a slow-node window.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub slow_time: DurationRange,
+    /// The factor of a slow-node window (10 = ten times slower).
+    #[serde(
+        default = "gray::default_slow_factor",
+        skip_serializing_if = "gray::is_default_slow_factor",
+        with = "gray::NumberRange"
+    )]
+    pub slow_factor: crate::engine::gray_nemesis::NumberRange,
+    /// Thin-link windows per second.
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub thin_link_rate: f64,
+    /// Length of a thin-link window.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub thin_link_time: DurationRange,
+    /// The rate of a thin link, messages per second.
+    #[serde(
+        default = "gray::default_thin_bandwidth",
+        skip_serializing_if = "gray::is_default_thin_bandwidth",
+        with = "gray::NumberRange"
+    )]
+    pub thin_bandwidth: crate::engine::gray_nemesis::NumberRange,
 }

@@ -22,6 +22,9 @@ pub struct NodeEntry {
     pub protocol: &'static str,
     /// Its config.
     pub config: Box<dyn NodeConfig>,
+    /// Its processing model (`"processing": {"service": ..., "speed": 1.0}`), if any:
+    /// it then handles its messages one at a time (see `engine/processing.rs`).
+    pub processing: Option<super::gray::ProcessingSpec>,
 }
 
 impl NodeEntry {
@@ -32,6 +35,7 @@ impl NodeEntry {
             role,
             protocol,
             config: Box::new(config),
+            processing: None,
         }
     }
 
@@ -66,13 +70,17 @@ impl Clone for NodeEntry {
             role: self.role,
             protocol: self.protocol,
             config: self.config.clone_box(),
+            processing: self.processing.clone(),
         }
     }
 }
 
 impl PartialEq for NodeEntry {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id && self.role == other.role && self.config.eq_dyn(other.config.as_ref())
+        self.id == other.id
+            && self.role == other.role
+            && self.config.eq_dyn(other.config.as_ref())
+            && self.processing == other.processing
     }
 }
 
@@ -202,6 +210,9 @@ impl Serialize for NodeEntry {
         for (k, v) in &fields {
             map.serialize_entry(k, v)?;
         }
+        if let Some(p) = &self.processing {
+            map.serialize_entry("processing", p)?;
+        }
         map.end()
     }
 }
@@ -276,8 +287,22 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
         )));
     };
     let mut fields = Vec::new();
+    let mut processing = None;
     for (k, v) in rest {
-        if k == "id" {
+        if k == "processing" {
+            if processing.is_some() {
+                return Err(E::duplicate_field("processing"));
+            }
+            let text = serde_json::to_string(&v).map_err(E::custom)?;
+            let p = serde_json::from_str::<super::gray::ProcessingSpec>(&text).map_err(|e| {
+                let m = e.to_string();
+                E::custom(match m.rfind(" at line ") {
+                    Some(i) => m[..i].to_string(),
+                    None => m,
+                })
+            })?;
+            processing = Some(p);
+        } else if k == "id" {
             if id.is_some() {
                 return Err(E::duplicate_field("id"));
             }
@@ -300,6 +325,7 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
         role: def.name,
         protocol: protocol.name(),
         config,
+        processing,
     })
 }
 

@@ -118,6 +118,7 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
     if let Some(n) = &s.nemesis {
         nemesis(n, s.duration, &ids, &mut out);
     }
+    super::gray::validate(s, &mut out);
     out
 }
 

@@ -12,6 +12,7 @@ mod failure_files;
 mod fault_verbs;
 mod fault_windows;
 mod fuzz;
+mod gray;
 mod hostile_io;
 mod html_report;
 mod layering;

@@ -422,7 +422,10 @@ impl VisibleAfterHeal {
             let Some(beat) = r.beats.first_from(heal) else {
                 continue;
             };
-            let Some(due) = judge.deadline(beat, r.ttl) else {
+            // The scenario's one liveness bound, when given (at least the TTL: a lookup
+            // is judged from one TTL after a heartbeat).
+            let within = ctx.liveness_bound(r.ttl).max(r.ttl);
+            let Some(due) = judge.deadline(beat, within) else {
                 continue;
             };
             // Left out at or after `due`: some beat at or after the heal came at least
@@ -466,7 +469,7 @@ impl VisibleAfterHeal {
             }
             let after = r.beats.first_from(heal);
             let start = after.unwrap_or(heal);
-            if let Some(o) = judge.undone(start, r.ttl) {
+            if let Some(o) = judge.undone(start, ctx.liveness_bound(r.ttl)) {
                 let beat = after.or_else(|| r.beats.0.first().map(|b| b.0)).unwrap_or(heal);
                 judge.push(Violation::new(
                     VISIBLE_AFTER_HEAL,

@@ -31,7 +31,10 @@ impl Protocol for ReplicatedKv {
         ]
     }
     fn checks(&self, s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
-        let bound = s.settings.get(BOUND).unwrap_or(SimTime::from_secs(3));
+        // The scenario's one liveness bound, when given, wins over rkv's own.
+        let bound = s
+            .liveness()
+            .unwrap_or(s.settings.get(BOUND).unwrap_or(SimTime::from_secs(3)));
         let settle = s.settings.get(SETTLE).unwrap_or(SimTime::from_secs(1));
         vec![
             Box::new(Linearizable::new(MAX_STEPS)),

@@ -8,7 +8,7 @@
 //! | `rpc.correct_result` | every reply (seen by a client, or produced by a server) to `Multiply` / `Divide` is the product / quotient, or the right error (overflow, divide by zero), by the checker's own oracle ([`oracle`]: 128-bit arithmetic with explicit range checks, independent of the server's `u64` checked arithmetic) |
 //! | `rpc.deposit_consistency` | on each (server, account), each executed deposit's balance is the previous balance plus the amount (from 0), or an overflow error when that does not fit; every deposit reply a client got is the balance one execution of that call produced on that server |
 //! | `rpc.at_most_once` | no (client, call id) is executed more than once (the promise of servers with dedupe on): a `Deposit` on all servers together, an idempotent call on each server (clients may retry those elsewhere) |
-//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
+//! | `rpc.liveness` | every call returns (ok or application error) within its retry budget (or the scenario's `checks.liveness`) of `max(invoked, heal)`. A call that fails (the client gave up) is a violation when no fault had happened yet when it failed, or it was invoked at or after the heal; a call that failed while faults were in force is excused when the run healed, and undone (`not_judged`) when it never did; a call still unanswered at the end is judged by the rule of [`crate::check`] (a violation once due, or when the run healed and ended quiescent; otherwise `not_judged`), unless its client crashed after invoking it (a call abandoned by its caller); every client must have invoked a call |
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -758,7 +758,11 @@ impl RpcLiveness {
             // explain it.
             let CallError::RetriesExhausted { attempts, sent } = error;
             let path = (sent >= attempts).then_some(&servers[..]);
-            if ctx.disturbed_for(*invoked_at, *at, *client, path) {
+            // With the scenario's one liveness bound, the system has that long after a
+            // fault to converge: a call invoked within it is excused like one that ran
+            // during the fault.
+            let since = ctx.liveness.map_or(*invoked_at, |b| invoked_at.saturating_sub(b));
+            if ctx.disturbed_for(since, *at, *client, path) {
                 // A fault on its path was in force while it ran: excused if they all
                 // ended (the run healed); if one never did, it is undone work whose fate
                 // the run cannot judge.
@@ -790,18 +794,26 @@ impl RpcLiveness {
         open.sort_by_key(|(k, _)| **k);
         for (&(client, call), inv) in open {
             let Invoked { at, req, budget } = inv;
+            // The scenario's one liveness bound, when given, instead of the call's budget.
+            let bound = ctx.liveness_bound(*budget);
             // A client that crashed after invoking the call abandoned it (its volatile
             // state, and the call with it, is gone): nobody owes it a reply.
             if ctx.crashes.iter().any(|&(t, n)| n == client && t >= *at) {
                 continue;
             }
-            if let Some(o) = judge.undone(*at, *budget) {
+            if let Some(o) = judge.undone(*at, bound) {
+                let within = if ctx.liveness.is_some() {
+                    format!("to return within the scenario's liveness bound of {bound}")
+                } else {
+                    format!("with a retry budget of {budget}")
+                };
                 judge.push(Violation::new(
                     LIVENESS,
                     format!(
-                        "call {call} {req} of {}, invoked at {at} with a retry budget of {budget}, never returned: {}",
+                        "call {call} {req} of {}, invoked at {at} {within}, never returned: {}{}",
                         ctx.name(client),
-                        o.why
+                        o.why,
+                        storm(ctx, self.sent_to.get(&(client, call)).map(Vec::as_slice))
                     ),
                     o.at,
                     ctx,
@@ -828,6 +840,20 @@ impl Check for RpcLiveness {
     }
     fn retained(&self) -> usize {
         self.open.len() + self.sent_to.len() + self.invoked.len() + self.failed.len()
+    }
+}
+
+/// The retry storm behind unanswered calls, in words, when the servers a call tried
+/// (all servers: `None`) still had requests queued when the run ended: `; retry storm:
+/// 5400 requests still queued at s1 when the run ended, never drained`.
+fn storm(ctx: &CheckContext, servers: Option<&[NodeId]>) -> String {
+    match ctx.largest_backlog(servers) {
+        Some((node, n)) => format!(
+            "; retry storm: {n} requests still queued at {} when the run ended at {}, never drained",
+            ctx.name(node),
+            ctx.end
+        ),
+        None => String::new(),
     }
 }
 

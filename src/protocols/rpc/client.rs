@@ -163,6 +163,8 @@ pub struct RpcClientConfig {
     pub retry: RetryPolicy,
     /// What to call and when.
     pub workload: Workload,
+    /// CANARY: retry every `timeout` with no backoff, no jitter and no attempt limit.
+    pub retry_storm: bool,
 }
 
 impl RpcClientConfig {
@@ -172,6 +174,7 @@ impl RpcClientConfig {
             target,
             retry: RetryPolicy::default(),
             workload,
+            retry_storm: false,
         }
     }
 
@@ -383,6 +386,11 @@ impl RpcClient {
                 r.forget(s);
             }
             r.refresh(ctx);
+        }
+        if self.cfg.retry_storm {
+            // The canary: never give up, never back off, never jitter.
+            self.start_attempt(ctx, call);
+            return;
         }
         if attempts >= self.cfg.retry.max_attempts.max(1) {
             let Some(p) = self.calls.remove(&call) else { return };

@@ -160,6 +160,10 @@ pub struct RpcClientRole {
     /// Backoff cap.
     #[serde(default = "d_backoff_max")]
     pub backoff_max: SimTime,
+    /// CANARY: retry every `timeout` with no backoff, no jitter and no attempt limit (a
+    /// retry storm behind a slow server; `rpc.liveness` must flag it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary_retry_storm: bool,
 }
 
 impl RpcClientRole {
@@ -179,6 +183,7 @@ impl RpcClientRole {
             max_attempts: d_attempts(),
             backoff_base: d_backoff_base(),
             backoff_max: d_backoff_max(),
+            canary_retry_storm: false,
         }
     }
 }
@@ -248,6 +253,7 @@ impl Role for RpcClientRole {
                 pacing,
                 start_after: self.start_after,
             },
+            retry_storm: self.canary_retry_storm,
         };
         Ok(Box::new(client(cfg)?))
     }
@@ -256,6 +262,12 @@ impl Role for RpcClientRole {
     }
     fn set_work(&mut self, n: u64) {
         self.calls = n;
+    }
+    fn without_canaries(&self) -> Self {
+        RpcClientRole {
+            canary_retry_storm: false,
+            ..self.clone()
+        }
     }
     fn expected_work(&self, cx: &WorkCx<'_>) -> Vec<Source> {
         vec![Source {

@@ -44,10 +44,12 @@ impl Protocol for WorkerPool {
         super::roles::arrivals_within_budget(s, out);
     }
     fn checks(&self, s: &ScenarioView<'_>) -> Vec<Box<dyn Check>> {
-        let bound = s
-            .settings
-            .get::<SimTime>(LIVENESS_BOUND)
-            .unwrap_or(DEFAULT_LIVENESS_BOUND);
+        // The scenario's one liveness bound, when given, wins over the pool's own.
+        let bound = s.liveness().unwrap_or(
+            s.settings
+                .get::<SimTime>(LIVENESS_BOUND)
+                .unwrap_or(DEFAULT_LIVENESS_BOUND),
+        );
         // Online: each keeps only live state (see `check.rs`, `conservation.rs`).
         vec![
             Box::new(CorrectResult::new()),

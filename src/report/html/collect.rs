@@ -145,6 +145,7 @@ fn drop_reason(r: DropReason) -> &'static str {
         DropReason::NodeDown => "node_down",
         DropReason::UnknownNode => "unknown_node",
         DropReason::Crashed => "crashed",
+        DropReason::QueueFull => "queue_full",
     }
 }
 
@@ -184,6 +185,7 @@ impl TraceSink<Payload> for TraceCollector {
                     let why = match reason {
                         HoldReason::Paused => "paused",
                         HoldReason::Clogged => "clogged",
+                        HoldReason::Queued => "queued",
                     };
                     c.messages[i].held = Some(why.to_string());
                 }

@@ -32,6 +32,9 @@ impl SpanKind {
             Effect::Cut => SpanKind::Partition,
             Effect::Clogged => SpanKind::Clog,
             Effect::LinkSettings => SpanKind::LinkChange,
+            // A slow node is drawn like a paused one, a thin link like changed settings.
+            Effect::Slowed => SpanKind::Pause,
+            Effect::Thinned => SpanKind::LinkChange,
         }
     }
 
