@@ -119,9 +119,10 @@ pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, Neme
 pub use engine::hash::{StableHash, StableHasher};
 pub use engine::history::{History, ObserverFn, Record};
 pub use engine::net::{ClogTarget, DropReason, Latency, LinkConfig, Network, WindowId};
-pub use engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage, TimerId};
+pub use engine::node::{Ctx, Disk, Message, Node, NodeFactory, NodeId, Storage, TimerId};
 pub use engine::rng::{SimRng, Stream};
 pub use engine::sim::{NodeState, Outcome, SimConfig, Simulation, Stats};
+pub use engine::storage::{DiskFull, Loss, MAX_UNSYNCED, StorageFaults};
 pub use engine::time::{ParseDurationError, SimTime};
 pub use engine::trace::{HoldReason, TraceEvent, TraceSink};
 pub use plugin::{Observation, Payload, Protocol, Protocols};

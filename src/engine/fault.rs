@@ -129,6 +129,11 @@ pub enum Fault<N = NodeId> {
     /// for good without `until`, or for a window, after which whatever would be in force
     /// without it applies again.
     SetLink { link: Option<(N, N)>, config: LinkConfig },
+    /// The node's disk is full: writes to its byte disk are refused (typed durable
+    /// values, removals and syncs still work).
+    DiskFull { node: N },
+    /// End every `disk_full` window of the node.
+    DiskFree { node: N },
 }
 
 /// What a lasting fault does while it is in force.
@@ -144,6 +149,8 @@ pub enum Effect {
     Clogged,
     /// Link settings are changed.
     LinkSettings,
+    /// A node's disk is full.
+    DiskFull,
 }
 
 /// What a fault touches.
@@ -187,7 +194,7 @@ pub enum Field<N> {
 
 impl<N> Fault<N> {
     /// Every kind's name, as the scenario file and the trace write it, in declaration order.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 14] = [
         "crash",
         "restart",
         "pause",
@@ -200,6 +207,8 @@ impl<N> Fault<N> {
         "unclog",
         "unclog_all",
         "set_link",
+        "disk_full",
+        "disk_free",
     ];
 
     /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
@@ -218,6 +227,8 @@ impl<N> Fault<N> {
             Fault::Unclog { .. } => 9,
             Fault::UnclogAll => 10,
             Fault::SetLink { .. } => 11,
+            Fault::DiskFull { .. } => 12,
+            Fault::DiskFree { .. } => 13,
         }
     }
 
@@ -240,9 +251,13 @@ impl<N> Fault<N> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Some(Effect::Cut),
             Fault::Clog { .. } => Some(Effect::Clogged),
             Fault::SetLink { .. } => Some(Effect::LinkSettings),
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
-                None
-            }
+            Fault::DiskFull { .. } => Some(Effect::DiskFull),
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::DiskFree { .. } => None,
         }
     }
 
@@ -258,7 +273,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node: n }
             | Fault::Pause { node: n }
             | Fault::Resume { node: n }
-            | Fault::Isolate { node: n } => vec![("node", node(n))],
+            | Fault::Isolate { node: n }
+            | Fault::DiskFull { node: n }
+            | Fault::DiskFree { node: n } => vec![("node", node(n))],
             Fault::Partition { groups } => vec![("groups", Field::Groups(groups.clone()))],
             Fault::Block { from, to } => vec![("from", node(from)), ("to", node(to))],
             Fault::Heal | Fault::UnclogAll => vec![],
@@ -284,6 +301,8 @@ impl<N> Fault<N> {
             "pause" => Fault::Pause { node: node("node")? },
             "resume" => Fault::Resume { node: node("node")? },
             "isolate" => Fault::Isolate { node: node("node")? },
+            "disk_full" => Fault::DiskFull { node: node("node")? },
+            "disk_free" => Fault::DiskFree { node: node("node")? },
             "block" => Fault::Block {
                 from: node("from")?,
                 to: node("to")?,
@@ -340,6 +359,8 @@ impl<N> Fault<N> {
                 },
                 config: config.clone(),
             },
+            Fault::DiskFull { node } => Fault::DiskFull { node: f(node)? },
+            Fault::DiskFree { node } => Fault::DiskFree { node: f(node)? },
         })
     }
 
@@ -359,7 +380,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => vec![("node".into(), node)],
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => vec![("node".into(), node)],
             Fault::Partition { groups } => groups
                 .iter()
                 .enumerate()
@@ -445,7 +468,13 @@ impl<N> Fault<N> {
                 link: link.clone(),
                 config: initial(link.as_ref().map(|(a, b)| (a, b))),
             },
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+            Fault::DiskFull { node } => Fault::DiskFree { node: node.clone() },
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::DiskFree { .. } => {
                 return None;
             }
         })
@@ -484,7 +513,9 @@ impl<N> Fault<N> {
             }
             | Fault::Unclog {
                 target: ClogTarget::Node { node },
-            } => Touch::Node(node.clone()),
+            }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => Touch::Node(node.clone()),
             Fault::Block { from, to }
             | Fault::Clog {
                 target: ClogTarget::Link { from, to },
@@ -509,7 +540,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => format!("{kind} {}", name(node)),
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => format!("{kind} {}", name(node)),
             Fault::Partition { groups } => {
                 let text: Vec<String> = groups
                     .iter()
@@ -531,6 +564,7 @@ impl<N> Fault<N> {
         match self {
             Fault::Crash { node } | Fault::Pause { node } => name(node),
             Fault::Isolate { node } => format!("isolation of {}", name(node)),
+            Fault::DiskFull { node } => format!("full disk of {}", name(node)),
             Fault::Clog { target } => format!("clog of {}", target.describe(name)),
             Fault::SetLink { link, .. } => match link {
                 Some((a, b)) => format!("settings of link {}→{}", name(a), name(b)),
@@ -550,7 +584,9 @@ impl Fault<NodeId> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => h.word(node.0 as u64),
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => h.word(node.0 as u64),
             Fault::Partition { groups } => {
                 h.word(groups.len() as u64);
                 for g in groups {
@@ -694,6 +730,10 @@ pub struct NemesisConfig {
     /// Plan at most this many windows (and never more than `MAX_PLANNED`, 100 000); a scenario
     /// leaves room for its scheduled faults.
     pub max_windows: usize,
+    /// Full disks (of one target) per second.
+    pub disk_full_rate: f64,
+    /// How long a disk stays full.
+    pub disk_full_time: DurationRange,
 }
 
 /// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
@@ -732,6 +772,8 @@ impl Default for NemesisConfig {
             burst_duplicate: 0.05,
             max_down: 1,
             max_windows: MAX_PLANNED,
+            disk_full_rate: 0.0,
+            disk_full_time: d,
         }
     }
 }
@@ -745,6 +787,7 @@ impl NemesisConfig {
             ("partition_rate", self.partition_rate),
             ("clog_rate", self.clog_rate),
             ("loss_rate", self.loss_rate),
+            ("disk_full_rate", self.disk_full_rate),
         ] {
             if !r.is_finite() || !(0.0..=MAX_RATE).contains(&r) {
                 return Err(Error::InvalidParameter(format!(
@@ -760,6 +803,7 @@ impl NemesisConfig {
             ("partition_time", self.partition_time),
             ("clog_time", self.clog_time),
             ("loss_time", self.loss_time),
+            ("disk_full_time", self.disk_full_time),
         ] {
             if d.min > d.max {
                 return Err(Error::InvalidParameter(format!(
@@ -803,13 +847,16 @@ impl NemesisConfig {
         // Arrivals come in time order, so a window that ended by `t` can never overlap a
         // later one: it is pruned, which keeps this list at most `max_down` long.
         let mut down: Vec<(SimTime, SimTime)> = Vec::new();
-        let kinds: [(f64, u8); 5] = [
+        let kinds: [(f64, u8); 6] = [
             (self.crash_rate, 0),
             (self.pause_rate, 1),
             (self.partition_rate, 2),
             (self.clog_rate, 3),
             (self.loss_rate, 4),
+            (self.disk_full_rate, 5),
         ];
+        // Full disks have a timeline per node of their own: they never overlap on a node.
+        let mut disk_busy = vec![SimTime::ZERO; targets.len()];
         // Network-level faults (partition, loss) do not overlap within their own kind.
         let mut net_busy = [SimTime::ZERO; 5];
         // Arrival times of each kind's Poisson process, then all kinds merged in time order
@@ -851,6 +898,7 @@ impl NemesisConfig {
                 1 => self.pause_time,
                 2 => self.partition_time,
                 3 => self.clog_time,
+                5 => self.disk_full_time,
                 _ => self.loss_time,
             };
             // At least 1 ns long: a window that ends when it starts is no window (and a
@@ -934,6 +982,19 @@ impl NemesisConfig {
                     }
                     out.push(TimedFault::window(t, end, fault));
                 }
+                5 => {
+                    let ti = rng.range(0, targets.len() as u64) as usize;
+                    if disk_busy[ti] > t {
+                        continue;
+                    }
+                    if full {
+                        cut_at = Some(t);
+                        cut_by = Some("windows");
+                        break;
+                    }
+                    disk_busy[ti] = end;
+                    out.push(TimedFault::window(t, end, Fault::DiskFull { node: targets[ti] }));
+                }
                 _ => {
                     if net_busy[4] > t {
                         continue;
@@ -996,6 +1057,8 @@ mod tests {
                 link: Some((n(0), n(2))),
                 config: LinkConfig::default(),
             },
+            Fault::DiskFull { node: n(2) },
+            Fault::DiskFree { node: n(2) },
         ]
     }
 

@@ -15,5 +15,6 @@ pub mod node;
 pub mod queue;
 pub mod rng;
 pub mod sim;
+pub mod storage;
 pub mod time;
 pub mod trace;

@@ -63,6 +63,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     if let Some(n) = &s.nemesis {
         sim.set_nemesis(nemesis(n, &ids, s.faults.len())?)?;
     }
+    if let Some(st) = &s.storage {
+        sim.set_storage_faults(st.to_faults())?;
+    }
     Ok(Built { sim })
 }
 
@@ -114,6 +117,8 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConf
         burst_duplicate: n.burst_duplicate,
         max_down: n.max_down,
         max_windows: MAX_PLANNED.saturating_sub(scheduled),
+        disk_full_rate: n.disk_full_rate,
+        disk_full_time: n.disk_full_time,
     })
 }
 

@@ -105,6 +105,16 @@ enum FaultSpec {
         to: Option<String>,
         config: LinkSpec,
     },
+    DiskFull {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        node: String,
+    },
+    DiskFree {
+        at: SimTime,
+        node: String,
+    },
 }
 
 fn clog_spec(t: &ClogTarget<String>) -> ClogSpec {
@@ -180,6 +190,12 @@ impl From<&Spec> for FaultSpec {
                 to: link.as_ref().map(|(_, t)| t.clone()),
                 config: LinkSpec::from(config),
             },
+            Fault::DiskFull { node } => FaultSpec::DiskFull {
+                at,
+                until,
+                node: node.clone(),
+            },
+            Fault::DiskFree { node } => FaultSpec::DiskFree { at, node: node.clone() },
         }
     }
 }
@@ -198,6 +214,8 @@ impl TryFrom<FaultSpec> for Spec {
             FaultSpec::Block { at, until, from, to } => timed(at, until, Fault::Block { from, to }),
             FaultSpec::Isolate { at, until, node } => timed(at, until, Fault::Isolate { node }),
             FaultSpec::Heal { at } => timed(at, None, Fault::Heal),
+            FaultSpec::DiskFull { at, until, node } => timed(at, until, Fault::DiskFull { node }),
+            FaultSpec::DiskFree { at, node } => timed(at, None, Fault::DiskFree { node }),
             FaultSpec::Clog { at, until, target } => timed(
                 at,
                 until,
