@@ -12,6 +12,8 @@ use crate::engine::rng::SimRng;
 use crate::engine::sim::{Core, Event};
 use crate::engine::storage::DiskFull;
 pub use crate::engine::storage::Storage;
+#[cfg(doc)]
+use crate::engine::storage::StorageFaults;
 use crate::engine::time::SimTime;
 use crate::engine::trace::TraceEvent;
 
@@ -180,7 +182,7 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
     /// Borrowing it is a write; a crash may lose writes that were not synced when the
     /// scenario says so (`storage.unsynced_writes: "may_be_lost"`): sync what must
     /// survive with [`Ctx::sync`] or [`Ctx::sync_all`] before you answer (see
-    /// [`Storage`] and the `storage` module docs for what a crash keeps).
+    /// [`StorageFaults`] for what a crash keeps).
     pub fn durable<T: Default + Clone + 'static>(&mut self) -> &mut T {
         self.storage.get_or_default::<T>()
     }
@@ -210,9 +212,9 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
 }
 
 /// A node's byte disk, borrowed from its [`Ctx`]: keys to bytes, kept across crashes.
-/// Writes are seen at once by reads and are durable once synced; see the `storage`
-/// module docs (engine) for what a crash keeps of unsynced writes, torn writes and the
-/// full disk.
+/// Writes are seen at once by reads and are durable once synced; see [`StorageFaults`]
+/// for what a crash keeps of unsynced writes (and torn writes). A `disk_full` fault
+/// makes [`Disk::write`] fail.
 pub struct Disk<'c, 'a, M, O> {
     ctx: &'c mut Ctx<'a, M, O>,
 }

@@ -56,6 +56,16 @@ use crate::engine::rng::SimRng;
 pub const MAX_UNSYNCED: usize = 64;
 
 /// How a crash treats the writes that were not synced: the scenario's `storage`.
+///
+/// By default a crash keeps every write. With `lose_unsynced`, it keeps what was synced
+/// and, of the rest, a prefix drawn from the seed: a typed value (a file of its own,
+/// rewritten whole by each handler that borrows it) holds one of the values it had at
+/// the end of a handler since its last sync; the disk (one ordered journal) a prefix of
+/// its unsynced writes; each unsynced write in turn survives with probability 1/2, up to
+/// the first lost one. With `torn_writes` too, the first lost disk write is torn: its key
+/// holds the new value's first `n` bytes (`n` uniform in `0..len`) over the old value's
+/// bytes from `n` on. At most [`MAX_UNSYNCED`] unsynced writes are kept per file (the
+/// oldest is then written back on its own).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StorageFaults {
     /// A crash loses unsynced writes (each survives or not, drawn from the seed, in the
@@ -122,7 +132,8 @@ fn copy_of<T: Clone + 'static>(v: &dyn Any) -> Box<dyn Any> {
 /// first-use order: a node holds a handful of types, and nothing ever iterates the slots
 /// in a way that could change behaviour, so the storage is as deterministic as the node.
 /// Two components that want separate values of the same type should wrap it in their own
-/// newtype. See the module docs for syncs and crashes.
+/// newtype. Writes are durable once synced ([`Ctx::sync`](crate::Ctx::sync)); see
+/// [`StorageFaults`] for what a crash keeps of the others.
 #[derive(Default)]
 pub struct Storage {
     slots: Vec<Slot>,

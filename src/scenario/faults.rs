@@ -328,13 +328,15 @@ mod tests {
             r#"{"kind":"unclog","at":"2ms","target":{"from":"c1","to":"s1"}}"#,
             r#"{"kind":"unclog_all","at":"3ms"}"#,
             r#"{"kind":"set_link","at":"1ms","until":"2ms","from":"c1","to":"s1","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.5,"duplicate":0.0,"fifo":true}}"#,
+            r#"{"kind":"disk_full","at":"1ms","until":"2ms","node":"s1"}"#,
+            r#"{"kind":"disk_free","at":"3ms","node":"s1"}"#,
             r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
         ];
         let list = format!("[{}]", text.join(","));
         let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
         assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
         let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
-        assert_eq!(kinds[..12], Fault::<String>::KINDS);
+        assert_eq!(kinds[..14], Fault::<String>::KINDS);
         assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
     }
 
