@@ -31,6 +31,8 @@ pub enum UnhealedKind {
     Slowed,
     /// A thin-link window had not ended.
     Thinned,
+    /// A node's disk was full and not freed.
+    DiskFull,
 }
 
 impl From<Effect> for UnhealedKind {
@@ -43,6 +45,7 @@ impl From<Effect> for UnhealedKind {
             Effect::LinkSettings => UnhealedKind::LinkSettings,
             Effect::Slowed => UnhealedKind::Slowed,
             Effect::Thinned => UnhealedKind::Thinned,
+            Effect::DiskFull => UnhealedKind::DiskFull,
         }
     }
 }
@@ -72,6 +75,7 @@ impl std::fmt::Display for Unhealed {
             UnhealedKind::Clogged => write!(f, "{name} from {since} never released"),
             UnhealedKind::LinkSettings => write!(f, "{name} changed at {since} never restored"),
             UnhealedKind::Slowed | UnhealedKind::Thinned => write!(f, "{name} from {since} never ended"),
+            UnhealedKind::DiskFull => write!(f, "{name} from {since} never freed"),
         }
     }
 }

@@ -137,6 +137,11 @@ pub enum Fault<N = NodeId> {
     /// `engine/bandwidth.rs`): for a window, the smallest rate in force applies; without
     /// `until`, the link's own rate becomes `rate` for good (0: no limit).
     ThinLink { from: N, to: N, rate: f64 },
+    /// The node's disk is full: writes to its byte disk are refused (typed durable
+    /// values, removals and syncs still work).
+    DiskFull { node: N },
+    /// End every `disk_full` window of the node.
+    DiskFree { node: N },
 }
 
 /// What a lasting fault does while it is in force.
@@ -156,6 +161,8 @@ pub enum Effect {
     Slowed,
     /// A link's bandwidth is thinned.
     Thinned,
+    /// A node's disk is full.
+    DiskFull,
 }
 
 /// What a fault touches.
@@ -201,7 +208,7 @@ pub enum Field<N> {
 
 impl<N> Fault<N> {
     /// Every kind's name, as the scenario file and the trace write it, in declaration order.
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 16] = [
         "crash",
         "restart",
         "pause",
@@ -216,6 +223,8 @@ impl<N> Fault<N> {
         "set_link",
         "slow_node",
         "thin_link",
+        "disk_full",
+        "disk_free",
     ];
 
     /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
@@ -236,6 +245,8 @@ impl<N> Fault<N> {
             Fault::SetLink { .. } => 11,
             Fault::SlowNode { .. } => 12,
             Fault::ThinLink { .. } => 13,
+            Fault::DiskFull { .. } => 14,
+            Fault::DiskFree { .. } => 15,
         }
     }
 
@@ -260,9 +271,13 @@ impl<N> Fault<N> {
             Fault::SetLink { .. } => Some(Effect::LinkSettings),
             Fault::SlowNode { .. } => Some(Effect::Slowed),
             Fault::ThinLink { .. } => Some(Effect::Thinned),
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
-                None
-            }
+            Fault::DiskFull { .. } => Some(Effect::DiskFull),
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::DiskFree { .. } => None,
         }
     }
 
@@ -278,7 +293,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node: n }
             | Fault::Pause { node: n }
             | Fault::Resume { node: n }
-            | Fault::Isolate { node: n } => vec![("node", node(n))],
+            | Fault::Isolate { node: n }
+            | Fault::DiskFull { node: n }
+            | Fault::DiskFree { node: n } => vec![("node", node(n))],
             Fault::Partition { groups } => vec![("groups", Field::Groups(groups.clone()))],
             Fault::Block { from, to } => vec![("from", node(from)), ("to", node(to))],
             Fault::Heal | Fault::UnclogAll => vec![],
@@ -308,6 +325,8 @@ impl<N> Fault<N> {
             "pause" => Fault::Pause { node: node("node")? },
             "resume" => Fault::Resume { node: node("node")? },
             "isolate" => Fault::Isolate { node: node("node")? },
+            "disk_full" => Fault::DiskFull { node: node("node")? },
+            "disk_free" => Fault::DiskFree { node: node("node")? },
             "block" => Fault::Block {
                 from: node("from")?,
                 to: node("to")?,
@@ -381,6 +400,8 @@ impl<N> Fault<N> {
                 to: f(to)?,
                 rate: *rate,
             },
+            Fault::DiskFull { node } => Fault::DiskFull { node: f(node)? },
+            Fault::DiskFree { node } => Fault::DiskFree { node: f(node)? },
         })
     }
 
@@ -400,7 +421,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => vec![("node".into(), node)],
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => vec![("node".into(), node)],
             Fault::Partition { groups } => groups
                 .iter()
                 .enumerate()
@@ -512,7 +535,13 @@ impl<N> Fault<N> {
                 to: to.clone(),
                 rate: 0.0,
             },
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+            Fault::DiskFull { node } => Fault::DiskFree { node: node.clone() },
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::DiskFree { .. } => {
                 return None;
             }
         })
@@ -552,7 +581,9 @@ impl<N> Fault<N> {
             | Fault::Unclog {
                 target: ClogTarget::Node { node },
             }
-            | Fault::SlowNode { node, .. } => Touch::Node(node.clone()),
+            | Fault::SlowNode { node, .. }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => Touch::Node(node.clone()),
             Fault::Block { from, to }
             | Fault::Clog {
                 target: ClogTarget::Link { from, to },
@@ -578,7 +609,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => format!("{kind} {}", name(node)),
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => format!("{kind} {}", name(node)),
             Fault::Partition { groups } => {
                 let text: Vec<String> = groups
                     .iter()
@@ -602,6 +635,7 @@ impl<N> Fault<N> {
         match self {
             Fault::Crash { node } | Fault::Pause { node } => name(node),
             Fault::Isolate { node } => format!("isolation of {}", name(node)),
+            Fault::DiskFull { node } => format!("full disk of {}", name(node)),
             Fault::Clog { target } => format!("clog of {}", target.describe(name)),
             Fault::SetLink { link, .. } => match link {
                 Some((a, b)) => format!("settings of link {}→{}", name(a), name(b)),
@@ -621,7 +655,9 @@ impl Fault<NodeId> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => h.word(node.0 as u64),
+            | Fault::Isolate { node }
+            | Fault::DiskFull { node }
+            | Fault::DiskFree { node } => h.word(node.0 as u64),
             Fault::Partition { groups } => {
                 h.word(groups.len() as u64);
                 for g in groups {
@@ -786,6 +822,10 @@ pub struct NemesisConfig {
     pub thin_link_time: DurationRange,
     /// Its rate while thin, in messages per second.
     pub thin_bandwidth: crate::engine::gray_nemesis::NumberRange,
+    /// Full disks (of one target) per second.
+    pub disk_full_rate: f64,
+    /// How long a disk stays full.
+    pub disk_full_time: DurationRange,
 }
 
 /// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
@@ -830,6 +870,8 @@ impl Default for NemesisConfig {
             thin_link_rate: 0.0,
             thin_link_time: d,
             thin_bandwidth: crate::engine::gray_nemesis::NumberRange::new(10.0, 100.0),
+            disk_full_rate: 0.0,
+            disk_full_time: d,
         }
     }
 }
@@ -843,6 +885,7 @@ impl NemesisConfig {
             ("partition_rate", self.partition_rate),
             ("clog_rate", self.clog_rate),
             ("loss_rate", self.loss_rate),
+            ("disk_full_rate", self.disk_full_rate),
         ] {
             if !r.is_finite() || !(0.0..=MAX_RATE).contains(&r) {
                 return Err(Error::InvalidParameter(format!(
@@ -858,6 +901,7 @@ impl NemesisConfig {
             ("partition_time", self.partition_time),
             ("clog_time", self.clog_time),
             ("loss_time", self.loss_time),
+            ("disk_full_time", self.disk_full_time),
         ] {
             if d.min > d.max {
                 return Err(Error::InvalidParameter(format!(
@@ -901,13 +945,16 @@ impl NemesisConfig {
         // Arrivals come in time order, so a window that ended by `t` can never overlap a
         // later one: it is pruned, which keeps this list at most `max_down` long.
         let mut down: Vec<(SimTime, SimTime)> = Vec::new();
-        let kinds: [(f64, u8); 5] = [
+        let kinds: [(f64, u8); 6] = [
             (self.crash_rate, 0),
             (self.pause_rate, 1),
             (self.partition_rate, 2),
             (self.clog_rate, 3),
             (self.loss_rate, 4),
+            (self.disk_full_rate, 5),
         ];
+        // Full disks have a timeline per node of their own: they never overlap on a node.
+        let mut disk_busy = vec![SimTime::ZERO; targets.len()];
         // Network-level faults (partition, loss) do not overlap within their own kind.
         let mut net_busy = [SimTime::ZERO; 5];
         // Arrival times of each kind's Poisson process, then all kinds merged in time order
@@ -949,6 +996,7 @@ impl NemesisConfig {
                 1 => self.pause_time,
                 2 => self.partition_time,
                 3 => self.clog_time,
+                5 => self.disk_full_time,
                 _ => self.loss_time,
             };
             // At least 1 ns long: a window that ends when it starts is no window (and a
@@ -1032,6 +1080,19 @@ impl NemesisConfig {
                     }
                     out.push(TimedFault::window(t, end, fault));
                 }
+                5 => {
+                    let ti = rng.range(0, targets.len() as u64) as usize;
+                    if disk_busy[ti] > t {
+                        continue;
+                    }
+                    if full {
+                        cut_at = Some(t);
+                        cut_by = Some("windows");
+                        break;
+                    }
+                    disk_busy[ti] = end;
+                    out.push(TimedFault::window(t, end, Fault::DiskFull { node: targets[ti] }));
+                }
                 _ => {
                     if net_busy[4] > t {
                         continue;
@@ -1103,6 +1164,8 @@ mod tests {
                 to: n(0),
                 rate: 50.0,
             },
+            Fault::DiskFull { node: n(2) },
+            Fault::DiskFree { node: n(2) },
         ]
     }
 

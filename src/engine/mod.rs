@@ -18,5 +18,6 @@ pub mod processing;
 pub mod queue;
 pub mod rng;
 pub mod sim;
+pub mod storage;
 pub mod time;
 pub mod trace;

@@ -4,13 +4,16 @@
 //!
 //! Handlers run instantly in virtual time; work that takes time is a timer.
 
-use std::any::{Any, TypeId};
 use std::fmt::Debug;
 
 use crate::engine::hash::StableHash;
 use crate::engine::net::DropReason;
 use crate::engine::rng::SimRng;
 use crate::engine::sim::{Core, Event};
+use crate::engine::storage::DiskFull;
+pub use crate::engine::storage::Storage;
+#[cfg(doc)]
+use crate::engine::storage::StorageFaults;
 use crate::engine::time::SimTime;
 use crate::engine::trace::TraceEvent;
 
@@ -50,65 +53,6 @@ pub trait Node<M, O = ()> {
 /// A factory that builds a node afresh: at start and at every restart.
 pub type NodeFactory<M, O> = Box<dyn FnMut() -> Box<dyn Node<M, O>>>;
 
-/// Durable storage: a node's typed values that survive crashes and restarts.
-///
-/// **Each type has its own slot**: a node (or a component embedded in it) may keep a
-/// `u64` and a `String` and its own state struct side by side, and storing one never
-/// touches another. Slots are found by [`TypeId`] with a linear scan over a vector in
-/// first-use order: a node holds a handful of types, and nothing ever iterates the slots
-/// in a way that could change behaviour, so the storage is as deterministic as the node.
-/// Two components that want separate values of the same type should wrap it in their own
-/// newtype.
-#[derive(Default)]
-pub struct Storage {
-    /// One `(type, value)` per type used, in first-use order; the value's type is the key.
-    slots: Vec<(TypeId, Box<dyn Any>)>,
-}
-
-impl Debug for Storage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("types", &self.slots.len()).finish()
-    }
-}
-
-impl Storage {
-    fn position<T: 'static>(&self) -> Option<usize> {
-        let id = TypeId::of::<T>();
-        self.slots.iter().position(|(t, _)| *t == id)
-    }
-
-    /// The stored `T`, created with `T::default()` in its own slot the first time; values
-    /// of other types are left as they are.
-    pub fn get_or_default<T: Default + 'static>(&mut self) -> &mut T {
-        let i = match self.position::<T>() {
-            Some(i) => i,
-            None => {
-                self.slots.push((TypeId::of::<T>(), Box::new(T::default())));
-                self.slots.len() - 1
-            }
-        };
-        match self.slots[i].1.downcast_mut::<T>() {
-            Some(v) => v,
-            None => unreachable!("the slot of TypeId::of::<T>() holds a T"),
-        }
-    }
-
-    /// The stored `T`, if one was ever stored.
-    pub fn get<T: 'static>(&self) -> Option<&T> {
-        self.position::<T>().and_then(|i| self.slots[i].1.downcast_ref::<T>())
-    }
-
-    /// How many types hold a value.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Whether nothing was ever stored.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-}
-
 /// What a handler can do. Borrowed from the simulation for the duration of one handler.
 pub struct Ctx<'a, M, O> {
     pub(crate) core: &'a mut Core<M, O>,
@@ -118,7 +62,7 @@ pub struct Ctx<'a, M, O> {
     pub(crate) storage: &'a mut Storage,
 }
 
-impl<M: Message, O> Ctx<'_, M, O> {
+impl<'a, M: Message, O> Ctx<'a, M, O> {
     /// The current virtual time.
     #[inline]
     pub fn now(&self) -> SimTime {
@@ -211,8 +155,30 @@ impl<M: Message, O> Ctx<'_, M, O> {
     /// Every type has its own slot ([`Storage`]): `durable::<u64>()` and
     /// `durable::<String>()` are two independent values, and using one never resets the
     /// other. Give two values of the same type distinct newtypes.
-    pub fn durable<T: Default + 'static>(&mut self) -> &mut T {
+    ///
+    /// Borrowing it is a write; a crash may lose writes that were not synced when the
+    /// scenario says so (`storage.unsynced_writes: "may_be_lost"`): sync what must
+    /// survive with [`Ctx::sync`] or [`Ctx::sync_all`] before you answer (see
+    /// [`StorageFaults`] for what a crash keeps).
+    pub fn durable<T: Default + Clone + 'static>(&mut self) -> &mut T {
         self.storage.get_or_default::<T>()
+    }
+
+    /// Make the writes of the durable value `T` durable (fsync of its file): a crash
+    /// keeps it as it is now. Never fails, costs nothing when crashes keep every write.
+    pub fn sync<T: 'static>(&mut self) {
+        self.storage.sync::<T>();
+    }
+
+    /// Make every write of this node durable: each typed value and the disk.
+    pub fn sync_all(&mut self) {
+        self.storage.sync_all();
+    }
+
+    /// This node's byte disk: keys to bytes, kept across crashes, with `write` (which a
+    /// full disk refuses), `read`, `remove` and `sync`.
+    pub fn disk(&mut self) -> Disk<'_, 'a, M, O> {
+        Disk { ctx: self }
     }
 
     /// Record an observation into the history, stamped with the time and this node.
@@ -314,21 +280,40 @@ fn duplicate<M: Message, O>(core: &mut Core<M, O>, from: NodeId, to: NodeId, id:
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A node's byte disk, borrowed from its [`Ctx`]: keys to bytes, kept across crashes.
+/// Writes are seen at once by reads and are durable once synced; see [`StorageFaults`]
+/// for what a crash keeps of unsynced writes (and torn writes). A `disk_full` fault
+/// makes [`Disk::write`] fail.
+pub struct Disk<'c, 'a, M, O> {
+    ctx: &'c mut Ctx<'a, M, O>,
+}
 
-    #[test]
-    fn each_type_has_its_own_slot() {
-        let mut s = Storage::default();
-        assert!(s.is_empty());
-        *s.get_or_default::<u64>() = 7;
-        s.get_or_default::<String>().push_str("seven");
-        *s.get_or_default::<u64>() += 1;
-        assert_eq!(s.get::<u64>(), Some(&8));
-        assert_eq!(s.get::<String>().map(String::as_str), Some("seven"));
-        assert_eq!(s.get::<i64>(), None);
-        assert_eq!(s.len(), 2);
-        assert_eq!(format!("{s:?}"), "Storage { types: 2 }");
+impl<M: Message, O> Disk<'_, '_, M, O> {
+    /// Write `bytes` at `key` (replacing what was there). While a `disk_full` fault is in
+    /// force on the node, nothing is written and [`DiskFull`] is returned (and traced).
+    pub fn write(&mut self, key: &str, bytes: &[u8]) -> Result<(), DiskFull> {
+        let ctx = &mut *self.ctx;
+        let r = ctx.storage.disk_write(key, bytes);
+        if r.is_err() {
+            ctx.core
+                .tracer
+                .record(ctx.core.now, TraceEvent::DiskFullError { node: ctx.me });
+        }
+        r
+    }
+
+    /// The bytes at `key`, as the last write left them.
+    pub fn read(&self, key: &str) -> Option<&[u8]> {
+        self.ctx.storage.disk_read(key)
+    }
+
+    /// Remove `key` (a write that a full disk never refuses).
+    pub fn remove(&mut self, key: &str) {
+        self.ctx.storage.disk_remove(key);
+    }
+
+    /// Make every write of the disk durable.
+    pub fn sync(&mut self) {
+        self.ctx.storage.sync_disk();
     }
 }

@@ -24,6 +24,8 @@ pub enum Stream {
     Service(u32),
     /// The nemesis's slow-node and thin-link windows.
     GrayNemesis,
+    /// Which unsynced writes a crash keeps (and where a torn write tears).
+    Storage,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
             Stream::Custom(c) => (2 << 32) ^ c.rotate_left(34),
             Stream::Service(i) => (0x67 << 32) | i as u64,
             Stream::GrayNemesis => 0x67_7261_7900,
+            Stream::Storage => (3 << 32) | 0x5354,
         }
     }
 }

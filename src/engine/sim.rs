@@ -9,6 +9,7 @@ use crate::engine::net::{ClogTarget, DropReason, LinkConfig, Network};
 use crate::engine::node::{Ctx, Message, Node, NodeFactory, NodeId, Storage};
 use crate::engine::queue::EventQueue;
 use crate::engine::rng::{SimRng, Stream};
+use crate::engine::storage::StorageFaults;
 use crate::engine::time::SimTime;
 use crate::engine::trace::{HoldReason, TraceEvent, TraceSink, Tracer};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -365,6 +366,12 @@ pub struct Simulation<M, O = ()> {
     exhausted: Option<Exhausted>,
     /// Nodes' processing models and inboxes (off unless some node has a model).
     proc: crate::engine::processing::Processor<M>,
+    /// How a crash treats unsynced writes (every node's storage).
+    storage_faults: StorageFaults,
+    /// The storage stream: which unsynced writes a crash keeps (only when it may lose them).
+    storage_rng: Option<SimRng>,
+    /// `disk_full` windows in force, over all nodes.
+    disk_windows: usize,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
@@ -410,6 +417,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             watchdog: None,
             exhausted: None,
             proc: crate::engine::processing::Processor::new(seed),
+            storage_faults: StorageFaults::default(),
+            storage_rng: None,
+            disk_windows: 0,
         }
     }
 
@@ -424,11 +434,13 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
         let id = NodeId(self.nodes.len() as u32);
         let node = factory();
+        let mut storage = Storage::default();
+        storage.set_faults(self.storage_faults);
         self.nodes.push(Slot {
             node: Some(node),
             factory: Box::new(factory),
             rng: SimRng::new(self.config.seed, Stream::Node(id.0)),
-            storage: Storage::default(),
+            storage,
             state: NodeState::Up,
             incarnation: 0,
             held: Vec::new(),
@@ -468,6 +480,25 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// A node's durable storage (survives crashes).
     pub fn storage(&self, id: NodeId) -> Option<&Storage> {
         self.nodes.get(id.0 as usize).map(|s| &s.storage)
+    }
+
+    /// Set how a crash treats the writes nodes did not sync (every node, added before or
+    /// after), before the run starts: see [`StorageFaults`] and [`Storage`]. With
+    /// `lose_unsynced`, which writes a crash keeps is drawn from a stream of its own.
+    pub fn set_storage_faults(&mut self, faults: StorageFaults) -> Result<(), Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "storage faults are set before the run starts".into(),
+            ));
+        }
+        self.storage_faults = faults;
+        self.storage_rng = faults
+            .lose_unsynced
+            .then(|| SimRng::new(self.config.seed, Stream::Storage));
+        for slot in &mut self.nodes {
+            slot.storage.set_faults(faults);
+        }
+        Ok(())
     }
 
     /// The network, to configure before the run starts (the default link, per-link
@@ -788,7 +819,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let mut out: Vec<usize> = self
             .nodes
             .iter()
-            .flat_map(|s| s.crash_windows.iter().chain(&s.pause_windows))
+            .flat_map(|s| {
+                s.crash_windows
+                    .iter()
+                    .chain(&s.pause_windows)
+                    .chain(s.storage.full_windows_ref())
+            })
             .map(|w| *w as usize)
             .collect();
         let net = &self.core.net;
@@ -1062,6 +1098,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if let Some(node) = slot.node.as_mut() {
             node.on_message(&mut ctx, from, msg);
         }
+        if slot.storage.touched() {
+            slot.storage.end_handler();
+        }
     }
 
     fn fire_timer(&mut self, node: NodeId, incarnation: u32, timer: u64, tag: u64) {
@@ -1091,6 +1130,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if let Some(n) = slot.node.as_mut() {
             n.on_timer(&mut ctx, crate::engine::node::TimerId(timer), tag);
         }
+        if slot.storage.touched() {
+            slot.storage.end_handler();
+        }
     }
 
     fn start_node(&mut self, node: NodeId) {
@@ -1115,6 +1157,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         };
         if let Some(n) = slot.node.as_mut() {
             n.on_start(&mut ctx);
+        }
+        if slot.storage.touched() {
+            slot.storage.end_handler();
         }
     }
 
@@ -1148,6 +1193,14 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 // The paused process is gone: its pause windows end with it.
                 let ended = std::mem::take(&mut self.nodes[node.0 as usize].pause_windows);
                 self.node_windows -= ended.len();
+                self.record_ends(&ended);
+                if self.storage_rng.is_some() {
+                    self.lose_unsynced(*node);
+                }
+            }
+            Fault::DiskFree { node } => {
+                let ended = std::mem::take(self.nodes[node.0 as usize].storage.full_windows());
+                self.disk_windows -= ended.len();
                 self.record_ends(&ended);
             }
             Fault::Restart { node } => {
@@ -1238,6 +1291,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             } => net.set_link(*from, *to, config.clone()).is_ok(),
             Fault::Restart { node } => self.nodes[node.0 as usize].state == NodeState::Down,
             Fault::Resume { node } => self.nodes[node.0 as usize].state == NodeState::Paused,
+            Fault::DiskFull { node } => {
+                self.nodes[node.0 as usize].storage.full_windows().push(index);
+                self.disk_windows += 1;
+                true
+            }
+            Fault::DiskFree { node } => self.nodes[node.0 as usize].storage.is_full(),
             Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => true,
             Fault::SlowNode { node, factor } if windowed => {
                 self.proc.start_window(*node, index, *factor);
@@ -1269,8 +1328,12 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::SetLink { .. } => self.core.net.end_link_window(index),
             Fault::SlowNode { node, .. } => self.proc.end_window(*node, index),
             Fault::ThinLink { from, to, .. } => self.core.links.end_window(*from, *to, index),
+            Fault::DiskFull { node } => remove(self.nodes[node.0 as usize].storage.full_windows(), index),
             _ => false,
         };
+        if applied && matches!(fault, Fault::DiskFull { .. }) {
+            self.disk_windows -= 1;
+        }
         if applied && matches!(fault, Fault::Crash { .. } | Fault::Pause { .. }) {
             self.node_windows -= 1;
         }
@@ -1307,6 +1370,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             + self.core.net.windows_in_force()
             + self.proc.windows_in_force()
             + self.core.links.windows_in_force()
+            + self.disk_windows
             > 0;
         let now = self.core.now;
         match self.disturbed.last_mut() {
@@ -1338,6 +1402,20 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                     applied: true,
                 },
             );
+        }
+    }
+
+    /// A crash of `node` (which was up): each of its unsynced writes survives or not,
+    /// drawn from the storage stream; every file that lost or tore one is traced.
+    fn lose_unsynced(&mut self, node: NodeId) {
+        let (Some(rng), slot) = (&mut self.storage_rng, &mut self.nodes[node.0 as usize]) else {
+            return;
+        };
+        let now = self.core.now;
+        for loss in slot.storage.crash(rng) {
+            if loss.kept < loss.unsynced {
+                self.core.tracer.record(now, TraceEvent::StorageLoss { node, loss });
+            }
         }
     }
 

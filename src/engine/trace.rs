@@ -11,6 +11,7 @@ use crate::engine::fault::Fault;
 use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::net::DropReason;
 use crate::engine::node::NodeId;
+use crate::engine::storage::Loss;
 use crate::engine::time::SimTime;
 
 /// Why a message was held instead of delivered.
@@ -79,6 +80,11 @@ pub enum TraceEvent<'a, M> {
         fault: &'a Fault,
         applied: bool,
     },
+    /// A crash of `node` lost unsynced writes of one file (a typed value, or the disk):
+    /// what survived (see [`Loss`]). Only when a crash may lose unsynced writes.
+    StorageLoss { node: NodeId, loss: Loss },
+    /// A write to `node`'s disk was refused: the disk is full.
+    DiskFullError { node: NodeId },
 }
 
 impl<M: StableHash> TraceEvent<'_, M> {
@@ -147,6 +153,15 @@ impl<M: StableHash> TraceEvent<'_, M> {
                 h.word(9 | ((*applied as u64) << 8));
                 h.word(*index as u64);
                 fault.stable_hash(h);
+            }
+            TraceEvent::StorageLoss { node, loss } => {
+                h.word(10 | ((loss.torn as u64) << 8));
+                h.word(pair(*node, NodeId(loss.file.map_or(u32::MAX, |f| f))));
+                h.word(((loss.unsynced as u64) << 32) | loss.kept as u64);
+            }
+            TraceEvent::DiskFullError { node } => {
+                h.word(11);
+                h.word(node.0 as u64);
             }
         }
     }

@@ -31,7 +31,9 @@ use crate::engine::time::SimTime;
 use crate::protocols::discovery::roles::{RegisterSpec, RegistryRole, ServiceSpec};
 use crate::protocols::rpc::roles::{MixSpec, RpcClientRole, RpcServerRole};
 use crate::protocols::worker_pool::roles::{ArrivalsSpec, DispatcherRole, WorkerRole};
-use crate::scenario::{ChecksSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeEntry, Scenario};
+use crate::scenario::{
+    ChecksSpec, FaultSpec, LinkSpec, NemesisSpec, NetworkSpec, NodeEntry, Scenario, StorageSpec, UnsyncedWrites,
+};
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -84,6 +86,9 @@ pub enum PlanKind {
     Slow,
     /// Thin one direction of one link to 50 messages per second (a `thin_link` window).
     Thin,
+    /// A node's disk is full for a while (not in [`PlanKind::ALL`]: scenarios get it
+    /// with [`ScenarioConfig::storage`]).
+    DiskFull,
 }
 
 impl PlanKind {
@@ -205,6 +210,7 @@ impl FaultPlan {
                 node: node(a),
                 factor: 10.0,
             },
+            PlanKind::DiskFull => Fault::DiskFull { node: node(a) },
         };
         TimedFault::window(at, until, fault)
     }
@@ -298,6 +304,8 @@ impl NemesisPlan {
             burst_drop: 0.2,
             burst_duplicate: 0.1,
             max_down: self.max_down,
+            disk_full_rate: 0.0,
+            disk_full_time: range(50, 500),
             ..NemesisSpec::quiet(ms(stop))
         }
     }
@@ -321,6 +329,8 @@ pub struct Canaries {
     pub return_unchanged: bool,
     /// RPC servers answer an overflowing product wrapped instead of with an error.
     pub wrapping_multiply: bool,
+    /// RPC servers never sync their dedupe table.
+    pub unsynced_dedupe: bool,
 }
 
 /// What [`scenario`] generates.
@@ -356,6 +366,10 @@ pub struct ScenarioConfig {
     pub max_jobs: u64,
     /// `checks.pool_liveness_bound`.
     pub pool_liveness_bound: SimTime,
+    /// Storage faults: a `storage` section (crashes keep unsynced writes, lose them, or
+    /// lose and tear them), `disk_full` among the scheduled fault kinds, and a
+    /// `disk_full_rate` for the nemesis (at most `nemesis_max_rate`).
+    pub storage: bool,
 }
 
 impl Default for ScenarioConfig {
@@ -377,6 +391,7 @@ impl Default for ScenarioConfig {
             max_calls: 40,
             max_jobs: 40,
             pool_liveness_bound: SimTime::from_secs(1),
+            storage: false,
         }
     }
 }
@@ -492,6 +507,7 @@ pub fn topology_nodes(
                 RpcServerRole {
                     dedupe: !canaries.no_dedupe,
                     canary_wrapping_multiply: canaries.wrapping_multiply,
+                    canary_unsynced_dedupe: canaries.unsynced_dedupe,
                     register: None,
                 },
             ));
@@ -543,6 +559,7 @@ pub fn topology_nodes(
                 RpcServerRole {
                     dedupe: !canaries.no_dedupe,
                     canary_wrapping_multiply: canaries.wrapping_multiply,
+                    canary_unsynced_dedupe: canaries.unsynced_dedupe,
                     register: Some(RegisterSpec {
                         registry: "reg".into(),
                         service: "arith".into(),
@@ -654,8 +671,18 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
         optional(cfg.pool, pool_topology(&cfg)),
         optional(cfg.discovery, discovery_topology(&cfg)),
     );
+    let mut kinds = cfg.fault_kinds.clone();
+    if cfg.storage && !kinds.contains(&PlanKind::DiskFull) {
+        kinds.push(PlanKind::DiskFull);
+    }
+    // Drawn last, and nothing when off: the scenarios made without storage faults are
+    // the ones made before they existed.
+    let storage = optional(
+        cfg.storage,
+        (0u8..3, 0..=(cfg.nemesis_max_rate.clamp(0.0, 100.0) * 10.0) as u32),
+    );
     let env = (
-        fault_plans(cfg.fault_kinds.clone(), cfg.max_faults),
+        fault_plans(kinds, cfg.max_faults),
         optional(nemesis_on, nemesis_plan(cfg.nemesis_max_rate)),
         min_d..=max_d,
         link_spec(cfg.max_loss),
@@ -666,7 +693,7 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
     // down to what that schedule needs. The seed is not shrunk: a smaller seed is not a
     // simpler run, only a different one.
     let seed = (0u64..1_000_000).no_shrink();
-    (env, parts, seed).prop_map(move |((plans, nem, d, link), (rpc, pool, disc), seed)| {
+    (env, parts, seed, storage).prop_map(move |((plans, nem, d, link), (rpc, pool, disc), seed, storage)| {
         let duration = ms(d);
         let nodes = topology_nodes(rpc.as_ref(), pool.as_ref(), disc.as_ref(), canaries);
         let names: Vec<String> = nodes.iter().map(|n| n.id().to_string()).collect();
@@ -696,7 +723,10 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
             },
             nodes,
             faults,
-            nemesis: nem.map(|n| n.to_spec(duration)),
+            nemesis: nem.map(|n| NemesisSpec {
+                disk_full_rate: storage.map_or(0.0, |(_, r)| f64::from(r) / 10.0),
+                ..n.to_spec(duration)
+            }),
             limits: Default::default(),
             checks: ChecksSpec {
                 entries: vec![(
@@ -704,6 +734,12 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
                     serde_json::to_value(bound).unwrap_or_default(),
                 )],
             },
+            storage: storage.and_then(|(mode, _)| {
+                (mode > 0).then_some(StorageSpec {
+                    unsynced_writes: UnsyncedWrites::MayBeLost,
+                    torn_writes: mode == 2,
+                })
+            }),
         }
     })
 }

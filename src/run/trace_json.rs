@@ -211,6 +211,11 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
         TraceEvent::FaultEnd { index, fault, applied } => {
             json!({"ev": "fault_end", "index": index, "fault": fault_json(fault, names), "applied": applied})
         }
+        TraceEvent::StorageLoss { node, loss } => json!({
+            "ev": "storage_loss", "node": n(node), "file": loss.file.map_or_else(|| "disk".to_string(), |f| format!("value{f}")),
+            "unsynced": loss.unsynced, "kept": loss.kept, "torn": loss.torn,
+        }),
+        TraceEvent::DiskFullError { node } => json!({"ev": "disk_full_error", "node": n(node)}),
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

@@ -64,6 +64,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     if let Some(n) = &s.nemesis {
         sim.set_nemesis(nemesis(n, &ids, s.faults.len())?)?;
     }
+    if let Some(st) = &s.storage {
+        sim.set_storage_faults(st.to_faults())?;
+    }
     Ok(Built { sim })
 }
 
@@ -121,6 +124,8 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConf
         thin_link_rate: n.thin_link_rate,
         thin_link_time: n.thin_link_time,
         thin_bandwidth: n.thin_bandwidth,
+        disk_full_rate: n.disk_full_rate,
+        disk_full_time: n.disk_full_time,
     })
 }
 

@@ -120,6 +120,16 @@ enum FaultSpec {
         to: String,
         rate: f64,
     },
+    DiskFull {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        node: String,
+    },
+    DiskFree {
+        at: SimTime,
+        node: String,
+    },
 }
 
 fn clog_spec(t: &ClogTarget<String>) -> ClogSpec {
@@ -208,6 +218,12 @@ impl From<&Spec> for FaultSpec {
                 to: to.clone(),
                 rate: *rate,
             },
+            Fault::DiskFull { node } => FaultSpec::DiskFull {
+                at,
+                until,
+                node: node.clone(),
+            },
+            Fault::DiskFree { node } => FaultSpec::DiskFree { at, node: node.clone() },
         }
     }
 }
@@ -226,6 +242,8 @@ impl TryFrom<FaultSpec> for Spec {
             FaultSpec::Block { at, until, from, to } => timed(at, until, Fault::Block { from, to }),
             FaultSpec::Isolate { at, until, node } => timed(at, until, Fault::Isolate { node }),
             FaultSpec::Heal { at } => timed(at, None, Fault::Heal),
+            FaultSpec::DiskFull { at, until, node } => timed(at, until, Fault::DiskFull { node }),
+            FaultSpec::DiskFree { at, node } => timed(at, None, Fault::DiskFree { node }),
             FaultSpec::Clog { at, until, target } => timed(
                 at,
                 until,
@@ -351,16 +369,17 @@ mod tests {
             r#"{"kind":"unclog","at":"2ms","target":{"from":"c1","to":"s1"}}"#,
             r#"{"kind":"unclog_all","at":"3ms"}"#,
             r#"{"kind":"set_link","at":"1ms","until":"2ms","from":"c1","to":"s1","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.5,"duplicate":0.0,"fifo":true}}"#,
-            r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
             r#"{"kind":"slow_node","at":"1ms","until":"2ms","node":"s1","factor":10.0}"#,
             r#"{"kind":"thin_link","at":"1ms","until":"2ms","from":"c1","to":"s1","rate":100.0}"#,
+            r#"{"kind":"disk_full","at":"1ms","until":"2ms","node":"s1"}"#,
+            r#"{"kind":"disk_free","at":"3ms","node":"s1"}"#,
+            r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
         ];
         let list = format!("[{}]", text.join(","));
         let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
         assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
         let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
-        assert_eq!(kinds[..12], Fault::<String>::KINDS[..12]);
-        assert_eq!(kinds[13..], Fault::<String>::KINDS[12..]);
+        assert_eq!(kinds[..16], Fault::<String>::KINDS);
         assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
     }
 

@@ -65,6 +65,9 @@ pub struct Scenario {
     /// Which checks run, and their bounds.
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// How a crash treats the writes nodes did not sync (default: it keeps them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
     /// The run's memory and trace budgets: set by the command line, never in the file.
     #[serde(skip)]
     pub limits: RunLimits,
@@ -283,6 +286,8 @@ impl NemesisSpec {
             thin_link_rate: 0.0,
             thin_link_time: d.thin_link_time,
             thin_bandwidth: d.thin_bandwidth,
+            disk_full_rate: 0.0,
+            disk_full_time: d.disk_full_time,
         }
     }
 }
@@ -390,4 +395,51 @@ pub struct NemesisSpec {
         with = "gray::NumberRange"
     )]
     pub thin_bandwidth: crate::engine::gray_nemesis::NumberRange,
+    /// Full disks per second.
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub disk_full_rate: f64,
+    /// How long a disk stays full.
+    #[serde(
+        default = "default_range",
+        with = "faults::DurationRange",
+        skip_serializing_if = "gray::is_default_range"
+    )]
+    pub disk_full_time: DurationRange,
+}
+
+/// What a crash does to unsynced writes: every node's storage (see the engine's
+/// `storage` module: typed values keep a prefix of their unsynced writes, the disk a
+/// prefix of its journal).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// `kept` (the default: a crash keeps every write) or `may_be_lost` (a crash keeps
+    /// what was synced, and of the rest a prefix drawn from the seed).
+    #[serde(default)]
+    pub unsynced_writes: UnsyncedWrites,
+    /// The first lost write of a disk is torn (half written) instead: only with
+    /// `may_be_lost`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub torn_writes: bool,
+}
+
+/// What a crash does to the writes a node did not sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsyncedWrites {
+    /// A crash keeps them.
+    #[default]
+    Kept,
+    /// Each may be lost, in the order a disk writes them back.
+    MayBeLost,
+}
+
+impl StorageSpec {
+    /// The engine's setting.
+    pub fn to_faults(&self) -> crate::engine::storage::StorageFaults {
+        crate::engine::storage::StorageFaults {
+            lose_unsynced: self.unsynced_writes == UnsyncedWrites::MayBeLost,
+            torn_writes: self.torn_writes,
+        }
+    }
 }

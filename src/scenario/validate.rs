@@ -119,6 +119,15 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
         nemesis(n, s.duration, &ids, &mut out);
     }
     super::gray::validate(s, &mut out);
+    if let Some(st) = &s.storage
+        && st.torn_writes
+        && st.unsynced_writes == super::UnsyncedWrites::Kept
+    {
+        out.push((
+            "storage.torn_writes".into(),
+            "a write is torn only when a crash loses it: give \"unsynced_writes\": \"may_be_lost\"".into(),
+        ));
+    }
     out
 }
 
@@ -214,6 +223,7 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
         ("partition_rate", n.partition_rate),
         ("clog_rate", n.clog_rate),
         ("loss_rate", n.loss_rate),
+        ("disk_full_rate", n.disk_full_rate),
     ] {
         if !r.is_finite() || r < 0.0 {
             out.push((
@@ -233,6 +243,7 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
         ("partition_time", &n.partition_time),
         ("clog_time", &n.clog_time),
         ("loss_time", &n.loss_time),
+        ("disk_full_time", &n.disk_full_time),
     ] {
         range(r, &format!("nemesis.{field}"), out);
     }

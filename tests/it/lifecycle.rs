@@ -16,7 +16,7 @@ enum Seen {
     Fired(u64),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Durable {
     starts: u64,
 }

@@ -31,6 +31,7 @@ mod rkv;
 mod rpc;
 mod scenarios;
 mod shrink;
+mod storage;
 mod support;
 mod user_protocol;
 mod verdicts;

@@ -16,12 +16,48 @@ fn all_kinds_with_nemesis() -> ScenarioConfig {
     }
 }
 
+/// Every fault kind, the nemesis, and storage faults: crashes that lose (and tear)
+/// unsynced writes, full disks scheduled and drawn by the nemesis.
+fn all_kinds_with_storage_faults() -> ScenarioConfig {
+    ScenarioConfig {
+        storage: true,
+        ..all_kinds_with_nemesis()
+    }
+}
+
+#[test]
+fn storage_faults_are_generated_when_asked() {
+    let mut runner = seeded_runner(5, 0, 0);
+    let strat = scenario(all_kinds_with_storage_faults());
+    let (mut lossy, mut torn, mut full, mut rate) = (0, 0, 0, 0);
+    for _ in 0..60 {
+        let s = strat.new_tree(&mut runner).unwrap().current();
+        assert_eq!(validate(&detsim::Protocols::builtin(), &s), vec![]);
+        lossy += s.storage.is_some() as u32;
+        torn += s.storage.is_some_and(|st| st.torn_writes) as u32;
+        full += s.faults.iter().any(|f| f.fault.kind() == "disk_full") as u32;
+        rate += s.nemesis.as_ref().is_some_and(|n| n.disk_full_rate > 0.0) as u32;
+    }
+    assert!(
+        lossy > 20 && torn > 5 && full > 5 && rate > 5,
+        "{lossy} {torn} {full} {rate}"
+    );
+    // Off, nothing of it.
+    let mut runner = seeded_runner(5, 0, 0);
+    let plain = scenario(all_kinds_with_nemesis());
+    for _ in 0..20 {
+        let s = plain.new_tree(&mut runner).unwrap().current();
+        assert!(s.storage.is_none() && s.faults.iter().all(|f| f.fault.kind() != "disk_full"));
+    }
+}
+
 #[test]
 fn generated_scenarios_and_their_shrinks_are_valid() {
     let mut runner = seeded_runner(1, 0, 0);
     for cfg in [
         ScenarioConfig::default(),
         all_kinds_with_nemesis(),
+        all_kinds_with_storage_faults(),
         ScenarioConfig::pool_only(),
         ScenarioConfig {
             max_clients: 0,
@@ -309,7 +345,8 @@ fn detsim_seed_parsing() {
 }
 
 /// Without canaries the built-in protocols keep every safety property under generated
-/// faults and nemeses. A long sweep: `cargo test -- --ignored safety_holds_without_canaries`.
+/// faults and nemeses, storage faults included (crashes that lose and tear unsynced
+/// writes, full disks). A long sweep: `cargo test -- --ignored safety_holds_without_canaries`.
 #[test]
 #[ignore]
 fn safety_holds_without_canaries() {
@@ -322,7 +359,9 @@ fn safety_holds_without_canaries() {
         "disc.no_phantom",
         "disc.no_stale",
     ];
-    prop.check_scenarios(&scenario(all_kinds_with_nemesis()), |s| scenario_passes(&s, &safety));
+    prop.check_scenarios(&scenario(all_kinds_with_storage_faults()), |s| {
+        scenario_passes(&s, &safety)
+    });
 }
 
 #[test]
@@ -338,5 +377,7 @@ fn safety_holds_without_canaries_quick() {
         "disc.no_phantom",
         "disc.no_stale",
     ];
-    prop.check_scenarios(&scenario(all_kinds_with_nemesis()), |s| scenario_passes(&s, &safety));
+    prop.check_scenarios(&scenario(all_kinds_with_storage_faults()), |s| {
+        scenario_passes(&s, &safety)
+    });
 }

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
-const GOLDEN: [(&str, i32, &str); 14] = [
+pub(crate) const GOLDEN: [(&str, i32, &str); 15] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
@@ -26,6 +26,7 @@ const GOLDEN: [(&str, i32, &str); 14] = [
     ("rkv_stale_read_canary", 1, "6570f0ca83f7b9c1"),
     ("rpc_loss_retries", 0, "0084513996a48acd"),
     ("rpc_multiply", 0, "817efee43950a0c0"),
+    ("unsynced_dedupe_canary", 1, "f55af542af6f77f3"),
 ];
 
 pub fn detsim(args: &[&str]) -> Output {

@@ -77,7 +77,7 @@ impl From<KvObs> for Observation {
 }
 
 /// A replica's durable store: key -> (version, value).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Store(BTreeMap<u64, (u64, u64)>);
 
 struct Replica;
@@ -103,7 +103,7 @@ impl Node<Payload, Observation> for Replica {
 }
 
 /// A client's progress, durable so that a restarted client resumes where it was.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Progress {
     /// Operations (put + get pairs) finished.
     done: u64,

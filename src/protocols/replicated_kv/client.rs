@@ -7,8 +7,8 @@
 //! applies a write once. After `max_attempts` the client gives up: the outcome is
 //! unknown (the write may still be applied later).
 //!
-//! Its sequence number and operation count are durable, so a restarted client never
-//! reuses a sequence number; the operation it had in flight is abandoned (unknown).
+//! Its sequence number and operation count are durable (synced before the operation's
+//! first request leaves), so a restarted client never reuses a sequence number; the operation it had in flight is abandoned (unknown).
 
 use super::{KvOp, ReplyBody, RkvMsg, RkvObs};
 use crate::engine::node::{Node, NodeId, TimerId};
@@ -37,7 +37,7 @@ pub struct ClientConfig {
     pub start_after: SimTime,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Progress {
     /// The last sequence number used.
     seq: u64,
@@ -87,6 +87,8 @@ impl Client {
         progress.invoked += 1;
         progress.seq += 1;
         let seq = progress.seq;
+        // Durable before the request leaves: a restart never reuses the number.
+        ctx.sync::<Progress>();
         let me = ctx.me();
         let key = ctx.rng().range(0, self.cfg.keys);
         let roll = ctx.rng().range(0, 10);

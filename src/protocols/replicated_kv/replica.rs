@@ -1,9 +1,13 @@
 //! The `rkv_replica` node: Raft-like leader election and log replication with read
 //! leases (see the module doc of [`super`] for the rules it keeps).
 //!
-//! Durable (as if written synchronously to disk): the current term, the vote of that
-//! term, the log. Volatile: the role, the commit index, the state machine (rebuilt from
-//! the log as entries are committed again), the lease.
+//! Durable: the current term, the vote of that term, the log (one durable value). Every
+//! handler syncs it before it returns, so no vote, acknowledgement or reply leaves
+//! before the term, vote and log entries it vouches for are durable (a handler runs in
+//! an instant: nothing it sends arrives before it returns); a crash that loses unsynced
+//! writes never loses a granted vote or an acknowledged entry. Volatile: the role, the
+//! commit index, the state machine (rebuilt from the log as entries are committed
+//! again), the lease.
 
 use std::collections::BTreeMap;
 
@@ -40,7 +44,7 @@ pub struct ReplicaConfig {
 }
 
 /// What survives a crash.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Durable {
     term: u64,
     voted_for: Option<NodeId>,
@@ -471,9 +475,22 @@ impl Node<Payload, Observation> for Replica {
         // have granted before its crash.
         self.no_vote_until = ctx.now() + self.cfg.lease;
         self.reset_election(ctx);
+        ctx.sync::<Durable>();
     }
 
     fn on_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
+        self.handle_message(ctx, from, msg);
+        ctx.sync::<Durable>();
+    }
+
+    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+        self.handle_timer(ctx, timer, tag);
+        ctx.sync::<Durable>();
+    }
+}
+
+impl Replica {
+    fn handle_message(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, msg: Payload) {
         let Ok(msg) = msg.downcast::<RkvMsg>() else { return };
         match msg {
             RkvMsg::Request { seq, op } => self.on_request(ctx, from, seq, op),
@@ -512,7 +529,7 @@ impl Node<Payload, Observation> for Replica {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
+    fn handle_timer(&mut self, ctx: &mut ProtoCtx<'_>, timer: TimerId, tag: u64) {
         match tag {
             ELECTION if self.election_timer == Some(timer) => {
                 self.election_timer = None;

@@ -2,7 +2,8 @@
 //! found through the registry, with a per-attempt timeout and retries with exponential
 //! backoff and jitter (drawn from the node's rng), then fails with a clear error.
 //!
-//! Call ids come from a durable counter, so a restarted client never reuses one; calls
+//! Call ids come from a durable counter, synced before a call's first request leaves,
+//! so a restarted client never reuses one; calls
 //! in flight at a crash are abandoned. With a service target, a timed-out attempt makes
 //! the client forget that server and look the service up again; a non-idempotent call
 //! (`Deposit`) keeps retrying the server it was first sent to (switching servers could
@@ -313,6 +314,8 @@ impl RpcClient {
         }
         let Some(req) = self.generate(ctx, call) else { return };
         ctx.durable::<Durable>().next_call = call + 1;
+        // Durable before the call leaves: a restarted client never reuses an id.
+        ctx.sync::<Durable>();
         ctx.observe(Obs::Rpc(RpcObs::Invoke {
             call,
             req,

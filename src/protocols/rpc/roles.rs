@@ -64,6 +64,10 @@ pub struct RpcServerRole {
     /// Register in a registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<RegisterSpec>,
+    /// CANARY: write the dedupe table but never sync it (`rpc.at_most_once` must catch
+    /// it when a crash loses unsynced writes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary_unsynced_dedupe: bool,
 }
 
 impl Role for RpcServerRole {
@@ -79,6 +83,7 @@ impl Role for RpcServerRole {
         let mut cfg = RpcServerConfig::new();
         cfg.dedupe = self.dedupe;
         cfg.wrapping_multiply = self.canary_wrapping_multiply;
+        cfg.unsynced_dedupe = self.canary_unsynced_dedupe;
         if let Some(r) = &self.register {
             cfg = cfg.registering(r.registrant(cx)?);
         }
@@ -88,6 +93,7 @@ impl Role for RpcServerRole {
         RpcServerRole {
             dedupe: true,
             canary_wrapping_multiply: false,
+            canary_unsynced_dedupe: false,
             ..self.clone()
         }
     }

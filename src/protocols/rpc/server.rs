@@ -1,6 +1,14 @@
 //! The RPC server node: executes calls, deduplicates them by (client, call id) in durable
 //! storage (so a restart keeps the at-most-once promise), keeps account balances durable,
 //! and optionally registers itself with a service registry.
+//!
+//! **What it syncs, and when.** Balances (`Accounts`) and the dedupe table
+//! (`Dedupe`) are two durable values (two files). Every handler that writes them syncs
+//! both before it answers: an executed call's new balance and its recorded reply are
+//! durable before the reply leaves, so a crash that loses unsynced writes
+//! (`storage.unsynced_writes: "may_be_lost"`) never makes the server forget a call it
+//! answered. The canary `canary_unsynced_dedupe` syncs the balances but never the
+//! dedupe table: after such a crash a retried deposit executes again.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +30,9 @@ pub struct RpcServerConfig {
     pub wrapping_multiply: bool,
     /// Register with a service registry (and renew by heartbeat), if set.
     pub register: Option<RegistrantConfig>,
+    /// CANARY: write the dedupe table but never sync it (the balances are synced). Found
+    /// by `check::rpc::check_at_most_once` when a crash loses unsynced writes.
+    pub unsynced_dedupe: bool,
 }
 
 impl RpcServerConfig {
@@ -31,6 +42,7 @@ impl RpcServerConfig {
             dedupe: true,
             wrapping_multiply: false,
             register: None,
+            unsynced_dedupe: false,
         }
     }
 
@@ -55,12 +67,13 @@ struct ClientCalls {
     done: BTreeMap<u64, Reply>,
 }
 
-/// What survives a crash: balances and the dedupe table.
+/// Durable: the account balances.
 #[derive(Clone, Debug, Default)]
-struct Durable {
-    accounts: BTreeMap<u32, u64>,
-    dedupe: BTreeMap<NodeId, ClientCalls>,
-}
+struct Accounts(BTreeMap<u32, u64>);
+
+/// Durable: the dedupe table, per client.
+#[derive(Clone, Debug, Default)]
+struct Dedupe(BTreeMap<NodeId, ClientCalls>);
 
 /// The RPC server node.
 #[derive(Debug)]
@@ -77,6 +90,15 @@ impl RpcServer {
     }
 }
 
+impl RpcServer {
+    /// Make the dedupe table durable (before answering), unless this is the canary.
+    fn sync_dedupe(&self, ctx: &mut ProtoCtx<'_>) {
+        if !self.cfg.unsynced_dedupe {
+            ctx.sync::<Dedupe>();
+        }
+    }
+}
+
 impl Node<Payload, Observation> for RpcServer {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         if let Some(r) = &mut self.registrant {
@@ -90,27 +112,35 @@ impl Node<Payload, Observation> for RpcServer {
             return;
         };
         let dedupe = self.cfg.dedupe;
-        let store = ctx.durable::<Durable>();
         if dedupe {
-            let calls = store.dedupe.entry(from).or_default();
+            let calls = ctx.durable::<Dedupe>().0.entry(from).or_default();
             if ack_below > calls.ack_below {
                 calls.ack_below = ack_below;
                 calls.done = calls.done.split_off(&ack_below);
             }
-            if call < calls.ack_below {
+            let (acked, done) = (call < calls.ack_below, calls.done.get(&call).copied());
+            self.sync_dedupe(ctx);
+            if acked {
                 return; // a late duplicate of a call the client has finished
             }
-            if let Some(reply) = calls.done.get(&call).copied() {
+            if let Some(reply) = done {
                 ctx.send(from, Msg::Rpc(RpcMsg::Return { call, reply }));
                 return;
             }
         }
         let reply = match req {
             Request::Multiply { a, b } if self.cfg.wrapping_multiply => Ok(a.wrapping_mul(b)),
-            _ => execute(&req, &mut store.accounts),
+            _ => execute(&req, &mut ctx.durable::<Accounts>().0),
         };
+        ctx.sync::<Accounts>();
         if dedupe {
-            store.dedupe.entry(from).or_default().done.insert(call, reply);
+            ctx.durable::<Dedupe>()
+                .0
+                .entry(from)
+                .or_default()
+                .done
+                .insert(call, reply);
+            self.sync_dedupe(ctx);
         }
         ctx.observe(Obs::Rpc(RpcObs::Executed {
             client: from,

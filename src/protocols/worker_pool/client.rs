@@ -1,6 +1,7 @@
 //! A closed-loop client: submits a job, waits for its result (resubmitting the same job
 //! every `retry` until it comes), thinks, submits the next. Its current job lives in
-//! durable storage, so a restarted client resubmits it instead of starting over.
+//! durable storage, synced whenever it changes (before the job is submitted, and when
+//! its result came), so a restarted client resubmits it instead of starting over.
 //!
 //! The dispatcher is a fixed node or found through the registry (an [`Endpoint`]): with
 //! discovery, a submission that goes `retry` without an answer makes the client forget
@@ -21,7 +22,7 @@ const RETRY: u64 = 1;
 const THINK: u64 = 2;
 
 /// What survives a client crash.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Durable {
     /// The current job's sequence number (0: none yet).
     seq: u64,
@@ -74,12 +75,14 @@ impl Client {
         d.seq += 1;
         d.value = value;
         d.waiting = true;
+        ctx.sync::<Durable>();
         self.submit_current(ctx);
     }
 
     /// The current job is over (result or rejection): think, then go on.
     fn finished(&mut self, ctx: &mut ProtoCtx<'_>) {
         ctx.durable::<Durable>().waiting = false;
+        ctx.sync::<Durable>();
         if let Some(t) = self.retry.take() {
             ctx.cancel_timer(t);
         }

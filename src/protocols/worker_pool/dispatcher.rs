@@ -4,7 +4,7 @@
 //! and registers under a service name (again at every restart), renewing by heartbeat.
 //!
 //! All job state is durable (see the module docs of `worker_pool`): each handler takes the
-//! [`State`] out of durable storage, works on it, and puts it back. Per-job state exists
+//! [`State`] out of durable storage, works on it, puts it back and syncs it. Per-job state exists
 //! only for jobs not yet accepted; per-client state is one entry per client.
 //!
 //! Slots: each worker's slots are `booked` (an assignment holds them: its lease live, or
@@ -32,6 +32,7 @@ use crate::protocols::{Msg, ProtoCtx};
 const ARRIVAL: u64 = u64::MAX;
 
 /// A job not yet accepted.
+#[derive(Clone)]
 struct Job {
     value: u64,
     submitted_at: SimTime,
@@ -41,6 +42,7 @@ struct Job {
 }
 
 /// An assignment out at a worker.
+#[derive(Clone)]
 struct Lease {
     job: JobId,
     worker: NodeId,
@@ -51,6 +53,7 @@ struct Lease {
 }
 
 /// What the dispatcher knows of a worker.
+#[derive(Clone)]
 struct WorkerInfo {
     incarnation: u32,
     last_seen: SimTime,
@@ -72,7 +75,7 @@ struct WorkerInfo {
 
 /// A worker's bookings, `(lease, live)` sorted by lease: leases are numbered in order,
 /// so a new one goes at the end, and a worker's few bookings keep their allocation.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Bookings(Vec<(u64, bool)>);
 
 impl Bookings {
@@ -150,7 +153,7 @@ impl WorkerInfo {
 }
 
 /// The dispatcher's durable state.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct State {
     started: bool,
     jobs: FastMap<JobId, Job>,
@@ -191,6 +194,8 @@ impl Dispatcher {
         let mut st = std::mem::take(ctx.durable::<State>());
         f(self, ctx, &mut st);
         *ctx.durable::<State>() = st;
+        // Synced before the handler returns, so before anything it sent can arrive.
+        ctx.sync::<State>();
     }
 
     fn arm_arrival(&self, ctx: &mut ProtoCtx<'_>, st: &State) {

@@ -21,9 +21,10 @@
 //!
 //! ## What survives a dispatcher crash
 //!
-//! The dispatcher keeps all of its job state in durable storage ([`crate::Ctx::durable`]),
-//! as if every change were written synchronously to a local disk before the handler
-//! returns: the queue, the jobs in flight with their leases, the worker registry, the
+//! The dispatcher keeps all of its job state in durable storage ([`crate::Ctx::durable`])
+//! and syncs it ([`crate::Ctx::sync`]) at the end of every handler, so every change is on
+//! disk before anything the handler sent can arrive, even when a crash loses unsynced
+//! writes (`storage.unsynced_writes: "may_be_lost"`): the queue, the jobs in flight with their leases, the worker registry, the
 //! arrival counters and, per client, the last accepted job. A crash therefore loses only
 //! the messages in flight and the timers; on restart the dispatcher re-arms every lease
 //! timer at its original deadline and restarts the arrival process (arrivals that would
@@ -33,7 +34,8 @@
 //! Workers are volatile: a crashed worker loses the jobs it held; the leases bring them
 //! back. A worker says hello on start and then every `heartbeat`, with its incarnation,
 //! so a restarted worker is known again with all its slots free. Clients keep their
-//! current job in durable storage and resubmit it until they hear its result.
+//! current job in durable storage (synced whenever it changes) and resubmit it until
+//! they hear its result.
 //!
 //! ## Leases recover jobs; only the worker frees its slots
 //!

@@ -30,7 +30,8 @@ impl SpanKind {
             Effect::Down => SpanKind::Crash,
             Effect::Paused => SpanKind::Pause,
             Effect::Cut => SpanKind::Partition,
-            Effect::Clogged => SpanKind::Clog,
+            // A full disk holds a node's writes back as a clog holds its messages: drawn alike.
+            Effect::Clogged | Effect::DiskFull => SpanKind::Clog,
             Effect::LinkSettings => SpanKind::LinkChange,
             // A slow node is drawn like a paused one, a thin link like changed settings.
             Effect::Slowed => SpanKind::Pause,
