@@ -27,6 +27,8 @@ pub enum UnhealedKind {
     Clogged,
     /// A window of link settings had not ended.
     LinkSettings,
+    /// A window of a node's clock rate had not ended.
+    ClockRate,
 }
 
 impl From<Effect> for UnhealedKind {
@@ -37,6 +39,7 @@ impl From<Effect> for UnhealedKind {
             Effect::Cut => UnhealedKind::Cut,
             Effect::Clogged => UnhealedKind::Clogged,
             Effect::LinkSettings => UnhealedKind::LinkSettings,
+            Effect::ClockRate => UnhealedKind::ClockRate,
         }
     }
 }
@@ -65,6 +68,7 @@ impl std::fmt::Display for Unhealed {
             UnhealedKind::Cut => write!(f, "{name} from {since} never healed"),
             UnhealedKind::Clogged => write!(f, "{name} from {since} never released"),
             UnhealedKind::LinkSettings => write!(f, "{name} changed at {since} never restored"),
+            UnhealedKind::ClockRate => write!(f, "{name} changed at {since} never restored"),
         }
     }
 }

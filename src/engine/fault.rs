@@ -129,6 +129,12 @@ pub enum Fault<N = NodeId> {
     /// for good without `until`, or for a window, after which whatever would be in force
     /// without it applies again.
     SetLink { link: Option<(N, N)>, config: LinkConfig },
+    /// Step the node's wall clock by `by_ns` signed nanoseconds (an NTP step), at an
+    /// instant; never undone (see `engine/clock.rs`: timers are not moved).
+    ClockStep { node: N, by_ns: i64 },
+    /// Set the drift of the node's clock to `ppm`: for good without `until`, or for a
+    /// window, after which whatever rate would be in force without it applies again.
+    ClockDrift { node: N, ppm: i64 },
 }
 
 /// What a lasting fault does while it is in force.
@@ -144,6 +150,8 @@ pub enum Effect {
     Clogged,
     /// Link settings are changed.
     LinkSettings,
+    /// A node's clock runs at another rate.
+    ClockRate,
 }
 
 /// What a fault touches.
@@ -183,11 +191,15 @@ pub enum Field<N> {
     Target(ClogTarget<N>),
     /// Link settings (`config`).
     Config(LinkConfig),
+    /// A signed duration in nanoseconds (a clock step's `by`).
+    Shift(i64),
+    /// A drift in parts per million (`ppm`).
+    Ppm(i64),
 }
 
 impl<N> Fault<N> {
     /// Every kind's name, as the scenario file and the trace write it, in declaration order.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 14] = [
         "crash",
         "restart",
         "pause",
@@ -200,6 +212,8 @@ impl<N> Fault<N> {
         "unclog",
         "unclog_all",
         "set_link",
+        "clock_step",
+        "clock_drift",
     ];
 
     /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
@@ -218,6 +232,8 @@ impl<N> Fault<N> {
             Fault::Unclog { .. } => 9,
             Fault::UnclogAll => 10,
             Fault::SetLink { .. } => 11,
+            Fault::ClockStep { .. } => 12,
+            Fault::ClockDrift { .. } => 13,
         }
     }
 
@@ -240,9 +256,13 @@ impl<N> Fault<N> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => Some(Effect::Cut),
             Fault::Clog { .. } => Some(Effect::Clogged),
             Fault::SetLink { .. } => Some(Effect::LinkSettings),
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
-                None
-            }
+            Fault::ClockDrift { .. } => Some(Effect::ClockRate),
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::ClockStep { .. } => None,
         }
     }
 
@@ -267,6 +287,8 @@ impl<N> Fault<N> {
                 ("link", Field::Link(link.clone())),
                 ("config", Field::Config(config.clone())),
             ],
+            Fault::ClockStep { node: n, by_ns } => vec![("node", node(n)), ("by", Field::Shift(*by_ns))],
+            Fault::ClockDrift { node: n, ppm } => vec![("node", node(n)), ("ppm", Field::Ppm(*ppm))],
         }
     }
 
@@ -301,6 +323,14 @@ impl<N> Fault<N> {
             },
             "set_link" => match (field("link")?, field("config")?) {
                 (Field::Link(link), Field::Config(config)) => Fault::SetLink { link, config },
+                _ => return None,
+            },
+            "clock_step" => match (node("node")?, field("by")?) {
+                (node, Field::Shift(by_ns)) => Fault::ClockStep { node, by_ns },
+                _ => return None,
+            },
+            "clock_drift" => match (node("node")?, field("ppm")?) {
+                (node, Field::Ppm(ppm)) => Fault::ClockDrift { node, ppm },
                 _ => return None,
             },
             _ => return None,
@@ -340,6 +370,14 @@ impl<N> Fault<N> {
                 },
                 config: config.clone(),
             },
+            Fault::ClockStep { node, by_ns } => Fault::ClockStep {
+                node: f(node)?,
+                by_ns: *by_ns,
+            },
+            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
+                node: f(node)?,
+                ppm: *ppm,
+            },
         })
     }
 
@@ -359,7 +397,9 @@ impl<N> Fault<N> {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
-            | Fault::Isolate { node } => vec![("node".into(), node)],
+            | Fault::Isolate { node }
+            | Fault::ClockStep { node, .. }
+            | Fault::ClockDrift { node, .. } => vec![("node".into(), node)],
             Fault::Partition { groups } => groups
                 .iter()
                 .enumerate()
@@ -396,6 +436,15 @@ impl<N> Fault<N> {
         N: PartialEq + std::fmt::Debug,
     {
         let mut out = Vec::new();
+        match self {
+            Fault::ClockStep { by_ns, .. } => {
+                out.extend(crate::engine::clock::shift_problem(*by_ns).map(|m| ("by".into(), m)))
+            }
+            Fault::ClockDrift { ppm, .. } => {
+                out.extend(crate::engine::clock::drift_problem(*ppm).map(|m| ("ppm".into(), m)))
+            }
+            _ => {}
+        }
         if let Fault::Partition { groups } = self {
             if groups.is_empty() {
                 out.push(("groups".into(), "expected at least one group".into()));
@@ -445,7 +494,16 @@ impl<N> Fault<N> {
                 link: link.clone(),
                 config: initial(link.as_ref().map(|(a, b)| (a, b))),
             },
-            Fault::Restart { .. } | Fault::Resume { .. } | Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => {
+            Fault::ClockDrift { node, .. } => Fault::ClockDrift {
+                node: node.clone(),
+                ppm: 0,
+            },
+            Fault::Restart { .. }
+            | Fault::Resume { .. }
+            | Fault::Heal
+            | Fault::Unclog { .. }
+            | Fault::UnclogAll
+            | Fault::ClockStep { .. } => {
                 return None;
             }
         })
@@ -484,7 +542,9 @@ impl<N> Fault<N> {
             }
             | Fault::Unclog {
                 target: ClogTarget::Node { node },
-            } => Touch::Node(node.clone()),
+            }
+            | Fault::ClockStep { node, .. }
+            | Fault::ClockDrift { node, .. } => Touch::Node(node.clone()),
             Fault::Block { from, to }
             | Fault::Clog {
                 target: ClogTarget::Link { from, to },
@@ -522,6 +582,14 @@ impl<N> Fault<N> {
             Fault::SetLink { link: Some((a, b)), .. } => format!("link {}→{} settings changed", name(a), name(b)),
             Fault::SetLink { link: None, .. } => "default link settings changed".into(),
             Fault::Heal | Fault::UnclogAll => kind.into(),
+            Fault::ClockStep { node, by_ns } => {
+                format!(
+                    "clock of {} stepped {}",
+                    name(node),
+                    crate::engine::clock::signed(*by_ns)
+                )
+            }
+            Fault::ClockDrift { node, ppm } => format!("clock of {} drifts {ppm:+}ppm", name(node)),
         }
     }
     /// What stays in force while this window lasts, in words for a verdict, naming nodes
@@ -536,6 +604,7 @@ impl<N> Fault<N> {
                 Some((a, b)) => format!("settings of link {}→{}", name(a), name(b)),
                 None => "settings of the default link".into(),
             },
+            Fault::ClockDrift { node, .. } => format!("clock rate of {}", name(node)),
             _ => self.describe(name),
         }
     }
@@ -567,6 +636,14 @@ impl Fault<NodeId> {
             Fault::SetLink { link, config } => {
                 h.word(link.map_or(u64::MAX, |(f, t)| pair(f, t)));
                 config.stable_hash(h);
+            }
+            Fault::ClockStep { node, by_ns } => {
+                h.word(node.0 as u64);
+                h.word(*by_ns as u64);
+            }
+            Fault::ClockDrift { node, ppm } => {
+                h.word(node.0 as u64);
+                h.word(*ppm as u64);
             }
         }
     }
@@ -694,6 +771,9 @@ pub struct NemesisConfig {
     /// Plan at most this many windows (and never more than `MAX_PLANNED`, 100 000); a scenario
     /// leaves room for its scheduled faults.
     pub max_windows: usize,
+    /// Clock faults (steps and drift windows; rate 0: none), planned from their own
+    /// stream ([`crate::engine::clock::plan_clock_faults`]) and merged in time order.
+    pub clock: crate::engine::clock::ClockNemesis,
 }
 
 /// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
@@ -732,6 +812,7 @@ impl Default for NemesisConfig {
             burst_duplicate: 0.05,
             max_down: 1,
             max_windows: MAX_PLANNED,
+            clock: crate::engine::clock::ClockNemesis::default(),
         }
     }
 }
@@ -773,7 +854,7 @@ impl NemesisConfig {
         if let Some(n) = self.targets.iter().find(|n| n.0 >= nodes) {
             return Err(Error::UnknownNode(*n));
         }
-        Ok(())
+        self.clock.validate()
     }
 
     /// Plan the whole schedule from the nemesis stream: windows that each undo only
@@ -996,6 +1077,11 @@ mod tests {
                 link: Some((n(0), n(2))),
                 config: LinkConfig::default(),
             },
+            Fault::ClockStep {
+                node: n(1),
+                by_ns: -1_000_000_000,
+            },
+            Fault::ClockDrift { node: n(2), ppm: 250 },
         ]
     }
 
@@ -1029,6 +1115,10 @@ mod tests {
         assert_eq!(all[4].describe(&name), "partition {a} | {b, c}");
         assert_eq!(all[8].describe(&name), "clog b→a");
         assert_eq!(all[11].describe(&name), "link a→c settings changed");
+        assert_eq!(all[12].describe(&name), "clock of b stepped -1s");
+        assert_eq!(all[13].describe(&name), "clock of c drifts +250ppm");
+        assert_eq!(all[13].in_force(&name), "clock rate of c");
+        assert!(all[12].touches().between(&NodeId(1), &NodeId(0)));
         assert!(all[8].touches().between(&NodeId(0), &NodeId(1)));
         assert!(!all[6].touches().between(&NodeId(0), &NodeId(1)));
     }

@@ -2,6 +2,7 @@
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
 use crate::engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+use crate::engine::clock::{ClockConfig, Clocks};
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
 use crate::engine::history::History;
@@ -179,6 +180,8 @@ pub struct Core<M, O> {
     clog_held: ClogHeld<M>,
     /// Messages and timers held now by clogs and paused nodes.
     held_now: u64,
+    /// The nodes' clocks (off, and never consulted, unless some node has one).
+    pub(crate) clocks: Clocks,
 }
 
 /// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
@@ -355,6 +358,10 @@ pub struct Simulation<M, O = ()> {
     watchdog: Option<Watchdog>,
     /// The budget that stopped the run, if one did.
     exhausted: Option<Exhausted>,
+    /// The clocks set before the run (nodes with a clock that is not perfect).
+    clock_configs: Vec<(NodeId, ClockConfig)>,
+    /// Clock drift windows in force, over all nodes.
+    clock_windows: usize,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
@@ -379,6 +386,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 node_count: 0,
                 clog_held: ClogHeld::default(),
                 held_now: 0,
+                clocks: Clocks::default(),
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -397,6 +405,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             checkpoint: 0,
             watchdog: None,
             exhausted: None,
+            clock_configs: Vec::new(),
+            clock_windows: 0,
         }
     }
 
@@ -523,6 +533,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             tf.at = earliest;
         }
         let index = self.next_index()?;
+        if is_clock_fault(&tf.fault) && !self.core.clocks.on {
+            self.core.clocks.switch_on(self.nodes.len());
+        }
         self.core.push_fault(index, &tf);
         self.realized.push(tf);
         Ok(())
@@ -779,6 +792,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 .into_iter()
                 .chain(net.clog_windows())
                 .chain(net.link_setting_windows())
+                .chain(self.core.clocks.windows_in_force())
                 .map(|w| w as usize),
         );
         out.sort_unstable();
@@ -799,6 +813,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if let Some(nem) = &self.nemesis {
             let mut rng = SimRng::new(self.config.seed, Stream::Nemesis);
             let plan = nem.planned(&mut rng, self.core.net.default_config());
+            let plan =
+                crate::engine::clock::with_clock_faults(plan, nem, &mut SimRng::new(self.config.seed, Stream::Clock));
             self.nemesis_cut = plan.cut_at;
             self.nemesis_cut_by = plan.cut_by;
             all.extend(plan.windows);
@@ -806,7 +822,73 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         for (i, tf) in all.iter().enumerate() {
             self.core.push_fault(i as u32, tf);
         }
+        if !self.clock_configs.is_empty() || all.iter().any(|tf| is_clock_fault(&tf.fault)) {
+            self.start_clocks();
+        }
         self.realized = all;
+    }
+
+    /// Turn the clocks on: every node gets its clock, and each clock set before the run
+    /// is in the trace.
+    #[cold]
+    fn start_clocks(&mut self) {
+        let core = &mut self.core;
+        core.clocks.switch_on(self.nodes.len());
+        for (node, cfg) in &self.clock_configs {
+            core.clocks.set(*node, cfg);
+            core.tracer.record(
+                core.now,
+                TraceEvent::ClockSet {
+                    node: *node,
+                    config: cfg,
+                },
+            );
+        }
+    }
+
+    /// Give `node` its own clock (offset, drift, scheduled steps; see `engine/clock.rs`),
+    /// before the run starts. A perfect clock (the default) changes nothing.
+    pub fn set_clock(&mut self, node: NodeId, cfg: ClockConfig) -> Result<(), Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "a node's clock is set before the run starts; during a run, use clock_step and clock_drift faults"
+                    .into(),
+            ));
+        }
+        if node.0 as usize >= self.nodes.len() {
+            return Err(Error::UnknownNode(node));
+        }
+        if let Some((field, m)) = cfg.problems().into_iter().next() {
+            return Err(Error::InvalidParameter(format!("clock {field}: {m}")));
+        }
+        self.clock_configs.retain(|(n, _)| *n != node);
+        if !cfg.is_perfect() {
+            self.clock_configs.push((node, cfg));
+        }
+        Ok(())
+    }
+
+    /// `node`'s wall clock now (what [`Ctx::local_now`] reads there).
+    pub fn local_now(&self, node: NodeId) -> SimTime {
+        self.core.clocks.wall(node, self.core.now)
+    }
+
+    /// `node`'s monotonic clock now (what [`Ctx::monotonic_now`] reads there).
+    pub fn monotonic_now(&self, node: NodeId) -> SimTime {
+        self.core.clocks.monotonic(node, self.core.now)
+    }
+
+    /// Trace `node`'s clock after a change.
+    fn trace_clock(&mut self, node: NodeId) {
+        let core = &mut self.core;
+        let Some(c) = core.clocks.get(node) else { return };
+        let ev = TraceEvent::Clock {
+            node,
+            local: c.wall(core.now),
+            monotonic: c.monotonic(core.now),
+            drift_ppm: c.drift_ppm(),
+        };
+        core.tracer.record(core.now, ev);
     }
 
     /// Process the next event. Returns its time, or `None` when the queue is empty.
@@ -1077,7 +1159,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         let applied = self.try_begin(index, &fault, until.is_some());
         if applied {
             self.core.stats.faults += 1;
-            let window = fault.lasts() && !matches!(fault, Fault::SetLink { .. } if until.is_none());
+            let window = fault.lasts()
+                && !matches!(fault, Fault::SetLink { .. } if until.is_none())
+                && !matches!(fault, Fault::ClockDrift { .. } if until.is_none());
             if window {
                 self.open_spans.insert(index, self.spans.len());
                 self.spans.push((index, self.core.now, None));
@@ -1126,6 +1210,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.record_ends(&ended);
                 self.release_clogged(None);
             }
+            Fault::ClockStep { node, .. } | Fault::ClockDrift { node, .. } if applied => self.trace_clock(*node),
             _ => {}
         }
         self.note_period();
@@ -1185,6 +1270,20 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Restart { node } => self.nodes[node.0 as usize].state == NodeState::Down,
             Fault::Resume { node } => self.nodes[node.0 as usize].state == NodeState::Paused,
             Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => true,
+            Fault::ClockStep { node, by_ns } => self.core.clocks.get_mut(*node).map(|c| c.step(*by_ns)).is_some(),
+            Fault::ClockDrift { node, ppm } => {
+                let now = self.core.now;
+                let Some(c) = self.core.clocks.get_mut(*node) else {
+                    return false;
+                };
+                if windowed {
+                    c.start_drift_window(now, index, *ppm);
+                    self.clock_windows += 1;
+                } else {
+                    c.set_base_drift(now, *ppm);
+                }
+                true
+            }
         }
     }
 
@@ -1197,6 +1296,16 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::Partition { .. } | Fault::Block { .. } | Fault::Isolate { .. } => self.core.net.end_cut(index),
             Fault::Clog { .. } => self.core.net.end_clog(index),
             Fault::SetLink { .. } => self.core.net.end_link_window(index),
+            Fault::ClockDrift { node, .. } => {
+                let now = self.core.now;
+                let ended = self
+                    .core
+                    .clocks
+                    .get_mut(*node)
+                    .is_some_and(|c| c.end_drift_window(now, index));
+                self.clock_windows -= usize::from(ended);
+                ended
+            }
             _ => false,
         };
         if applied && matches!(fault, Fault::Crash { .. } | Fault::Pause { .. }) {
@@ -1224,6 +1333,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.resume_if_paused(node)
             }
             Fault::Clog { target } => self.release_clogged(Some(target)),
+            Fault::ClockDrift { node, .. } => self.trace_clock(node),
             _ => {}
         }
     }
@@ -1231,7 +1341,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
     /// Note whether some fault window is in force after a fault event: open or close the
     /// current fault period.
     fn note_period(&mut self) {
-        let in_force = self.node_windows + self.core.net.windows_in_force() > 0;
+        let in_force = self.node_windows + self.core.net.windows_in_force() + self.clock_windows > 0;
         let now = self.core.now;
         match self.disturbed.last_mut() {
             Some((_, end @ None)) if !in_force => *end = Some(now),
@@ -1329,4 +1439,9 @@ fn remove(windows: &mut Vec<u32>, w: u32) -> bool {
         }
         None => false,
     }
+}
+
+/// Is it a clock fault (which needs the clocks on)?
+fn is_clock_fault(f: &Fault) -> bool {
+    matches!(f, Fault::ClockStep { .. } | Fault::ClockDrift { .. })
 }

@@ -79,11 +79,15 @@ pub enum PlanKind {
     Clog,
     /// Lossy, duplicating network for a while, then the default settings again.
     LossBurst,
+    /// Step a node's wall clock forward or back (up to 2 s), at an instant.
+    ClockStep,
+    /// A node's clock runs up to 10% fast or slow for a while.
+    ClockDrift,
 }
 
 impl PlanKind {
     /// Every kind.
-    pub const ALL: [PlanKind; 7] = [
+    pub const ALL: [PlanKind; 9] = [
         PlanKind::Crash,
         PlanKind::Pause,
         PlanKind::Isolate,
@@ -91,6 +95,8 @@ impl PlanKind {
         PlanKind::Block,
         PlanKind::Clog,
         PlanKind::LossBurst,
+        PlanKind::ClockStep,
+        PlanKind::ClockDrift,
     ];
 }
 
@@ -189,6 +195,16 @@ impl FaultPlan {
                     ..default.clone()
                 },
             },
+            PlanKind::ClockStep => {
+                // -2 s to +1.75 s in quarter seconds (an instant fault: no window).
+                let by_ns = ((self.b % 16) as i64 - 8) * 250_000_000;
+                return TimedFault::at(at, Fault::ClockStep { node: node(a), by_ns });
+            }
+            PlanKind::ClockDrift => Fault::ClockDrift {
+                node: node(a),
+                // -10% to +10% in steps of 1%.
+                ppm: ((self.b % 21) as i64 - 10) * 10_000,
+            },
         };
         TimedFault::window(at, until, fault)
     }
@@ -235,6 +251,8 @@ pub struct NemesisPlan {
     pub rates: [u32; 5],
     /// Most targets down at once.
     pub max_down: usize,
+    /// Clock faults (steps, drift windows) in tenths per second.
+    pub clock_rate: u32,
 }
 
 /// Nemesis plans with every rate at most `max_rate` per second.
@@ -245,12 +263,14 @@ pub fn nemesis_plan(max_rate: f64) -> impl Strategy<Value = NemesisPlan> + Clone
         500u32..=1000,
         [0..=top, 0..=top, 0..=top, 0..=top, 0..=top],
         1usize..=2,
+        0..=top,
     )
-        .prop_map(|(start, stop, rates, max_down)| NemesisPlan {
+        .prop_map(|(start, stop, rates, max_down, clock_rate)| NemesisPlan {
             start,
             stop,
             rates,
             max_down,
+            clock_rate,
         })
 }
 
@@ -282,6 +302,10 @@ impl NemesisPlan {
             burst_drop: 0.2,
             burst_duplicate: 0.1,
             max_down: self.max_down,
+            clock_rate: f64::from(self.clock_rate) / 10.0,
+            clock_step: range(50, 2000),
+            clock_drift_ppm: crate::engine::clock::PpmRange::new(-100_000, 100_000),
+            clock_drift_time: range(50, 500),
         }
     }
 }
@@ -304,6 +328,8 @@ pub struct Canaries {
     pub return_unchanged: bool,
     /// RPC servers answer an overflowing product wrapped instead of with an error.
     pub wrapping_multiply: bool,
+    /// The registry times entries by the registrant's wall-clock timestamp.
+    pub trust_registrant_clock: bool,
 }
 
 /// What [`scenario`] generates.
@@ -516,6 +542,7 @@ pub fn topology_nodes(
             RegistryRole {
                 sweep_every: ms(50),
                 canary_never_expire: canaries.never_expire,
+                canary_trust_registrant_clock: canaries.trust_registrant_clock,
             },
         ));
         for (i, &ttl) in d.servers.iter().enumerate() {

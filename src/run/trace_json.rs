@@ -154,6 +154,8 @@ pub fn fault_value(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) ->
                 Value::Object(o)
             }
             Field::Config(c) => serde_json::to_value(&c).unwrap_or(Value::Null),
+            Field::Shift(ns) => ns.into(),
+            Field::Ppm(ppm) => ppm.into(),
         };
         m.insert(key.into(), v);
     }
@@ -210,6 +212,18 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
         TraceEvent::FaultEnd { index, fault, applied } => {
             json!({"ev": "fault_end", "index": index, "fault": fault_json(fault, names), "applied": applied})
         }
+        TraceEvent::ClockSet { node, config } => json!({
+            "ev": "clock_set", "node": n(node), "offset_ns": config.offset_ns, "drift_ppm": config.drift_ppm,
+            "steps": config.steps.iter().map(|s| json!({"at": s.at.0, "by_ns": s.by_ns})).collect::<Vec<_>>(),
+        }),
+        TraceEvent::Clock {
+            node,
+            local,
+            monotonic,
+            drift_ppm,
+        } => json!({
+            "ev": "clock", "node": n(node), "local": local.0, "monotonic": monotonic.0, "drift_ppm": drift_ppm,
+        }),
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

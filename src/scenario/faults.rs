@@ -13,6 +13,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::LinkSpec;
+use super::clock::SignedDuration;
 use crate::engine::fault::{ClogTarget, Fault, TimedFault};
 use crate::engine::time::SimTime;
 
@@ -105,6 +106,18 @@ enum FaultSpec {
         to: Option<String>,
         config: LinkSpec,
     },
+    ClockStep {
+        at: SimTime,
+        node: String,
+        by: SignedDuration,
+    },
+    ClockDrift {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        node: String,
+        ppm: i64,
+    },
 }
 
 fn clog_spec(t: &ClogTarget<String>) -> ClogSpec {
@@ -180,6 +193,17 @@ impl From<&Spec> for FaultSpec {
                 to: link.as_ref().map(|(_, t)| t.clone()),
                 config: LinkSpec::from(config),
             },
+            Fault::ClockStep { node, by_ns } => FaultSpec::ClockStep {
+                at,
+                node: node.clone(),
+                by: SignedDuration(*by_ns),
+            },
+            Fault::ClockDrift { node, ppm } => FaultSpec::ClockDrift {
+                at,
+                until,
+                node: node.clone(),
+                ppm: *ppm,
+            },
         }
     }
 }
@@ -238,6 +262,8 @@ impl TryFrom<FaultSpec> for Spec {
                     },
                 )
             }
+            FaultSpec::ClockStep { at, node, by } => timed(at, None, Fault::ClockStep { node, by_ns: by.0 }),
+            FaultSpec::ClockDrift { at, until, node, ppm } => timed(at, until, Fault::ClockDrift { node, ppm }),
         })
     }
 }
@@ -311,12 +337,15 @@ mod tests {
             r#"{"kind":"unclog_all","at":"3ms"}"#,
             r#"{"kind":"set_link","at":"1ms","until":"2ms","from":"c1","to":"s1","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.5,"duplicate":0.0,"fifo":true}}"#,
             r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
+            r#"{"kind":"clock_step","at":"2s","node":"s1","by":"-1.5s"}"#,
+            r#"{"kind":"clock_drift","at":"1s","until":"3s","node":"c1","ppm":-250}"#,
         ];
         let list = format!("[{}]", text.join(","));
         let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
         assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
         let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
-        assert_eq!(kinds[..12], Fault::<String>::KINDS);
+        assert_eq!(kinds[..12], Fault::<String>::KINDS[..12]);
+        assert_eq!(kinds[13..], Fault::<String>::KINDS[12..], "the kinds after set_link");
         assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
     }
 

@@ -8,6 +8,7 @@
 pub(crate) mod budgets;
 pub(crate) mod build;
 pub(crate) mod checks;
+pub(crate) mod clock;
 pub(crate) mod faults;
 pub(crate) mod format;
 pub(crate) mod load;
@@ -25,6 +26,7 @@ use crate::plugin::Protocols;
 
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
+pub use clock::{ClockSpec, SignedDuration, StepSpec};
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};
@@ -319,4 +321,36 @@ pub struct NemesisSpec {
     /// At most this many targets down (crashed or paused) at once.
     #[serde(default = "default_max_down")]
     pub max_down: usize,
+    /// Clock faults per second (steps and drift windows; see `scenario/clock.rs`).
+    #[serde(default, skip_serializing_if = "is_zero_rate")]
+    pub clock_rate: f64,
+    /// Sizes of clock steps (each forward or back, drawn).
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub clock_step: DurationRange,
+    /// Rates of drift windows, in ppm.
+    #[serde(
+        default = "clock::default_drift",
+        skip_serializing_if = "clock::is_default_drift",
+        with = "clock::PpmRangeSpec"
+    )]
+    pub clock_drift_ppm: crate::engine::clock::PpmRange,
+    /// Lengths of drift windows.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub clock_drift_time: DurationRange,
+}
+
+fn is_zero_rate(r: &f64) -> bool {
+    *r == 0.0
+}
+
+fn is_default_range(r: &DurationRange) -> bool {
+    *r == default_range()
 }

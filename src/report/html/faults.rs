@@ -31,7 +31,7 @@ impl SpanKind {
             Effect::Paused => SpanKind::Pause,
             Effect::Cut => SpanKind::Partition,
             Effect::Clogged => SpanKind::Clog,
-            Effect::LinkSettings => SpanKind::LinkChange,
+            Effect::LinkSettings | Effect::ClockRate => SpanKind::LinkChange,
         }
     }
 
