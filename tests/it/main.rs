@@ -3,6 +3,7 @@
 mod budgets;
 mod capped;
 mod cli;
+mod clock;
 #[cfg(feature = "derive")]
 mod derive;
 mod determinism;
