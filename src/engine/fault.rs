@@ -772,7 +772,7 @@ pub struct NemesisConfig {
     /// leaves room for its scheduled faults.
     pub max_windows: usize,
     /// Clock faults (steps and drift windows; rate 0: none), planned from their own
-    /// stream ([`crate::engine::clock::plan_clock_faults`]) and merged in time order.
+    /// stream (`engine/clock.rs`) and merged in time order.
     pub clock: crate::engine::clock::ClockNemesis,
 }
 
