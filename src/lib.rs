@@ -114,6 +114,9 @@ pub mod scenario;
 pub use detsim_derive::StableHash;
 pub use engine::bandwidth::Bandwidth;
 pub use engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+pub use engine::clock::{
+    Clock, ClockConfig, ClockNemesis, ClockStep, MAX_CLOCK_SHIFT_NS, MAX_CLOCK_STEPS, MAX_DRIFT_PPM, PPM, PpmRange,
+};
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
 pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, NemesisPlan, TimedFault, Touch};

@@ -33,6 +33,8 @@ pub enum UnhealedKind {
     Thinned,
     /// A node's disk was full and not freed.
     DiskFull,
+    /// A window of a node's clock rate had not ended.
+    ClockRate,
 }
 
 impl From<Effect> for UnhealedKind {
@@ -46,6 +48,7 @@ impl From<Effect> for UnhealedKind {
             Effect::Slowed => UnhealedKind::Slowed,
             Effect::Thinned => UnhealedKind::Thinned,
             Effect::DiskFull => UnhealedKind::DiskFull,
+            Effect::ClockRate => UnhealedKind::ClockRate,
         }
     }
 }
@@ -76,6 +79,7 @@ impl std::fmt::Display for Unhealed {
             UnhealedKind::LinkSettings => write!(f, "{name} changed at {since} never restored"),
             UnhealedKind::Slowed | UnhealedKind::Thinned => write!(f, "{name} from {since} never ended"),
             UnhealedKind::DiskFull => write!(f, "{name} from {since} never freed"),
+            UnhealedKind::ClockRate => write!(f, "{name} changed at {since} never restored"),
         }
     }
 }

@@ -142,6 +142,12 @@ pub enum Fault<N = NodeId> {
     DiskFull { node: N },
     /// End every `disk_full` window of the node.
     DiskFree { node: N },
+    /// Step the node's wall clock by `by_ns` signed nanoseconds (an NTP step), at an
+    /// instant; never undone (see `engine/clock.rs`: timers are not moved).
+    ClockStep { node: N, by_ns: i64 },
+    /// Set the drift of the node's clock to `ppm`: for good without `until`, or for a
+    /// window, after which whatever rate would be in force without it applies again.
+    ClockDrift { node: N, ppm: i64 },
 }
 
 /// What a lasting fault does while it is in force.
@@ -163,6 +169,8 @@ pub enum Effect {
     Thinned,
     /// A node's disk is full.
     DiskFull,
+    /// A node's clock runs at another rate.
+    ClockRate,
 }
 
 /// What a fault touches.
@@ -204,11 +212,15 @@ pub enum Field<N> {
     Config(LinkConfig),
     /// A number (`factor`, `rate`).
     Number(f64),
+    /// A signed duration in nanoseconds (a clock step's `by`).
+    Shift(i64),
+    /// A drift in parts per million (`ppm`).
+    Ppm(i64),
 }
 
 impl<N> Fault<N> {
     /// Every kind's name, as the scenario file and the trace write it, in declaration order.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 18] = [
         "crash",
         "restart",
         "pause",
@@ -225,6 +237,8 @@ impl<N> Fault<N> {
         "thin_link",
         "disk_full",
         "disk_free",
+        "clock_step",
+        "clock_drift",
     ];
 
     /// The kind's position in [`Fault::KINDS`] (also the first word of the hash encoding,
@@ -247,6 +261,8 @@ impl<N> Fault<N> {
             Fault::ThinLink { .. } => 13,
             Fault::DiskFull { .. } => 14,
             Fault::DiskFree { .. } => 15,
+            Fault::ClockStep { .. } => 16,
+            Fault::ClockDrift { .. } => 17,
         }
     }
 
@@ -272,12 +288,14 @@ impl<N> Fault<N> {
             Fault::SlowNode { .. } => Some(Effect::Slowed),
             Fault::ThinLink { .. } => Some(Effect::Thinned),
             Fault::DiskFull { .. } => Some(Effect::DiskFull),
+            Fault::ClockDrift { .. } => Some(Effect::ClockRate),
             Fault::Restart { .. }
             | Fault::Resume { .. }
             | Fault::Heal
             | Fault::Unclog { .. }
             | Fault::UnclogAll
-            | Fault::DiskFree { .. } => None,
+            | Fault::DiskFree { .. }
+            | Fault::ClockStep { .. } => None,
         }
     }
 
@@ -308,6 +326,8 @@ impl<N> Fault<N> {
             Fault::ThinLink { from, to, rate } => {
                 vec![("from", node(from)), ("to", node(to)), ("rate", Field::Number(*rate))]
             }
+            Fault::ClockStep { node: n, by_ns } => vec![("node", node(n)), ("by", Field::Shift(*by_ns))],
+            Fault::ClockDrift { node: n, ppm } => vec![("node", node(n)), ("ppm", Field::Ppm(*ppm))],
         }
     }
 
@@ -352,6 +372,14 @@ impl<N> Fault<N> {
             },
             "thin_link" => match (field("from")?, field("to")?, field("rate")?) {
                 (Field::Node(from), Field::Node(to), Field::Number(rate)) => Fault::ThinLink { from, to, rate },
+                _ => return None,
+            },
+            "clock_step" => match (node("node")?, field("by")?) {
+                (node, Field::Shift(by_ns)) => Fault::ClockStep { node, by_ns },
+                _ => return None,
+            },
+            "clock_drift" => match (node("node")?, field("ppm")?) {
+                (node, Field::Ppm(ppm)) => Fault::ClockDrift { node, ppm },
                 _ => return None,
             },
             _ => return None,
@@ -402,6 +430,14 @@ impl<N> Fault<N> {
             },
             Fault::DiskFull { node } => Fault::DiskFull { node: f(node)? },
             Fault::DiskFree { node } => Fault::DiskFree { node: f(node)? },
+            Fault::ClockStep { node, by_ns } => Fault::ClockStep {
+                node: f(node)?,
+                by_ns: *by_ns,
+            },
+            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
+                node: f(node)?,
+                ppm: *ppm,
+            },
         })
     }
 
@@ -423,7 +459,9 @@ impl<N> Fault<N> {
             | Fault::Resume { node }
             | Fault::Isolate { node }
             | Fault::DiskFull { node }
-            | Fault::DiskFree { node } => vec![("node".into(), node)],
+            | Fault::DiskFree { node }
+            | Fault::ClockStep { node, .. }
+            | Fault::ClockDrift { node, .. } => vec![("node".into(), node)],
             Fault::Partition { groups } => groups
                 .iter()
                 .enumerate()
@@ -474,6 +512,12 @@ impl<N> Fault<N> {
                 if let Err(e) = crate::engine::bandwidth::check_rate("rate", *rate) {
                     out.push(("rate".into(), e.to_string()));
                 }
+            }
+            Fault::ClockStep { by_ns, .. } => {
+                out.extend(crate::engine::clock::shift_problem(*by_ns).map(|m| ("by".into(), m)))
+            }
+            Fault::ClockDrift { ppm, .. } => {
+                out.extend(crate::engine::clock::drift_problem(*ppm).map(|m| ("ppm".into(), m)))
             }
             _ => {}
         }
@@ -536,12 +580,17 @@ impl<N> Fault<N> {
                 rate: 0.0,
             },
             Fault::DiskFull { node } => Fault::DiskFree { node: node.clone() },
+            Fault::ClockDrift { node, .. } => Fault::ClockDrift {
+                node: node.clone(),
+                ppm: 0,
+            },
             Fault::Restart { .. }
             | Fault::Resume { .. }
             | Fault::Heal
             | Fault::Unclog { .. }
             | Fault::UnclogAll
-            | Fault::DiskFree { .. } => {
+            | Fault::DiskFree { .. }
+            | Fault::ClockStep { .. } => {
                 return None;
             }
         })
@@ -583,7 +632,9 @@ impl<N> Fault<N> {
             }
             | Fault::SlowNode { node, .. }
             | Fault::DiskFull { node }
-            | Fault::DiskFree { node } => Touch::Node(node.clone()),
+            | Fault::DiskFree { node }
+            | Fault::ClockStep { node, .. }
+            | Fault::ClockDrift { node, .. } => Touch::Node(node.clone()),
             Fault::Block { from, to }
             | Fault::Clog {
                 target: ClogTarget::Link { from, to },
@@ -626,6 +677,14 @@ impl<N> Fault<N> {
             Fault::Heal | Fault::UnclogAll => kind.into(),
             Fault::SlowNode { node, factor } => format!("slow {} ×{factor}", name(node)),
             Fault::ThinLink { from, to, rate } => format!("thin link {}→{} to {rate} msg/s", name(from), name(to)),
+            Fault::ClockStep { node, by_ns } => {
+                format!(
+                    "clock of {} stepped {}",
+                    name(node),
+                    crate::engine::clock::signed(*by_ns)
+                )
+            }
+            Fault::ClockDrift { node, ppm } => format!("clock of {} drifts {ppm:+}ppm", name(node)),
         }
     }
     /// What stays in force while this window lasts, in words for a verdict, naming nodes
@@ -641,6 +700,7 @@ impl<N> Fault<N> {
                 Some((a, b)) => format!("settings of link {}→{}", name(a), name(b)),
                 None => "settings of the default link".into(),
             },
+            Fault::ClockDrift { node, .. } => format!("clock rate of {}", name(node)),
             _ => self.describe(name),
         }
     }
@@ -682,6 +742,14 @@ impl Fault<NodeId> {
             Fault::ThinLink { from, to, rate } => {
                 h.word(pair(*from, *to));
                 h.f64(*rate);
+            }
+            Fault::ClockStep { node, by_ns } => {
+                h.word(node.0 as u64);
+                h.word(*by_ns as u64);
+            }
+            Fault::ClockDrift { node, ppm } => {
+                h.word(node.0 as u64);
+                h.word(*ppm as u64);
             }
         }
     }
@@ -826,6 +894,9 @@ pub struct NemesisConfig {
     pub disk_full_rate: f64,
     /// How long a disk stays full.
     pub disk_full_time: DurationRange,
+    /// Clock faults (steps and drift windows; rate 0: none), planned from their own
+    /// stream (`engine/clock.rs`) and merged in time order.
+    pub clock: crate::engine::clock::ClockNemesis,
 }
 
 /// What the nemesis planned: its windows, and whether (and where) a cap cut the plan.
@@ -872,6 +943,7 @@ impl Default for NemesisConfig {
             thin_bandwidth: crate::engine::gray_nemesis::NumberRange::new(10.0, 100.0),
             disk_full_rate: 0.0,
             disk_full_time: d,
+            clock: crate::engine::clock::ClockNemesis::default(),
         }
     }
 }
@@ -915,7 +987,8 @@ impl NemesisConfig {
         if let Some(n) = self.targets.iter().find(|n| n.0 >= nodes) {
             return Err(Error::UnknownNode(*n));
         }
-        crate::engine::gray_nemesis::validate(self)
+        crate::engine::gray_nemesis::validate(self)?;
+        self.clock.validate()
     }
 
     /// Plan the whole schedule from the nemesis stream: windows that each undo only
@@ -1166,6 +1239,11 @@ mod tests {
             },
             Fault::DiskFull { node: n(2) },
             Fault::DiskFree { node: n(2) },
+            Fault::ClockStep {
+                node: n(1),
+                by_ns: -1_000_000_000,
+            },
+            Fault::ClockDrift { node: n(2), ppm: 250 },
         ]
     }
 
@@ -1199,6 +1277,10 @@ mod tests {
         assert_eq!(all[4].describe(&name), "partition {a} | {b, c}");
         assert_eq!(all[8].describe(&name), "clog b→a");
         assert_eq!(all[11].describe(&name), "link a→c settings changed");
+        assert_eq!(all[12].describe(&name), "clock of b stepped -1s");
+        assert_eq!(all[13].describe(&name), "clock of c drifts +250ppm");
+        assert_eq!(all[13].in_force(&name), "clock rate of c");
+        assert!(all[12].touches().between(&NodeId(1), &NodeId(0)));
         assert!(all[8].touches().between(&NodeId(0), &NodeId(1)));
         assert!(!all[6].touches().between(&NodeId(0), &NodeId(1)));
     }

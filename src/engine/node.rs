@@ -63,10 +63,40 @@ pub struct Ctx<'a, M, O> {
 }
 
 impl<'a, M: Message, O> Ctx<'a, M, O> {
-    /// The current virtual time.
+    /// The current virtual time: true time, the same for every node. Use it to stamp
+    /// observations (the checks compare them); a protocol that measures or exchanges
+    /// time reads its own clock ([`Ctx::monotonic_now`], [`Ctx::local_now`]).
     #[inline]
     pub fn now(&self) -> SimTime {
         self.core.now
+    }
+
+    /// This node's wall clock (`CLOCK_REALTIME`): true time plus the node's offset, drift
+    /// and steps (see `engine/clock.rs`; zero if it would read below zero). What a node
+    /// writes into a message as "my time". Equal to [`Ctx::now`] for a node without a
+    /// clock.
+    #[inline]
+    pub fn local_now(&self) -> SimTime {
+        let core = &*self.core;
+        if core.clocks.on {
+            core.clocks.wall(self.me, core.now)
+        } else {
+            core.now
+        }
+    }
+
+    /// This node's monotonic clock (`CLOCK_MONOTONIC`): zero at the start, advancing at
+    /// the node's drift rate, never stepped. What timers are measured on, and what a node
+    /// should measure durations (timeouts, TTLs, leases) with. Equal to [`Ctx::now`] for a
+    /// node without a clock.
+    #[inline]
+    pub fn monotonic_now(&self) -> SimTime {
+        let core = &*self.core;
+        if core.clocks.on {
+            core.clocks.monotonic(self.me, core.now)
+        } else {
+            core.now
+        }
     }
 
     /// This node's id.
@@ -117,13 +147,20 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
         core.push(arrive, Event::Deliver { from, to, id, msg });
     }
 
-    /// Fire [`Node::on_timer`] with `tag` after `after`. Timers die with a crash.
+    /// Fire [`Node::on_timer`] with `tag` after `after` of this node's monotonic clock
+    /// (true time for a node without a clock; a node whose clock runs fast fires early:
+    /// see `engine/clock.rs`). Timers die with a crash.
     #[inline]
     pub fn set_timer(&mut self, after: SimTime, tag: u64) -> TimerId {
         let core = &mut *self.core;
         let timer = core.next_timer_id;
         core.next_timer_id += 1;
         core.live_timers.insert(timer);
+        let after = if core.clocks.on {
+            core.clocks.true_span(self.me, after)
+        } else {
+            after
+        };
         let at = core.now + after;
         core.push(
             at,

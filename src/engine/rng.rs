@@ -26,6 +26,8 @@ pub enum Stream {
     GrayNemesis,
     /// Which unsynced writes a crash keeps (and where a torn write tears).
     Storage,
+    /// The nemesis's clock faults (steps and drift windows), apart from its other kinds.
+    Clock,
 }
 
 impl Stream {
@@ -40,6 +42,7 @@ impl Stream {
             Stream::Service(i) => (0x67 << 32) | i as u64,
             Stream::GrayNemesis => 0x67_7261_7900,
             Stream::Storage => (3 << 32) | 0x5354,
+            Stream::Clock => 0xC10C,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
 use crate::engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+use crate::engine::clock::{ClockConfig, Clocks};
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
 use crate::engine::history::History;
@@ -187,6 +188,8 @@ pub struct Core<M, O> {
     held_now: u64,
     /// Link bandwidths and their queues (off unless some link has a rate).
     pub(crate) links: crate::engine::bandwidth::Links,
+    /// The nodes' clocks (off, and never consulted, unless some node has one).
+    pub(crate) clocks: Clocks,
 }
 
 /// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
@@ -372,6 +375,10 @@ pub struct Simulation<M, O = ()> {
     storage_rng: Option<SimRng>,
     /// `disk_full` windows in force, over all nodes.
     disk_windows: usize,
+    /// The clocks set before the run (nodes with a clock that is not perfect).
+    clock_configs: Vec<(NodeId, ClockConfig)>,
+    /// Clock drift windows in force, over all nodes.
+    clock_windows: usize,
 }
 
 impl<M: Message, O: 'static> Simulation<M, O> {
@@ -398,6 +405,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 clog_held: ClogHeld::default(),
                 held_now: 0,
                 links: Default::default(),
+                clocks: Clocks::default(),
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -420,6 +428,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             storage_faults: StorageFaults::default(),
             storage_rng: None,
             disk_windows: 0,
+            clock_configs: Vec::new(),
+            clock_windows: 0,
         }
     }
 
@@ -567,6 +577,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             tf.at = earliest;
         }
         let index = self.next_index()?;
+        if is_clock_fault(&tf.fault) && !self.core.clocks.on {
+            self.core.clocks.switch_on(self.nodes.len());
+        }
         self.core.push_fault(index, &tf);
         self.realized.push(tf);
         Ok(())
@@ -835,6 +848,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 .chain(net.link_setting_windows())
                 .chain(self.proc.windows())
                 .chain(self.core.links.windows())
+                .chain(self.core.clocks.windows_in_force())
                 .map(|w| w as usize),
         );
         out.sort_unstable();
@@ -857,6 +871,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             let plan = nem.planned(&mut rng, self.core.net.default_config());
             let mut gray = SimRng::new(self.config.seed, Stream::GrayNemesis);
             let plan = crate::engine::gray_nemesis::merged(nem, plan, &mut gray);
+            let plan =
+                crate::engine::clock::with_clock_faults(plan, nem, &mut SimRng::new(self.config.seed, Stream::Clock));
             self.nemesis_cut = plan.cut_at;
             self.nemesis_cut_by = plan.cut_by;
             all.extend(plan.windows);
@@ -864,7 +880,73 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         for (i, tf) in all.iter().enumerate() {
             self.core.push_fault(i as u32, tf);
         }
+        if !self.clock_configs.is_empty() || all.iter().any(|tf| is_clock_fault(&tf.fault)) {
+            self.start_clocks();
+        }
         self.realized = all;
+    }
+
+    /// Turn the clocks on: every node gets its clock, and each clock set before the run
+    /// is in the trace.
+    #[cold]
+    fn start_clocks(&mut self) {
+        let core = &mut self.core;
+        core.clocks.switch_on(self.nodes.len());
+        for (node, cfg) in &self.clock_configs {
+            core.clocks.set(*node, cfg);
+            core.tracer.record(
+                core.now,
+                TraceEvent::ClockSet {
+                    node: *node,
+                    config: cfg,
+                },
+            );
+        }
+    }
+
+    /// Give `node` its own clock (offset, drift, scheduled steps; see `engine/clock.rs`),
+    /// before the run starts. A perfect clock (the default) changes nothing.
+    pub fn set_clock(&mut self, node: NodeId, cfg: ClockConfig) -> Result<(), Error> {
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "a node's clock is set before the run starts; during a run, use clock_step and clock_drift faults"
+                    .into(),
+            ));
+        }
+        if node.0 as usize >= self.nodes.len() {
+            return Err(Error::UnknownNode(node));
+        }
+        if let Some((field, m)) = cfg.problems().into_iter().next() {
+            return Err(Error::InvalidParameter(format!("clock {field}: {m}")));
+        }
+        self.clock_configs.retain(|(n, _)| *n != node);
+        if !cfg.is_perfect() {
+            self.clock_configs.push((node, cfg));
+        }
+        Ok(())
+    }
+
+    /// `node`'s wall clock now (what [`Ctx::local_now`] reads there).
+    pub fn local_now(&self, node: NodeId) -> SimTime {
+        self.core.clocks.wall(node, self.core.now)
+    }
+
+    /// `node`'s monotonic clock now (what [`Ctx::monotonic_now`] reads there).
+    pub fn monotonic_now(&self, node: NodeId) -> SimTime {
+        self.core.clocks.monotonic(node, self.core.now)
+    }
+
+    /// Trace `node`'s clock after a change.
+    fn trace_clock(&mut self, node: NodeId) {
+        let core = &mut self.core;
+        let Some(c) = core.clocks.get(node) else { return };
+        let ev = TraceEvent::Clock {
+            node,
+            local: c.wall(core.now),
+            monotonic: c.monotonic(core.now),
+            drift_ppm: c.drift_ppm(),
+        };
+        core.tracer.record(core.now, ev);
     }
 
     /// Process the next event. Returns its time, or `None` when the queue is empty.
@@ -1172,7 +1254,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         if applied {
             self.core.stats.faults += 1;
             let window = fault.lasts()
-                && !matches!(fault, Fault::SetLink { .. } | Fault::SlowNode { .. } | Fault::ThinLink { .. } if until.is_none());
+                && !matches!(fault, Fault::SetLink { .. } | Fault::SlowNode { .. } | Fault::ThinLink { .. } if until.is_none())
+                && !matches!(fault, Fault::ClockDrift { .. } if until.is_none());
             if window {
                 self.open_spans.insert(index, self.spans.len());
                 self.spans.push((index, self.core.now, None));
@@ -1229,6 +1312,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.record_ends(&ended);
                 self.release_clogged(None);
             }
+            Fault::ClockStep { node, .. } | Fault::ClockDrift { node, .. } if applied => self.trace_clock(*node),
             _ => {}
         }
         self.note_period();
@@ -1314,6 +1398,20 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.core.links.set_rate(*from, *to, *rate);
                 true
             }
+            Fault::ClockStep { node, by_ns } => self.core.clocks.get_mut(*node).map(|c| c.step(*by_ns)).is_some(),
+            Fault::ClockDrift { node, ppm } => {
+                let now = self.core.now;
+                let Some(c) = self.core.clocks.get_mut(*node) else {
+                    return false;
+                };
+                if windowed {
+                    c.start_drift_window(now, index, *ppm);
+                    self.clock_windows += 1;
+                } else {
+                    c.set_base_drift(now, *ppm);
+                }
+                true
+            }
         }
     }
 
@@ -1329,6 +1427,16 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             Fault::SlowNode { node, .. } => self.proc.end_window(*node, index),
             Fault::ThinLink { from, to, .. } => self.core.links.end_window(*from, *to, index),
             Fault::DiskFull { node } => remove(self.nodes[node.0 as usize].storage.full_windows(), index),
+            Fault::ClockDrift { node, .. } => {
+                let now = self.core.now;
+                let ended = self
+                    .core
+                    .clocks
+                    .get_mut(*node)
+                    .is_some_and(|c| c.end_drift_window(now, index));
+                self.clock_windows -= usize::from(ended);
+                ended
+            }
             _ => false,
         };
         if applied && matches!(fault, Fault::DiskFull { .. }) {
@@ -1359,6 +1467,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.resume_if_paused(node)
             }
             Fault::Clog { target } => self.release_clogged(Some(target)),
+            Fault::ClockDrift { node, .. } => self.trace_clock(node),
             _ => {}
         }
     }
@@ -1371,6 +1480,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             + self.proc.windows_in_force()
             + self.core.links.windows_in_force()
             + self.disk_windows
+            + self.clock_windows
             > 0;
         let now = self.core.now;
         match self.disturbed.last_mut() {
@@ -1586,4 +1696,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             self.core.push(at, Event::Served { node, incarnation });
         }
     }
+}
+
+/// Is it a clock fault (which needs the clocks on)?
+fn is_clock_fault(f: &Fault) -> bool {
+    matches!(f, Fault::ClockStep { .. } | Fault::ClockDrift { .. })
 }

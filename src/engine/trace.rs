@@ -7,6 +7,7 @@
 //! number of events, and the only cost per event is hashing it. The hash is over the
 //! canonical words (node indices), so node names and sinks never change it.
 
+use crate::engine::clock::ClockConfig;
 use crate::engine::fault::Fault;
 use crate::engine::hash::{StableHash, StableHasher};
 use crate::engine::net::DropReason;
@@ -85,6 +86,17 @@ pub enum TraceEvent<'a, M> {
     StorageLoss { node: NodeId, loss: Loss },
     /// A write to `node`'s disk was refused: the disk is full.
     DiskFullError { node: NodeId },
+    /// When the run starts, a node that has a clock of its own: its offset, drift and
+    /// scheduled steps (recorded only for nodes with a clock that is not perfect).
+    ClockSet { node: NodeId, config: &'a ClockConfig },
+    /// A node's clock changed (a `clock_step`, a drift starting or ending): its wall
+    /// (`local`) and monotonic readings and its drift from now on.
+    Clock {
+        node: NodeId,
+        local: SimTime,
+        monotonic: SimTime,
+        drift_ppm: i64,
+    },
 }
 
 impl<M: StableHash> TraceEvent<'_, M> {
@@ -162,6 +174,23 @@ impl<M: StableHash> TraceEvent<'_, M> {
             TraceEvent::DiskFullError { node } => {
                 h.word(11);
                 h.word(node.0 as u64);
+            }
+            TraceEvent::ClockSet { node, config } => {
+                h.word(12);
+                h.word(node.0 as u64);
+                config.stable_hash(h);
+            }
+            TraceEvent::Clock {
+                node,
+                local,
+                monotonic,
+                drift_ppm,
+            } => {
+                h.word(13);
+                h.word(node.0 as u64);
+                h.word(local.0);
+                h.word(monotonic.0);
+                h.word(*drift_ppm as u64);
             }
         }
     }

@@ -89,11 +89,15 @@ pub enum PlanKind {
     /// A node's disk is full for a while (not in [`PlanKind::ALL`]: scenarios get it
     /// with [`ScenarioConfig::storage`]).
     DiskFull,
+    /// Step a node's wall clock forward or back (up to 2 s), at an instant.
+    ClockStep,
+    /// A node's clock runs up to 10% fast or slow for a while.
+    ClockDrift,
 }
 
 impl PlanKind {
     /// Every kind.
-    pub const ALL: [PlanKind; 9] = [
+    pub const ALL: [PlanKind; 11] = [
         PlanKind::Crash,
         PlanKind::Pause,
         PlanKind::Isolate,
@@ -103,6 +107,8 @@ impl PlanKind {
         PlanKind::LossBurst,
         PlanKind::Slow,
         PlanKind::Thin,
+        PlanKind::ClockStep,
+        PlanKind::ClockDrift,
     ];
 }
 
@@ -211,6 +217,16 @@ impl FaultPlan {
                 factor: 10.0,
             },
             PlanKind::DiskFull => Fault::DiskFull { node: node(a) },
+            PlanKind::ClockStep => {
+                // -2 s to +1.75 s in quarter seconds (an instant fault: no window).
+                let by_ns = ((self.b % 16) as i64 - 8) * 250_000_000;
+                return TimedFault::at(at, Fault::ClockStep { node: node(a), by_ns });
+            }
+            PlanKind::ClockDrift => Fault::ClockDrift {
+                node: node(a),
+                // -10% to +10% in steps of 1%.
+                ppm: ((self.b % 21) as i64 - 10) * 10_000,
+            },
         };
         TimedFault::window(at, until, fault)
     }
@@ -257,6 +273,8 @@ pub struct NemesisPlan {
     pub rates: [u32; 5],
     /// Most targets down at once.
     pub max_down: usize,
+    /// Clock faults (steps, drift windows) in tenths per second.
+    pub clock_rate: u32,
 }
 
 /// Nemesis plans with every rate at most `max_rate` per second.
@@ -267,12 +285,14 @@ pub fn nemesis_plan(max_rate: f64) -> impl Strategy<Value = NemesisPlan> + Clone
         500u32..=1000,
         [0..=top, 0..=top, 0..=top, 0..=top, 0..=top],
         1usize..=2,
+        0..=top,
     )
-        .prop_map(|(start, stop, rates, max_down)| NemesisPlan {
+        .prop_map(|(start, stop, rates, max_down, clock_rate)| NemesisPlan {
             start,
             stop,
             rates,
             max_down,
+            clock_rate,
         })
 }
 
@@ -304,6 +324,10 @@ impl NemesisPlan {
             burst_drop: 0.2,
             burst_duplicate: 0.1,
             max_down: self.max_down,
+            clock_rate: f64::from(self.clock_rate) / 10.0,
+            clock_step: range(50, 2000),
+            clock_drift_ppm: crate::engine::clock::PpmRange::new(-100_000, 100_000),
+            clock_drift_time: range(50, 500),
             disk_full_rate: 0.0,
             disk_full_time: range(50, 500),
             ..NemesisSpec::quiet(ms(stop))
@@ -331,6 +355,8 @@ pub struct Canaries {
     pub wrapping_multiply: bool,
     /// RPC servers never sync their dedupe table.
     pub unsynced_dedupe: bool,
+    /// The registry times entries by the registrant's wall-clock timestamp.
+    pub trust_registrant_clock: bool,
 }
 
 /// What [`scenario`] generates.
@@ -549,6 +575,7 @@ pub fn topology_nodes(
             RegistryRole {
                 sweep_every: ms(50),
                 canary_never_expire: canaries.never_expire,
+                canary_trust_registrant_clock: canaries.trust_registrant_clock,
             },
         ));
         for (i, &ttl) in d.servers.iter().enumerate() {

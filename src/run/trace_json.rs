@@ -155,6 +155,8 @@ pub fn fault_value(fault: &Fault, node: &dyn Fn(NodeId) -> serde_json::Value) ->
             }
             Field::Config(c) => serde_json::to_value(&c).unwrap_or(Value::Null),
             Field::Number(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+            Field::Shift(ns) => ns.into(),
+            Field::Ppm(ppm) => ppm.into(),
         };
         m.insert(key.into(), v);
     }
@@ -216,6 +218,18 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
             "unsynced": loss.unsynced, "kept": loss.kept, "torn": loss.torn,
         }),
         TraceEvent::DiskFullError { node } => json!({"ev": "disk_full_error", "node": n(node)}),
+        TraceEvent::ClockSet { node, config } => json!({
+            "ev": "clock_set", "node": n(node), "offset_ns": config.offset_ns, "drift_ppm": config.drift_ppm,
+            "steps": config.steps.iter().map(|s| json!({"at": s.at.0, "by_ns": s.by_ns})).collect::<Vec<_>>(),
+        }),
+        TraceEvent::Clock {
+            node,
+            local,
+            monotonic,
+            drift_ppm,
+        } => json!({
+            "ev": "clock", "node": n(node), "local": local.0, "monotonic": monotonic.0, "drift_ppm": drift_ppm,
+        }),
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

@@ -44,7 +44,10 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     // Nodes first: link overrides name them.
     for n in &s.nodes {
         let factory = n.config.build(&BuildCx { id: &n.id, ids: &ids })?;
-        sim.add_node(&n.id, factory)?;
+        let node = sim.add_node(&n.id, factory)?;
+        if let Some(c) = &n.clock {
+            sim.set_clock(node, c.to_config())?;
+        }
     }
     let net = sim.network_mut()?;
     net.set_default(s.network.default.to_config())?;
@@ -126,6 +129,12 @@ fn nemesis(n: &NemesisSpec, ids: &IdMap, scheduled: usize) -> Result<NemesisConf
         thin_bandwidth: n.thin_bandwidth,
         disk_full_rate: n.disk_full_rate,
         disk_full_time: n.disk_full_time,
+        clock: crate::engine::clock::ClockNemesis {
+            rate: n.clock_rate,
+            step: n.clock_step,
+            drift: n.clock_drift_ppm,
+            drift_time: n.clock_drift_time,
+        },
     })
 }
 

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::LinkSpec;
+use super::clock::SignedDuration;
 use crate::engine::fault::{ClogTarget, Fault, TimedFault};
 use crate::engine::time::SimTime;
 
@@ -130,6 +131,18 @@ enum FaultSpec {
         at: SimTime,
         node: String,
     },
+    ClockStep {
+        at: SimTime,
+        node: String,
+        by: SignedDuration,
+    },
+    ClockDrift {
+        at: SimTime,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<SimTime>,
+        node: String,
+        ppm: i64,
+    },
 }
 
 fn clog_spec(t: &ClogTarget<String>) -> ClogSpec {
@@ -224,6 +237,17 @@ impl From<&Spec> for FaultSpec {
                 node: node.clone(),
             },
             Fault::DiskFree { node } => FaultSpec::DiskFree { at, node: node.clone() },
+            Fault::ClockStep { node, by_ns } => FaultSpec::ClockStep {
+                at,
+                node: node.clone(),
+                by: SignedDuration(*by_ns),
+            },
+            Fault::ClockDrift { node, ppm } => FaultSpec::ClockDrift {
+                at,
+                until,
+                node: node.clone(),
+                ppm: *ppm,
+            },
         }
     }
 }
@@ -297,6 +321,8 @@ impl TryFrom<FaultSpec> for Spec {
                 to,
                 rate,
             } => timed(at, until, Fault::ThinLink { from, to, rate }),
+            FaultSpec::ClockStep { at, node, by } => timed(at, None, Fault::ClockStep { node, by_ns: by.0 }),
+            FaultSpec::ClockDrift { at, until, node, ppm } => timed(at, until, Fault::ClockDrift { node, ppm }),
         })
     }
 }
@@ -373,13 +399,15 @@ mod tests {
             r#"{"kind":"thin_link","at":"1ms","until":"2ms","from":"c1","to":"s1","rate":100.0}"#,
             r#"{"kind":"disk_full","at":"1ms","until":"2ms","node":"s1"}"#,
             r#"{"kind":"disk_free","at":"3ms","node":"s1"}"#,
+            r#"{"kind":"clock_step","at":"2s","node":"s1","by":"-1.5s"}"#,
+            r#"{"kind":"clock_drift","at":"1s","until":"3s","node":"c1","ppm":-250}"#,
             r#"{"kind":"set_link","at":"1ms","config":{"latency":{"dist":"constant","value":"1ms"},"drop":0.0,"duplicate":0.0,"fifo":false}}"#,
         ];
         let list = format!("[{}]", text.join(","));
         let faults = list::deserialize(&mut serde_json::Deserializer::from_str(&list)).unwrap();
         assert_eq!(faults.len(), Fault::<String>::KINDS.len() + 1);
         let kinds: Vec<&str> = faults.iter().map(|f| f.fault.kind()).collect();
-        assert_eq!(kinds[..16], Fault::<String>::KINDS);
+        assert_eq!(kinds[..18], Fault::<String>::KINDS);
         assert_eq!(serde_json::to_string(&AsFile(&faults)).unwrap(), list);
     }
 

@@ -8,6 +8,7 @@
 pub(crate) mod budgets;
 pub(crate) mod build;
 pub(crate) mod checks;
+pub(crate) mod clock;
 pub(crate) mod faults;
 pub(crate) mod format;
 pub(crate) mod gray;
@@ -27,6 +28,7 @@ use crate::plugin::Protocols;
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
 pub use gray::{BandwidthSpec, ProcessingSpec};
+pub use clock::{ClockSpec, SignedDuration, StepSpec};
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};
@@ -288,6 +290,10 @@ impl NemesisSpec {
             thin_bandwidth: d.thin_bandwidth,
             disk_full_rate: 0.0,
             disk_full_time: d.disk_full_time,
+            clock_rate: 0.0,
+            clock_step: default_range(),
+            clock_drift_ppm: clock::default_drift(),
+            clock_drift_time: default_range(),
         }
     }
 }
@@ -405,6 +411,30 @@ pub struct NemesisSpec {
         skip_serializing_if = "gray::is_default_range"
     )]
     pub disk_full_time: DurationRange,
+    /// Clock faults per second (steps and drift windows; see `scenario/clock.rs`).
+    #[serde(default, skip_serializing_if = "gray::is_zero")]
+    pub clock_rate: f64,
+    /// Sizes of clock steps (each forward or back, drawn).
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub clock_step: DurationRange,
+    /// Rates of drift windows, in ppm.
+    #[serde(
+        default = "clock::default_drift",
+        skip_serializing_if = "clock::is_default_drift",
+        with = "clock::PpmRangeSpec"
+    )]
+    pub clock_drift_ppm: crate::engine::clock::PpmRange,
+    /// Lengths of drift windows.
+    #[serde(
+        default = "default_range",
+        skip_serializing_if = "gray::is_default_range",
+        with = "faults::DurationRange"
+    )]
+    pub clock_drift_time: DurationRange,
 }
 
 /// What a crash does to unsynced writes: every node's storage (see the engine's

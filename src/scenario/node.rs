@@ -9,6 +9,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::clock::ClockSpec;
 use crate::plugin::{NodeConfig, NodeRef, Protocols};
 
 /// A node of the scenario.
@@ -25,6 +26,8 @@ pub struct NodeEntry {
     /// Its processing model (`"processing": {"service": ..., "speed": 1.0}`), if any:
     /// it then handles its messages one at a time (see `engine/processing.rs`).
     pub processing: Option<super::gray::ProcessingSpec>,
+    /// Its clock (`"clock": {...}`, any role; see `scenario/clock.rs`), if it has one.
+    pub clock: Option<ClockSpec>,
 }
 
 impl NodeEntry {
@@ -36,6 +39,15 @@ impl NodeEntry {
             protocol,
             config: Box::new(config),
             processing: None,
+            clock: None,
+        }
+    }
+
+    /// The same node with this clock.
+    pub fn with_clock(self, clock: ClockSpec) -> NodeEntry {
+        NodeEntry {
+            clock: Some(clock),
+            ..self
         }
     }
 
@@ -71,6 +83,7 @@ impl Clone for NodeEntry {
             protocol: self.protocol,
             config: self.config.clone_box(),
             processing: self.processing.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -81,6 +94,7 @@ impl PartialEq for NodeEntry {
             && self.role == other.role
             && self.config.eq_dyn(other.config.as_ref())
             && self.processing == other.processing
+            && self.clock == other.clock
     }
 }
 
@@ -204,7 +218,7 @@ impl Serialize for NodeEntry {
                 )));
             }
         };
-        let mut map = s.serialize_map(Some(fields.len() + 2))?;
+        let mut map = s.serialize_map(Some(fields.len() + 2 + usize::from(self.clock.is_some())))?;
         map.serialize_entry("role", self.role)?;
         map.serialize_entry("id", &self.id)?;
         for (k, v) in &fields {
@@ -212,6 +226,9 @@ impl Serialize for NodeEntry {
         }
         if let Some(p) = &self.processing {
             map.serialize_entry("processing", p)?;
+        }
+        if let Some(c) = &self.clock {
+            map.serialize_entry("clock", c)?;
         }
         map.end()
     }
@@ -256,6 +273,10 @@ fn config_error(depth: usize, e: &serde_json::Error) -> String {
             .map(|f| f.trim_matches('`').to_string())
             .filter(|f| !f.is_empty()),
     );
+    // Every node may also have a `clock`.
+    if depth <= 1 {
+        fields.push("clock".to_string());
+    }
     let names: Vec<&str> = fields.iter().map(String::as_str).collect();
     format!("unknown field {name}, expected {}", one_of(&names))
 }
@@ -266,6 +287,7 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
     };
     let mut role = None;
     let mut id = None;
+    let mut clock = None;
     let mut rest = Vec::new();
     for (k, v) in entries {
         match k.as_str() {
@@ -310,6 +332,16 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
                 Json::Str(s) => id = Some(s),
                 other => return Err(E::invalid_type(other.unexpected(), &"a string")),
             }
+        } else if k == "clock" {
+            if clock.is_some() {
+                return Err(E::duplicate_field("clock"));
+            }
+            let text = serde_json::to_string(&v).map_err(E::custom)?;
+            let spec: ClockSpec = serde_json::from_str(&text).map_err(|e| {
+                let m = e.to_string();
+                E::custom(m.rfind(" at line ").map_or(m.clone(), |i| m[..i].to_string()))
+            })?;
+            clock = Some(spec);
         } else {
             fields.push((k, v));
         }
@@ -326,6 +358,7 @@ fn resolve<E: de::Error>(protocols: &Protocols, json: Json) -> Result<NodeEntry,
         protocol: protocol.name(),
         config,
         processing,
+        clock,
     })
 }
 

@@ -95,6 +95,9 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
             nodes: &refs,
         };
         n.config.validate(&cx, &mut out);
+        if let Some(c) = &n.clock {
+            c.problems(&format!("nodes[{i}].clock"), s.duration, &mut out);
+        }
     }
     s.with_view(protocols, |view| {
         protocols.iter().for_each(|p| p.validate(view, &mut out))
@@ -249,4 +252,5 @@ fn nemesis(n: &NemesisSpec, end: SimTime, ids: &Ids, out: &mut Vec<Problem>) {
     }
     probability("nemesis.burst_drop", n.burst_drop, out);
     probability("nemesis.burst_duplicate", n.burst_duplicate, out);
+    super::clock::nemesis_problems(n, out);
 }

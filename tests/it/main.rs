@@ -4,6 +4,7 @@ mod budgets;
 mod capped;
 mod cli;
 mod cluster;
+mod clock;
 #[cfg(feature = "derive")]
 mod derive;
 mod determinism;

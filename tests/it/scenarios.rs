@@ -9,8 +9,10 @@ use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
-pub(crate) const GOLDEN: [(&str, i32, &str); 15] = [
+pub(crate) const GOLDEN: [(&str, i32, &str); 17] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
+    ("clock_skew", 0, "77afb0d35c0e323b"),
+    ("clock_skew_canary", 1, "61c456d873d553ef"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),

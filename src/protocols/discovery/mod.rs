@@ -50,6 +50,13 @@ pub enum DiscMsg {
         service: String,
         /// How long the entry lives without another `Register`.
         ttl: SimTime,
+        /// The sender's wall clock when it sent this ([`crate::Ctx::local_now`]). A correct
+        /// registry ignores it (it times entries on its own clock); the canary
+        /// `canary_trust_registrant_clock` computes the expiry from it. Not in the trace
+        /// hash: it is a function of the send's time (hashed) and the sender's clock (its
+        /// settings and every change are trace events), and hashing it would change every
+        /// recorded hash for nothing.
+        stamp: SimTime,
     },
     /// Client -> registry: who offers `service`? `req` matches the reply.
     Lookup {
@@ -72,7 +79,7 @@ pub enum DiscMsg {
 impl StableHash for DiscMsg {
     fn stable_hash(&self, h: &mut StableHasher) {
         match self {
-            DiscMsg::Register { service, ttl } => {
+            DiscMsg::Register { service, ttl, stamp: _ } => {
                 h.word(1);
                 h.str(service);
                 h.word(ttl.0);

@@ -71,7 +71,8 @@ impl Registrant {
             registry: self.cfg.registry,
             ttl,
         }));
-        ctx.send(self.cfg.registry, Msg::Disc(DiscMsg::Register { service, ttl }));
+        let stamp = ctx.local_now();
+        ctx.send(self.cfg.registry, Msg::Disc(DiscMsg::Register { service, ttl, stamp }));
         self.timer = Some(ctx.set_timer(self.cfg.interval.max(SimTime(1)), self.cfg.timer_tag));
     }
 

@@ -5,6 +5,18 @@
 //!
 //! The table is volatile: a restarted registry starts empty and is refilled by the next
 //! heartbeats. The planted bug [`RegistryConfig::never_expire`] keeps entries forever.
+//!
+//! **Clocks.** Entries are timed on the registry's own monotonic clock
+//! ([`crate::Ctx::monotonic_now`]): an entry expires `ttl` of the registry's time after
+//! the registration *arrived*, whatever the other nodes' clocks say, and a step of the
+//! registry's wall clock changes nothing. The planted bug
+//! [`RegistryConfig::trust_registrant_clock`] instead computes the expiry from the
+//! registrant's wall-clock timestamp (`stamp + ttl`) and compares it with its own wall
+//! clock: right only while the two clocks agree. A registrant whose clock is behind by
+//! more than a TTL is never visible (its entries arrive expired); one whose clock is
+//! ahead keeps its entry long after it died. The observations' `expires_at` and
+//! `expired_at` are in true time (the registry's remaining time added to the time of the
+//! observation), so the checks and metrics compare them with true times.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +33,11 @@ pub struct RegistryConfig {
     pub sweep_every: SimTime,
     /// CANARY (planted bug): never expire entries. Off in a correct registry.
     pub never_expire: bool,
+    /// CANARY (planted bug): compute an entry's expiry from the registrant's own
+    /// wall-clock timestamp (`stamp + ttl`) and compare it with the registry's wall clock,
+    /// instead of timing it on the registry's clock from its arrival. Off in a correct
+    /// registry.
+    pub trust_registrant_clock: bool,
 }
 
 impl Default for RegistryConfig {
@@ -29,6 +46,7 @@ impl Default for RegistryConfig {
         RegistryConfig {
             sweep_every: SimTime::from_millis(50),
             never_expire: false,
+            trust_registrant_clock: false,
         }
     }
 }
@@ -40,7 +58,10 @@ pub fn registry(cfg: RegistryConfig) -> impl FnMut() -> Box<ProtoNode> + 'static
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
+    /// On the registry's clock (monotonic; the wall clock for the canary).
     expires_at: SimTime,
+    /// In true time, as observed.
+    observed_expiry: SimTime,
 }
 
 /// The registry node.
@@ -62,12 +83,21 @@ impl Registry {
         }
     }
 
+    /// The registry's clock for its entries: monotonic, or (the canary) its wall clock.
+    fn clock(&self, ctx: &ProtoCtx<'_>) -> SimTime {
+        if self.cfg.trust_registrant_clock {
+            ctx.local_now()
+        } else {
+            ctx.monotonic_now()
+        }
+    }
+
     /// Remove every entry whose expiry time has passed.
     fn sweep(&mut self, ctx: &mut ProtoCtx<'_>) {
         if self.cfg.never_expire {
             return;
         }
-        let now = ctx.now();
+        let now = self.clock(ctx);
         for (service, entries) in &mut self.table {
             entries.retain(|node, e| {
                 let live = e.expires_at > now;
@@ -75,7 +105,7 @@ impl Registry {
                     ctx.observe(Obs::Disc(DiscObs::Expired {
                         service: service.clone(),
                         node: *node,
-                        expired_at: e.expires_at,
+                        expired_at: e.observed_expiry,
                     }));
                 }
                 live
@@ -94,12 +124,22 @@ impl Node<Payload, Observation> for Registry {
         let Ok(msg) = msg.downcast::<Msg>() else { return };
         let Msg::Disc(msg) = msg else { return };
         self.sweep(ctx);
-        let now = ctx.now();
         match msg {
-            DiscMsg::Register { service, ttl } => {
-                let expires_at = now + ttl;
+            DiscMsg::Register { service, ttl, stamp } => {
+                let now = self.clock(ctx);
+                let local_expiry = if self.cfg.trust_registrant_clock {
+                    stamp + ttl
+                } else {
+                    now + ttl
+                };
+                // In true time: what is left on the registry's clock, from now.
+                let expires_at = ctx.now() + local_expiry.saturating_sub(now);
+                let entry = Entry {
+                    expires_at: local_expiry,
+                    observed_expiry: expires_at,
+                };
                 let entries = self.table.entry(service.clone()).or_default();
-                let renewed = entries.insert(from, Entry { expires_at }).is_some();
+                let renewed = entries.insert(from, entry).is_some();
                 let obs = if renewed {
                     DiscObs::Renewed {
                         service,

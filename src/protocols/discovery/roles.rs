@@ -23,6 +23,10 @@ pub struct RegistryRole {
     /// CANARY: never expire entries.
     #[serde(default)]
     pub canary_never_expire: bool,
+    /// CANARY: time entries by the registrant's wall-clock timestamp (`stamp + ttl`,
+    /// compared with the registry's wall clock) instead of the registry's own clock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary_trust_registrant_clock: bool,
 }
 
 impl Role for RegistryRole {
@@ -33,11 +37,13 @@ impl Role for RegistryRole {
         Ok(Box::new(registry(RegistryConfig {
             sweep_every: self.sweep_every,
             never_expire: self.canary_never_expire,
+            trust_registrant_clock: self.canary_trust_registrant_clock,
         })))
     }
     fn without_canaries(&self) -> Self {
         RegistryRole {
             canary_never_expire: false,
+            canary_trust_registrant_clock: false,
             ..self.clone()
         }
     }

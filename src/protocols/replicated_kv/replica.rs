@@ -1,6 +1,12 @@
 //! The `rkv_replica` node: Raft-like leader election and log replication with read
 //! leases (see the module doc of [`super`] for the rules it keeps).
 //!
+//! Leases, vote refusals and election waits are timed on the replica's monotonic clock
+//! ([`crate::Ctx::monotonic_now`]; `sent_at` is the leader's): a step of a wall clock
+//! changes nothing. The lease assumes the replicas' clocks run at nearly the same rate
+//! (the slack is one message delay): a `clock_drift` that makes a follower's clock much
+//! faster than its leader's can let two leaders serve reads, as it would in a real Raft.
+//!
 //! Durable: the current term, the vote of that term, the log (one durable value). Every
 //! handler syncs it before it returns, so no vote, acknowledgement or reply leaves
 //! before the term, vote and log entries it vouches for are durable (a handler runs in
@@ -227,7 +233,7 @@ impl Replica {
         let from = (prev_index as usize).min(d.log.len());
         let to_i = (from + MAX_BATCH).min(d.log.len());
         let entries = d.log[from..to_i].to_vec();
-        let (commit, sent_at) = (self.commit, ctx.now());
+        let (commit, sent_at) = (self.commit, ctx.monotonic_now());
         ctx.send(
             to,
             RkvMsg::Append {
@@ -298,7 +304,7 @@ impl Replica {
             // its whole log is committed, so that without a leader change it is right.
             let ready =
                 self.commit >= self.first_index && (!self.cfg.lost_write || self.commit == Self::last_index(ctx));
-            let leased = ctx.now() < self.lease_until || self.cfg.stale_read;
+            let leased = ctx.monotonic_now() < self.lease_until || self.cfg.stale_read;
             if !(ready && leased) {
                 return reply(ctx, ReplyBody::Retry);
             }
@@ -332,7 +338,7 @@ impl Replica {
     fn on_vote(&mut self, ctx: &mut ProtoCtx<'_>, from: NodeId, term: u64, last_index: u64, last_term: u64) {
         // Inside a lease this replica granted (or just after its start) it ignores
         // candidates altogether: no vote, and no new term that would depose the leader.
-        if ctx.now() < self.no_vote_until && self.role != Role::Leader {
+        if ctx.monotonic_now() < self.no_vote_until && self.role != Role::Leader {
             return;
         }
         let current = ctx.durable::<Durable>().term;
@@ -384,7 +390,7 @@ impl Replica {
             self.adopt_term(ctx, term);
         }
         self.leader = Some(from);
-        self.no_vote_until = ctx.now() + self.cfg.lease;
+        self.no_vote_until = ctx.monotonic_now() + self.cfg.lease;
         self.reset_election(ctx);
         let last = Self::last_index(ctx);
         if prev_index > last || Self::term_at(ctx, prev_index) != prev_term {
@@ -449,7 +455,7 @@ impl Replica {
         // votes until `lease` after that, so the lease runs from `sent_at`.
         let a = self.acked.entry(from).or_insert(sent_at);
         *a = (*a).max(sent_at);
-        self.update_lease(ctx.now());
+        self.update_lease(ctx.monotonic_now());
         if success {
             let m = self.match_index.entry(from).or_insert(0);
             *m = (*m).max(match_index);
@@ -473,7 +479,7 @@ impl Node<Payload, Observation> for Replica {
     fn on_start(&mut self, ctx: &mut ProtoCtx<'_>) {
         // A replica that forgot whom it heard from must not vote within a lease it may
         // have granted before its crash.
-        self.no_vote_until = ctx.now() + self.cfg.lease;
+        self.no_vote_until = ctx.monotonic_now() + self.cfg.lease;
         self.reset_election(ctx);
         ctx.sync::<Durable>();
     }
@@ -536,9 +542,9 @@ impl Replica {
                 if self.role == Role::Leader {
                     return;
                 }
-                if ctx.now() < self.no_vote_until {
+                if ctx.monotonic_now() < self.no_vote_until {
                     // Still inside a lease it granted: wait it out.
-                    let wait = self.no_vote_until - ctx.now();
+                    let wait = self.no_vote_until - ctx.monotonic_now();
                     self.election_timer = Some(ctx.set_timer(wait, ELECTION));
                     return;
                 }

@@ -253,7 +253,8 @@ impl Dispatcher {
             let Some((w, inc)) = st.free.pop_front() else {
                 return;
             };
-            let now = ctx.now();
+            // Leases and worker timeouts are timed on the dispatcher's monotonic clock.
+            let now = ctx.monotonic_now();
             let Some(info) = st.workers.get_mut(&w) else {
                 continue;
             };
@@ -363,7 +364,7 @@ impl Dispatcher {
     }
 
     fn on_hello(&self, ctx: &mut ProtoCtx<'_>, st: &mut State, from: NodeId, slots: u32, report: &SlotReport) {
-        let now = ctx.now();
+        let now = ctx.monotonic_now();
         let incarnation = report.incarnation;
         match st.workers.get_mut(&from) {
             Some(w) if incarnation < w.incarnation => return, // a late hello of a past life
@@ -579,7 +580,7 @@ impl Node<Payload, Observation> for Dispatcher {
                 // A restart: the timers died with the crash; re-arm the leases, in order.
                 let mut leases: Vec<(u64, SimTime)> = st.leases.iter().map(|(a, l)| (*a, l.deadline)).collect();
                 leases.sort_unstable();
-                let now = ctx.now();
+                let now = ctx.monotonic_now();
                 for (assign, deadline) in leases {
                     let t = ctx.set_timer(deadline.saturating_sub(now), assign);
                     if let Some(l) = st.leases.get_mut(&assign) {

@@ -132,8 +132,8 @@ impl Worker {
     fn on_heartbeat(&mut self, ctx: &mut ProtoCtx<'_>) {
         if self.dispatcher.is_discovered() {
             let silent = SimTime(self.cfg.heartbeat.0.saturating_mul(SILENT_BEATS));
-            if ctx.now().saturating_sub(self.heard_at) >= silent {
-                self.heard_at = ctx.now();
+            if ctx.monotonic_now().saturating_sub(self.heard_at) >= silent {
+                self.heard_at = ctx.monotonic_now();
                 self.dispatcher.recheck(ctx);
             }
         }
@@ -149,7 +149,7 @@ impl Worker {
             return;
         }
         if Some(from) == current {
-            self.heard_at = ctx.now();
+            self.heard_at = ctx.monotonic_now();
         }
         // A duplicate of a running assignment: the dispatcher's booking is right already.
         if self.running.iter().any(|r| r.assign == assign && r.from == from) {
@@ -201,7 +201,7 @@ impl Node<Payload, Observation> for Worker {
                 incarnation: ctx.incarnation(),
             },
         );
-        self.heard_at = ctx.now();
+        self.heard_at = ctx.monotonic_now();
         self.dispatcher.start(ctx);
         self.hello(ctx);
         ctx.set_timer(self.cfg.heartbeat, HEARTBEAT);
@@ -213,7 +213,7 @@ impl Node<Payload, Observation> for Worker {
             Msg::Pool(PoolMsg::Assign { assign, job, value }) => self.on_assign(ctx, from, assign, job, value),
             // A dispatcher is known (again, or a new one): be known to it now.
             Msg::Disc(m) if self.dispatcher.on_message(ctx, from, &m) => {
-                self.heard_at = ctx.now();
+                self.heard_at = ctx.monotonic_now();
                 self.hello(ctx);
             }
             _ => {}

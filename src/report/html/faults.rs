@@ -32,7 +32,7 @@ impl SpanKind {
             Effect::Cut => SpanKind::Partition,
             // A full disk holds a node's writes back as a clog holds its messages: drawn alike.
             Effect::Clogged | Effect::DiskFull => SpanKind::Clog,
-            Effect::LinkSettings => SpanKind::LinkChange,
+            Effect::LinkSettings | Effect::ClockRate => SpanKind::LinkChange,
             // A slow node is drawn like a paused one, a thin link like changed settings.
             Effect::Slowed => SpanKind::Pause,
             Effect::Thinned => SpanKind::LinkChange,
