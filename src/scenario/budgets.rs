@@ -52,7 +52,7 @@ impl RunLimits {
 
     /// Most items of work the nodes may make all at once when the run starts (see
     /// `Role::work_at_start`): half of this run's share of the memory budget, at
-    /// [`BYTES_PER_START_ITEM`] each; `None` without a memory budget.
+    /// `BYTES_PER_START_ITEM` (256) bytes each; `None` without a memory budget.
     pub fn max_work_at_start(&self) -> Option<u64> {
         let m = self.max_memory?;
         Some((m / self.runs_at_once.max(1) / 2 / BYTES_PER_START_ITEM).max(1))
