@@ -106,6 +106,8 @@ pub struct Stats {
     pub timers: u64,
     /// Faults applied (those that did not apply are not counted).
     pub faults: u64,
+    /// Messages dropped because their link's queue was full (a link with a bandwidth).
+    pub dropped_queue_full: u64,
 }
 
 impl Stats {
@@ -116,6 +118,7 @@ impl Stats {
             + self.dropped_node_down
             + self.dropped_unknown
             + self.dropped_crashed
+            + self.dropped_queue_full
     }
 }
 
@@ -292,7 +295,7 @@ impl<M: Message, O> Core<M, O> {
             DropReason::NodeDown => s.dropped_node_down += 1,
             DropReason::UnknownNode => s.dropped_unknown += 1,
             DropReason::Crashed => s.dropped_crashed += 1,
-            DropReason::QueueFull => {}
+            DropReason::QueueFull => s.dropped_queue_full += 1,
         }
         self.tracer.record(self.now, TraceEvent::Drop { from, to, id, reason });
     }

@@ -40,6 +40,13 @@ pub struct DropCounts {
     pub crashed: u64,
     /// Unknown destination.
     pub unknown_node: u64,
+    /// The link's queue was full (a link with a bandwidth); not written when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub queue_full: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl From<&Stats> for MessageCounts {
@@ -55,6 +62,7 @@ impl From<&Stats> for MessageCounts {
                 node_down: s.dropped_node_down,
                 crashed: s.dropped_crashed,
                 unknown_node: s.dropped_unknown,
+                queue_full: s.dropped_queue_full,
             },
             held_clogged: s.held_clogged,
             held_paused: s.held_paused,

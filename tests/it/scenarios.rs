@@ -16,7 +16,7 @@ pub(crate) const GOLDEN: [(&str, i32, &str); 17] = [
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),
-    ("gray_failure", 0, "acc31d5c7c5d873b"),
+    ("gray_failure", 0, "340c2752ce6bb2af"),
     ("pool_batch", 0, "7cfed00c01fa1033"),
     // Its Poisson stream stops (a `jobs` limit) well before the end, so every job is
     // done and pool.liveness is judged (without the limit it would be not judged).
