@@ -130,7 +130,11 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
         }
         // A plain network decides nothing (what `transmit` would say, without asking); a
         // link with a bandwidth always goes through `transmit`.
-        let plain = if core.links.on { None } else { core.net.plain_arrival(now) };
+        let plain = if core.links.on {
+            None
+        } else {
+            core.net.plain_arrival(now)
+        };
         let Some(arrive) = plain else {
             return transmit(core, from, to, id, msg);
         };

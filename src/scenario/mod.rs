@@ -27,8 +27,8 @@ use crate::plugin::Protocols;
 
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
 pub use checks::ChecksSpec;
-pub use gray::{BandwidthSpec, ProcessingSpec};
 pub use clock::{ClockSpec, SignedDuration, StepSpec};
+pub use gray::{BandwidthSpec, ProcessingSpec};
 pub use load::{MAX_FAILURE_FILE_BYTES, MAX_FILE_BYTES, ScenarioError, ScenarioErrors, load_scenario, parse_scenario};
 pub use node::NodeEntry;
 pub use validate::{MAX_DURATION, MAX_EVENTS, MAX_FAULTS, MAX_NODES, validate};

@@ -3,8 +3,8 @@
 mod budgets;
 mod capped;
 mod cli;
-mod cluster;
 mod clock;
+mod cluster;
 #[cfg(feature = "derive")]
 mod derive;
 mod determinism;
