@@ -1277,10 +1277,10 @@ mod tests {
         assert_eq!(all[4].describe(&name), "partition {a} | {b, c}");
         assert_eq!(all[8].describe(&name), "clog b→a");
         assert_eq!(all[11].describe(&name), "link a→c settings changed");
-        assert_eq!(all[12].describe(&name), "clock of b stepped -1s");
-        assert_eq!(all[13].describe(&name), "clock of c drifts +250ppm");
-        assert_eq!(all[13].in_force(&name), "clock rate of c");
-        assert!(all[12].touches().between(&NodeId(1), &NodeId(0)));
+        assert_eq!(all[16].describe(&name), "clock of b stepped -1s");
+        assert_eq!(all[17].describe(&name), "clock of c drifts +250ppm");
+        assert_eq!(all[17].in_force(&name), "clock rate of c");
+        assert!(all[16].touches().between(&NodeId(1), &NodeId(0)));
         assert!(all[8].touches().between(&NodeId(0), &NodeId(1)));
         assert!(!all[6].touches().between(&NodeId(0), &NodeId(1)));
     }
