@@ -113,6 +113,7 @@ pub mod scenario;
 #[cfg(feature = "derive")]
 pub use detsim_derive::StableHash;
 pub use engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+pub use engine::buggify::{BuggifyConfig, BuggifyPoint};
 pub use engine::dist::{Dist, Sampler};
 pub use engine::error::Error;
 pub use engine::fault::{DurationRange, Effect, Fault, Field, NemesisConfig, NemesisPlan, TimedFault, Touch};

@@ -5,6 +5,7 @@
 //! runs, exploration, reports, the command line).
 
 pub mod budget;
+pub mod buggify;
 pub mod dist;
 pub mod error;
 pub mod fault;

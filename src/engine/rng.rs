@@ -20,6 +20,8 @@ pub enum Stream {
     Node(u32),
     /// A free-form stream for users' own purposes.
     Custom(u64),
+    /// Code-level fault points (`Ctx::buggify`): whether each is active, and each firing.
+    Buggify,
 }
 
 impl Stream {
@@ -31,6 +33,7 @@ impl Stream {
             Stream::Workload => 4,
             Stream::Node(i) => (1 << 32) | i as u64,
             Stream::Custom(c) => (2 << 32) ^ c.rotate_left(34),
+            Stream::Buggify => 5,
         }
     }
 }

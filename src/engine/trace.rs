@@ -76,6 +76,9 @@ pub enum TraceEvent<'a, M> {
         fault: &'a Fault,
         applied: bool,
     },
+    /// Code-level fault point `point` fired at `node` (recorded only in runs that enable
+    /// fault points: see `engine/buggify.rs`).
+    Buggify { node: NodeId, point: &'a str },
 }
 
 impl<M: StableHash> TraceEvent<'_, M> {
@@ -144,6 +147,11 @@ impl<M: StableHash> TraceEvent<'_, M> {
                 h.word(9 | ((*applied as u64) << 8));
                 h.word(*index as u64);
                 fault.stable_hash(h);
+            }
+            TraceEvent::Buggify { node, point } => {
+                h.word(10);
+                h.word(node.0 as u64);
+                point.stable_hash(h);
             }
         }
     }

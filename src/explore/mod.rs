@@ -493,6 +493,7 @@ mod tests {
             metrics: serde_json::Value::Null,
             warnings: vec![],
             budget_exhausted: None,
+            buggify: None,
         };
         let line = SeedLine::of(&report);
         assert_eq!(line.status, Status::Fail);

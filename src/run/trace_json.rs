@@ -210,6 +210,7 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
         TraceEvent::FaultEnd { index, fault, applied } => {
             json!({"ev": "fault_end", "index": index, "fault": fault_json(fault, names), "applied": applied})
         }
+        TraceEvent::Buggify { node, point } => json!({"ev": "buggify", "node": n(node), "point": point}),
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

@@ -63,6 +63,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     if let Some(n) = &s.nemesis {
         sim.set_nemesis(nemesis(n, &ids, s.faults.len())?)?;
     }
+    if let Some(b) = &s.buggify {
+        sim.set_buggify(b.to_config())?;
+    }
     Ok(Built { sim })
 }
 

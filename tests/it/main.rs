@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step instead of one per file).
 
 mod budgets;
+mod buggify;
 mod capped;
 mod cli;
 #[cfg(feature = "derive")]

@@ -9,8 +9,9 @@ use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
-const GOLDEN: [(&str, i32, &str); 12] = [
+const GOLDEN: [(&str, i32, &str); 13] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
+    ("buggify", 0, "b23b4298142e2de5"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),
