@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::explore::failure_groups::{DEFAULT_MAX_FAILURES, FailureGroups};
+use crate::explore::swarm::{swarm, swarm_problem};
 use crate::explore::{
     SeedLine, SeedRange, Shard, failure_file, failure_file_name, failure_text_for, shard_len, shard_seeds,
 };
@@ -59,6 +60,11 @@ pub struct ExploreArgs {
     /// One JSON line per seed on stdout; the summary goes to stderr.
     #[arg(long)]
     json: bool,
+    /// Swarm testing: each seed switches each fault kind of the scenario's nemesis on or
+    /// off (1/2 each) and scales the rates of those on by a factor in [0.1, 10], drawn
+    /// from the seed; each seed's line and FAILURE file say which kinds were on.
+    #[arg(long)]
+    swarm: bool,
     #[command(flatten)]
     memory: super::budget::MemoryArg,
 }
@@ -68,6 +74,12 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    if a.swarm
+        && let Some(why) = swarm_problem(&scenario)
+    {
+        eprintln!("error: {}: {why}", a.scenario.display());
+        return Ok(ExitCode::from(2));
+    }
     // Before any seed runs: FAILURE files can be written where they go (and the temporary
     // files an explore that was killed left there are removed).
     if a.max_failures > 0 {
@@ -97,8 +109,9 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut ran = 0u64;
     let mut groups = FailureGroups::new(a.max_failures);
-    // The seeds that got a FAILURE file: (seed, failed checks, path).
-    let mut written: Vec<(u64, Vec<String>, PathBuf)> = Vec::new();
+    // The seeds that got a FAILURE file: (seed, failed checks, path, the kinds on with
+    // --swarm).
+    let mut written: Vec<(u64, Vec<String>, PathBuf, Option<Vec<String>>)> = Vec::new();
     // Seeds no check failed on but some check could not judge: how many, and the first
     // few (seed, reasons). Nothing is kept per seed beyond those.
     let mut not_judged = 0u64;
@@ -132,7 +145,8 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                     if !a.keep_going && seed > first_failure.load(Ordering::Relaxed) {
                         return None;
                     }
-                    let r = run_scenario(p, &scenario, seed, None);
+                    let swarmed = if a.swarm { swarm(&scenario, seed) } else { None };
+                    let r = run_scenario(p, swarmed.as_ref().map_or(&scenario, |(s, _)| s), seed, None);
                     if let Ok(rep) = &r
                         && rep.failed()
                     {
@@ -147,6 +161,10 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
             let r = r?;
             ran += 1;
             let mut line = SeedLine::of(&r);
+            // The swarm's choice for this seed, made again (a pure function of the seed).
+            let swarmed = if a.swarm { swarm(&scenario, r.seed) } else { None };
+            let ran = swarmed.as_ref().map_or(&scenario, |(s, _)| s);
+            line.swarm = swarmed.as_ref().map(|(_, sw)| sw.on.clone());
             if r.budget_exhausted.is_some() && line.status != Status::Fail {
                 exhausted += 1;
             }
@@ -160,13 +178,16 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                 cut += 1;
                 first_cut.get_or_insert_with(|| (r.seed, w.clone()));
             }
-            let failure = failure_file(&scenario, &source, &r);
+            let failure = failure_file(ran, &source, &r).map(|mut f| {
+                f.swarm = swarmed.as_ref().map(|(_, sw)| sw.clone());
+                f
+            });
             if let Some(f) = &failure
                 && groups.record(r.seed, &line.violations, &f.check)
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
                 // reported (exit 2, after the files written) instead of written.
-                let (f, text, is_planned) = match failure_text_for(p, &scenario, f) {
+                let (f, text, is_planned) = match failure_text_for(p, ran, f) {
                     Ok(t) => t,
                     Err(e) => {
                         write_error = Some(e.into());
@@ -187,7 +208,7 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                     break 'sweep;
                 }
                 line.failure_file = Some(path.display().to_string());
-                written.push((r.seed, line.violations.clone(), path));
+                written.push((r.seed, line.violations.clone(), path, line.swarm.clone()));
             }
             if a.json {
                 // Nobody reads stdout any more (`--json | head`): the sweep stops quietly,
@@ -208,8 +229,9 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = format!(
-        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged{}",
+        "explored {}{} of {} in {secs:.2}s ({:.1} seeds/s, {}): {} failing, {} not judged{}",
         count(ran, "seed"),
+        if a.swarm { " (swarm)" } else { "" },
         scenario.name,
         ran as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
@@ -223,10 +245,18 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     );
     let mut lines = vec![summary];
     lines.extend(groups.summary_lines().into_iter().map(|l| format!("  {l}")));
-    for (seed, checks, path) in &written {
+    for (seed, checks, path, on) in &written {
         lines.push(format!(
-            "  seed {seed} fails {}: {}  ({} replay {})",
+            "  seed {seed} fails {}{}: {}  ({} replay {})",
             checks.join(", "),
+            on.as_ref().map_or(String::new(), |on| format!(
+                " [swarm: {}]",
+                if on.is_empty() {
+                    "no fault kind".to_string()
+                } else {
+                    on.join(", ")
+                }
+            )),
             path.display(),
             super::program(),
             path.display()

@@ -33,7 +33,8 @@ impl Stream {
             Stream::Workload => 4,
             Stream::Node(i) => (1 << 32) | i as u64,
             Stream::Custom(c) => (2 << 32) ^ c.rotate_left(34),
-            Stream::Buggify => 5,
+            // Far from the small ids, so streams added beside it do not collide.
+            Stream::Buggify => 0xB066_1F7,
         }
     }
 }

@@ -31,5 +31,6 @@ mod rpc;
 mod scenarios;
 mod shrink;
 mod support;
+mod swarm;
 mod user_protocol;
 mod verdicts;

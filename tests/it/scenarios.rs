@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
-const GOLDEN: [(&str, i32, &str); 13] = [
+const GOLDEN: [(&str, i32, &str); 14] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
     ("buggify", 0, "b23b4298142e2de5"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
@@ -25,6 +25,8 @@ const GOLDEN: [(&str, i32, &str); 13] = [
     ("rkv_stale_read_canary", 1, "6570f0ca83f7b9c1"),
     ("rpc_loss_retries", 0, "0084513996a48acd"),
     ("rpc_multiply", 0, "817efee43950a0c0"),
+    // Three canaries under a dense nemesis: the swarm-coverage scenario.
+    ("swarm_canaries", 1, "7685246ba1a96339"),
 ];
 
 pub fn detsim(args: &[&str]) -> Output {
