@@ -4,6 +4,8 @@
 //! but a check could not judge the run: no FAILURE file), and seeds per second. With
 //! `--shard I/N` it runs exactly shard I's seeds; with `--json` it prints one line per
 //! seed (with its FAILURE file or `null`), so shards' outputs merge with `cat`.
+//! With `--swarm`, each seed runs its own variant of the nemesis (`explore/swarm.rs`):
+//! its line and FAILURE file say which fault kinds were on.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -33,6 +35,10 @@ const MAX_NOT_JUDGED_SHOWN: usize = 10;
 
 /// Seeds made and run at a time (in parallel), in seed order.
 const CHUNK: usize = 1024;
+
+/// A FAILURE file written: its seed, the checks that failed, its path, and with
+/// `--swarm` the fault kinds that were on.
+type Written = (u64, Vec<String>, PathBuf, Option<Vec<String>>);
 
 #[derive(Args, Debug)]
 pub struct ExploreArgs {
@@ -111,7 +117,7 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let mut groups = FailureGroups::new(a.max_failures);
     // The seeds that got a FAILURE file: (seed, failed checks, path, the kinds on with
     // --swarm).
-    let mut written: Vec<(u64, Vec<String>, PathBuf, Option<Vec<String>>)> = Vec::new();
+    let mut written: Vec<Written> = Vec::new();
     // Seeds no check failed on but some check could not judge: how many, and the first
     // few (seed, reasons). Nothing is kept per seed beyond those.
     let mut not_judged = 0u64;

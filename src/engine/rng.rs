@@ -34,7 +34,7 @@ impl Stream {
             Stream::Node(i) => (1 << 32) | i as u64,
             Stream::Custom(c) => (2 << 32) ^ c.rotate_left(34),
             // Far from the small ids, so streams added beside it do not collide.
-            Stream::Buggify => 0xB066_1F7,
+            Stream::Buggify => 0x0B06_61F7,
         }
     }
 }

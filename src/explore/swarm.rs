@@ -28,11 +28,14 @@ use crate::engine::fault::MAX_RATE;
 use crate::engine::rng::{SimRng, Stream};
 use crate::scenario::{NemesisSpec, Scenario};
 
+/// A nemesis rate field, for [`SWARM_KINDS`].
+pub type RateField = fn(&mut NemesisSpec) -> &mut f64;
+
 /// The nemesis's fault kinds the swarm switches, each with its rate field, in drawing
 /// order. **A new nemesis kind is one line here**: its name (as `explore --swarm`
 /// prints it) and its rate field, e.g. `("clock", |n| &mut n.clock_rate),`. Append new
 /// rows at the end, so the draws of the kinds before it stay the same.
-pub const SWARM_KINDS: &[(&str, fn(&mut NemesisSpec) -> &mut f64)] = &[
+pub const SWARM_KINDS: &[(&str, RateField)] = &[
     ("crash", |n| &mut n.crash_rate),
     ("pause", |n| &mut n.pause_rate),
     ("partition", |n| &mut n.partition_rate),

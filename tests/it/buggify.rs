@@ -30,7 +30,7 @@ impl Node<u64> for Ticker {
         if self.with_points && ctx.buggify("p") {
             ctx.send(NodeId(0), tag);
         }
-        if self.with_points && tag % 10 == 0 && ctx.buggify("q") {
+        if self.with_points && tag.is_multiple_of(10) && ctx.buggify("q") {
             ctx.send(NodeId(0), tag + 1_000_000);
         }
         if tag + 1 < self.n {
@@ -51,14 +51,12 @@ impl TraceSink<u64> for Fired {
     }
 }
 
+/// (trace hash, messages sent, the points' report, the fault-point trace events).
+type Ticked = (u64, u64, Option<Vec<detsim::BuggifyPoint>>, Vec<(NodeId, String)>);
+
 /// Run the ticker for `n` ticks: (trace hash, messages sent, the points' report, the
 /// fault-point trace events).
-fn tick(
-    seed: u64,
-    n: u64,
-    with_points: bool,
-    cfg: Option<BuggifyConfig>,
-) -> (u64, u64, Option<Vec<detsim::BuggifyPoint>>, Vec<(NodeId, String)>) {
+fn tick(seed: u64, n: u64, with_points: bool, cfg: Option<BuggifyConfig>) -> Ticked {
     let mut sim = Simulation::<u64>::new(SimConfig::new(seed));
     sim.add_node("t", move || Box::new(Ticker { n, with_points })).unwrap();
     if let Some(c) = cfg {
