@@ -8,7 +8,7 @@
 //!
 //! **Decisions.** Each kind the scenario's nemesis has on (rate above 0) is on with
 //! probability 1/2, its rate then multiplied by a factor drawn log-uniformly in
-//! `[1/10, 10]` (capped at the engine's [`MAX_RATE`]): omission is what swarm testing
+//! `[1/10, 10]` (capped at the engine's `MAX_RATE`, 10,000 per second): omission is what swarm testing
 //! is for, and the factor varies the intensity of the kinds left on (a kind alone at 10x
 //! its rate meets different bugs than at its file rate among four others). A kind whose
 //! rate is 0 in the file stays off: the author switched it off (a scenario judging
