@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 /// of the engine or a protocol updates them in the same commit and says why.
 const GOLDEN: [(&str, i32, &str); 14] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
-    ("buggify", 0, "b23b4298142e2de5"),
+    ("buggify", 0, "3d139368f77191da"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),
