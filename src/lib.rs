@@ -114,6 +114,7 @@ pub mod scenario;
 pub use detsim_derive::StableHash;
 pub use engine::bandwidth::Bandwidth;
 pub use engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+pub use engine::buggify::{BuggifyConfig, BuggifyPoint};
 pub use engine::clock::{
     Clock, ClockConfig, ClockNemesis, ClockStep, MAX_CLOCK_SHIFT_NS, MAX_CLOCK_STEPS, MAX_DRIFT_PPM, PPM, PpmRange,
 };

@@ -10,6 +10,8 @@
 //! `DIR/shard-I-of-N/` in blocks, each whole, so a killed task re-run resumes where its
 //! last whole block ended; it exits 0 once all its seeds are written (the verdict is
 //! `detsim merge`'s) and 2 on bad input.
+//! With `--swarm`, each seed runs its own variant of the nemesis (`explore/swarm.rs`):
+//! its line and FAILURE file say which fault kinds were on.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::explore::failure_groups::DEFAULT_MAX_FAILURES;
+use crate::explore::swarm::{swarm, swarm_problem};
 use crate::explore::task::{self, DEFAULT_BLOCK, TaskLine, TaskManifest};
 use crate::explore::{SeedRange, Shard, failure_file, failure_file_name, failure_text_for, shard_len, shard_seeds};
 use crate::plural::count;
@@ -74,6 +77,11 @@ pub struct ExploreArgs {
     /// One JSON line per seed on stdout; the summary goes to stderr.
     #[arg(long)]
     json: bool,
+    /// Swarm testing: each seed switches each fault kind of the scenario's nemesis on or
+    /// off (1/2 each) and scales the rates of those on by a factor in [0.1, 10], drawn
+    /// from the seed; each seed's line and FAILURE file say which kinds were on.
+    #[arg(long)]
+    swarm: bool,
     #[command(flatten)]
     memory: super::budget::MemoryArg,
 }
@@ -103,6 +111,12 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    if a.swarm
+        && let Some(why) = swarm_problem(&scenario)
+    {
+        eprintln!("error: {}: {why}", a.scenario.display());
+        return Ok(ExitCode::from(2));
+    }
     let shard = match a.shard {
         None => Shard { index: 0, count: 1 },
         Some(ShardArg::Fixed(s)) => s,
@@ -197,7 +211,8 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
                     if !keep_going && seed > first_failure.load(Ordering::Relaxed) {
                         return None;
                     }
-                    let r = run_scenario(p, &scenario, seed, None);
+                    let swarmed = if a.swarm { swarm(&scenario, seed) } else { None };
+                    let r = run_scenario(p, swarmed.as_ref().map_or(&scenario, |(s, _)| s), seed, None);
                     if let Ok(rep) = &r
                         && rep.failed()
                     {
@@ -212,13 +227,20 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
         for r in results.into_iter().flatten() {
             let r = r?;
             let mut t = TaskLine::of(&r);
-            let failure = failure_file(&scenario, &source, &r);
+            // The swarm's choice for this seed, made again (a pure function of the seed).
+            let swarmed = if a.swarm { swarm(&scenario, r.seed) } else { None };
+            let ran = swarmed.as_ref().map_or(&scenario, |(s, _)| s);
+            t.line.swarm = swarmed.as_ref().map(|(_, sw)| sw.on.clone());
+            let failure = failure_file(ran, &source, &r).map(|mut f| {
+                f.swarm = swarmed.as_ref().map(|(_, sw)| sw.clone());
+                f
+            });
             if let Some(f) = &failure
                 && tally.count(&t)
             {
                 // Checked to load as replay loads it; a file that would not is a bug,
                 // reported (exit 2, after the files written) instead of written.
-                let (f, text, is_planned) = match failure_text_for(p, &scenario, f) {
+                let (f, text, is_planned) = match failure_text_for(p, ran, f) {
                     Ok(t) => t,
                     Err(e) => {
                         write_error = Some(e.into());
@@ -277,8 +299,9 @@ pub fn run(p: &Protocols, a: ExploreArgs) -> anyhow::Result<ExitCode> {
     let secs = started.elapsed().as_secs_f64();
     let ran_here = tally.ran - resumed;
     let summary = format!(
-        "explored {} of {} in {secs:.2}s ({:.1} seeds/s, {}): {}",
+        "explored {}{} of {} in {secs:.2}s ({:.1} seeds/s, {}): {}",
         count(tally.ran, "seed"),
+        if a.swarm { " (swarm)" } else { "" },
         scenario.name,
         ran_here as f64 / secs.max(1e-9),
         count(jobs as u64, "job"),
@@ -350,6 +373,7 @@ fn prepare_task(
         shards: shard.count,
         max_failures: a.max_failures,
         block: a.block,
+        swarm: a.swarm,
     };
     match task::read_manifest(&tdir).map_err(|e| anyhow::anyhow!(e))? {
         Some(old) if old != manifest => anyhow::bail!(

@@ -260,6 +260,9 @@ fn print_summary(p: &Protocols, r: &RunReport, reproduce: &str) {
         );
     }
     print_metrics(p, &r.metrics);
+    if let Some(points) = &r.buggify {
+        println!("  buggify: {}", crate::run::buggify_summary(points));
+    }
     println!("reproduce: {reproduce}");
 }
 

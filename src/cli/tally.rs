@@ -15,14 +15,19 @@ use crate::run::report::Status;
 /// Not-judged seeds listed by name in the human summary (the rest are counted).
 const MAX_NOT_JUDGED_SHOWN: usize = 10;
 
+/// A FAILURE file written: its seed, the checks that failed, its path, and with
+/// `--swarm` the fault kinds that were on.
+pub(crate) type Written = (u64, Vec<String>, PathBuf, Option<Vec<String>>);
+
 /// What a sweep found so far, seed by seed in increasing order.
 pub(crate) struct Tally {
     /// Seeds counted.
     pub ran: u64,
     /// Failing seeds by check, and the FAILURE-file budget.
     pub groups: FailureGroups,
-    /// The seeds that got a FAILURE file: (seed, failed checks, path).
-    pub written: Vec<(u64, Vec<String>, PathBuf)>,
+    /// The seeds that got a FAILURE file: (seed, failed checks, path, and with `--swarm`
+    /// the fault kinds that were on).
+    pub written: Vec<Written>,
     /// Seeds no check failed on but some check could not judge.
     pub not_judged: u64,
     /// Seeds a budget stopped (counted among the not judged too).
@@ -78,7 +83,8 @@ impl Tally {
     /// A FAILURE file was written for `t` at `path`.
     pub fn wrote(&mut self, t: &TaskLine, path: PathBuf) {
         self.planned += u64::from(t.planned);
-        self.written.push((t.line.seed, t.line.violations.clone(), path));
+        self.written
+            .push((t.line.seed, t.line.violations.clone(), path, t.line.swarm.clone()));
     }
 
     /// The first summary line's counts: `3 failing, 0 not judged (1 stopped by a budget)`.
@@ -103,10 +109,18 @@ impl Tally {
             .into_iter()
             .map(|l| format!("  {l}"))
             .collect();
-        for (seed, checks, path) in &self.written {
+        for (seed, checks, path, on) in &self.written {
             lines.push(format!(
-                "  seed {seed} fails {}: {}  ({} replay {})",
+                "  seed {seed} fails {}{}: {}  ({} replay {})",
                 checks.join(", "),
+                on.as_ref().map_or(String::new(), |on| format!(
+                    " [swarm: {}]",
+                    if on.is_empty() {
+                        "no fault kind".to_string()
+                    } else {
+                        on.join(", ")
+                    }
+                )),
                 path.display(),
                 super::program(),
                 path.display()

@@ -6,6 +6,7 @@
 
 pub mod bandwidth;
 pub mod budget;
+pub mod buggify;
 pub mod clock;
 pub mod dist;
 pub mod error;

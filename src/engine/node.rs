@@ -222,6 +222,23 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
         Disk { ctx: self }
     }
 
+    /// Code-level fault point `name` (FoundationDB's `BUGGIFY`): `true` when the run
+    /// enables fault points and this one fires now, so the caller takes its rare path
+    /// (answer late, refuse, skip a step). Always `false`, with no draw and no trace
+    /// event, in a run that does not enable them. See `engine/buggify.rs`.
+    #[inline]
+    pub fn buggify(&mut self, name: &str) -> bool {
+        let Some(b) = &mut self.core.buggify else {
+            return false;
+        };
+        if !b.reach(name) {
+            return false;
+        }
+        let (now, node) = (self.core.now, self.me);
+        self.core.tracer.record(now, TraceEvent::Buggify { node, point: name });
+        true
+    }
+
     /// Record an observation into the history, stamped with the time and this node.
     #[inline]
     pub fn observe(&mut self, obs: impl Into<O>) {

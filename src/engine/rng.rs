@@ -28,6 +28,8 @@ pub enum Stream {
     Storage,
     /// The nemesis's clock faults (steps and drift windows), apart from its other kinds.
     Clock,
+    /// Code-level fault points (`Ctx::buggify`): whether each is active, and each firing.
+    Buggify,
 }
 
 impl Stream {
@@ -43,6 +45,8 @@ impl Stream {
             Stream::GrayNemesis => 0x67_7261_7900,
             Stream::Storage => (3 << 32) | 0x5354,
             Stream::Clock => 0xC10C,
+            // Far from the small ids, so streams added beside it do not collide.
+            Stream::Buggify => 0x0B06_61F7,
         }
     }
 }

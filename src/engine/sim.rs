@@ -2,6 +2,7 @@
 //! `run`), node lifecycle (start, crash, restart, pause, resume) and fault application.
 
 use crate::engine::budget::{Budgets, CHECK_EVERY, Exhausted, Watchdog};
+use crate::engine::buggify::{Buggify, BuggifyConfig, BuggifyPoint};
 use crate::engine::clock::{ClockConfig, Clocks};
 use crate::engine::error::Error;
 use crate::engine::fault::{Fault, NemesisConfig, TimedFault};
@@ -193,6 +194,8 @@ pub struct Core<M, O> {
     pub(crate) links: crate::engine::bandwidth::Links,
     /// The nodes' clocks (off, and never consulted, unless some node has one).
     pub(crate) clocks: Clocks,
+    /// The run's code-level fault points, when enabled ([`Simulation::set_buggify`]).
+    pub(crate) buggify: Option<Box<Buggify>>,
 }
 
 /// Messages held by clogs: per link `(from, to)`, in arrival order, each with its
@@ -409,6 +412,7 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 held_now: 0,
                 links: Default::default(),
                 clocks: Clocks::default(),
+                buggify: None,
             },
             nodes: Vec::new(),
             names: Vec::new(),
@@ -738,6 +742,25 @@ impl<M: Message, O: 'static> Simulation<M, O> {
         }
         self.nemesis = Some(cfg);
         Ok(())
+    }
+
+    /// Enable code-level fault points ([`Ctx::buggify`]) with `cfg`, before the run
+    /// starts; their draws come from their own stream.
+    pub fn set_buggify(&mut self, cfg: BuggifyConfig) -> Result<(), Error> {
+        cfg.validate()?;
+        if self.started {
+            return Err(Error::InvalidParameter(
+                "fault points (buggify) must be enabled before the run starts".into(),
+            ));
+        }
+        self.core.buggify = Some(Box::new(Buggify::new(self.config.seed, cfg)));
+        Ok(())
+    }
+
+    /// What each fault point reached so far did, by name; `None` when fault points are
+    /// not enabled.
+    pub fn buggify_points(&self) -> Option<Vec<BuggifyPoint>> {
+        self.core.buggify.as_ref().map(|b| b.points())
     }
 
     /// Hand every later event to `sink` too (e.g. a JSON-lines writer, a report's

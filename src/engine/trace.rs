@@ -97,6 +97,9 @@ pub enum TraceEvent<'a, M> {
         monotonic: SimTime,
         drift_ppm: i64,
     },
+    /// Code-level fault point `point` fired at `node` (recorded only in runs that enable
+    /// fault points: see `engine/buggify.rs`).
+    Buggify { node: NodeId, point: &'a str },
 }
 
 impl<M: StableHash> TraceEvent<'_, M> {
@@ -191,6 +194,11 @@ impl<M: StableHash> TraceEvent<'_, M> {
                 h.word(local.0);
                 h.word(monotonic.0);
                 h.word(*drift_ppm as u64);
+            }
+            TraceEvent::Buggify { node, point } => {
+                h.word(14);
+                h.word(node.0 as u64);
+                point.stable_hash(h);
             }
         }
     }

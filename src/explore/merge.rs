@@ -182,6 +182,7 @@ mod tests {
                 violations: failed.iter().map(|s| s.to_string()).collect(),
                 not_judged: vec![],
                 failure_file: None,
+                swarm: None,
             },
             first_check: failed.first().map(|s| s.to_string()),
             exhausted: false,

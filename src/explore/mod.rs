@@ -10,6 +10,7 @@ pub(crate) mod shard_env;
 pub mod shrink;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod swarm;
 pub mod task;
 #[cfg(feature = "proptest")]
 pub mod testing;
@@ -122,6 +123,10 @@ pub struct SeedLine {
     /// its check's `--max-failures` budget was spent).
     #[serde(default)]
     pub failure_file: Option<String>,
+    /// With `explore --swarm`: the nemesis's fault kinds switched on for this seed
+    /// (absent without `--swarm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<Vec<String>>,
 }
 
 impl SeedLine {
@@ -148,6 +153,7 @@ impl SeedLine {
             violations: r.checks_with(Status::Fail),
             not_judged,
             failure_file: None,
+            swarm: None,
         }
     }
 }
@@ -208,6 +214,11 @@ pub struct FailureFile {
     /// when that would be over the FAILURE-file limits, the scenario as it was run (its
     /// nemesis planned again from the seed): both give the recorded trace hash.
     pub scenario: Scenario,
+    /// With `explore --swarm`: the fault kinds the seed switched on and the nemesis it
+    /// ran with (what `scenario` holds in the second form). A record: replay needs only
+    /// `scenario` and `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<swarm::Swarm>,
 }
 
 /// The FAILURE file for a failing report of `s`.
@@ -227,6 +238,7 @@ pub fn failure_file(s: &Scenario, source: &str, r: &RunReport) -> Option<Failure
         message: v.message.clone(),
         source: source.to_string(),
         scenario: explicit,
+        swarm: None,
     })
 }
 
@@ -499,6 +511,7 @@ mod tests {
             metrics: serde_json::Value::Null,
             warnings: vec![],
             budget_exhausted: None,
+            buggify: None,
         };
         let line = SeedLine::of(&report);
         assert_eq!(line.status, Status::Fail);

@@ -494,6 +494,7 @@ pub fn shrink_failure(
             limits: Default::default(),
             ..shrunk.scenario.clone()
         },
+        swarm: f.swarm.clone(),
     };
     Ok((out, shrunk))
 }

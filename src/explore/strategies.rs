@@ -755,6 +755,7 @@ pub fn scenario(cfg: ScenarioConfig) -> impl Strategy<Value = Scenario> + Clone 
                 ..n.to_spec(duration)
             }),
             limits: Default::default(),
+            buggify: None,
             checks: ChecksSpec {
                 entries: vec![(
                     crate::protocols::worker_pool::LIVENESS_BOUND.to_string(),

@@ -45,6 +45,10 @@ pub struct TaskManifest {
     pub max_failures: u64,
     /// Seeds per block file.
     pub block: u64,
+    /// `explore --swarm`: each seed runs its own variant of the nemesis (another sweep
+    /// than without it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub swarm: bool,
 }
 
 impl TaskManifest {
@@ -258,6 +262,7 @@ mod tests {
             shards: 2,
             max_failures: 5,
             block: 2,
+            swarm: false,
         }
     }
 

@@ -251,6 +251,7 @@ fn run<T>(
         metrics,
         warnings,
         budget_exhausted,
+        buggify: sim.buggify_points(),
     };
     Ok((report, inspected, evidence))
 }
@@ -280,6 +281,25 @@ pub fn nemesis_cut_warning(t: SimTime, by: &str, s: &Scenario) -> String {
         "the nemesis plan was cut at {t} (it runs until {stop}): {cap}; every fault kind is planned up to {t}, \
          no nemesis fault starts at or after {t}"
     )
+}
+
+/// The fault points of a run in a line: `rpc.slow_reply fired 3 of 40; pool.refuse_job
+/// inactive (reached 12)`, or `no point reached`.
+pub fn buggify_summary(points: &[crate::engine::buggify::BuggifyPoint]) -> String {
+    if points.is_empty() {
+        return "no point reached".into();
+    }
+    points
+        .iter()
+        .map(|p| {
+            if p.active {
+                format!("{} fired {} of {}", p.name, p.fired, p.reached)
+            } else {
+                format!("{} inactive (reached {})", p.name, p.reached)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The warning of a run a budget stopped at `at`.

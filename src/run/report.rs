@@ -141,6 +141,10 @@ pub struct RunReport {
     /// `budget_exhausted`), if one did: such a run never passes (see
     /// [`RunReport::verdict`]).
     pub budget_exhausted: Option<Exhausted>,
+    /// What each code-level fault point reached did (by name: active or not, reached
+    /// and fired how many times); `None` when the scenario does not enable them (and
+    /// then no `buggify` field in JSON).
+    pub buggify: Option<Vec<crate::engine::buggify::BuggifyPoint>>,
 }
 
 impl Serialize for RunReport {
@@ -176,6 +180,13 @@ impl Serialize for RunReport {
                 })
             }),
         )?;
+        if let Some(points) = &self.buggify {
+            let points: Vec<serde_json::Value> = points
+                .iter()
+                .map(|p| serde_json::json!({"point": p.name, "active": p.active, "reached": p.reached, "fired": p.fired}))
+                .collect();
+            st.serialize_field("buggify", &points)?;
+        }
         st.end()
     }
 }

@@ -230,6 +230,7 @@ pub fn json_line<M: Debug>(now: SimTime, ev: &TraceEvent<'_, M>, names: &[String
         } => json!({
             "ev": "clock", "node": n(node), "local": local.0, "monotonic": monotonic.0, "drift_ppm": drift_ppm,
         }),
+        TraceEvent::Buggify { node, point } => json!({"ev": "buggify", "node": n(node), "point": point}),
     };
     let mut obj = serde_json::Map::new();
     obj.insert("t".into(), json!(now.0));

@@ -70,6 +70,9 @@ pub fn build(s: &Scenario, seed: u64) -> Result<Built, Error> {
     if let Some(st) = &s.storage {
         sim.set_storage_faults(st.to_faults())?;
     }
+    if let Some(b) = &s.buggify {
+        sim.set_buggify(b.to_config())?;
+    }
     Ok(Built { sim })
 }
 

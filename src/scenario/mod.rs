@@ -6,6 +6,7 @@
 //! the semantic checks and limits, `build` turns a scenario into a [`crate::Simulation`].
 
 pub(crate) mod budgets;
+pub(crate) mod buggify;
 pub(crate) mod build;
 pub(crate) mod checks;
 pub(crate) mod clock;
@@ -26,6 +27,7 @@ use crate::engine::time::SimTime;
 use crate::plugin::Protocols;
 
 pub use budgets::{BYTES_PER_EVENT, BYTES_PER_HELD, RSS_EVERY, RunLimits};
+pub use buggify::BuggifySpec;
 pub use checks::ChecksSpec;
 pub use clock::{ClockSpec, SignedDuration, StepSpec};
 pub use gray::{BandwidthSpec, ProcessingSpec};
@@ -73,6 +75,9 @@ pub struct Scenario {
     /// The run's memory and trace budgets: set by the command line, never in the file.
     #[serde(skip)]
     pub limits: RunLimits,
+    /// Code-level fault points (`Ctx::buggify`): off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buggify: Option<BuggifySpec>,
 }
 
 impl Scenario {

@@ -118,6 +118,9 @@ pub fn validate(protocols: &Protocols, s: &Scenario) -> Vec<Problem> {
     for (i, f) in s.faults.iter().enumerate() {
         fault(f, &format!("faults[{i}]"), s.duration, &ids, &mut out);
     }
+    if let Some(b) = &s.buggify {
+        b.problems(&mut out);
+    }
     if let Some(n) = &s.nemesis {
         nemesis(n, s.duration, &ids, &mut out);
     }

@@ -154,6 +154,7 @@ fn a_failure_file_that_would_not_load_is_an_error() {
         message: "executed twice".into(),
         source: "scenario.json".into(),
         scenario,
+        swarm: None,
     };
     f.scenario.nemesis = None;
     let good = failure_text(&detsim::Protocols::builtin(), &f).unwrap();

@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step instead of one per file).
 
 mod budgets;
+mod buggify;
 mod capped;
 mod cli;
 mod clock;
@@ -34,5 +35,6 @@ mod scenarios;
 mod shrink;
 mod storage;
 mod support;
+mod swarm;
 mod user_protocol;
 mod verdicts;

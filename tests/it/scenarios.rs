@@ -9,8 +9,9 @@ use std::process::{Command, Output};
 
 /// Golden trace hashes of the example scenarios, at their own seeds. A deliberate change
 /// of the engine or a protocol updates them in the same commit and says why.
-pub(crate) const GOLDEN: [(&str, i32, &str); 17] = [
+pub(crate) const GOLDEN: [(&str, i32, &str); 19] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
+    ("buggify", 0, "3d139368f77191da"),
     ("clock_skew", 0, "77afb0d35c0e323b"),
     ("clock_skew_canary", 1, "61c456d873d553ef"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
@@ -29,6 +30,8 @@ pub(crate) const GOLDEN: [(&str, i32, &str); 17] = [
     ("rpc_loss_retries", 0, "0084513996a48acd"),
     ("rpc_multiply", 0, "817efee43950a0c0"),
     ("unsynced_dedupe_canary", 1, "f55af542af6f77f3"),
+    // Three canaries under a dense nemesis: the swarm-coverage scenario.
+    ("swarm_canaries", 1, "7685246ba1a96339"),
 ];
 
 pub fn detsim(args: &[&str]) -> Output {

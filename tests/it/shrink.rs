@@ -201,6 +201,7 @@ fn cli_shrink_exit_codes() {
         message: "made up".into(),
         source: "test".into(),
         scenario: s,
+        swarm: None,
     };
     let file = dir.join("passing.json");
     std::fs::write(&file, serde_json::to_string_pretty(&f).unwrap()).unwrap();

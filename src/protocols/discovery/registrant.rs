@@ -46,12 +46,18 @@ impl RegistrantConfig {
 pub struct Registrant {
     cfg: RegistrantConfig,
     timer: Option<TimerId>,
+    /// The last renewal was skipped by the fault point `disc.skip_heartbeat`.
+    skipped: bool,
 }
 
 impl Registrant {
     /// A registrant; call [`Registrant::start`] from `on_start`.
     pub fn new(cfg: RegistrantConfig) -> Self {
-        Registrant { cfg, timer: None }
+        Registrant {
+            cfg,
+            timer: None,
+            skipped: false,
+        }
     }
 
     /// The configuration.
@@ -82,7 +88,16 @@ impl Registrant {
             return false;
         }
         if self.timer == Some(timer) {
-            self.beat(ctx);
+            if !self.skipped && ctx.buggify("disc.skip_heartbeat") {
+                // Fault point: one renewal that never went out (a stalled thread); the
+                // next one, an interval later, always goes (never two skipped in a row:
+                // with the default interval, a third of the TTL, the entry does not lapse).
+                self.skipped = true;
+                self.timer = Some(ctx.set_timer(self.cfg.interval.max(SimTime(1)), self.cfg.timer_tag));
+            } else {
+                self.skipped = false;
+                self.beat(ctx);
+            }
         }
         true
     }

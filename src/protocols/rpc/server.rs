@@ -148,6 +148,11 @@ impl Node<Payload, Observation> for RpcServer {
             req,
             reply,
         }));
+        // Fault point: the call executed but its reply never leaves (the server stalls
+        // past the client's timeout): the client's retry must find the dedupe entry.
+        if ctx.buggify("rpc.server.drop_reply") {
+            return;
+        }
         ctx.send(from, Msg::Rpc(RpcMsg::Return { call, reply }));
     }
 

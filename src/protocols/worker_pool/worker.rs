@@ -157,7 +157,9 @@ impl Worker {
         }
         // More than the slots allow (the dispatcher's view was stale): say so at once, so
         // that it frees the booking and puts the job back without waiting for the lease.
-        if self.running.len() >= self.cfg.slots as usize {
+        // Fault point `pool.worker.decline`: a worker with a free slot declines all the
+        // same (it is shutting down, out of memory), which the dispatcher must survive.
+        if self.running.len() >= self.cfg.slots as usize || ctx.buggify("pool.worker.decline") {
             observe(
                 ctx,
                 PoolObs::Declined {
