@@ -11,9 +11,9 @@ use std::process::{Command, Output};
 /// of the engine or a protocol updates them in the same commit and says why.
 pub(crate) const GOLDEN: [(&str, i32, &str); 19] = [
     ("all_systems_nemesis", 0, "887b8ac8e3486679"),
-    ("buggify", 0, "3d139368f77191da"),
-    ("clock_skew", 0, "77afb0d35c0e323b"),
-    ("clock_skew_canary", 1, "61c456d873d553ef"),
+    ("buggify", 0, "ea04d748b0090e95"),
+    ("clock_skew", 0, "a2c8ec3d11a32f7e"),
+    ("clock_skew_canary", 1, "0a5fe00b239e3d2a"),
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),
@@ -29,9 +29,9 @@ pub(crate) const GOLDEN: [(&str, i32, &str); 19] = [
     ("rkv_stale_read_canary", 1, "6570f0ca83f7b9c1"),
     ("rpc_loss_retries", 0, "0084513996a48acd"),
     ("rpc_multiply", 0, "817efee43950a0c0"),
-    ("unsynced_dedupe_canary", 1, "f55af542af6f77f3"),
     // Three canaries under a dense nemesis: the swarm-coverage scenario.
     ("swarm_canaries", 1, "7685246ba1a96339"),
+    ("unsynced_dedupe_canary", 1, "f55af542af6f77f3"),
 ];
 
 pub fn detsim(args: &[&str]) -> Output {
