@@ -26,6 +26,10 @@ use crate::engine::time::SimTime;
 
 /// Highest link rate, messages per second (one per nanosecond).
 pub const MAX_LINK_RATE: f64 = 1e9;
+
+/// The smallest link rate: one message per 1,000 s (a rate of 1e-300 would hold a
+/// message past the end of any run).
+pub const MIN_LINK_RATE: f64 = 1e-3;
 /// A link's queue when neither the link nor the scenario gives one.
 pub const DEFAULT_LINK_QUEUE: u32 = 64;
 /// Largest queue bound.
@@ -57,11 +61,11 @@ impl Bandwidth {
 
 /// A rate must be a finite number of messages per second in `(0, MAX_LINK_RATE]`.
 pub fn check_rate(what: &str, r: f64) -> Result<(), Error> {
-    if r.is_finite() && r > 0.0 && r <= MAX_LINK_RATE {
+    if r.is_finite() && (MIN_LINK_RATE..=MAX_LINK_RATE).contains(&r) {
         Ok(())
     } else {
         Err(Error::InvalidParameter(format!(
-            "{what} must be a rate in (0, {MAX_LINK_RATE}] messages per second, got {r}"
+            "{what} must be a rate in [{MIN_LINK_RATE}, {MAX_LINK_RATE}] messages per second, got {r}"
         )))
     }
 }
@@ -108,6 +112,11 @@ impl Links {
     /// bound stays, else [`DEFAULT_LINK_QUEUE`]).
     pub(crate) fn set_rate(&mut self, from: NodeId, to: NodeId, rate: f64) {
         let l = self.links.entry((from.0, to.0)).or_default();
+        if rate <= 0.0 {
+            // 0: no limit (what undoes an un-windowed thin_link), never a rate of 0.
+            l.base = None;
+            return;
+        }
         let queue = l.base.map_or(DEFAULT_LINK_QUEUE, |b| b.queue);
         l.base = Some(Bandwidth { rate, queue });
         self.on = true;

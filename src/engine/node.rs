@@ -219,6 +219,7 @@ impl<'a, M: Message, O> Ctx<'a, M, O> {
     /// This node's byte disk: keys to bytes, kept across crashes, with `write` (which a
     /// full disk refuses), `read`, `remove` and `sync`.
     pub fn disk(&mut self) -> Disk<'_, 'a, M, O> {
+        self.storage.disk_used = true;
         Disk { ctx: self }
     }
 

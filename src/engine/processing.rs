@@ -136,6 +136,11 @@ impl<M> Processor<M> {
         Ok(())
     }
 
+    /// Does `node` have a processing model (something a slow window can slow)?
+    pub(crate) fn has_model(&self, node: NodeId) -> bool {
+        self.get(node).is_some_and(|p| p.sampler.is_some())
+    }
+
     /// Does a message arriving at `node` go through its inbox?
     #[inline]
     pub(crate) fn takes(&self, node: NodeId) -> bool {

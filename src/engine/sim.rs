@@ -1401,6 +1401,9 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             } => net.set_link(*from, *to, config.clone()).is_ok(),
             Fault::Restart { node } => self.nodes[node.0 as usize].state == NodeState::Down,
             Fault::Resume { node } => self.nodes[node.0 as usize].state == NodeState::Paused,
+            // A node that never used its byte disk has nothing a full disk refuses: the
+            // fault does nothing, so it is not applied (and never excuses a failure).
+            Fault::DiskFull { node } if !self.nodes[node.0 as usize].storage.disk_used => false,
             Fault::DiskFull { node } => {
                 self.nodes[node.0 as usize].storage.full_windows().push(index);
                 self.disk_windows += 1;
@@ -1408,6 +1411,10 @@ impl<M: Message, O: 'static> Simulation<M, O> {
             }
             Fault::DiskFree { node } => self.nodes[node.0 as usize].storage.is_full(),
             Fault::Heal | Fault::Unclog { .. } | Fault::UnclogAll => true,
+            // A node without a processing model takes no time to slow: the fault does
+            // nothing, so it is not applied (and never a fault in force that would excuse
+            // a failure or move the heal).
+            Fault::SlowNode { node, .. } if !self.proc.has_model(*node) => false,
             Fault::SlowNode { node, factor } if windowed => {
                 self.proc.start_window(*node, index, *factor);
                 true
@@ -1416,6 +1423,8 @@ impl<M: Message, O: 'static> Simulation<M, O> {
                 self.proc.set_base(*node, *factor);
                 true
             }
+            // A window of rate 0 would stop the link for good: not a thin link.
+            Fault::ThinLink { rate, .. } if windowed && *rate <= 0.0 => false,
             Fault::ThinLink { from, to, rate } if windowed => {
                 self.core.links.start_window(*from, *to, index, *rate);
                 true

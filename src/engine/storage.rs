@@ -145,6 +145,9 @@ pub struct Storage {
     touched: bool,
     /// The `disk_full` windows in force on the node.
     full: Vec<u32>,
+    /// The node has used its byte disk (`Ctx::disk`): only then can a full disk refuse
+    /// it anything, so only then is a `disk_full` fault applied.
+    pub(crate) disk_used: bool,
 }
 
 impl Debug for Storage {
@@ -281,6 +284,8 @@ impl Storage {
             let s = &mut self.slots[i];
             s.synced = None;
             s.older.clear();
+            // A borrow after the sync, in the same handler, is a new unsynced write.
+            s.borrowed = false;
         }
     }
 
@@ -289,6 +294,7 @@ impl Storage {
         for s in &mut self.slots {
             s.synced = None;
             s.older.clear();
+            s.borrowed = false;
         }
         self.disk.sync();
     }

@@ -484,3 +484,61 @@ fn the_retry_storm_needs_the_slow_fault_and_the_canary() {
 fn retry_storm_not_found_in_5000_seeds_without_the_fault() {
     only_the_slow_fault_finds_it(0..5000);
 }
+
+/// A fault that changes nothing excuses nothing: a nemesis of slow windows on a node
+/// without a processing model (nothing to slow) or of full disks on nodes that never use
+/// their disk gives exactly the verdicts of the same run without it (a wrong pass
+/// otherwise: failures caused by loss were excused as "a fault on its path").
+#[test]
+fn faults_that_change_nothing_excuse_no_failure() {
+    let run = |nemesis: &str| {
+        let text = format!(
+            r#"{{"name": "noop", "duration": "4s", "seed": 1,
+            "network": {{"default": {{"latency": {{"dist": "constant", "value": "1ms"}}, "drop": 0.3}}}},
+            "nodes": [{{"id": "s", "role": "rpc_server"}},
+                      {{"id": "c", "role": "rpc_client", "server": "s", "calls": 50, "interval": "20ms",
+                        "timeout": "10ms", "max_attempts": 2}}]{nemesis}}}"#
+        );
+        let s = parse_scenario(&Protocols::builtin(), "noop.json", &text).unwrap();
+        let r = run_scenario(&detsim::plugin::Protocols::builtin(), &s, 1, None).unwrap();
+        let liveness = r.checks.iter().find(|c| c.name == "rpc.liveness").unwrap();
+        (liveness.status, liveness.violations, r.messages.delivered)
+    };
+    let plain = run("");
+    assert_eq!(plain.0, Status::Fail, "the loss fails calls: {plain:?}");
+    for nemesis in [
+        r#", "nemesis": {"start": "0s", "stop": "2s", "targets": ["c", "s"], "slow_rate": 50.0, "slow_time": {"min": "200ms", "max": "500ms"}}"#,
+        r#", "nemesis": {"start": "0s", "stop": "2s", "targets": ["c", "s"], "disk_full_rate": 50.0}"#,
+    ] {
+        assert_eq!(run(nemesis), plain, "{nemesis}");
+    }
+}
+
+/// `thin_link` with `rate: 0` and no `until` removes the link's limit (as documented);
+/// a rate too small to deliver anything within a run is refused.
+#[test]
+fn a_thin_link_of_rate_zero_removes_the_limit_and_tiny_rates_are_refused() {
+    let text = |fault: &str| {
+        format!(
+            r#"{{"name": "thin", "duration": "2s", "seed": 1,
+            "network": {{"links": [{{"from": "c", "to": "s", "bandwidth": {{"rate": 5, "queue": 2}}}}]}},
+            "nodes": [{{"id": "s", "role": "rpc_server"}},
+                      {{"id": "c", "role": "rpc_client", "server": "s", "calls": 40, "interval": "10ms"}}],
+            "faults": [{fault}]}}"#
+        )
+    };
+    let p = detsim::plugin::Protocols::builtin();
+    let s = parse_scenario(
+        &p,
+        "t.json",
+        &text(r#"{"kind": "thin_link", "at": "1ms", "from": "c", "to": "s", "rate": 0}"#),
+    )
+    .unwrap();
+    let r = run_scenario(&p, &s, 1, None).unwrap();
+    assert_eq!(r.messages.dropped_by_reason.queue_full, 0, "no limit after rate 0");
+    assert!(r.checks.iter().all(|c| c.status == Status::Pass), "{:?}", r.checks);
+    let bad = errors(&text(
+        r#"{"kind": "thin_link", "at": "1ms", "from": "c", "to": "s", "rate": 1e-300}"#,
+    ));
+    assert!(bad.iter().any(|(_, m)| m.contains("rate")), "{bad:?}");
+}

@@ -17,13 +17,13 @@ pub(crate) const GOLDEN: [(&str, i32, &str); 19] = [
     ("deposit_partition", 0, "794a4b017d4d7b1a"),
     ("deposit_partition_canary", 1, "361a4d375c5face4"),
     ("discovery_churn", 0, "dc0a3e24bad1a4a9"),
-    ("gray_failure", 0, "340c2752ce6bb2af"),
+    ("gray_failure", 0, "6287786e367c4a94"),
     ("pool_batch", 0, "7cfed00c01fa1033"),
     // Its Poisson stream stops (a `jobs` limit) well before the end, so every job is
     // done and pool.liveness is judged (without the limit it would be not judged).
     ("pool_poisson_mmc", 0, "2cad246f00662a5b"),
     ("pool_worker_crashes", 0, "94bf6ef1e92bd836"),
-    ("retry_storm_canary", 1, "7031c204af378781"),
+    ("retry_storm_canary", 1, "5b52290b6465e4bb"),
     ("rkv_lost_write_canary", 1, "069b3a1ac02227aa"),
     ("rkv_nemesis", 0, "7eee70ac8616da9c"),
     ("rkv_stale_read_canary", 1, "6570f0ca83f7b9c1"),

@@ -403,3 +403,39 @@ fn the_canary_scenario_fails_by_cli_with_its_storage_fields() {
     assert!(text.contains(r#""storage": { "unsynced_writes": "may_be_lost", "torn_writes": true }"#));
     assert!(text.contains(r#""canary_unsynced_dedupe": true"#));
 }
+
+/// A write after a sync, in the same handler, is unsynced again: a crash may lose it
+/// (and never the synced one before it).
+struct SyncThenWrite;
+impl Node<(), (u64, bool)> for SyncThenWrite {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, (), (u64, bool)>) {
+        ctx.durable::<Log>().0.push(1);
+        ctx.sync::<Log>();
+        ctx.durable::<Log>().0.push(2);
+    }
+    fn on_message(&mut self, _: &mut Ctx<'_, (), (u64, bool)>, _: NodeId, _: ()) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, (), (u64, bool)>, _: TimerId, _: u64) {}
+}
+
+#[test]
+fn a_write_after_a_sync_in_the_same_handler_is_unsynced() {
+    let mut kept: BTreeMap<Vec<u64>, u32> = BTreeMap::new();
+    for seed in 0..64 {
+        let mut sim = Simulation::<(), (u64, bool)>::new(SimConfig::new(seed));
+        sim.add_node("w", || Box::new(SyncThenWrite)).unwrap();
+        sim.set_storage_faults(StorageFaults {
+            lose_unsynced: true,
+            torn_writes: false,
+        })
+        .unwrap();
+        sim.schedule(SimTime::from_millis(1), Fault::Crash { node: NodeId(0) })
+            .unwrap();
+        sim.run_until(SimTime::from_millis(2)).unwrap();
+        *kept.entry(log_after(&sim)).or_default() += 1;
+    }
+    assert_eq!(
+        kept.keys().cloned().collect::<Vec<_>>(),
+        vec![vec![1], vec![1, 2]],
+        "{kept:?}"
+    );
+}
