@@ -10,7 +10,6 @@
 
 use std::path::PathBuf;
 
-use detsim::explore::parse_failure;
 use detsim::explore::shrink::Sizes;
 use detsim::run::run_scenario;
 use detsim::scenario::{Scenario, load_scenario};
@@ -18,6 +17,7 @@ use detsim::{ClockConfig, ClockStep, Ctx, Fault, Node, NodeId, Protocols, SimCon
 
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
+use crate::sweep_support::explore_and_shrink_canary;
 
 /// What the probe saw: (tag, local_now, monotonic_now) at each timer.
 type Seen = (u64, SimTime, SimTime);
@@ -181,79 +181,81 @@ fn perfect_clocks_change_nothing() {
 #[test]
 fn bad_clock_fields_are_refused_with_their_field_path() {
     let dir = tempdir("clock-bad");
-    let base = std::fs::read_to_string(scenario("clock_skew")).unwrap();
-    for (from, to, want) in [
-        (
-            "\"drift_ppm\": 120",
-            "\"drift_ppm\": 900000",
-            "at nodes[0].clock.drift_ppm: a drift must be within ±500000 ppm",
-        ),
-        ("\"offset\": \"-1s\"", "\"offset\": \"-1x\"", "nodes[0].clock.offset"),
-        ("\"offset\": \"-1s\"", "\"ofset\": \"-1s\"", "nodes[0].clock.ofset"),
-        ("\"by\": \"-2s\"", "\"by\": \"-40d\"", "nodes[0].clock.steps[0].by"),
-        (
-            "\"by\": \"-2s\"",
-            "\"by\": \"-9999h\"",
-            "at nodes[0].clock.steps[0].by: a clock offset or step must be within ±30 days",
-        ),
-        (
-            "{ \"at\": \"3s\"",
-            "{ \"at\": \"30s\"",
-            "at nodes[0].clock.steps[0].at: 30s is after the end of the run",
-        ),
-        (
-            "\"ppm\": 100000",
-            "\"ppm\": -600000",
-            "at faults[0].ppm: a drift must be within",
-        ),
-        ("\"ppm\": 100000", "\"ppm\": \"fast\"", "faults[0].ppm"),
-        ("\"by\": \"-800ms\"", "\"by\": 5", "faults[1].by"),
-        (
-            "\"kind\": \"clock_step\", \"at\": \"6s\"",
-            "\"kind\": \"clock_step\", \"until\": \"7s\", \"at\": \"6s\"",
-            "faults[1]",
-        ),
-    ] {
-        assert!(base.contains(from), "{from}");
-        let path = dir.join("bad.json");
-        std::fs::write(&path, base.replacen(from, to, 1)).unwrap();
-        let out = detsim(&["validate", path.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains(want), "{to}: {err}");
-    }
+    // Each case: `from` replaced by `to` in the shipped scenario `name`, refused (exit 2)
+    // with `want` in the error.
+    let refused = |name: &str, cases: &[(&str, &str, &str)]| {
+        let base = std::fs::read_to_string(scenario(name)).unwrap();
+        for &(from, to, want) in cases {
+            assert!(base.contains(from), "{from}");
+            let path = dir.join("bad.json");
+            std::fs::write(&path, base.replacen(from, to, 1)).unwrap();
+            let out = detsim(&["validate", path.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{to}: {err}");
+            assert!(err.contains(want), "{to}: {err}");
+        }
+    };
+    refused(
+        "clock_skew",
+        &[
+            (
+                "\"drift_ppm\": 120",
+                "\"drift_ppm\": 900000",
+                "at nodes[0].clock.drift_ppm: a drift must be within ±500000 ppm",
+            ),
+            ("\"offset\": \"-1s\"", "\"offset\": \"-1x\"", "nodes[0].clock.offset"),
+            ("\"offset\": \"-1s\"", "\"ofset\": \"-1s\"", "nodes[0].clock.ofset"),
+            ("\"by\": \"-2s\"", "\"by\": \"-40d\"", "nodes[0].clock.steps[0].by"),
+            (
+                "\"by\": \"-2s\"",
+                "\"by\": \"-9999h\"",
+                "at nodes[0].clock.steps[0].by: a clock offset or step must be within ±30 days",
+            ),
+            (
+                "{ \"at\": \"3s\"",
+                "{ \"at\": \"30s\"",
+                "at nodes[0].clock.steps[0].at: 30s is after the end of the run",
+            ),
+            (
+                "\"ppm\": 100000",
+                "\"ppm\": -600000",
+                "at faults[0].ppm: a drift must be within",
+            ),
+            ("\"ppm\": 100000", "\"ppm\": \"fast\"", "faults[0].ppm"),
+            ("\"by\": \"-800ms\"", "\"by\": 5", "faults[1].by"),
+            (
+                "\"kind\": \"clock_step\", \"at\": \"6s\"",
+                "\"kind\": \"clock_step\", \"until\": \"7s\", \"at\": \"6s\"",
+                "faults[1]",
+            ),
+        ],
+    );
     // The nemesis's clock settings.
-    let base = std::fs::read_to_string(scenario("clock_skew_canary")).unwrap();
-    for (from, to, want) in [
-        (
-            "\"clock_drift_ppm\": { \"min\": -200, \"max\": 200 }",
-            "\"clock_drift_ppm\": { \"min\": -200, \"max\": 700000 }",
-            "at nemesis.clock_drift_ppm.max: a drift must be within",
-        ),
-        (
-            "\"clock_drift_ppm\": { \"min\": -200, \"max\": 200 }",
-            "\"clock_drift_ppm\": { \"min\": 200, \"max\": -200 }",
-            "at nemesis.clock_drift_ppm.min: must not be greater than max",
-        ),
-        (
-            "\"clock_rate\": 0.3",
-            "\"clock_rate\": -1",
-            "at nemesis.clock_rate: must be a rate >= 0",
-        ),
-        (
-            "\"clock_step\": { \"min\": \"100ms\", \"max\": \"1s\" }",
-            "\"clock_step\": { \"min\": \"100ms\", \"max\": \"800h\" }",
-            "at nemesis.clock_step.max: a clock offset or step must be within ±30 days",
-        ),
-    ] {
-        assert!(base.contains(from), "{from}");
-        let path = dir.join("bad.json");
-        std::fs::write(&path, base.replacen(from, to, 1)).unwrap();
-        let out = detsim(&["validate", path.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{to}: {err}");
-        assert!(err.contains(want), "{to}: {err}");
-    }
+    refused(
+        "clock_skew_canary",
+        &[
+            (
+                "\"clock_drift_ppm\": { \"min\": -200, \"max\": 200 }",
+                "\"clock_drift_ppm\": { \"min\": -200, \"max\": 700000 }",
+                "at nemesis.clock_drift_ppm.max: a drift must be within",
+            ),
+            (
+                "\"clock_drift_ppm\": { \"min\": -200, \"max\": 200 }",
+                "\"clock_drift_ppm\": { \"min\": 200, \"max\": -200 }",
+                "at nemesis.clock_drift_ppm.min: must not be greater than max",
+            ),
+            (
+                "\"clock_rate\": 0.3",
+                "\"clock_rate\": -1",
+                "at nemesis.clock_rate: must be a rate >= 0",
+            ),
+            (
+                "\"clock_step\": { \"min\": \"100ms\", \"max\": \"1s\" }",
+                "\"clock_step\": { \"min\": \"100ms\", \"max\": \"800h\" }",
+                "at nemesis.clock_step.max: a clock offset or step must be within ±30 days",
+            ),
+        ],
+    );
 }
 
 const CANARY: &str = "clock_skew_canary";
@@ -285,39 +287,9 @@ fn failed(s: &Scenario, seed: u64) -> Vec<String> {
 /// clock step), still failing the same check, and the shrunk file replays to its hash.
 #[test]
 fn explore_finds_the_clock_skew_canary_and_shrinks_it_to_a_clock_fault() {
-    let dir = tempdir("clock-canary");
-    let out_dir = dir.join("failures");
-    let out = detsim(&[
-        "explore",
-        &scenario(CANARY),
-        "--seeds",
-        "0..1000",
-        "--jobs",
-        "1",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let found: Vec<PathBuf> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let read = |p: &std::path::Path| {
-        parse_failure(
-            &Protocols::builtin(),
-            &p.display().to_string(),
-            &std::fs::read_to_string(p).unwrap(),
-        )
-        .unwrap()
-    };
-    let failure = read(&found[0]);
+    let (failure, small, after) = explore_and_shrink_canary(CANARY);
     assert_eq!((failure.seed, failure.check.as_str()), (2, "disc.visible_after_heal"));
     assert_eq!(load(CANARY).seed, 2, "the file's seed is its first failing seed");
-    let small = dir.join("small.json");
-    let out = detsim(&["shrink", found[0].to_str().unwrap(), "-o", small.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let after = read(&small);
     let sizes = Sizes::of(&after.scenario);
     assert!(sizes.faults <= 2, "{sizes}");
     assert_eq!(after.check, "disc.visible_after_heal");

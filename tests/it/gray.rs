@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use detsim::check::Status;
 use detsim::explore::shrink::Sizes;
-use detsim::explore::{FailureFile, parse_failure};
 use detsim::run::run_scenario;
 use detsim::scenario::{Scenario, load_scenario, parse_scenario};
 use detsim::{
@@ -18,7 +17,8 @@ use detsim::{
 };
 
 use crate::scenarios::{detsim, scenario};
-use crate::support::{Got, Sender, received, sender_sink, tempdir};
+use crate::support::{Got, Sender, received, sender_sink};
+use crate::sweep_support::explore_and_shrink_canary;
 
 fn ms(n: u64) -> SimTime {
     SimTime::from_millis(n)
@@ -382,15 +382,6 @@ fn load(name: &str) -> Scenario {
     load_scenario(&Protocols::builtin(), &PathBuf::from(scenario(name))).unwrap()
 }
 
-fn read_failure(p: &std::path::Path) -> FailureFile {
-    parse_failure(
-        &Protocols::builtin(),
-        &p.display().to_string(),
-        &std::fs::read_to_string(p).unwrap(),
-    )
-    .unwrap()
-}
-
 /// The canary scenario with the slow-node fault switched off (its rate 0).
 fn without_slow(s: &Scenario) -> Scenario {
     let mut s = s.clone();
@@ -409,33 +400,11 @@ fn fails_liveness(s: &Scenario, seed: u64) -> bool {
 fn explore_finds_the_retry_storm_and_shrinks_it_to_at_most_two_faults() {
     let s = load(CANARY);
     assert_eq!(s.seed, FIRST, "the file's seed is its first failing seed");
-    let dir = tempdir("gray-canary");
-    let out_dir = dir.join("failures");
-    let out = detsim(&[
-        "explore",
-        &scenario(CANARY),
-        "--seeds",
-        "0..1000",
-        "--jobs",
-        "1",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let found: Vec<PathBuf> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(found.len(), 1, "{found:?}");
-    let failure = read_failure(&found[0]);
+    let (failure, small, after) = explore_and_shrink_canary(CANARY);
     assert_eq!((failure.seed, failure.check.as_str()), (FIRST, "rpc.liveness"));
     assert!(failure.message.contains("retry storm"), "{}", failure.message);
     assert!(failure.message.contains("never drained"), "{}", failure.message);
     // Shrunk: at most two faults, the same check, and it replays to its hash.
-    let small = dir.join("small.json");
-    let out = detsim(&["shrink", found[0].to_str().unwrap(), "-o", small.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let after = read_failure(&small);
     let sizes = Sizes::of(&after.scenario);
     eprintln!("{CANARY}: seed {FIRST} shrunk to {sizes}");
     assert!(sizes.faults <= 2, "{sizes}");

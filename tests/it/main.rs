@@ -36,5 +36,6 @@ mod shrink;
 mod storage;
 mod support;
 mod swarm;
+mod sweep_support;
 mod user_protocol;
 mod verdicts;

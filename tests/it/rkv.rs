@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use detsim::check::{CheckContext, Status};
 use detsim::explore::shrink::Sizes;
-use detsim::explore::{FailureFile, parse_failure};
 use detsim::plugin::Check;
 use detsim::protocols::replicated_kv::{ClientOp, KvOp, LINEARIZABLE, Linearizable, MAX_STEPS, judge_linearizable};
 use detsim::run::run_scenario;
@@ -18,6 +17,7 @@ use detsim::{NodeId, Protocols, SimTime};
 
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
+use crate::sweep_support::read_failure;
 
 /// The canary scenarios, the first seed `explore` finds failing `rkv.linearizable`, and
 /// the scenario file's own seed (the same).
@@ -25,15 +25,6 @@ const CANARIES: [(&str, u64); 2] = [("rkv_stale_read_canary", 16), ("rkv_lost_wr
 
 fn load(name: &str) -> Scenario {
     load_scenario(&Protocols::builtin(), &PathBuf::from(scenario(name))).unwrap()
-}
-
-fn read_failure(p: &std::path::Path) -> FailureFile {
-    parse_failure(
-        &Protocols::builtin(),
-        &p.display().to_string(),
-        &std::fs::read_to_string(p).unwrap(),
-    )
-    .unwrap()
 }
 
 /// Is `check` judged and passed in a run of `s` at `seed`?

@@ -4,21 +4,13 @@
 
 use std::path::PathBuf;
 
+use detsim::explore::FailureFile;
 use detsim::explore::shrink::{ShrinkError, ShrinkOptions, Sizes, shrink};
-use detsim::explore::{FailureFile, parse_failure};
 use detsim::scenario::load_scenario;
 
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
-
-fn read_failure(p: &std::path::Path) -> FailureFile {
-    parse_failure(
-        &detsim::Protocols::builtin(),
-        &p.display().to_string(),
-        &std::fs::read_to_string(p).unwrap(),
-    )
-    .unwrap()
-}
+use crate::sweep_support::read_failure;
 
 #[test]
 fn library_shrink_is_smaller_deterministic_and_still_fails() {

@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 
 use detsim::Protocols;
-use detsim::explore::FailureFile;
 use detsim::explore::swarm::coverage;
 use detsim::scenario::load_scenario;
 
 use crate::scenarios::{detsim, scenario};
 use crate::support::tempdir;
+use crate::sweep_support::read_failure;
 
 #[test]
 fn swarm_reaches_more_combinations_than_a_plain_sweep() {
@@ -34,10 +34,6 @@ fn swarm_reaches_more_combinations_than_a_plain_sweep() {
             .len()
     };
     assert!(kind_sets(&swarm) > kind_sets(&plain));
-}
-
-fn read_failure(p: &std::path::Path) -> FailureFile {
-    detsim::explore::load_failure(&Protocols::builtin(), p).unwrap()
 }
 
 #[test]
